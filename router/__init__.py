@@ -1,0 +1,1 @@
+"""router: a declarative, config-driven LLM router."""

@@ -1,0 +1,201 @@
+"""The ``router`` command line.
+
+The CLI is :func:`run` (argv, stdout, stderr → exit code), so tests call it with StringIO and
+tools can embed it; :func:`main` only wires it to the process and exits. Exit codes:
+0 success, 1 the input is invalid (or a request failed), 2 usage or I/O error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import IO, Any, NoReturn
+
+from router.spec import Diagnostic, Report, validate_file
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+Command = Callable[[argparse.Namespace, IO[str], IO[str]], int]
+
+
+class _UsageError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports through exceptions instead of exiting, and prints where run()
+    was told to."""
+
+    out: IO[str] = sys.stdout
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        raise _UsageError(status, message or "")
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(EXIT_USAGE, f"{self.prog}: error: {message}\n{self.format_usage()}")
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        if message:
+            self.out.write(message)
+
+
+def _add_validate(sub: Any) -> None:
+    p = sub.add_parser(
+        "validate",
+        help="check routing spec files (for CI and pre-commit)",
+        description=(
+            "Check routing spec files: YAML syntax, the JSON Schema, and semantic checks "
+            "(unknown references, fallback cycles, shadowed rules, unsafe base URLs, unset key "
+            "variables...). Every problem is reported with file:line:column and its JSON path. "
+            "Exit status: 0 all valid, 1 a file is invalid, 2 usage or I/O error."
+        ),
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="routes.yaml files to check")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="treat warnings (unset key variables, unreachable models...) as errors",
+    )
+    p.add_argument(
+        "--format",
+        choices=("text", "json", "github"),
+        default="text",
+        help="text (default), json, or github (workflow annotations ::error file=...)",
+    )
+    p.set_defaults(command=cmd_validate)
+
+
+def _github_escape(text: str, *, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def _github_line(d: Diagnostic) -> str:
+    props = [f"file={_github_escape(d.file or '', prop=True)}"]
+    if d.line is not None:
+        props.append(f"line={d.line}")
+        if d.column is not None:
+            props.append(f"col={d.column}")
+    props.append(f"title={_github_escape(d.code, prop=True)}")
+    where = f"{d.path}: " if d.path else ""
+    hint = f" ({d.hint})" if d.hint else ""
+    return f"::{d.severity} {','.join(props)}::{_github_escape(where + d.message + hint)}"
+
+
+def _summary(report: Report) -> str:
+    errors, warnings = len(report.errors), len(report.warnings)
+    if errors:
+        return (
+            f"{report.file}: invalid: {errors} error{'s' * (errors != 1)}"
+            f", {warnings} warning{'s' * (warnings != 1)}"
+        )
+    extra = f" ({warnings} warning{'s' * (warnings != 1)})" if warnings else ""
+    spec = report.spec
+    counts = (
+        f": {len(spec.providers)} providers, {len(spec.models)} models, "
+        f"{len(spec.tasks)} tasks, {len(spec.rules)} rules"
+        if spec
+        else ""
+    )
+    return f"{report.file}: valid{counts}{extra}"
+
+
+def cmd_validate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    reports: list[Report] = []
+    io_failed = False
+    for file in args.files:
+        try:
+            reports.append(validate_file(file, strict=args.strict))
+        except OSError as exc:
+            io_failed = True
+            reason = exc.strerror or str(exc)
+            if args.format == "github":
+                stdout.write(
+                    f"::error file={_github_escape(file, prop=True)}::cannot read: {reason}\n"
+                )
+            elif args.format == "text":
+                stderr.write(f"{file}: cannot read: {reason}\n")
+            reports.append(
+                Report(
+                    file, (Diagnostic(f"cannot read: {reason}", code="io-error", file=file),), None
+                )
+            )
+    if args.format == "json":
+        payload = {
+            "valid": all(r.ok for r in reports),
+            "files": [
+                {
+                    "file": r.file,
+                    "valid": r.ok,
+                    "errors": len(r.errors),
+                    "warnings": len(r.warnings),
+                    "diagnostics": [d.as_dict() for d in r.diagnostics],
+                }
+                for r in reports
+            ],
+        }
+        stdout.write(json.dumps(payload, indent=2) + "\n")
+    else:
+        for report in reports:
+            if any(d.code == "io-error" for d in report.diagnostics):
+                continue
+            for d in report.diagnostics:
+                stdout.write((_github_line(d) if args.format == "github" else d.render()) + "\n")
+            if args.format == "text":
+                stdout.write(_summary(report) + "\n")
+    if io_failed:
+        return EXIT_USAGE
+    return EXIT_OK if all(r.ok for r in reports) else EXIT_INVALID
+
+
+def cmd_schema(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    from router.spec import schema
+
+    stdout.write(json.dumps(schema(), indent=2) + "\n")
+    return EXIT_OK
+
+
+def build_parser(stdout: IO[str]) -> _Parser:
+    parser = _Parser(
+        prog="router",
+        description="A declarative, config-driven LLM router.",
+        epilog="Run 'router COMMAND --help' for a command's options.",
+    )
+    parser.out = stdout
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+    _add_validate(sub)
+    p = sub.add_parser(
+        "schema",
+        help="print the JSON Schema of routes.yaml",
+        description="Print the JSON Schema (2020-12) of routes.yaml, for editors and tools.",
+    )
+    p.set_defaults(command=cmd_schema)
+    for action in sub.choices.values():
+        action.out = stdout
+    return parser
+
+
+def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str]) -> int:
+    """Run the CLI with ``argv`` (without the program name); return the exit status."""
+    parser = build_parser(stdout)
+    try:
+        args = parser.parse_args(list(argv))
+    except _UsageError as exc:
+        if exc.status:
+            stderr.write(str(exc))
+        return exc.status
+    command: Command | None = getattr(args, "command", None)
+    if command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    return command(args, stdout, stderr)
+
+
+def main() -> NoReturn:
+    sys.exit(run(sys.argv[1:], sys.stdout, sys.stderr))

@@ -1,0 +1,226 @@
+"""Every error the router raises, in one tree.
+
+```
+RouterError                     base of everything raised on purpose
+├── ConfigError                 the spec cannot be loaded; carries every Diagnostic
+├── ProviderError               one attempt at one target failed (provider, model, status)
+│   ├── AuthenticationError     401/403: a bad or missing key; never retried on the same target
+│   ├── RateLimitError          429: carries ``retry_after`` (seconds) when the provider sent it
+│   ├── TimeoutError            the provider did not answer in time
+│   ├── ContextWindowExceeded   the prompt plus max output does not fit the model
+│   ├── ContentFiltered         the provider refused the content
+│   ├── BadRequestError         400/404/422: the request itself is wrong; never retried
+│   ├── ModelError              the provider answered, but with something unusable
+│   └── ProviderUnavailable     5xx, 529, connection refused or reset
+├── StreamInterrupted           a stream failed after its first chunk reached the caller;
+│                               carries the partial text and the usage seen so far
+└── AllModelsFailed             (also an ExceptionGroup) every target of the chain failed;
+                                ``.exceptions`` holds one ProviderError per attempt, in order
+```
+
+Provider adapters translate SDK exceptions into this tree at the boundary (``raise ... from
+exc``), so nothing above them ever sees an ``openai`` or ``anthropic`` exception class.
+Messages never contain API keys or the values of environment variables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from router.spec.diagnostics import Diagnostic
+
+__all__ = [
+    "AllModelsFailed",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigError",
+    "ContentFiltered",
+    "ContextWindowExceeded",
+    "ModelError",
+    "ProviderError",
+    "ProviderUnavailable",
+    "RateLimitError",
+    "RouterError",
+    "StreamInterrupted",
+    "TimeoutError",
+]
+
+
+class RouterError(Exception):
+    """Base class of every error the router raises on purpose."""
+
+
+class ConfigError(RouterError):
+    """The routing spec is invalid. ``diagnostics`` lists every problem found, not just the
+    first; ``str()`` renders them one per line as ``file:line:col: severity: $.path: message``."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic] | str) -> None:
+        if isinstance(diagnostics, str):
+            from router.spec.diagnostics import Diagnostic
+
+            diagnostics = [Diagnostic(message=diagnostics)]
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
+        errors = [d for d in self.diagnostics if d.severity == "error"] or list(self.diagnostics)
+        head = f"{len(errors)} error{'s' if len(errors) != 1 else ''} in the routing spec"
+        super().__init__(head + ":\n" + "\n".join("  " + d.render() for d in errors))
+
+
+class ProviderError(RouterError):
+    """One attempt at one target failed.
+
+    ``provider`` is the spec's provider name, ``model`` the spec's model name, ``status`` the
+    HTTP status when there was one. ``retriable`` tells whether the same target may be tried
+    again; whether the chain moves on is decided by the task's ``fallback_on`` setting.
+    """
+
+    kind: str = "provider_error"
+    retriable: bool = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.model = model
+        self.status = status
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        where = "/".join(p for p in (self.provider, self.model) if p)
+        status = f" (HTTP {self.status})" if self.status else ""
+        return f"{where}: {self.message}{status}" if where else f"{self.message}{status}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild_provider_error,
+            (
+                type(self),
+                self.message,
+                self.provider,
+                self.model,
+                self.status,
+                self.retry_after,
+            ),
+        )
+
+
+def _rebuild_provider_error(
+    cls: type[ProviderError],
+    message: str,
+    provider: str | None,
+    model: str | None,
+    status: int | None,
+    retry_after: float | None,
+) -> ProviderError:
+    return cls(message, provider=provider, model=model, status=status, retry_after=retry_after)
+
+
+class AuthenticationError(ProviderError):
+    """401/403: the key is missing, wrong or lacks permission. Never retried on the same
+    target (another provider has another key, so the chain may still move on)."""
+
+    kind = "authentication"
+    retriable = False
+
+
+class RateLimitError(ProviderError):
+    """429 (or a provider's own 'slow down'). ``retry_after`` is in seconds when known."""
+
+    kind = "rate_limit"
+
+
+class TimeoutError(ProviderError):
+    """The provider did not answer within the request timeout."""
+
+    kind = "timeout"
+
+
+class ContextWindowExceeded(ProviderError):
+    """The prompt plus the requested output does not fit the model's context window; the
+    chain moves to a candidate with a larger window."""
+
+    kind = "context_window"
+    retriable = False
+
+
+class ContentFiltered(ProviderError):
+    """The provider refused the request or its answer on content grounds."""
+
+    kind = "content_filter"
+    retriable = False
+
+
+class BadRequestError(ProviderError):
+    """400/404/422: the request is wrong for this provider. Never retried on the same target."""
+
+    kind = "bad_request"
+    retriable = False
+
+
+class ModelError(ProviderError):
+    """The provider answered, but not with a usable completion (malformed JSON, HTML from a
+    proxy, an unknown response shape)."""
+
+    kind = "model_error"
+
+
+class ProviderUnavailable(ProviderError):
+    """5xx, 529 (overloaded), connection refused, reset or closed."""
+
+    kind = "unavailable"
+
+
+class StreamInterrupted(RouterError):
+    """A stream failed after its first chunk had reached the caller, so it cannot be failed
+    over transparently. ``partial_text`` is what the caller has received; ``usage`` is the
+    usage seen so far (or None); ``cause`` is the provider error that cut it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        partial_text: str = "",
+        usage: Any = None,
+        model: str | None = None,
+        provider: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.partial_text = partial_text
+        self.usage = usage
+        self.model = model
+        self.provider = provider
+
+
+class AllModelsFailed(RouterError, ExceptionGroup[Exception]):
+    """Every target in the chain failed. ``.exceptions`` holds each attempt's ProviderError in
+    the order tried; ``task`` is the task name."""
+
+    def __new__(
+        cls, message: str, exceptions: Sequence[Exception], *, task: str | None = None
+    ) -> AllModelsFailed:
+        self = super().__new__(cls, message, list(exceptions))
+        self.task = task
+        return self
+
+    def __init__(
+        self, message: str, exceptions: Sequence[Exception], *, task: str | None = None
+    ) -> None:
+        super().__init__(message, list(exceptions))
+        self.task = task
+
+    def derive(self, excs: Sequence[Exception]) -> AllModelsFailed:  # type: ignore[override]
+        return AllModelsFailed(self.message, excs, task=self.task)
+
+    def __str__(self) -> str:
+        lines = [f"{self.message} ({len(self.exceptions)} attempt(s)):"]
+        lines += [f"  {i}. {type(e).__name__}: {e}" for i, e in enumerate(self.exceptions, 1)]
+        return "\n".join(lines)

@@ -1,0 +1,145 @@
+"""The routing spec: load routes.yaml safely, validate it, and build the typed :class:`Spec`.
+
+```
+bytes ──yamlload──▶ Document (data + positions) ──schema──▶ errors
+                                     └──────────checks──▶ errors, warnings
+                                     └──(no errors)──model.build_spec──▶ Spec
+```
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from router.errors import ConfigError
+from router.spec.checks import semantic_diagnostics
+from router.spec.diagnostics import Diagnostic
+from router.spec.model import SUPPORTED_VERSIONS, Spec, build_spec
+from router.spec.schema import schema, schema_diagnostics
+from router.spec.yamlload import Document, YamlError, load_yaml
+
+__all__ = [
+    "Diagnostic",
+    "Report",
+    "Spec",
+    "load_spec",
+    "schema",
+    "validate_bytes",
+    "validate_file",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """The outcome of validating one file: every diagnostic, and the spec when there were no
+    errors."""
+
+    file: str
+    diagnostics: tuple[Diagnostic, ...]
+    spec: Spec | None
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity == "warning")
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _version_error(doc: Document) -> Diagnostic | None:
+    data = doc.data
+    if not isinstance(data, dict):
+        return doc.diagnostic(
+            (),
+            "the spec must be a mapping of keys (version, providers, models, tasks...)",
+            "wrong-type",
+            hint="start from configs/minimal.yaml",
+        )
+    supported = ", ".join(str(v) for v in SUPPORTED_VERSIONS)
+    if "version" not in data:
+        return doc.diagnostic(
+            (),
+            "the spec has no 'version'",
+            "missing-version",
+            hint=f"add `version: 1` (supported: {supported})",
+        )
+    version = data["version"]
+    if isinstance(version, bool) or version not in SUPPORTED_VERSIONS:
+        return doc.diagnostic(
+            ("version",),
+            f"version {version!r} is not supported; this router reads version {supported}",
+            "unsupported-version",
+            hint="upgrade the router, or write the spec in a supported version",
+        )
+    return None
+
+
+def validate_bytes(
+    raw: bytes,
+    file: str = "<spec>",
+    *,
+    strict: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> Report:
+    """Validate a spec given as bytes. ``strict`` turns every warning into an error."""
+    env = os.environ if environ is None else environ
+    try:
+        doc = load_yaml(raw, file)
+    except YamlError as exc:
+        return Report(file, tuple(exc.diagnostics), None)
+    version = _version_error(doc)
+    if version is not None:
+        return Report(file, (version,), None)
+    found = schema_diagnostics(doc) + semantic_diagnostics(doc, environ=env)
+    if strict:
+        found = [replace(d, severity="error") for d in found]
+    found.sort(key=lambda d: (d.line or 0, d.column or 0, d.severity != "error"))
+    diagnostics = tuple(found)
+    if any(d.severity == "error" for d in diagnostics):
+        return Report(file, diagnostics, None)
+    spec = build_spec(doc.data, source=file, warnings=diagnostics)
+    return Report(file, diagnostics, spec)
+
+
+def validate_file(
+    path: str | os.PathLike[str],
+    *,
+    strict: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> Report:
+    """Validate the spec file at ``path``. Raises OSError when the file cannot be read."""
+    raw = Path(path).read_bytes()
+    return validate_bytes(raw, os.fspath(path), strict=strict, environ=environ)
+
+
+def load_spec(
+    path: str | os.PathLike[str],
+    *,
+    strict: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> Spec:
+    """Load, validate and build the spec at ``path``; raise :class:`ConfigError` listing every
+    error (warnings ride along on ``Spec.warnings``)."""
+    try:
+        report = validate_file(path, strict=strict, environ=environ)
+    except OSError as exc:
+        raise ConfigError(
+            [
+                Diagnostic(
+                    f"cannot read the spec: {exc.strerror or exc}",
+                    code="io-error",
+                    file=os.fspath(path),
+                )
+            ]
+        ) from exc
+    if report.spec is None:
+        raise ConfigError(report.diagnostics)
+    return report.spec

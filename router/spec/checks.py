@@ -1,0 +1,611 @@
+"""Semantic checks: what a schema cannot say.
+
+Each check is a function ``check_x(ctx) -> Iterator[Diagnostic]`` listed in ``CHECKS``. They
+run even when the schema found errors, so a file with three mistakes reports three; every
+check therefore reads the data defensively and skips parts whose shape is wrong (the schema
+has already reported those).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from difflib import get_close_matches
+from typing import Any
+from urllib.parse import urlsplit
+
+from router.spec.diagnostics import Diagnostic
+from router.spec.schema import where
+from router.spec.yamlload import Document, PathT
+
+
+@dataclass(slots=True)
+class Context:
+    doc: Document
+    environ: Mapping[str, str]
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.doc.data if isinstance(self.doc.data, dict) else {}
+
+    def section(self, name: str) -> dict[str, Any]:
+        value = self.data.get(name)
+        return value if isinstance(value, dict) else {}
+
+    def entries(self, name: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        for key, value in self.section(name).items():
+            if isinstance(value, dict):
+                yield key, value
+
+    def rules(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        rules = self.data.get("rules")
+        if isinstance(rules, list):
+            for i, rule in enumerate(rules):
+                if isinstance(rule, dict):
+                    yield i, rule
+
+
+def _names(value: Any) -> list[tuple[int, str]]:
+    """(index, name) for each string in a list; tolerant of the wrong shape."""
+    if not isinstance(value, list):
+        return []
+    return [(i, v) for i, v in enumerate(value) if isinstance(v, str)]
+
+
+def _rule_name(rule: dict[str, Any], i: int) -> str:
+    return where(("rules", i), {"rules": {i: rule}})
+
+
+# --- references -------------------------------------------------------------------------------
+
+
+def _unknown(
+    ctx: Context, path: PathT, owner: PathT, kind: str, name: str, known: Mapping[str, Any]
+) -> Diagnostic:
+    close = get_close_matches(name, list(known), n=1, cutoff=0.6)
+    if kind == "model" and name in ctx.section("tasks"):
+        hint = f"'{name}' is a task; to continue with its chain write {{task: {name}}}"
+    elif close:
+        hint = f"did you mean '{close[0]}'?"
+    elif known:
+        shown = sorted(known)
+        hint = f"defined {kind}s: {', '.join(shown[:12])}{', ...' if len(shown) > 12 else ''}"
+    else:
+        hint = f"no {kind}s are defined"
+    return ctx.doc.diagnostic(
+        path,
+        f"{where(owner, ctx.data)} refers to unknown {kind} '{name}'",
+        f"unknown-{kind}",
+        hint=hint,
+    )
+
+
+def check_references(ctx: Context) -> Iterator[Diagnostic]:
+    providers, models, tasks = ctx.section("providers"), ctx.section("models"), ctx.section("tasks")
+    for name, model in ctx.entries("models"):
+        provider = model.get("provider")
+        if isinstance(provider, str) and provider not in providers:
+            yield _unknown(
+                ctx, ("models", name, "provider"), ("models", name), "provider", provider, providers
+            )
+    for name, task in ctx.entries("tasks"):
+        for i, ref in _names(task.get("candidates")):
+            if ref not in models:
+                yield _unknown(
+                    ctx, ("tasks", name, "candidates", i), ("tasks", name), "model", ref, models
+                )
+        fallback = task.get("fallback")
+        for i, entry in enumerate(fallback if isinstance(fallback, list) else []):
+            if isinstance(entry, str) and entry not in models:
+                yield _unknown(
+                    ctx, ("tasks", name, "fallback", i), ("tasks", name), "model", entry, models
+                )
+            elif (
+                isinstance(entry, dict)
+                and isinstance(entry.get("task"), str)
+                and entry["task"] not in tasks
+            ):
+                yield _unknown(
+                    ctx,
+                    ("tasks", name, "fallback", i, "task"),
+                    ("tasks", name),
+                    "task",
+                    entry["task"],
+                    tasks,
+                )
+    for i, rule in ctx.rules():
+        when: dict[str, Any] = rule["when"] if isinstance(rule.get("when"), dict) else {}
+        task_refs = when.get("task")
+        refs = [(None, task_refs)] if isinstance(task_refs, str) else _names(task_refs)
+        for j, ref in refs:
+            if ref not in tasks and ref != "default":
+                path: PathT = ("rules", i, "when", "task") + ((j,) if j is not None else ())
+                yield _unknown(ctx, path, ("rules", i), "task", ref, tasks)
+        route_to = rule.get("route_to")
+        if isinstance(route_to, str) and route_to not in tasks:
+            yield _unknown(ctx, ("rules", i, "route_to"), ("rules", i), "task", route_to, tasks)
+        for key in ("candidates", "exclude"):
+            for j, ref in _names(rule.get(key)):
+                if ref not in models:
+                    yield _unknown(ctx, ("rules", i, key, j), ("rules", i), "model", ref, models)
+
+
+def check_duplicate_names(ctx: Context) -> Iterator[Diagnostic]:
+    """Exact duplicates are caught while loading; names differing only by case are confusing
+    enough (and collide on case-insensitive systems) to be refused too."""
+    for section in ("providers", "models", "tasks"):
+        seen: dict[str, str] = {}
+        for name in ctx.section(section):
+            folded = name.casefold()
+            if folded in seen:
+                yield ctx.doc.diagnostic(
+                    (section, name),
+                    f"{section[:-1]} '{name}' differs from '{seen[folded]}' only by case",
+                    "duplicate-name",
+                    hint="rename one of them",
+                    key=True,
+                )
+            else:
+                seen[folded] = name
+
+
+# --- fallback graph ---------------------------------------------------------------------------
+
+
+def check_fallback_cycles(ctx: Context) -> Iterator[Diagnostic]:
+    tasks = ctx.section("tasks")
+    edges: dict[str, list[tuple[int, str]]] = {}
+    for name, task in ctx.entries("tasks"):
+        fallback = task.get("fallback")
+        for i, entry in enumerate(fallback if isinstance(fallback, list) else []):
+            if (
+                isinstance(entry, dict)
+                and isinstance(entry.get("task"), str)
+                and entry["task"] in tasks
+            ):
+                edges.setdefault(name, []).append((i, entry["task"]))
+    reported: set[frozenset[str]] = set()
+    for start, targets in edges.items():
+        for i, target in targets:
+            if target == start:
+                yield ctx.doc.diagnostic(
+                    ("tasks", start, "fallback", i),
+                    f"task '{start}' falls back to itself",
+                    "fallback-self-loop",
+                    hint="remove this entry",
+                )
+                continue
+            # Depth-first search for a way back to ``start``.
+            stack: list[tuple[str, list[str]]] = [(target, [start, target])]
+            visited: set[str] = set()
+            while stack:
+                node, trail = stack.pop()
+                if node in visited:
+                    continue
+                visited.add(node)
+                for _, nxt in edges.get(node, []):
+                    if nxt == start:
+                        cycle = frozenset(trail)
+                        if cycle not in reported:
+                            reported.add(cycle)
+                            yield ctx.doc.diagnostic(
+                                ("tasks", start, "fallback", i),
+                                "fallback cycle: " + " → ".join([*trail, start]),
+                                "fallback-cycle",
+                                hint="a chain must end; remove one of these task references",
+                            )
+                    elif nxt != node:
+                        stack.append((nxt, [*trail, nxt]))
+
+
+def check_chain_duplicates(ctx: Context) -> Iterator[Diagnostic]:
+    for name, task in ctx.entries("tasks"):
+        candidates = {ref for _, ref in _names(task.get("candidates"))}
+        for i, ref in _names(task.get("fallback")):
+            if ref in candidates:
+                yield ctx.doc.diagnostic(
+                    ("tasks", name, "fallback", i),
+                    f"'{ref}' is already a candidate of task '{name}'; "
+                    "a chain tries each model once",
+                    "duplicate-in-chain",
+                    severity="warning",
+                    hint="remove it from the fallback list",
+                )
+
+
+def check_fallback_fit(ctx: Context) -> Iterator[Diagnostic]:
+    """Every candidate and fallback must be able to serve what its task requires."""
+    models = ctx.section("models")
+    for name, task in ctx.entries("tasks"):
+        constraints: dict[str, Any] = (
+            task["constraints"] if isinstance(task.get("constraints"), dict) else {}
+        )
+        require = {c for _, c in _names(constraints.get("require"))}
+        min_window = constraints.get("min_context_window")
+        for key in ("candidates", "fallback"):
+            for i, ref in _names(task.get(key)):
+                model = models.get(ref)
+                if not isinstance(model, dict):
+                    continue
+                raw_caps = model.get("capabilities", ["streaming"])
+                caps = {c for _, c in _names(raw_caps)}
+                missing = sorted(require - caps)
+                role = "candidate" if key == "candidates" else "fallback"
+                if missing:
+                    yield ctx.doc.diagnostic(
+                        ("tasks", name, key, i),
+                        f"{role} '{ref}' lacks {', '.join(missing)}, which task '{name}' requires",
+                        "capability-mismatch",
+                        hint=f"choose a model with {', '.join(missing)}, "
+                        "or add them to the model's capabilities if it has them",
+                    )
+                window = model.get("context_window")
+                if isinstance(min_window, int) and isinstance(window, int) and window < min_window:
+                    yield ctx.doc.diagnostic(
+                        ("tasks", name, key, i),
+                        f"{role} '{ref}' has a context window of {window:,} tokens; "
+                        f"task '{name}' requires {min_window:,}",
+                        "context-window-too-small",
+                        hint="choose a model with a larger context window",
+                    )
+                elif isinstance(min_window, int) and window is None:
+                    yield ctx.doc.diagnostic(
+                        ("tasks", name, key, i),
+                        f"{role} '{ref}' does not declare its context_window; "
+                        f"task '{name}' requires {min_window:,}",
+                        "context-window-unknown",
+                        severity="warning",
+                    )
+
+
+def check_reachability(ctx: Context) -> Iterator[Diagnostic]:
+    used: set[str] = set()
+    for _, task in ctx.entries("tasks"):
+        used.update(ref for _, ref in _names(task.get("candidates")))
+        used.update(ref for _, ref in _names(task.get("fallback")))
+    for _, rule in ctx.rules():
+        used.update(ref for _, ref in _names(rule.get("candidates")))
+    for name in ctx.section("models"):
+        if name not in used:
+            yield ctx.doc.diagnostic(
+                ("models", name),
+                f"model '{name}' is not a candidate or fallback of any task, "
+                "nor chosen by any rule",
+                "unreachable-model",
+                severity="warning",
+                hint="add it to a task, or remove it",
+                key=True,
+            )
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+
+def _conditions(rule: dict[str, Any]) -> dict[str, Any] | None:
+    when = rule.get("when", {})
+    if when is None:
+        return {}
+    return when if isinstance(when, dict) else None
+
+
+def _as_set(value: Any) -> set[Any] | None:
+    if value is None:
+        return None
+    return {value} if not isinstance(value, list) else set(value)
+
+
+def _implies(later: dict[str, Any], earlier: dict[str, Any]) -> bool:
+    """True when every request matching ``later`` also matches ``earlier``."""
+    e_tasks, l_tasks = _as_set(earlier.get("task")), _as_set(later.get("task"))
+    if e_tasks is not None and (l_tasks is None or not l_tasks <= e_tasks):
+        return False
+    e_min, l_min = earlier.get("min_input_tokens"), later.get("min_input_tokens")
+    if e_min is not None and (l_min is None or l_min < e_min):
+        return False
+    e_max, l_max = earlier.get("max_input_tokens"), later.get("max_input_tokens")
+    if e_max is not None and (l_max is None or l_max > e_max):
+        return False
+    if not (_as_set(earlier.get("capabilities")) or set()) <= (
+        _as_set(later.get("capabilities")) or set()
+    ):
+        return False
+    if not (_as_set(earlier.get("tags")) or set()) <= (_as_set(later.get("tags")) or set()):
+        return False
+    e_meta, l_meta = earlier.get("metadata") or {}, later.get("metadata") or {}
+    for key, allowed in e_meta.items():
+        if key not in l_meta or not (_as_set(l_meta[key]) or set()) <= (_as_set(allowed) or set()):
+            return False
+    return True
+
+
+def check_rules(ctx: Context) -> Iterator[Diagnostic]:
+    earlier: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
+    for i, rule in ctx.rules():
+        when = _conditions(rule)
+        if when is None:
+            continue
+        lo, hi = when.get("min_input_tokens"), when.get("max_input_tokens")
+        if isinstance(lo, int) and isinstance(hi, int) and lo > hi:
+            yield ctx.doc.diagnostic(
+                ("rules", i, "when"),
+                f"{_rule_name(rule, i)} can never match: "
+                f"min_input_tokens {lo} is above max_input_tokens {hi}",
+                "rule-never-matches",
+            )
+        route_to, task_cond = rule.get("route_to"), when.get("task")
+        if isinstance(route_to, str) and task_cond in (route_to, [route_to]):
+            yield ctx.doc.diagnostic(
+                ("rules", i, "route_to"),
+                f"{_rule_name(rule, i)} sends task '{route_to}' to itself",
+                "rule-self-route",
+                hint="remove route_to or change the task condition",
+            )
+        for j, prev, prev_when in earlier:
+            if _implies(when, prev_when):
+                line = ctx.doc.position(("rules", j))
+                what = (
+                    "matches every request"
+                    if not prev_when
+                    else "matches every request this one would"
+                )
+                yield ctx.doc.diagnostic(
+                    ("rules", i),
+                    f"{_rule_name(rule, i)} is never used: {_rule_name(prev, j)}"
+                    f"{f' (line {line[0]})' if line else ''} comes first and {what}",
+                    "shadowed-rule",
+                    hint="rules are tried in order and the first match wins; "
+                    "move this rule up or narrow the earlier one",
+                )
+                break
+        earlier.append((i, rule, when))
+
+
+# --- numbers, windows, priorities -------------------------------------------------------------
+
+
+def check_numbers(ctx: Context) -> Iterator[Diagnostic]:
+    """NaN and infinity pass ``minimum``/``maximum`` in JSON Schema (every comparison with NaN is
+    false), so they are caught here, anywhere in the file."""
+
+    def walk(value: Any, path: PathT) -> Iterator[Diagnostic]:
+        if isinstance(value, float) and not math.isfinite(value):
+            kind = "price" if "pricing" in path else "number"
+            yield ctx.doc.diagnostic(
+                path,
+                f"{where(path, ctx.data)} is {value!r}; a {kind} must be a finite number",
+                "non-finite-number",
+            )
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                yield from walk(v, (*path, k))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                yield from walk(v, (*path, i))
+
+    yield from walk(ctx.data, ())
+
+
+def check_models(ctx: Context) -> Iterator[Diagnostic]:
+    for name, model in ctx.entries("models"):
+        window, max_out = model.get("context_window"), model.get("max_output_tokens")
+        if isinstance(window, int) and isinstance(max_out, int) and max_out > window:
+            yield ctx.doc.diagnostic(
+                ("models", name, "max_output_tokens"),
+                f"model '{name}' can output {max_out:,} tokens "
+                f"but its context window is {window:,}",
+                "output-exceeds-window",
+                hint="max_output_tokens must not exceed context_window",
+            )
+        latency = model.get("latency")
+        if isinstance(latency, dict):
+            p50, p95 = latency.get("p50"), latency.get("p95")
+            if isinstance(p50, (int, float)) and isinstance(p95, (int, float)) and p95 < p50:
+                yield ctx.doc.diagnostic(
+                    ("models", name, "latency", "p95"),
+                    f"model '{name}' has a p95 latency ({p95}) below its median ({p50})",
+                    "latency-prior",
+                )
+
+
+def _zero_weights(priority: Any) -> bool:
+    return isinstance(priority, dict) and bool(priority) and all(v == 0 for v in priority.values())
+
+
+def check_priorities(ctx: Context) -> Iterator[Diagnostic]:
+    models = ctx.section("models")
+    places: list[tuple[PathT, Any, list[str]]] = []
+    for name, task in ctx.entries("tasks"):
+        places.append(
+            (
+                ("tasks", name, "priority"),
+                task.get("priority"),
+                [r for _, r in _names(task.get("candidates"))],
+            )
+        )
+    for i, rule in ctx.rules():
+        places.append((("rules", i, "priority"), rule.get("priority"), []))
+    for path, priority, candidates in places:
+        if _zero_weights(priority):
+            yield ctx.doc.diagnostic(
+                path,
+                f"{where(path, ctx.data)} gives every weight 0",
+                "priority-weights",
+                hint="give at least one weight above 0",
+            )
+        wants_quality = priority == "quality" or (
+            isinstance(priority, dict) and priority.get("quality")
+        )
+        wants_cost = priority in (None, "cost") or (
+            isinstance(priority, dict) and priority.get("cost")
+        )
+        for ref in candidates:
+            model = models.get(ref)
+            if not isinstance(model, dict):
+                continue
+            if wants_quality and "quality" not in model:
+                yield ctx.doc.diagnostic(
+                    path if priority is not None else path[:-1],
+                    f"{where(path[:-1], ctx.data)} orders by quality, "
+                    f"but model '{ref}' has no quality rank",
+                    "priority-without-data",
+                    severity="warning",
+                    hint=f"add quality: N to model '{ref}'",
+                )
+            elif wants_cost and "pricing" not in model and priority is not None:
+                yield ctx.doc.diagnostic(
+                    path,
+                    f"{where(path[:-1], ctx.data)} orders by cost, "
+                    f"but model '{ref}' has no pricing",
+                    "priority-without-data",
+                    severity="warning",
+                    hint=f"add pricing to model '{ref}'",
+                )
+
+
+# --- providers: URLs, keys, headers -----------------------------------------------------------
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_PRIVATE_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa")
+_SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie", "x-auth-token"}
+)
+
+
+def _host_kind(host: str) -> str | None:
+    """Why ``host`` is not a public internet host, or None when it is."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(_PRIVATE_SUFFIXES):
+        return "this machine or a private network"
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if ip.is_loopback:
+        return "a loopback address"
+    if ip.is_link_local:
+        return "a link-local address (cloud metadata services live there)"
+    if ip.is_unspecified:
+        return "an unspecified address"
+    if ip.is_private or ip.is_reserved or ip.is_multicast:
+        return "a private address"
+    return None
+
+
+def check_base_urls(ctx: Context) -> Iterator[Diagnostic]:
+    for name, provider in ctx.entries("providers"):
+        url = provider.get("base_url")
+        if not isinstance(url, str):
+            continue
+        path: PathT = ("providers", name, "base_url")
+        local = provider.get("local") is True
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname
+        except ValueError:
+            yield ctx.doc.diagnostic(
+                path, f"base_url of provider '{name}' is not a valid URL", "invalid-url"
+            )
+            continue
+        if parts.scheme not in ("http", "https"):
+            yield ctx.doc.diagnostic(
+                path,
+                f"base_url of provider '{name}' uses the scheme "
+                f"'{parts.scheme or '(none)'}'; only http and https are allowed",
+                "unsafe-base-url",
+                hint="write it as https://host/path",
+            )
+            continue
+        if not host:
+            yield ctx.doc.diagnostic(
+                path, f"base_url of provider '{name}' has no host", "invalid-url"
+            )
+            continue
+        if parts.username or parts.password:
+            yield ctx.doc.diagnostic(
+                path,
+                f"base_url of provider '{name}' carries credentials (value not shown)",
+                "secret-in-config",
+                hint="remove them from the URL; use api_key_env or headers with {env: NAME}",
+            )
+        kind = _host_kind(host)
+        if kind and not local:
+            yield ctx.doc.diagnostic(
+                path,
+                f"base_url of provider '{name}' points at {kind}",
+                "unsafe-base-url",
+                hint="if this is on purpose (Ollama, vLLM, a sandbox), "
+                "add `local: true` to the provider",
+            )
+        elif not kind and parts.scheme == "http":
+            yield ctx.doc.diagnostic(
+                path,
+                f"base_url of provider '{name}' is plain http to a public host: "
+                "the API key travels unencrypted",
+                "insecure-base-url",
+                severity="warning",
+                hint="use https",
+            )
+
+
+def _env_check(ctx: Context, path: PathT, var: str, what: str) -> Iterator[Diagnostic]:
+    # A malformed name may be a pasted key: the schema reports it without showing it.
+    if _ENV_NAME.match(var) and not ctx.environ.get(var):
+        yield ctx.doc.diagnostic(
+            path,
+            f"environment variable {var} ({what}) is not set",
+            "env-unset",
+            severity="warning",
+            hint=f"export {var}=... before starting the router",
+        )
+
+
+def check_environment(ctx: Context) -> Iterator[Diagnostic]:
+    """Names the variables that are unset; never reads a value into a message."""
+    for name, provider in ctx.entries("providers"):
+        var = provider.get("api_key_env")
+        if isinstance(var, str):
+            yield from _env_check(
+                ctx, ("providers", name, "api_key_env"), var, f"the API key of provider '{name}'"
+            )
+        headers = provider.get("headers")
+        for header, value in headers.items() if isinstance(headers, dict) else []:
+            hpath: PathT = ("providers", name, "headers", header)
+            if isinstance(value, dict) and isinstance(value.get("env"), str):
+                yield from _env_check(
+                    ctx, (*hpath, "env"), value["env"], f"header {header} of provider '{name}'"
+                )
+            elif isinstance(value, str) and header.lower() in _SECRET_HEADERS:
+                yield ctx.doc.diagnostic(
+                    hpath,
+                    f"header {header} of provider '{name}' holds a literal secret "
+                    "(value not shown)",
+                    "secret-in-config",
+                    hint="read it from the environment: {env: NAME}",
+                )
+    state = ctx.section("state")
+    if state.get("backend") == "redis" and isinstance(state.get("url_env"), str):
+        yield from _env_check(ctx, ("state", "url_env"), state["url_env"], "the Redis URL")
+
+
+CHECKS: tuple[Callable[[Context], Iterator[Diagnostic]], ...] = (
+    check_references,
+    check_duplicate_names,
+    check_fallback_cycles,
+    check_chain_duplicates,
+    check_fallback_fit,
+    check_reachability,
+    check_rules,
+    check_numbers,
+    check_models,
+    check_priorities,
+    check_base_urls,
+    check_environment,
+)
+
+
+def semantic_diagnostics(doc: Document, *, environ: Mapping[str, str]) -> list[Diagnostic]:
+    ctx = Context(doc, environ)
+    return [d for check in CHECKS for d in check(ctx)]

@@ -1,0 +1,321 @@
+"""The JSON Schema of routes.yaml, and its errors turned into words a user understands.
+
+jsonschema finds every error; this module says each one the way a colleague would: which key
+is unknown and what was probably meant, which value is wrong and what would be right, where it
+is written. Values that may be secret (header values, anything naming an environment variable)
+are never echoed back.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from functools import cache
+from importlib import resources
+from typing import Any, cast
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from router.spec.diagnostics import Diagnostic
+from router.spec.yamlload import Document, PathT, json_path
+
+# Keys whose values are never repeated in a message: they name secrets or may hold one.
+_SECRET_KEYS = frozenset({"api_key_env", "url_env", "env", "headers"})
+
+# What a section of the spec is called in a message, by the key that holds it.
+_KINDS = {"providers": "provider", "models": "model", "tasks": "task"}
+
+
+@cache
+def schema() -> dict[str, Any]:
+    """The routes.yaml JSON Schema, as shipped with the package."""
+    text = resources.files("router.spec").joinpath("routes.schema.json").read_text("utf-8")
+    result: dict[str, Any] = json.loads(text)
+    return result
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(schema())
+
+
+@cache
+def _key_docs() -> dict[str, str]:
+    """The description of every property name in the schema (first definition wins), used as
+    the hint when a required key is missing."""
+    docs: dict[str, str] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for name, sub in (node.get("properties") or {}).items():
+                if isinstance(sub, dict) and "description" in sub:
+                    docs.setdefault(name, sub["description"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema())
+    return docs
+
+
+def where(path: PathT, data: Any = None) -> str:
+    """A human name for the place ``path`` points at: "task 'summarize'", "priority of rule
+    'images'", "the top level". ``data`` (the document) lets rules be called by their name."""
+    if not path:
+        return "the top level"
+    name = None
+    if len(path) >= 2 and path[0] in _KINDS and isinstance(path[1], str):
+        name = f"{_KINDS[str(path[0])]} '{path[1]}'"
+    elif len(path) >= 2 and path[0] == "rules" and isinstance(path[1], int):
+        try:
+            rule_name = data["rules"][path[1]]["name"]
+        except (KeyError, IndexError, TypeError):
+            rule_name = None
+        name = f"rule '{rule_name}'" if isinstance(rule_name, str) else f"rule #{path[1] + 1}"
+    if name is None:
+        return json_path(path)[2:]
+    return name if len(path) == 2 else f"{json_path(path[2:])[2:]} of {name}"
+
+
+def is_secret_path(path: PathT) -> bool:
+    return any(isinstance(p, str) and p in _SECRET_KEYS for p in path)
+
+
+def show(value: Any, path: PathT) -> str:
+    """A value as it may appear in a message: short, and never a possible secret."""
+    if is_secret_path(path):
+        return "(value not shown)"
+    if isinstance(value, str):
+        text = value if len(value) <= 60 else value[:57] + "..."
+        return repr(text)
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing (null)"
+    return json.dumps(value)
+
+
+_TYPE_WORDS = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+def _type_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "null"
+
+
+def schema_diagnostics(doc: Document) -> list[Diagnostic]:
+    """Every schema error in ``doc``, translated, in file order."""
+    out: list[Diagnostic] = []
+    for error in _validator().iter_errors(doc.data):
+        out.extend(_translate(error, doc))
+    out.sort(key=lambda d: (d.line or 0, d.column or 0))
+    return out
+
+
+def _diag(
+    doc: Document, path: PathT, message: str, code: str, *, hint: str | None = None, key: bool
+) -> Diagnostic:
+    return doc.diagnostic(path, message, code, hint=hint, key=key)
+
+
+def _translate(error: ValidationError, doc: Document) -> Iterator[Diagnostic]:
+    path: PathT = tuple(error.absolute_path)
+    kind = str(error.validator)
+    value: Any = error.instance
+    expected: Any = error.validator_value
+    sub: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
+    in_property_names = "propertyNames" in error.absolute_schema_path
+
+    if in_property_names:
+        name_path: PathT = (*path, str(value))
+        yield _diag(
+            doc,
+            name_path,
+            f"{show(value, name_path)} is not a valid name in {where(path, doc.data)}",
+            "invalid-name",
+            hint=sub.get("description"),
+            key=True,
+        )
+        return
+
+    if kind == "additionalProperties" and isinstance(value, dict):
+        allowed = sorted(sub.get("properties", {}))
+        patterns = [re.compile(p) for p in sub.get("patternProperties", {})]
+        for extra in value:
+            if extra in allowed or any(p.search(extra) for p in patterns):
+                continue
+            close = difflib.get_close_matches(extra, allowed, n=1, cutoff=0.6)
+            hint = f"did you mean '{close[0]}'?" if close else "allowed: " + ", ".join(allowed)
+            yield _diag(
+                doc,
+                (*path, extra),
+                f"unknown key '{extra}' in {where(path, doc.data)}",
+                "unknown-key",
+                hint=hint,
+                key=True,
+            )
+        return
+
+    if kind == "required":
+        missing = next((r for r in expected if r not in value), "?")
+        yield _diag(
+            doc,
+            path,
+            f"{where(path, doc.data)} is missing the required key '{missing}'",
+            "missing-key",
+            hint=_key_docs().get(missing),
+            key=True,
+        )
+        return
+
+    if kind in ("oneOf", "anyOf"):
+        yield from _translate_alternatives(error, doc, path)
+        return
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return  # the semantic checks report NaN and infinity with better words
+    message, code, advice = _words(kind, error, value, path, sub, where(path, doc.data))
+    yield _diag(doc, path, message, code, hint=advice, key=False)
+
+
+def _translate_alternatives(
+    error: ValidationError, doc: Document, path: PathT
+) -> Iterator[Diagnostic]:
+    context = list(error.context or [])
+    sub: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
+    if context and all(e.validator == "required" for e in context):
+        options = [str(cast(Any, e.validator_value)[0]) for e in context]
+        yield _diag(
+            doc,
+            path,
+            f"{where(path, doc.data)} needs at least one of: {', '.join(options)}",
+            "missing-key",
+            key=True,
+        )
+        return
+    # Among the alternatives, the one whose type matched says best what is wrong.
+    typed = [e for e in context if e.validator != "type"]
+    best = best_match(typed or context) if context else None
+    if best is None:  # pragma: no cover - oneOf matched twice; our branches are disjoint
+        yield _diag(doc, path, f"{where(path, doc.data)} is ambiguous", "schema", key=False)
+        return
+    for found in _translate(best, doc):
+        diag = found
+        if not typed:
+            # Every alternative failed on its type: say which shapes are accepted.
+            shapes = " or ".join(
+                sorted({_TYPE_WORDS.get(str(e.validator_value), "?") for e in context})
+            )
+            diag = replace(
+                found,
+                message=f"{where(path, doc.data)} must be {shapes}, "
+                f"not {show(error.instance, path)}",
+                code="wrong-type",
+                hint=None,
+            )
+        if diag.hint is None and sub.get("description"):
+            diag = replace(diag, hint=sub["description"])
+        yield diag
+
+
+def _words(
+    kind: str, error: ValidationError, value: Any, path: PathT, sub: Mapping[str, Any], here: str
+) -> tuple[str, str, str | None]:
+    """Message, code and hint for a single-keyword error."""
+    expected: Any = error.validator_value
+    if kind == "type":
+        types = expected if isinstance(expected, list) else [expected]
+        words = " or ".join(_TYPE_WORDS.get(str(t), str(t)) for t in types)
+        hint: str | None = None
+        if isinstance(value, bool) and "string" in types:
+            hint = "YAML reads yes/no/on/off/true/false as booleans; quote the value"
+        elif value is None:
+            hint = "the value is empty; write one or remove the key"
+        got = _TYPE_WORDS[_type_of(value)]
+        if isinstance(value, (bool, int, float, str)):
+            got = f"{show(value, path)}"
+        return f"{here} must be {words}, got {got}", "wrong-type", hint
+    if kind == "enum":
+        options = [str(o) for o in expected]
+        close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.5)
+        hint = f"did you mean '{close[0]}'?" if close else None
+        return (
+            f"{here} is {show(value, path)}; expected one of: {', '.join(options)}",
+            "invalid-value",
+            hint,
+        )
+    if kind == "const":
+        return (
+            f"{here} must be {json.dumps(expected)}, got {show(value, path)}",
+            "invalid-value",
+            None,
+        )
+    if kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        relation = {
+            "minimum": "at least",
+            "exclusiveMinimum": "greater than",
+            "maximum": "at most",
+            "exclusiveMaximum": "less than",
+        }[kind]
+        hint = None
+        if path and path[-1] in ("requests_per_minute", "tokens_per_minute"):
+            hint = "to have no limit, remove the key"
+        return (
+            f"{here} must be {relation} {expected}, got {show(value, path)}",
+            "out-of-range",
+            hint,
+        )
+    if kind == "minItems":
+        return f"{here} must list at least {expected} item(s)", "too-few", None
+    if kind == "maxItems":
+        return f"{here} may list at most {expected} item(s)", "too-many", None
+    if kind == "minProperties":
+        return (
+            f"{here} must define at least {expected} entr{'y' if expected == 1 else 'ies'}",
+            "too-few",
+            None,
+        )
+    if kind == "minLength":
+        return f"{here} must not be empty", "too-short", None
+    if kind == "uniqueItems":
+        seen: list[Any] = []
+        dup = None
+        for item in value:
+            if item in seen:
+                dup = item
+                break
+            seen.append(item)
+        return f"{here} lists {show(dup, path)} more than once", "duplicate-item", None
+    if kind == "pattern":
+        return f"{here} is not valid: {show(value, path)}", "invalid-name", sub.get("description")
+    if is_secret_path(path):
+        return f"{here} is not valid (value not shown)", "schema", None
+    return f"{here}: {error.message}", "schema", None
