@@ -15,7 +15,6 @@ Every failure is a :class:`~router.spec.diagnostics.Diagnostic` with a line and 
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +29,25 @@ try:  # libyaml is ~10x faster; the pure-Python parser gives the same nodes and 
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
+
+class _MemoLoader(_Loader):
+    """Resolving a plain scalar's implicit tag runs a list of regular expressions; specs
+    repeat the same values (capabilities, prices, limits) often, so remember the answers."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._resolved: dict[tuple[Any, str | None, Any], str] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is not ScalarNode:
+            return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        key = (value, implicit[0] if implicit else None, implicit)
+        tag = self._resolved.get(key)
+        if tag is None:
+            tag = self._resolved[key] = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        return tag
+
+
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_NODES = 500_000
 MAX_DEPTH = 64
@@ -38,33 +56,37 @@ PathT = tuple[str | int, ...]
 Position = tuple[int, int]
 
 _TAG = "tag:yaml.org,2002:"
-_SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
+_STR, _INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP = (
+    _TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")
+)
+_SEQ, _MAP, _MERGE = _TAG + "seq", _TAG + "map", _TAG + "merge"
+_SCALAR_TAGS = frozenset({_STR, _INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP})
+_PLAIN_FLOAT = re.compile(r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
 
 
 @dataclass(slots=True)
 class Document:
-    """The loaded data plus a map from JSON paths to (line, column), both 1-based.
-
-    ``values`` holds where each value starts; ``keys`` where each mapping key is written (for
-    a mistake in a key, such as a typo, the key's own position is the useful one).
-    """
+    """The loaded data, plus the composed node tree to find where each value is written."""
 
     data: Any
     file: str
-    values: dict[PathT, Position] = field(default_factory=dict)
-    keys: dict[PathT, Position] = field(default_factory=dict)
+    root: Node | None = field(default=None, repr=False)
 
     def position(self, path: PathT, *, key: bool = False) -> Position | None:
-        """Where ``path`` is written; falls back to the nearest enclosing value."""
-        if key and path in self.keys:
-            return self.keys[path]
-        p = tuple(path)
-        while True:
-            if p in self.values:
-                return self.values[p]
-            if not p:
-                return None
-            p = p[:-1]
+        """(line, column), 1-based, of the value at ``path`` (or of its key, with
+        ``key=True``); for a path that does not exist, the nearest enclosing value's."""
+        node, key_node = self.root, None
+        if node is None:
+            return None
+        for step in path:
+            found = _child(node, step)
+            if found is None:
+                break
+            node, key_node = found
+        else:
+            if key and key_node is not None:
+                node = key_node
+        return node.start_mark.line + 1, node.start_mark.column + 1
 
     def diagnostic(
         self,
@@ -119,7 +141,7 @@ def load_yaml(raw: bytes, file: str) -> Document:
     """Parse ``raw`` (the file's bytes) into a :class:`Document` or raise :class:`YamlError`."""
     text = _decode(raw, file)
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = yaml.compose(text, Loader=_MemoLoader)
     except yaml.MarkedYAMLError as exc:
         raise YamlError([_from_marked(exc, text, file)]) from None
     except yaml.YAMLError as exc:  # pragma: no cover - libyaml errors are all marked
@@ -141,8 +163,8 @@ def load_yaml(raw: bytes, file: str) -> Document:
                 )
             ]
         )
-    size = _expanded_size(node, {}, set(), 0)
-    if size > MAX_NODES:
+    # Without an anchor (&name) there can be no alias, so nothing to expand or bound.
+    if "&" in text and _expanded_size(node, {}, set(), 0) > MAX_NODES:
         raise YamlError(
             [
                 Diagnostic(
@@ -157,10 +179,10 @@ def load_yaml(raw: bytes, file: str) -> Document:
             ]
         )
     walker = _Walker(file)
-    data = walker.convert(node, ())
+    data = walker.convert(node, 0)
     if walker.errors:
         raise YamlError(walker.errors)
-    return Document(data, file, walker.values, walker.keys)
+    return Document(data, file, node)
 
 
 def _expanded_size(node: Node, memo: dict[int, int], active: set[int], depth: int) -> int:
@@ -292,16 +314,19 @@ def _char_at(text: str, line: int, column: int) -> str:
     return lines[line][column : column + 1] if line < len(lines) else ""
 
 
-class _Walker:
-    """Converts composed nodes to plain data, recording positions and collecting errors."""
+_TRUE = frozenset({"yes", "true", "on"})
 
-    __slots__ = ("_active", "_constructor", "errors", "file", "keys", "values")
+
+class _Walker:
+    """Converts composed nodes to plain data, collecting errors. Positions are not recorded
+    here: :meth:`Document.position` finds them in the node tree when a diagnostic needs one,
+    which keeps loading a valid file fast."""
+
+    __slots__ = ("_active", "_constructor", "errors", "file")
 
     def __init__(self, file: str) -> None:
         self.file = file
         self.errors: list[Diagnostic] = []
-        self.values: dict[PathT, Position] = {}
-        self.keys: dict[PathT, Position] = {}
         self._active: set[int] = set()
         self._constructor = yaml.SafeLoader("")
 
@@ -317,8 +342,10 @@ class _Walker:
             )
         )
 
-    def convert(self, node: Node, path: PathT) -> Any:
-        if len(path) > MAX_DEPTH:
+    def convert(self, node: Node, depth: int) -> Any:
+        if type(node) is ScalarNode:
+            return self._scalar(node)
+        if depth > MAX_DEPTH:
             if not any(d.code == "yaml-depth" for d in self.errors):
                 self._error(node, f"nesting deeper than {MAX_DEPTH} levels", "yaml-depth")
             return None
@@ -327,19 +354,16 @@ class _Walker:
                 node, "an alias refers to the mapping or list that contains it", "yaml-alias"
             )
             return None
-        self.values.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
-        if isinstance(node, ScalarNode):
-            return self._scalar(node)
         self._active.add(id(node))
         try:
             if isinstance(node, SequenceNode):
-                if node.tag != _TAG + "seq":
+                if node.tag != _SEQ:
                     self._bad_tag(node)
-                return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
+                return [self.convert(item, depth + 1) for item in node.value]
             if isinstance(node, MappingNode):
-                if node.tag != _TAG + "map":
+                if node.tag != _MAP:
                     self._bad_tag(node)
-                return self._mapping(node, path)
+                return self._mapping(node, depth)
         finally:
             self._active.discard(id(node))
         return None  # pragma: no cover - composer only makes the three node kinds
@@ -354,25 +378,35 @@ class _Walker:
         )
 
     def _scalar(self, node: ScalarNode) -> Any:
-        if node.tag not in _SCALAR_TAGS:
+        tag, text = node.tag, node.value
+        if tag in (_STR, _TIMESTAMP):
+            return text
+        # Fast paths for the common spellings; YAML 1.1's rarer forms (0x1F, 1:30, 1_000)
+        # go through PyYAML's own constructor so the meaning is exactly YAML's.
+        if tag == _INT and text.isdigit():
+            return int(text)
+        if tag == _FLOAT and _PLAIN_FLOAT.match(text):
+            return float(text)
+        if tag == _BOOL:
+            return text.lower() in _TRUE
+        if tag == _NULL:
+            return None
+        if tag not in _SCALAR_TAGS:
             self._bad_tag(node)
             return None
-        if node.tag in (_TAG + "str", _TAG + "timestamp"):
-            return node.value
-        value = self._constructor.construct_object(node)
-        if isinstance(value, float) and not math.isfinite(value):
-            return value  # kept so checks can say which number is NaN or infinite, and where
-        return value
+        # NaN and infinity are kept: the checks say which number it is, and where.
+        return self._constructor.construct_object(node)
 
-    def _mapping(self, node: MappingNode, path: PathT) -> dict[str, Any]:
+    def _mapping(self, node: MappingNode, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
         first_seen: dict[str, Node] = {}
-        merged: dict[str, Any] = {}
+        merged: dict[str, Any] | None = None
         for key_node, value_node in node.value:
-            if key_node.tag == _TAG + "merge":
-                merged.update(self._merge_sources(value_node, path))
+            if key_node.tag == _MERGE:
+                merged = merged or {}
+                merged.update(self._merge_sources(value_node, depth))
                 continue
-            if not isinstance(key_node, ScalarNode):
+            if type(key_node) is not ScalarNode:
                 self._error(key_node, "a mapping key must be a plain name", "yaml-key")
                 continue
             # Keys are names: take the text as written, so `yes:` or `404:` stay strings.
@@ -387,13 +421,13 @@ class _Walker:
                 )
                 continue
             first_seen[key] = key_node
-            self.keys[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            result[key] = self.convert(value_node, (*path, key))
-        for key, value in merged.items():
-            result.setdefault(key, value)
+            result[key] = self.convert(value_node, depth + 1)
+        if merged:
+            for key, value in merged.items():
+                result.setdefault(key, value)
         return result
 
-    def _merge_sources(self, node: Node, path: PathT) -> dict[str, Any]:
+    def _merge_sources(self, node: Node, depth: int) -> dict[str, Any]:
         sources = node.value if isinstance(node, SequenceNode) else [node]
         merged: dict[str, Any] = {}
         for source in sources:
@@ -401,6 +435,27 @@ class _Walker:
                 self._error(source, "'<<' merges mappings only", "yaml-merge")
                 continue
             # Earlier sources win, as in YAML's merge-key spec.
-            for key, value in self.convert(source, path).items():
+            for key, value in self.convert(source, depth).items():
                 merged.setdefault(key, value)
         return merged
+
+
+def _child(node: Node, step: str | int) -> tuple[Node, Node | None] | None:
+    """The (value node, key node) reached from ``node`` by one path step, looking through
+    merge keys the way the walk resolved them (own keys first, then merged sources)."""
+    if isinstance(node, SequenceNode) and isinstance(step, int):
+        return (node.value[step], None) if 0 <= step < len(node.value) else None
+    if not isinstance(node, MappingNode):
+        return None
+    merges = []
+    for key_node, value_node in node.value:
+        if key_node.tag == _MERGE:
+            merges.append(value_node)
+        elif type(key_node) is ScalarNode and key_node.value == step:
+            return value_node, key_node
+    for merge in merges:
+        for source in merge.value if isinstance(merge, SequenceNode) else [merge]:
+            found = _child(source, step)
+            if found is not None:
+                return found
+    return None
