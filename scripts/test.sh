@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Every check and test: lint, format, types, the test suite, and validation of configs/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
+.venv/bin/router validate configs/*.yaml
+.venv/bin/python -m pytest -q "$@"

@@ -1,0 +1,144 @@
+"""`router validate` and `router schema`, driven through run(argv, stdout, stderr)."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+
+from router.cli import run
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
+
+BROKEN = """\
+version: 1
+providers:
+  openai: {type: openai, api_key_env: OPENAI_API_KEY}
+models:
+  mini: {provider: openai, id: gpt-4o-mini}
+tasks:
+  summarize:
+    candidates: [mini, gpt5]
+    fallbak: [mini]
+    priority: fast
+"""
+
+
+def call(*argv: str) -> tuple[int, str, str]:
+    out, err = StringIO(), StringIO()
+    code = run(list(argv), out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def broken(tmp_path: Path) -> Path:
+    path = tmp_path / "routes.yaml"
+    path.write_text(BROKEN)
+    return path
+
+
+def test_valid_configs_exit_zero() -> None:
+    code, out, _ = call("validate", *map(str, CONFIGS))
+    assert code == 0
+    for config in CONFIGS:
+        assert f"{config}: valid" in out
+
+
+def test_three_mistakes_report_three_errors_and_exit_one(broken: Path) -> None:
+    code, out, _ = call("validate", str(broken))
+    assert code == 1
+    errors = [line for line in out.splitlines() if ": error: " in line]
+    assert len(errors) == 3
+    assert f"{broken}:8:24: error: $.tasks.summarize.candidates[1]:" in errors[0]
+    assert "unknown model 'gpt5'" in errors[0]
+    assert f"{broken}:9:5: error: $.tasks.summarize.fallbak: unknown key 'fallbak'" in errors[1]
+    assert "did you mean 'fallback'?" in errors[1]
+    assert "$.tasks.summarize.priority" in errors[2] and "'fast'" in errors[2]
+    assert out.rstrip().endswith("invalid: 3 errors, 1 warning")
+
+
+def test_missing_file_is_an_io_error_exit_two(tmp_path: Path) -> None:
+    code, _, err = call("validate", str(tmp_path / "nope.yaml"))
+    assert code == 2
+    assert "nope.yaml: cannot read: No such file or directory" in err
+
+
+def test_io_error_wins_over_invalid(broken: Path, tmp_path: Path) -> None:
+    code, _, _ = call("validate", str(broken), str(tmp_path / "missing.yaml"))
+    assert code == 2
+
+
+def test_usage_error_exit_two() -> None:
+    code, _, err = call("validate")
+    assert code == 2
+    assert "the following arguments are required: FILE" in err
+    code, _, err = call("validate", "--format", "xml", "x.yaml")
+    assert code == 2
+    assert "invalid choice: 'xml'" in err
+
+
+def test_help_exits_zero_and_documents_exit_codes() -> None:
+    code, out, _ = call("validate", "--help")
+    assert code == 0
+    assert "--strict" in out and "--format" in out and "Exit status: 0 all valid" in out
+    code, out, _ = call("--help")
+    assert code == 0
+    assert "validate" in out and "schema" in out
+
+
+def test_no_command_prints_help_and_exit_two() -> None:
+    code, out, _ = call()
+    assert code == 2
+    assert "usage: router" in out
+
+
+def test_json_format(broken: Path) -> None:
+    code, out, _ = call("validate", "--format", "json", str(broken), str(CONFIGS[0]))
+    assert code == 1
+    payload = json.loads(out)
+    assert payload["valid"] is False
+    first, second = payload["files"]
+    assert first["valid"] is False and first["errors"] == 3
+    diag = next(d for d in first["diagnostics"] if d["severity"] == "error")
+    assert diag["path"] == "$.tasks.summarize.candidates[1]"
+    assert (diag["line"], diag["column"], diag["code"]) == (8, 24, "unknown-model")
+    assert second["valid"] is True
+
+
+def test_github_format_prints_workflow_annotations(broken: Path) -> None:
+    code, out, _ = call("validate", "--format", "github", str(broken))
+    assert code == 1
+    lines = out.splitlines()
+    errors = [line for line in lines if line.startswith("::error ")]
+    assert errors[0].startswith(f"::error file={broken},line=8,col=24,title=unknown-model::")
+    assert len(errors) == 3
+    assert any(line.startswith("::warning ") for line in lines)
+    assert all(line.startswith("::") for line in lines)
+
+
+def test_github_format_escapes_properties(tmp_path: Path) -> None:
+    odd = tmp_path / "a,b:c.yaml"
+    odd.write_text("version: 2\n")
+    _, out, _ = call("validate", "--format", "github", str(odd))
+    assert "file=" + str(tmp_path) + "/a%2Cb%3Ac.yaml," in out
+
+
+def test_strict_turns_warnings_into_errors(tmp_path: Path) -> None:
+    path = tmp_path / "routes.yaml"
+    path.write_text((ROOT / "configs" / "minimal.yaml").read_text())
+    code, out, _ = call("validate", str(path))
+    assert code == 0 and "warning" in out
+    code, out, _ = call("validate", "--strict", str(path))
+    assert code == 1
+    assert "error: $.providers.openai.api_key_env: environment variable OPENAI_API_KEY" in out
+
+
+def test_schema_command_prints_the_schema() -> None:
+    code, out, _ = call("schema")
+    assert code == 0
+    schema = json.loads(out)
+    assert schema["$id"].endswith("routes.schema.json")
+    assert json.loads((ROOT / "schemas" / "routes.schema.json").read_text()) == schema
