@@ -1,0 +1,266 @@
+"""Translation of provider failures into the router's error tree (:mod:`router.errors`).
+
+Pure functions of status, headers and body, so both vendor SDKs (and the stream parsers, which
+see errors as SSE events) share one set of rules. Every message is passed through
+:func:`redact` so that a key echoed back by a provider or proxy never reaches a log.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import math
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+from router import errors as E
+
+__all__ = ["SDKErrors", "classify", "parse_retry_after", "redact", "status_error", "translate"]
+
+_CONTEXT_CODES = frozenset(
+    {"context_length_exceeded", "model_context_window_exceeded", "context_window_exceeded"}
+)
+_CONTEXT_RE = re.compile(
+    r"context[ _-]?(length|window)|maximum context|prompt is too long|input is too long"
+    r"|too many (input |prompt )?tokens|exceeds? the (model'?s? )?(maximum|max|token limit)",
+    re.IGNORECASE,
+)
+_FILTER_CODES = frozenset({"content_filter", "content_policy_violation", "content_filtered"})
+_FILTER_RE = re.compile(
+    r"content[ _-]?(management )?polic|content[ _-]?filter|safety (system|filter)|flagged",
+    re.IGNORECASE,
+)
+# Error ``type`` strings (Anthropic's vocabulary, which OpenAI-compatible servers often copy)
+# for errors that arrive without an HTTP status, inside an event stream.
+_TYPES: dict[str, type[E.ProviderError]] = {
+    "authentication_error": E.AuthenticationError,
+    "permission_error": E.AuthenticationError,
+    "rate_limit_error": E.RateLimitError,
+    "rate_limit_exceeded": E.RateLimitError,
+    "overloaded_error": E.ProviderUnavailable,
+    "api_error": E.ProviderUnavailable,
+    "server_error": E.ProviderUnavailable,
+    "timeout_error": E.TimeoutError,
+    "invalid_request_error": E.BadRequestError,
+    "not_found_error": E.BadRequestError,
+    "request_too_large": E.BadRequestError,
+}
+_LABELS: dict[type[E.ProviderError], str] = {
+    E.AuthenticationError: "authentication failed",
+    E.RateLimitError: "rate limited",
+    E.TimeoutError: "timed out",
+    E.ContextWindowExceeded: "context window exceeded",
+    E.ContentFiltered: "content filtered",
+    E.BadRequestError: "bad request",
+    E.ModelError: "unusable response",
+    E.ProviderUnavailable: "provider unavailable",
+}
+_BEARER_RE = re.compile(r"(?i)\b(bearer|x-api-key:?|api[_-]key[=:])(\s*)[^\s'\",]+")
+
+
+def parse_retry_after(value: str, now: float) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value: delay-seconds or an HTTP-date (relative to
+    ``now``, a Unix time). None when it is neither; a date in the past gives 0."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:  # "-0000" parses naive; HTTP dates are always GMT
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, when.timestamp() - now)
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def retry_after_from_headers(headers: Mapping[str, str] | None, now: float) -> float | None:
+    """``retry-after-ms`` (OpenAI's, more precise) else ``retry-after``; names compared without
+    regard to case, even for a plain dict."""
+    if not headers:
+        return None
+    lowered = {k.lower(): v for k, v in headers.items()}
+    ms = lowered.get("retry-after-ms")
+    if ms is not None:
+        value = parse_retry_after(ms, now)
+        if value is not None:
+            return value / 1000.0
+    ra = lowered.get("retry-after")
+    return parse_retry_after(ra, now) if ra is not None else None
+
+
+def redact(text: str, secret: str | None) -> str:
+    if secret and len(secret) >= 4:
+        text = text.replace(secret, "***")
+    return _BEARER_RE.sub(r"\1\2***", text) if any(c in text for c in "bBxXaA") else text
+
+
+def error_fields(body: object) -> tuple[str | None, str | None, str | None]:
+    """(message, code, type) from an error body in either vendor's shape, or from raw text."""
+    if isinstance(body, Mapping):
+        err: Any = body.get("error", body)
+        if isinstance(err, str):
+            return err, None, None
+        if isinstance(err, Mapping):
+            details = err.get("details")
+            code = err.get("code")
+            if code is None and isinstance(details, Mapping):
+                code = details.get("error_code")
+            msg = err.get("message")
+            etype = err.get("type")
+            return (
+                msg if isinstance(msg, str) else None,
+                str(code) if code is not None else None,
+                etype if isinstance(etype, str) else None,
+            )
+        return None, None, None
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str) and body.strip():
+        return describe_text(body), None, None
+    return None, None, None
+
+
+def describe_text(text: str) -> str:
+    """A short account of a non-JSON body: the title of an HTML page, or its first 200 chars."""
+    text = text.strip()
+    if text[:1] == "<":
+        title = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+        page = f" titled {title.group(1).strip()!r}" if title else ""
+        return f"got an HTML page{page} instead of JSON"
+    return repr(text[:200]) + ("..." if len(text) > 200 else "")
+
+
+def classify(
+    status: int | None, code: str | None, etype: str | None, message: str | None
+) -> type[E.ProviderError]:
+    s = status or 0
+    if s in (401, 403):
+        return E.AuthenticationError
+    if s == 429:
+        return E.RateLimitError
+    if s == 408:
+        return E.TimeoutError
+    if s >= 500:
+        return E.ProviderUnavailable
+    if code in _CONTEXT_CODES or (message and _CONTEXT_RE.search(message)):
+        return E.ContextWindowExceeded
+    if code in _FILTER_CODES or (message and _FILTER_RE.search(message)):
+        return E.ContentFiltered
+    if 400 <= s < 500:
+        return E.BadRequestError
+    by_type = _TYPES.get(etype or "") or _TYPES.get(code or "")
+    return by_type or E.ModelError
+
+
+def make_error(
+    cls: type[E.ProviderError],
+    detail: str,
+    *,
+    provider: str,
+    model: str,
+    secret: str | None,
+    status: int | None = None,
+    retry_after: float | None = None,
+) -> E.ProviderError:
+    message = redact(f"{_LABELS.get(cls, 'error')}: {detail}", secret)
+    return cls(message, provider=provider, model=model, status=status, retry_after=retry_after)
+
+
+def status_error(
+    status: int | None,
+    headers: Mapping[str, str] | None,
+    body: object,
+    *,
+    provider: str,
+    model: str,
+    secret: str | None,
+) -> E.ProviderError:
+    """The error for a non-2xx answer (or an error object found inside a 2xx stream)."""
+    message, code, etype = error_fields(body)
+    cls = classify(status, code, etype, message)
+    detail = message or (f"HTTP {status} with an empty body" if status else "no details given")
+    if code and code not in detail:
+        detail = f"{detail} [{code}]"
+    retry_after = retry_after_from_headers(headers, time.time())
+    return make_error(
+        cls,
+        detail,
+        provider=provider,
+        model=model,
+        secret=secret,
+        status=status,
+        retry_after=retry_after,
+    )
+
+
+def bad_body(
+    content: bytes, content_type: str, *, provider: str, model: str, secret: str | None
+) -> E.ProviderError:
+    """ModelError for a 2xx body that is not the JSON we expected."""
+    text = content.decode("utf-8", "replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, Mapping) and "error" in data:  # some proxies send errors with a 200
+        return status_error(None, None, data, provider=provider, model=model, secret=secret)
+    what = describe_text(text) if text.strip() else "an empty body"
+    detail = f"response is not a valid completion ({content_type or 'no content-type'}): {what}"
+    return make_error(E.ModelError, detail, provider=provider, model=model, secret=secret)
+
+
+@dataclass(frozen=True, slots=True)
+class SDKErrors:
+    """The exception classes of one SDK (plus httpx2's), looked up once when it is imported."""
+
+    timeout: tuple[type[BaseException], ...]
+    connection: tuple[type[BaseException], ...]
+    status: type[BaseException]
+    base: type[BaseException]
+
+
+def translate(
+    exc: BaseException, sdk: SDKErrors, *, provider: str, model: str, secret: str | None
+) -> E.ProviderError:
+    """The router error for an exception raised by an SDK call or while reading its stream."""
+    if isinstance(exc, E.ProviderError):
+        return exc
+    kw: dict[str, Any] = {"provider": provider, "model": model, "secret": secret}
+    if isinstance(exc, sdk.status):
+        response = getattr(exc, "response", None)
+        headers = getattr(response, "headers", None)
+        body = getattr(exc, "body", None)
+        if body is None and response is not None:
+            body = _safe_text(response)
+        return status_error(getattr(exc, "status_code", None), headers, body, **kw)
+    if isinstance(exc, sdk.timeout):
+        return make_error(E.TimeoutError, "no answer within the request timeout", **kw)
+    if isinstance(exc, sdk.connection):
+        cause = exc.__cause__ or exc.__context__ or exc
+        return make_error(E.ProviderUnavailable, f"connection failed: {describe(cause)}", **kw)
+    if isinstance(exc, sdk.base):
+        # The SDK refused before sending (e.g. missing credentials), or could not validate.
+        cls = E.AuthenticationError if "credential" in str(exc).lower() else E.ModelError
+        return make_error(cls, describe(exc), **kw)
+    raise TypeError(f"not a provider failure: {exc!r}") from exc
+
+
+def describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _safe_text(response: Any) -> str | None:
+    try:
+        text = response.text
+    except Exception:  # the body may be unreadable (closed stream); the status still counts
+        return None
+    return text if isinstance(text, str) else None

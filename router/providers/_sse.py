@@ -1,0 +1,84 @@
+"""A small Server-Sent Events decoder over raw response bytes.
+
+The adapters read event streams themselves instead of through the SDKs' stream classes, which
+build a pydantic model per event (most of a streamed call's client CPU). Lines are split on
+bytes, never on decoded text, because ``str.splitlines`` would also split on U+2028 and
+friends, which may legally appear unescaped inside a JSON ``data:`` line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx2
+
+__all__ = ["SSEDecoder", "aiter_sse", "iter_sse"]
+
+Event = tuple[str | None, str]
+
+
+class SSEDecoder:
+    """Incremental: ``feed`` bytes as they arrive, get back the events they complete."""
+
+    __slots__ = ("_buf", "_data", "_event")
+
+    def __init__(self) -> None:
+        self._buf = b""
+        self._event: str | None = None
+        self._data: list[bytes] = []
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        buf = self._buf + chunk if self._buf else chunk
+        lines = buf.splitlines(keepends=True)
+        # Hold back an unfinished line, and a lone trailing CR that may be half of a CRLF split
+        # across reads (taking it as a line end would invent an empty line: a false dispatch).
+        if lines and (lines[-1][-1:] not in (b"\n", b"\r") or lines[-1][-1:] == b"\r"):
+            self._buf = lines.pop()
+        else:
+            self._buf = b""
+        return self._lines(lines)
+
+    def flush(self) -> list[Event]:
+        """Whatever a final unterminated line completes (an unterminated event is dropped, as
+        the SSE spec says)."""
+        rest, self._buf = self._buf, b""
+        return self._lines([rest]) if rest else []
+
+    def _lines(self, lines: list[bytes]) -> list[Event]:
+        out: list[Event] = []
+        for raw in lines:
+            line = raw.rstrip(b"\r\n")
+            if not line:
+                if self._data:
+                    out.append((self._event, b"\n".join(self._data).decode("utf-8")))
+                self._event = None
+                self._data = []
+                continue
+            name, _, value = line.partition(b":")
+            if not name:  # a comment line (keep-alive)
+                continue
+            if value[:1] == b" ":
+                value = value[1:]
+            if name == b"data":
+                self._data.append(value)
+            elif name == b"event":
+                self._event = value.decode("utf-8")
+        return out
+
+
+def iter_sse(response: httpx2.Response) -> Iterator[Event]:
+    decoder = SSEDecoder()
+    for chunk in response.iter_bytes():
+        yield from decoder.feed(chunk)
+    yield from decoder.flush()
+
+
+async def aiter_sse(response: httpx2.Response) -> AsyncIterator[Event]:
+    decoder = SSEDecoder()
+    async for chunk in response.aiter_bytes():
+        for event in decoder.feed(chunk):
+            yield event
+    for event in decoder.flush():
+        yield event

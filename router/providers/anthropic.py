@@ -1,0 +1,61 @@
+"""Adapter for Anthropic's Messages API (``type: anthropic``).
+
+The ``anthropic`` SDK is imported when the adapter is constructed, its clients on first use.
+Note that anthropic 2.x sends the key as ``Authorization: Bearer``, not ``x-api-key``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from router.errors import AuthenticationError
+from router.providers import _anthropic_wire as wire
+from router.providers._sdk import SDKAdapter, StreamState
+from router.types import Request, Response
+
+__all__ = ["AnthropicAdapter"]
+
+
+class AnthropicAdapter(SDKAdapter):
+    type_name = "anthropic"
+    sdk_package = "anthropic"
+    completion_path = "/v1/messages"
+    models_path = "/v1/models"
+    #: Sent when the request sets no ``max_tokens`` (the API requires one).
+    default_max_tokens: ClassVar[int] = 4096
+    api_key_env: ClassVar[str] = "ANTHROPIC_API_KEY"
+
+    def _sdk_base_error(self) -> type[BaseException]:
+        base: type[BaseException] = self._sdk.AnthropicError
+        return base
+
+    def _api_key(self) -> str | None:
+        return self.settings.api_key or os.environ.get(self.api_key_env) or None
+
+    def _make_client(self, *, use_async: bool) -> Any:
+        if not self._secret:
+            raise AuthenticationError(
+                f"authentication failed: no API key configured (set one in the spec or "
+                f"{self.api_key_env})",
+                provider=self.settings.name,
+            )
+        cls = self._sdk.AsyncAnthropic if use_async else self._sdk.Anthropic
+        return cls(
+            # Explicit, so the SDK skips its own lookup (env, profiles on disk, federation).
+            api_key=self._secret,
+            base_url=self.settings.base_url,
+            timeout=self._timeout,
+            max_retries=0,  # the engine owns retries and fallbacks
+            default_headers=dict(self.settings.headers) or None,
+        )
+
+    def _body(self, request: Request, *, stream: bool) -> dict[str, Any]:
+        return wire.build_body(request, stream=stream, default_max_tokens=self.default_max_tokens)
+
+    def _parse(self, data: Mapping[str, Any], request: Request, latency_s: float) -> Response:
+        return wire.parse_response(data, request, latency_s)
+
+    def _stream_state(self, request: Request) -> StreamState:
+        return wire.AnthropicStream(request, self._secret)

@@ -1,0 +1,104 @@
+"""The contract every provider adapter fulfils, and the settings it is built from.
+
+An adapter turns a provider-neutral :class:`~router.types.Request` into one HTTP call and the
+answer back into a :class:`~router.types.Response` (or a stream of :class:`~router.types.Chunk`).
+Failures leave an adapter only as :class:`~router.errors.ProviderError` subclasses. Adapters do
+not retry, fall back, price or cache: the engine does all of that.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType, TracebackType
+from typing import ClassVar, Self
+
+from router.types import Chunk, Request, Response
+
+__all__ = ["Adapter", "ProviderSettings"]
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class ProviderSettings:
+    """One provider entry of the spec, resolved: the key is the secret itself, not the name of
+    the environment variable that held it. Neither the key nor header values (which often carry
+    credentials too) ever appear in ``repr()``/``str()``."""
+
+    name: str
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False)
+    connect_timeout: float = 5.0
+    request_timeout: float = 60.0
+
+    def __repr__(self) -> str:
+        key = "<set>" if self.api_key else None
+        return (
+            f"ProviderSettings(name={self.name!r}, base_url={self.base_url!r}, api_key={key}, "
+            f"headers={sorted(self.headers)!r}, connect_timeout={self.connect_timeout!r}, "
+            f"request_timeout={self.request_timeout!r})"
+        )
+
+    __str__ = __repr__
+
+
+class Adapter(abc.ABC):
+    """Talks to one provider. One instance serves many concurrent calls (its HTTP clients are
+    made on first use and reused); ``close``/``aclose`` release them.
+
+    ``complete``/``acomplete`` return a Response with ``cost=None`` and ``attempts=()`` and the
+    adapter's own ``latency_s``. ``stream``/``astream`` are lazy: nothing is sent until the
+    first chunk is asked for, so a failure before any chunk can still be failed over. The last
+    chunk carries ``finish_reason`` and ``usage``; a stream that stops without its terminal
+    event raises :class:`~router.errors.ProviderUnavailable` rather than ending quietly.
+    """
+
+    #: The spec's ``type`` string for this adapter (``openai``, ``anthropic``...).
+    type_name: ClassVar[str]
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        self.settings = settings
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.settings!r})"
+
+    @abc.abstractmethod
+    def complete(self, request: Request) -> Response: ...
+
+    @abc.abstractmethod
+    async def acomplete(self, request: Request) -> Response: ...
+
+    @abc.abstractmethod
+    def stream(self, request: Request) -> Iterator[Chunk]: ...
+
+    @abc.abstractmethod
+    def astream(self, request: Request) -> AsyncIterator[Chunk]: ...
+
+    @abc.abstractmethod
+    def list_models(self) -> list[str]: ...
+
+    @abc.abstractmethod
+    async def alist_models(self) -> list[str]: ...
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    @abc.abstractmethod
+    async def aclose(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()

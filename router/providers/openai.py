@@ -1,0 +1,69 @@
+"""Adapter for OpenAI's Chat Completions API (``type: openai``).
+
+The ``openai`` SDK is imported when the adapter is constructed, its clients on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from router.errors import AuthenticationError
+from router.providers import _openai_wire as wire
+from router.providers._sdk import SDKAdapter, StreamState
+from router.types import Request, Response
+
+__all__ = ["OpenAIAdapter"]
+
+
+class OpenAIAdapter(SDKAdapter):
+    type_name = "openai"
+    sdk_package = "openai"
+    completion_path = "/chat/completions"
+    models_path = "/models"
+    #: ``max_tokens`` is deprecated on OpenAI itself and refused by its reasoning models.
+    max_tokens_field: ClassVar[str] = "max_completion_tokens"
+    #: Read (by us, explicitly) when the settings carry no key; None: never read the env.
+    api_key_env: ClassVar[str | None] = "OPENAI_API_KEY"
+
+    def _sdk_base_error(self) -> type[BaseException]:
+        base: type[BaseException] = self._sdk.OpenAIError
+        return base
+
+    def _api_key(self) -> str | None:
+        env = self.api_key_env
+        return self.settings.api_key or (os.environ.get(env) if env else None) or None
+
+    def _client_key(self) -> str:
+        if not self._secret:
+            raise AuthenticationError(
+                f"authentication failed: no API key configured (set one in the spec or "
+                f"{self.api_key_env})",
+                provider=self.settings.name,
+            )
+        return self._secret
+
+    def _make_client(self, *, use_async: bool) -> Any:
+        cls = self._sdk.AsyncOpenAI if use_async else self._sdk.OpenAI
+        return cls(
+            api_key=self._client_key(),  # always explicit: the SDK would read the env itself
+            base_url=self.settings.base_url,
+            timeout=self._timeout,
+            max_retries=0,  # the engine owns retries and fallbacks
+            default_headers=dict(self.settings.headers) or None,
+        )
+
+    def _extra_options(self) -> dict[str, Any]:
+        # What the typed ``create`` asks for: the key as a bearer token, never the admin key
+        # the SDK may have picked up from OPENAI_ADMIN_KEY.
+        return {"security": {"bearer_auth": True}}
+
+    def _body(self, request: Request, *, stream: bool) -> dict[str, Any]:
+        return wire.build_body(request, stream=stream, max_tokens_field=self.max_tokens_field)
+
+    def _parse(self, data: Mapping[str, Any], request: Request, latency_s: float) -> Response:
+        return wire.parse_response(data, request, latency_s)
+
+    def _stream_state(self, request: Request) -> StreamState:
+        return wire.OpenAIStream(request, self._secret)

@@ -1,0 +1,371 @@
+"""Provider-neutral values that flow between the caller, the engine and the adapters.
+
+Everything here is a frozen, slotted dataclass: cheap to build on the hot path, safe to share
+between threads and tasks, and hashable where its fields are. Callers may pass messages in the
+OpenAI dict shape; :func:`coerce_messages` turns them into :class:`Message` objects once, at the
+edge, so the adapters only ever see one shape.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import mimetypes
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, get_args
+
+if TYPE_CHECKING:
+    from router.errors import ProviderError
+
+__all__ = [
+    "Attempt",
+    "Chunk",
+    "FinishReason",
+    "ImagePart",
+    "Message",
+    "Part",
+    "Request",
+    "Response",
+    "Role",
+    "TextPart",
+    "ToolCall",
+    "ToolChoice",
+    "ToolDefinition",
+    "Usage",
+    "coerce_messages",
+]
+
+Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
+FinishReason: TypeAlias = Literal["stop", "length", "tool_calls", "content_filter"]
+ToolChoice: TypeAlias = Literal["auto", "none", "required"] | Mapping[str, Any]
+ROLES: tuple[str, ...] = get_args(Role)
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class TextPart:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePart:
+    """An image given by URL, or inline as base64 ``data`` with its ``media_type``."""
+
+    url: str | None = None
+    data: str | None = field(default=None, repr=False)  # can be megabytes: keep reprs readable
+    media_type: str | None = None
+    detail: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.url is None) == (self.data is None):
+            raise ValueError("ImagePart needs exactly one of url= or data=")
+        if self.data is not None and not self.media_type:
+            raise ValueError("ImagePart(data=...) needs media_type= (e.g. 'image/png')")
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, media_type: str, *, detail: str | None = None) -> ImagePart:
+        return cls(data=base64.b64encode(raw).decode("ascii"), media_type=media_type, detail=detail)
+
+    @classmethod
+    def from_path(cls, path: str | Path, *, detail: str | None = None) -> ImagePart:
+        media_type = mimetypes.guess_type(str(path))[0]
+        if not media_type or not media_type.startswith("image/"):
+            raise ValueError(f"cannot tell the image type of {str(path)!r} from its name")
+        return cls.from_bytes(Path(path).read_bytes(), media_type, detail=detail)
+
+    @classmethod
+    def from_url(cls, url: str, *, detail: str | None = None) -> ImagePart:
+        """A plain URL, or a ``data:`` URL, which becomes an inline base64 image."""
+        if not url.startswith("data:"):
+            return cls(url=url, detail=detail)
+        head, sep, payload = url[5:].partition(",")
+        media_type, _, encoding = head.partition(";")
+        if not sep or encoding != "base64" or not media_type:
+            raise ValueError("data: URLs must look like data:<media type>;base64,<data>")
+        try:
+            base64.b64decode(payload[:64] + "=" * (-len(payload[:64]) % 4), validate=True)
+        except binascii.Error as exc:
+            raise ValueError("data: URL payload is not base64") from exc
+        return cls(data=payload, media_type=media_type, detail=detail)
+
+    def __repr__(self) -> str:
+        src = f"url={self.url!r}" if self.url is not None else f"data=<{len(self.data or '')} b64>"
+        return f"ImagePart({src}, media_type={self.media_type!r}, detail={self.detail!r})"
+
+    def as_url(self) -> str:
+        """The URL, or a ``data:`` URL for inline images (what OpenAI-style APIs take)."""
+        return self.url if self.url is not None else f"data:{self.media_type};base64,{self.data}"
+
+
+Part: TypeAlias = TextPart | ImagePart
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A call the model asked for; ``arguments`` is the JSON text as the model produced it."""
+
+    id: str
+    name: str
+    arguments: str = "{}"
+
+    def parsed_arguments(self) -> dict[str, Any]:
+        """The arguments as a dict; raises ``ValueError`` when the model produced bad JSON."""
+        value = json.loads(self.arguments) if self.arguments.strip() else {}
+        if not isinstance(value, dict):
+            raise ValueError(f"tool call {self.name!r}: arguments are not a JSON object")
+        return value
+
+    def to_dict(self) -> dict[str, Any]:
+        """The OpenAI ``tool_calls[]`` item shape."""
+        return {
+            "id": self.id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": self.arguments},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ToolDefinition:
+    name: str
+    description: str = ""
+    parameters: Mapping[str, Any] = field(
+        default_factory=lambda: MappingProxyType({"type": "object", "properties": {}})
+    )
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ToolDefinition:
+        """Accepts OpenAI's ``{"type": "function", "function": {...}}``, its flat inner form,
+        and Anthropic's ``{"name", "description", "input_schema"}``."""
+        fn = d.get("function", d)
+        if not isinstance(fn, Mapping) or not isinstance(fn.get("name"), str) or not fn["name"]:
+            raise ValueError("tool definition needs a non-empty string 'name'")
+        params = fn.get("parameters", fn.get("input_schema"))
+        if params is None:
+            return cls(fn["name"], fn.get("description") or "")
+        if not isinstance(params, Mapping):
+            raise ValueError(f"tool {fn['name']!r}: 'parameters' must be a JSON-schema object")
+        return cls(fn["name"], fn.get("description") or "", params)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: Role
+    content: str | tuple[Part, ...] = ""
+    name: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The text of the message, with image parts left out."""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(p.text for p in self.content if isinstance(p, TextPart))
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Message:
+        return _message_from_dict(d, "message")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The OpenAI Chat Completions shape (also a stable form for cache keys and logs)."""
+        out: dict[str, Any] = {"role": self.role}
+        if isinstance(self.content, str):
+            out["content"] = self.content
+        else:
+            out["content"] = [
+                {"type": "text", "text": p.text}
+                if isinstance(p, TextPart)
+                else {"type": "image_url", "image_url": _image_url_dict(p)}
+                for p in self.content
+            ]
+        if self.name is not None:
+            out["name"] = self.name
+        if self.tool_calls:
+            out["tool_calls"] = [c.to_dict() for c in self.tool_calls]
+        if self.tool_call_id is not None:
+            out["tool_call_id"] = self.tool_call_id
+        return out
+
+
+def _image_url_dict(p: ImagePart) -> dict[str, str]:
+    return {"url": p.as_url(), **({"detail": p.detail} if p.detail else {})}
+
+
+def coerce_messages(items: Iterable[Message | Mapping[str, Any]]) -> tuple[Message, ...]:
+    """Messages as given by a caller (``Message`` objects or OpenAI-shaped dicts) as a tuple of
+    ``Message``. Raises ``ValueError`` (``TypeError`` for a non-dict item) naming the offending
+    message and field, e.g. ``messages[2].role: 'robot' is not one of system, user, ...``."""
+    if isinstance(items, str | bytes | Mapping):
+        raise TypeError("messages must be a list of messages, not a single string or dict")
+    out: list[Message] = []
+    for i, item in enumerate(items):
+        if isinstance(item, Message):
+            out.append(item)
+        elif isinstance(item, Mapping):
+            out.append(_message_from_dict(item, f"messages[{i}]"))
+        else:
+            raise TypeError(f"messages[{i}]: expected a dict or Message, got {type(item).__name__}")
+    if not out:
+        raise ValueError("messages: at least one message is required")
+    return tuple(out)
+
+
+def _message_from_dict(d: Mapping[str, Any], where: str) -> Message:
+    role = d.get("role")
+    if role not in ROLES:
+        raise ValueError(f"{where}.role: {role!r} is not one of {', '.join(ROLES)}")
+    name = d.get("name")
+    if name is not None and not isinstance(name, str):
+        raise ValueError(f"{where}.name: expected a string, got {type(name).__name__}")
+    calls = _tool_calls(d.get("tool_calls"), where) if role == "assistant" else ()
+    call_id = d.get("tool_call_id")
+    if role == "tool" and not isinstance(call_id, str):
+        raise ValueError(f"{where}.tool_call_id: a tool message needs the id of its call")
+    content = _content(d.get("content"), f"{where}.content", allow_none=bool(calls))
+    return Message(role, content, name, calls, call_id if role == "tool" else None)
+
+
+def _content(raw: Any, where: str, *, allow_none: bool) -> str | tuple[Part, ...]:
+    if isinstance(raw, str):
+        return raw
+    if raw is None:
+        if allow_none:
+            return ""
+        raise ValueError(f"{where}: missing (expected a string or a list of parts)")
+    if not isinstance(raw, list | tuple):
+        raise ValueError(f"{where}: expected a string or a list of parts, got {type(raw).__name__}")
+    parts: list[Part] = []
+    for j, p in enumerate(raw):
+        at = f"{where}[{j}]"
+        if isinstance(p, TextPart | ImagePart):
+            parts.append(p)
+            continue
+        kind = p.get("type") if isinstance(p, Mapping) else None
+        if kind == "text" and isinstance(p.get("text"), str):
+            parts.append(TextPart(p["text"]))
+        elif kind == "image_url":
+            img = p.get("image_url")
+            img = {"url": img} if isinstance(img, str) else img
+            if not isinstance(img, Mapping) or not isinstance(img.get("url"), str):
+                raise ValueError(f"{at}.image_url: expected {{'url': ...}}")
+            try:
+                parts.append(ImagePart.from_url(img["url"], detail=img.get("detail")))
+            except ValueError as exc:
+                raise ValueError(f"{at}.image_url.url: {exc}") from None
+        else:
+            raise ValueError(f"{at}: expected {{'type': 'text', 'text': ...}} or an image_url part")
+    return tuple(parts)
+
+
+def _tool_calls(raw: Any, where: str) -> tuple[ToolCall, ...]:
+    if not raw:
+        return ()
+    if not isinstance(raw, list | tuple):
+        raise ValueError(f"{where}.tool_calls: expected a list")
+    calls: list[ToolCall] = []
+    for j, c in enumerate(raw):
+        if isinstance(c, ToolCall):
+            calls.append(c)
+            continue
+        fn = c.get("function") if isinstance(c, Mapping) else None
+        if not isinstance(fn, Mapping) or not isinstance(c.get("id"), str):
+            raise ValueError(f"{where}.tool_calls[{j}]: expected {{'id', 'function': {{...}}}}")
+        args = fn.get("arguments", "{}")
+        if not isinstance(args, str):  # some callers pass the parsed dict
+            args = json.dumps(args)
+        calls.append(ToolCall(c["id"], str(fn.get("name", "")), args))
+    return tuple(calls)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts. ``input_tokens`` counts every prompt token, cached ones included;
+    ``cached_input_tokens`` is the part served from the provider's prompt cache. An omitted
+    (negative) ``total_tokens`` is ``input_tokens + output_tokens``."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    total_tokens: int = -1
+
+    def __post_init__(self) -> None:
+        if self.total_tokens < 0:
+            object.__setattr__(self, "total_tokens", self.input_tokens + self.output_tokens)
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cached_input_tokens + other.cached_input_tokens,
+            self.total_tokens + other.total_tokens,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One try at one target, as recorded by the engine."""
+
+    model: str
+    provider: str
+    outcome: Literal["ok", "error"]
+    error: ProviderError | None
+    latency_s: float
+    cached: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A completed answer. ``model``/``provider`` are the spec's names, ``model_id`` what the
+    provider reported; ``cost`` and ``attempts`` are filled by the engine, not the adapter."""
+
+    content: str
+    finish_reason: str
+    usage: Usage
+    model: str
+    model_id: str
+    provider: str
+    cost: float | None
+    latency_s: float
+    cached: bool = False
+    attempts: tuple[Attempt, ...] = ()
+    tool_calls: tuple[ToolCall, ...] = ()
+    raw_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A piece of a streamed answer. The last chunk of a stream carries ``finish_reason``,
+    ``usage`` and the complete ``tool_calls``; the ones before it only text."""
+
+    delta: str
+    model: str
+    provider: str
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What the engine hands an adapter for one attempt. ``model`` and ``provider`` are the
+    spec's names (used to tag errors), ``model_id`` is what is sent on the wire. ``timeout`` is
+    per attempt, in seconds; ``extra`` is merged into the provider's request body as-is."""
+
+    model: str
+    model_id: str
+    provider: str
+    messages: tuple[Message, ...]
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    tools: tuple[ToolDefinition, ...] = ()
+    tool_choice: ToolChoice | None = None
+    response_format: Mapping[str, Any] | None = None
+    timeout: float | None = None
+    extra: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, repr=False)  # may hold secrets

@@ -1,0 +1,44 @@
+"""Fixtures: one sandbox server for the whole session, adapters pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from provider_helpers import ADAPTER_TYPES, API_KEY, MakeAdapter, base_url
+
+from router.providers import Adapter, ProviderSettings, get_adapter_class
+from router.sandbox import Sandbox
+
+
+@pytest.fixture(scope="session")
+def sb() -> Iterator[Sandbox]:
+    with Sandbox() as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(autouse=True)
+def _clean_sandbox(sb: Sandbox) -> None:
+    sb.reset()
+
+
+@pytest.fixture
+def make_adapter(sb: Sandbox) -> Iterator[MakeAdapter]:
+    made: list[Adapter] = []
+
+    def make(kind: str, *, fault: str | None = None, **settings: Any) -> Adapter:
+        settings.setdefault("api_key", API_KEY)
+        settings.setdefault("base_url", base_url(sb, kind, fault))
+        adapter = get_adapter_class(kind)(ProviderSettings(name=f"{kind}-p", **settings))
+        made.append(adapter)
+        return adapter
+
+    yield make
+    for adapter in made:
+        adapter.close()
+
+
+@pytest.fixture(params=ADAPTER_TYPES)
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
