@@ -1,0 +1,306 @@
+"""The asyncio HTTP/1.1 server: routing, completions and the execution of faults."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import socket
+import struct
+import time
+from typing import Any
+
+from . import control
+from .answer import CONTEXT_WINDOW, Api, Prompt, compose
+from .faults import (
+    FAULT_HEADERS,
+    FaultSpec,
+    fault_headers,
+    parse_fault,
+    split_fault_prefix,
+)
+from .http11 import (
+    CHUNK_END,
+    REASONS,
+    Headers,
+    HttpError,
+    HttpRequest,
+    chunk,
+    dumps,
+    json_response,
+    read_body,
+    read_head,
+    response,
+    sse_head,
+)
+from .state import RecordedRequest, SandboxState, redact
+from .wire import StreamPlan, Wire, WireError
+from .wire_anthropic import AnthropicWire
+from .wire_openai import OpenAIWire
+
+_COMPLETION_PATHS: dict[str, Api] = {
+    "/v1/chat/completions": "openai", "/chat/completions": "openai",
+    "/v1/messages": "anthropic", "/messages": "anthropic",
+}
+_STREAM_ERROR_STATUS: dict[Api, int] = {"openai": 500, "anthropic": 529}
+_STARTED = int(time.time())
+
+
+def html_page(status: int) -> bytes:
+    title = "Welcome" if status == 200 else f"{status} {REASONS.get(status, 'Error')}"
+    return (f"<!DOCTYPE html>\n<html><head><title>{title}</title></head><body><center><h1>"
+            f"{title}</h1></center><hr><center>router-sandbox-edge</center></body></html>\n"
+            ).encode()
+
+
+def rst(writer: asyncio.StreamWriter) -> None:
+    """Drop the connection with a TCP RST rather than an orderly FIN."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+class SandboxServer:
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+        self.wires: dict[Api, Wire] = {"openai": OpenAIWire(), "anthropic": AnthropicWire()}
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self, host: str, port: int) -> int:
+        self._server = await asyncio.start_server(self._connection, host, port, backlog=1024)
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def close(self) -> None:
+        if self._server is None:
+            return
+        self._server.close()
+        # Python 3.11's Server.close() leaves accepted connections open; end them here so
+        # no handler outlives the loop (idle keep-alives and sleeping delay= faults).
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._server.wait_closed()
+        self._server = None
+
+    async def _connection(self, reader: asyncio.StreamReader,
+                          writer: asyncio.StreamWriter) -> None:
+        self.state.bump("connections")
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            # Each SSE event must leave as its own segment, not wait for Nagle.
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            while True:
+                req = await read_head(reader)
+                if req is None:
+                    break
+                if req.expects_continue:
+                    writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                req.body = await read_body(reader, req)
+                self.state.bump("requests")
+                if not await self._dispatch(req, writer) or not req.keep_alive:
+                    break
+        except HttpError as exc:
+            body = {"error": {"message": exc.message, "type": "invalid_request_error"}}
+            with contextlib.suppress(ConnectionError):
+                writer.write(json_response(exc.status, body, close=True))
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        except asyncio.CancelledError:
+            # Only close() cancels; finishing quietly keeps asyncio's stream callback from
+            # reporting the cancellation as an unhandled error.
+            pass
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+            if not writer.transport.is_closing():
+                writer.close()
+
+    async def _send(self, writer: asyncio.StreamWriter, data: bytes, keep: bool) -> bool:
+        writer.write(data)
+        await writer.drain()
+        return keep
+
+    async def _dispatch(self, req: HttpRequest, writer: asyncio.StreamWriter) -> bool:
+        """Answer one request; False when the connection must not be reused."""
+        path, fault_text = split_fault_prefix(req.path)
+        keep = req.keep_alive
+        close = not keep
+        api = _COMPLETION_PATHS.get(path)
+        wire = self.wires["anthropic" if "anthropic-version" in req.headers else "openai"]
+        if api is not None and req.method == "POST":
+            return await self._completion(req, writer, self.wires[api], path, fault_text)
+        if req.method == "GET" and path in ("/v1/models", "/models"):
+            return await self._models(req, writer, wire, None)
+        if req.method == "GET" and path.startswith(("/v1/models/", "/models/")):
+            return await self._models(req, writer, wire, path.rsplit("/", 1)[1])
+        if req.method == "GET" and path == "/health":
+            return await self._send(writer, response(200, b"ok", "text/plain", close=close), keep)
+        if req.method == "GET" and path == "/stats":
+            stats = self.state.stats()
+            return await self._send(writer, json_response(200, stats, close=close), keep)
+        if path.startswith(control.PREFIX):
+            status, body = control.handle(self.state, req.method, path, req.body)
+            return await self._send(writer, json_response(status, body, close=close), keep)
+        if api is not None or path in ("/v1/models", "/models", "/health", "/stats"):
+            err = wire.invalid(f"Method {req.method} not allowed for {path}")
+            err.status = 405
+        else:
+            err = wire.invalid(f"Invalid URL ({req.method} {path})")
+            err.status = 404
+        return await self._send(writer, json_response(err.status, err.body, close=close), keep)
+
+    async def _models(self, req: HttpRequest, writer: asyncio.StreamWriter, wire: Wire,
+                      model: str | None) -> bool:
+        keep = req.keep_alive
+        ids = self.state.model_ids()
+        try:
+            wire.check_auth(req.headers, self.state.api_key)
+            if model is not None and model not in ids:
+                raise wire.status_error(404, model)
+        except WireError as err:
+            return await self._send(writer, json_response(err.status, err.body,
+                                                          close=not keep), keep)
+        body = wire.models_body(ids if model is None else [model], _STARTED)
+        if model is not None:
+            body = body["data"][0]
+        return await self._send(writer, json_response(200, body, close=not keep), keep)
+
+    async def _completion(self, req: HttpRequest, writer: asyncio.StreamWriter, wire: Wire,
+                          path: str, fault_text: str | None) -> bool:
+        state = self.state
+        state.bump("completions")
+        key = state.next_key()
+        rid = "req_" + hashlib.sha256(key.encode()).hexdigest()[:24]
+        close = not req.keep_alive
+        try:
+            body: Any = json.loads(req.body)
+        except ValueError:
+            body = None
+        header_fault = next((req.headers[h] for h in FAULT_HEADERS if h in req.headers), None)
+        texts = [t for t in (fault_text, header_fault) if t]
+        model = body.get("model") if isinstance(body, dict) else None
+        rec = state.record(RecordedRequest(
+            api=wire.api, path=path, headers=redact(req.headers), body=body,
+            model=model if isinstance(model, str) else None,
+            stream=isinstance(body, dict) and body.get("stream") is True,
+            raw_path=req.target, fault=",".join(texts) or None))
+        explicit: FaultSpec | None = None
+        try:
+            try:
+                explicit = parse_fault(",".join(texts)) if texts else None
+            except ValueError as bad_spec:
+                raise wire.invalid(f"invalid sandbox fault spec: {bad_spec}") from None
+            wire.check_auth(req.headers, state.api_key)
+            if body is None:
+                raise wire.invalid("We could not parse the JSON body of your request.")
+            prompt = wire.parse(body)
+            if prompt.prompt_tokens > CONTEXT_WINDOW[wire.api]:
+                raise wire.context_error(prompt)
+        except WireError as exc:
+            state.bump("errors")
+            return await self._error(writer, wire, exc, rid, close, rec, None)
+        spec = state.faults.choose(explicit, prompt.model)
+        rec.fault = spec.text if spec is not None else None
+        if spec is not None:
+            state.bump("faults")
+            if spec.delay_ms:
+                await asyncio.sleep(spec.delay_s)
+        return await self._answer(writer, wire, prompt, spec, key, rid, close, rec)
+
+    async def _error(self, writer: asyncio.StreamWriter, wire: Wire, err: WireError, rid: str,
+                     close: bool, rec: RecordedRequest, spec: FaultSpec | None) -> bool:
+        rec.status = err.status
+        body = err.body if wire.api == "openai" else {**err.body, "request_id": rid}
+        headers = [*wire.id_headers(rid), *err.headers, *fault_headers(spec)]
+        return await self._send(writer, json_response(err.status, body, headers, close=close),
+                                not close)
+
+    async def _answer(self, writer: asyncio.StreamWriter, wire: Wire, prompt: Prompt,
+                      spec: FaultSpec | None, key: str, rid: str, close: bool,
+                      rec: RecordedRequest) -> bool:
+        headers = [*wire.id_headers(rid), *fault_headers(spec)]
+        if spec is not None:
+            if spec.reset:
+                self.state.bump("resets")
+                rst(writer)
+                return False
+            if spec.html:
+                rec.status = spec.status or 200
+                page = response(rec.status, html_page(rec.status), "text/html; charset=utf-8",
+                                headers, close=close)
+                return await self._send(writer, page, not close)
+            error = self._fault_error(wire, prompt, spec)
+            if error is not None:
+                return await self._error(writer, wire, error, rid, close, rec, spec)
+        refuse = spec is not None and spec.filter is not None
+        completion = compose(prompt, key, refuse=refuse)
+        rec.status = 200
+        if prompt.stream:
+            self.state.bump("streams")
+            return await self._stream(writer, wire, wire.stream(completion, prompt), spec,
+                                      headers, close)
+        body = dumps(wire.render(completion, prompt))
+        if spec is not None and spec.badjson:
+            body = body[: len(body) // 2]
+        if spec is not None and spec.cut is not None:
+            self.state.bump("cuts")
+            full = response(200, body, "application/json", headers)
+            writer.write(full[: len(full) - len(body) // 2])
+            await writer.drain()
+            writer.close()
+            return False
+        return await self._send(writer, response(200, body, "application/json", headers,
+                                                 close=close), not close)
+
+    def _fault_error(self, wire: Wire, prompt: Prompt, spec: FaultSpec) -> WireError | None:
+        """The HTTP error a fault asks for, if any (mid-stream errors are not HTTP errors)."""
+        if spec.stream_error is not None and prompt.stream:
+            return None
+        if spec.status is not None or spec.stream_error is not None:
+            status = spec.status or _STREAM_ERROR_STATUS[wire.api]
+            return wire.status_error(status, prompt.model, quota=spec.quota)
+        if spec.context:
+            return wire.context_error(prompt)
+        if spec.filter == "error" and wire.api == "openai":
+            return wire.filter_error()
+        return None
+
+    async def _stream(self, writer: asyncio.StreamWriter, wire: Wire, plan: StreamPlan,
+                      spec: FaultSpec | None, headers: Headers, close: bool) -> bool:
+        events = plan.events
+        abrupt = False
+        if spec is not None and spec.badjson:
+            broken = plan.content[0] if plan.content else plan.terminal[0]
+            events = [*plan.preamble, broken[: len(broken) // 2] + b"\n\n"]
+        elif spec is not None and spec.cut is not None:
+            self.state.bump("cuts")
+            events = plan.preamble + plan.content[: spec.cut]
+            abrupt = not spec.clean
+        elif spec is not None and spec.stream_error is not None:
+            status = spec.status or _STREAM_ERROR_STATUS[wire.api]
+            events = [*plan.preamble, *plan.content[: spec.stream_error],
+                      wire.stream_error_event(status)]
+        gap = spec.chunk_delay_s if spec is not None else 0.0
+        writer.write(sse_head(headers, close=close))
+        await writer.drain()
+        for i, event in enumerate(events):
+            if gap and i:
+                await asyncio.sleep(gap)
+            writer.write(chunk(event))
+            await writer.drain()
+        if abrupt:
+            # No chunked terminator: the client sees the body end mid-message.
+            writer.close()
+            return False
+        return await self._send(writer, CHUNK_END, not close)
