@@ -3,6 +3,8 @@
 ```
 RouterError                     base of everything raised on purpose
 ├── ConfigError                 the spec cannot be loaded; carries every Diagnostic
+├── RequestError                (also a ValueError) the call itself is invalid: unknown task,
+│                               unknown or refused parameter, malformed messages; nothing sent
 ├── ProviderError               one attempt at one target failed (provider, model, status)
 │   ├── AuthenticationError     401/403: a bad or missing key; never retried on the same target
 │   ├── RateLimitError          429: carries ``retry_after`` (seconds) when the provider sent it
@@ -42,6 +44,7 @@ __all__ = [
     "ProviderError",
     "ProviderUnavailable",
     "RateLimitError",
+    "RequestError",
     "RouterError",
     "StreamInterrupted",
     "TimeoutError",
@@ -65,6 +68,12 @@ class ConfigError(RouterError):
         errors = [d for d in self.diagnostics if d.severity == "error"] or list(self.diagnostics)
         head = f"{len(errors)} error{'s' if len(errors) != 1 else ''} in the routing spec"
         super().__init__(head + ":\n" + "\n".join("  " + d.render() for d in errors))
+
+
+class RequestError(RouterError, ValueError):
+    """The call is invalid before anything is sent: an unknown task (and no ``default``), an
+    unknown parameter, a refused per-call override (``base_url``, ``api_key``), or messages in
+    a shape that cannot be read."""
 
 
 class ProviderError(RouterError):
@@ -182,7 +191,8 @@ class ProviderUnavailable(ProviderError):
 class StreamInterrupted(RouterError):
     """A stream failed after its first chunk had reached the caller, so it cannot be failed
     over transparently. ``partial_text`` is what the caller has received; ``usage`` is the
-    usage seen so far (or None); ``cause`` is the provider error that cut it."""
+    usage seen so far (or None); ``__cause__`` is the provider error that cut it; ``attempts``
+    lists every attempt of the request, the interrupted one last."""
 
     def __init__(
         self,
@@ -192,12 +202,14 @@ class StreamInterrupted(RouterError):
         usage: Any = None,
         model: str | None = None,
         provider: str | None = None,
+        attempts: Sequence[Any] = (),
     ) -> None:
         super().__init__(message)
         self.partial_text = partial_text
         self.usage = usage
         self.model = model
         self.provider = provider
+        self.attempts = tuple(attempts)
 
 
 class AllModelsFailed(RouterError, ExceptionGroup[Exception]):

@@ -114,7 +114,11 @@ def test_routes_yaml_compiles_to_the_expected_spec() -> None:
     # Task settings are resolved against defaults.
     assert summarize.params.temperature == 0.2
     assert summarize.params.max_tokens == 512
-    assert spec.tasks["chat"].params.max_tokens == 1024
+    assert spec.tasks["chat"].params.max_tokens is None
+    chat_params = spec.params_for(spec.tasks["chat"], spec.models["gpt-4o"])
+    assert (chat_params.max_tokens, chat_params.temperature) == (1024, 0.7)
+    summarize_params = spec.params_for(summarize, spec.models["gpt-4o-mini"])
+    assert (summarize_params.max_tokens, summarize_params.temperature) == (512, 0.2)
     assert spec.tasks["chat"].system_prompt == "You are a concise, friendly assistant."
     assert spec.tasks["summarize"].system_prompt == "You are a helpful assistant."
     assert spec.tasks["code"].retry.attempts == 3

@@ -206,6 +206,7 @@ class TaskSpec:
     timeouts: Timeouts = Timeouts()
     cache: CachePolicy = CachePolicy()
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    #: The task's own parameters; :meth:`Spec.params_for` layers model and defaults under them.
     params: Params = Params()
     description: str | None = None
 
@@ -274,6 +275,11 @@ class Spec:
     def task(self, name: str) -> TaskSpec | None:
         """The task serving ``name``: the task itself, else ``default``, else None."""
         return self.tasks.get(name) or self.tasks.get("default")
+
+    def params_for(self, task: TaskSpec, model: ModelSpec) -> Params:
+        """The parameters a call sends before per-call overrides: the task's own, then the
+        model's (e.g. a reasoning model's fixed temperature), then the spec's defaults."""
+        return task.params.over(model.params.over(self.defaults.params))
 
 
 # --- building from validated data -------------------------------------------------------------
@@ -391,7 +397,7 @@ def build_spec(
             timeouts=_timeouts(t.get("timeouts"), defaults.timeouts),
             cache=_cache(t.get("cache"), defaults.cache),
             system_prompt=t.get("system_prompt", defaults.system_prompt),
-            params=_params(t.get("params")).over(defaults.params),
+            params=_params(t.get("params")),
             description=t.get("description"),
         )
     rules = []

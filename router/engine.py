@@ -1,0 +1,511 @@
+"""The Router: compiles a spec once, then routes calls through it.
+
+``Router.from_yaml(path)`` validates and compiles the spec into targets (one per model, each
+a stack of nodes over a provider adapter). Every call is planned by the pure core
+(:mod:`router.core`, :mod:`router.plan`) and carried out by one of two thin drivers: the sync
+one calls the adapters' sync methods (never an event loop), the async one awaits theirs.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+)
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self
+
+from router.core import Call, ChainRun, Target, build_request, cost_of, prepare_call
+from router.errors import ProviderError, ProviderUnavailable, StreamInterrupted
+from router.plan import Plan
+from router.providers.base import Adapter, ProviderSettings
+from router.providers.registry import get_adapter_class
+from router.spec import load_spec
+from router.spec.model import EnvRef, ModelSpec, ProviderSpec, Spec
+from router.types import Chunk, Message, Response, ToolCall, Usage
+
+__all__ = ["AsyncStream", "ModelInfo", "Router", "Stream"]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """A configured model, as listed by :meth:`Router.models`."""
+
+    name: str
+    provider: str
+    id: str
+    capabilities: frozenset[str]
+    context_window: int | None
+    available: bool
+    reason: str | None = None
+    listed_by_provider: bool | None = None  # with remote=True: does the provider list the id?
+
+
+class _LazyAdapter:
+    """Creates the provider's adapter on first use, so SDKs are imported only for providers
+    that are actually called, and a missing key only matters when its provider is."""
+
+    __slots__ = ("_adapter", "_lock", "_make")
+
+    def __init__(self, make: Callable[[], Adapter]) -> None:
+        self._make = make
+        self._adapter: Adapter | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Adapter:
+        adapter = self._adapter
+        if adapter is None:
+            with self._lock:
+                if self._adapter is None:
+                    self._adapter = self._make()
+                adapter = self._adapter
+        return adapter
+
+    @property
+    def created(self) -> Adapter | None:
+        return self._adapter
+
+
+class _AdapterNode:
+    """The innermost node of a target's stack: forwards to the provider's adapter."""
+
+    __slots__ = ("_lazy",)
+
+    def __init__(self, lazy: _LazyAdapter) -> None:
+        self._lazy = lazy
+
+    def complete(self, request: Any) -> Response:
+        return self._lazy.get().complete(request)
+
+    async def acomplete(self, request: Any) -> Response:
+        return await self._lazy.get().acomplete(request)
+
+    def stream(self, request: Any) -> Iterator[Chunk]:
+        return self._lazy.get().stream(request)
+
+    def astream(self, request: Any) -> AsyncIterator[Chunk]:
+        return self._lazy.get().astream(request)
+
+    def describe(self) -> str:
+        return "adapter"
+
+
+def _resolve(value: str | EnvRef, environ: Mapping[str, str]) -> str | None:
+    return environ.get(value.name) if isinstance(value, EnvRef) else value
+
+
+def _unavailable_reason(provider: ProviderSpec, environ: Mapping[str, str]) -> str | None:
+    if provider.api_key_env and not environ.get(provider.api_key_env):
+        return f"{provider.api_key_env} is not set"
+    for header, value in provider.headers.items():
+        if isinstance(value, EnvRef) and not environ.get(value.name):
+            return f"{value.name} (header {header}) is not set"
+    return None
+
+
+class Router:
+    """Routes completions by task through the compiled spec. Thread-safe and asyncio-safe;
+    create one per process and share it."""
+
+    def __init__(
+        self,
+        spec: Spec,
+        *,
+        environ: Mapping[str, str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.spec = spec
+        self._clock = clock
+        env = dict(os.environ if environ is None else environ)
+        self._adapters: dict[str, _LazyAdapter] = {}
+        self._provider_unavailable: dict[str, str | None] = {}
+        for name, provider in spec.providers.items():
+            self._provider_unavailable[name] = _unavailable_reason(provider, env)
+            self._adapters[name] = _LazyAdapter(self._adapter_factory(provider, env))
+        self._targets: dict[str, Target] = {
+            name: Target(
+                model=model,
+                provider=model.provider,
+                node=_AdapterNode(self._adapters[model.provider]),
+                unavailable=self._provider_unavailable[model.provider],
+            )
+            for name, model in spec.models.items()
+        }
+
+    @classmethod
+    def from_yaml(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        strict: bool = False,
+        environ: Mapping[str, str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> Router:
+        """Load, validate and compile the spec at ``path``; raises ConfigError listing every
+        problem when it is invalid."""
+        return cls(load_spec(path, strict=strict, environ=environ), environ=environ, clock=clock)
+
+    @staticmethod
+    def _adapter_factory(
+        provider: ProviderSpec, environ: Mapping[str, str]
+    ) -> Callable[[], Adapter]:
+        def make() -> Adapter:
+            headers = {k: v for k, raw in provider.headers.items() if (v := _resolve(raw, environ))}
+            settings = ProviderSettings(
+                name=provider.name,
+                base_url=provider.base_url,
+                api_key=environ.get(provider.api_key_env) if provider.api_key_env else None,
+                headers=headers,
+                connect_timeout=provider.timeouts.connect,
+                request_timeout=provider.timeouts.request,
+            )
+            return get_adapter_class(provider.type)(settings)
+
+        return make
+
+    def _unavailable(self, model: ModelSpec) -> str | None:
+        return self._provider_unavailable[model.provider]
+
+    def _prepare(
+        self,
+        task: str,
+        messages: Iterable[Message | Mapping[str, Any]] | None,
+        prompt: str | None,
+        params: Mapping[str, Any],
+        stream: bool,
+    ) -> Call:
+        return prepare_call(
+            self.spec, task, messages, prompt, params, stream=stream, unavailable=self._unavailable
+        )
+
+    # --- decisions without calls -------------------------------------------------------------
+
+    def explain(
+        self,
+        task: str,
+        messages: Iterable[Message | Mapping[str, Any]] | None = None,
+        *,
+        prompt: str | None = None,
+        stream: bool = False,
+        **params: Any,
+    ) -> Plan:
+        """The plan a call would follow: matched rule, ordered candidates with their scores,
+        skipped models and why, the fallback chain. Calls nothing."""
+        if messages is None and prompt is None:
+            prompt = ""
+        return self._prepare(task, messages, prompt, params, stream).plan
+
+    @property
+    def graph(self) -> Any:
+        from router.graph import Graph
+
+        return Graph(self.spec, {n: t.node for n, t in self._targets.items()})
+
+    # --- sync driver -------------------------------------------------------------------------
+
+    def complete(
+        self,
+        task: str,
+        messages: Iterable[Message | Mapping[str, Any]] | None = None,
+        *,
+        prompt: str | None = None,
+        **params: Any,
+    ) -> Response:
+        """Answer with the first model of the task's chain that succeeds. Raises
+        RequestError for an invalid call and AllModelsFailed (carrying every attempt) when
+        no model could answer."""
+        call = self._prepare(task, messages, prompt, params, stream=False)
+        run = ChainRun(call, self._targets, self._clock)
+        while (step := run.next_target()) is not None:
+            target, timeout = step
+            request = build_request(self.spec, call, target, timeout)
+            start = self._clock()
+            try:
+                response = target.node.complete(request)
+            except ProviderError as error:
+                if run.failed(target, error, self._clock() - start):
+                    continue
+                break
+            return run.succeeded(target, response, self._clock() - start)
+        raise run.give_up()
+
+    def stream(
+        self,
+        task: str,
+        messages: Iterable[Message | Mapping[str, Any]] | None = None,
+        *,
+        prompt: str | None = None,
+        **params: Any,
+    ) -> Stream:
+        """Stream the answer as Chunks. Failover is transparent until the first chunk with
+        content reaches you; after that a failure raises StreamInterrupted with the partial
+        text. The returned Stream's ``response`` holds the whole answer once it ends."""
+        call = self._prepare(task, messages, prompt, params, stream=True)
+        return Stream(self, call)
+
+    # --- async driver ------------------------------------------------------------------------
+
+    async def acomplete(
+        self,
+        task: str,
+        messages: Iterable[Message | Mapping[str, Any]] | None = None,
+        *,
+        prompt: str | None = None,
+        **params: Any,
+    ) -> Response:
+        """The async twin of :meth:`complete`."""
+        call = self._prepare(task, messages, prompt, params, stream=False)
+        run = ChainRun(call, self._targets, self._clock)
+        while (step := run.next_target()) is not None:
+            target, timeout = step
+            request = build_request(self.spec, call, target, timeout)
+            start = self._clock()
+            try:
+                response = await target.node.acomplete(request)
+            except ProviderError as error:
+                if run.failed(target, error, self._clock() - start):
+                    continue
+                break
+            return run.succeeded(target, response, self._clock() - start)
+        raise run.give_up()
+
+    def astream(
+        self,
+        task: str,
+        messages: Iterable[Message | Mapping[str, Any]] | None = None,
+        *,
+        prompt: str | None = None,
+        **params: Any,
+    ) -> AsyncStream:
+        """The async twin of :meth:`stream`: ``async for chunk in router.astream(...)``."""
+        call = self._prepare(task, messages, prompt, params, stream=True)
+        return AsyncStream(self, call)
+
+    # --- models and lifecycle ----------------------------------------------------------------
+
+    def models(self, *, remote: bool = False) -> list[ModelInfo]:
+        """The configured models; with ``remote=True`` also asks each available provider for
+        its model list and notes whether each model's id is in it."""
+        listed: dict[str, set[str] | None] = {}
+        if remote:
+            for name, lazy in self._adapters.items():
+                if self._provider_unavailable[name] is None:
+                    try:
+                        listed[name] = set(lazy.get().list_models())
+                    except ProviderError:
+                        listed[name] = None
+        out = []
+        for name, target in self._targets.items():
+            ids = listed.get(target.provider)
+            out.append(
+                ModelInfo(
+                    name=name,
+                    provider=target.provider,
+                    id=target.model.id,
+                    capabilities=frozenset(target.model.capabilities),
+                    context_window=target.model.context_window,
+                    available=target.unavailable is None,
+                    reason=target.unavailable,
+                    listed_by_provider=(target.model.id in ids) if ids is not None else None,
+                )
+            )
+        return out
+
+    def close(self) -> None:
+        for lazy in self._adapters.values():
+            if lazy.created is not None:
+                lazy.created.close()
+
+    async def aclose(self) -> None:
+        for lazy in self._adapters.values():
+            if lazy.created is not None:
+                await lazy.created.aclose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return (
+            f"Router(source={self.spec.source!r}, providers={len(self.spec.providers)}, "
+            f"models={len(self.spec.models)}, tasks={len(self.spec.tasks)})"
+        )
+
+
+@dataclass(slots=True)
+class _StreamState:
+    """What one streamed attempt has delivered so far (pure bookkeeping)."""
+
+    parts: list[str] = field(default_factory=list)
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    delivered: bool = False
+
+    def admit(self, chunk: Chunk) -> bool:
+        """Record ``chunk``; True when it should be passed to the caller. Empty chunks before
+        the first content are held back, so failover stays possible until real output."""
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+        if chunk.finish_reason is not None:
+            self.finish_reason = chunk.finish_reason
+            self.tool_calls = chunk.tool_calls or self.tool_calls
+        if not (chunk.delta or chunk.finish_reason or chunk.tool_calls or self.delivered):
+            return False
+        self.parts.append(chunk.delta)
+        self.delivered = True
+        return True
+
+    def interrupted(self, run: ChainRun, target: Target, error: ProviderError) -> StreamInterrupted:
+        return StreamInterrupted(
+            f"the stream from {target.model.name} was cut after it had started: {error}",
+            partial_text="".join(self.parts),
+            usage=self.usage,
+            model=target.model.name,
+            provider=target.provider,
+            attempts=tuple(run.attempts),
+        )
+
+    def response(self, run: ChainRun, target: Target, model_id: str, latency: float) -> Response:
+        usage = self.usage or Usage()
+        done = Response(
+            content="".join(self.parts),
+            finish_reason=self.finish_reason or "stop",
+            usage=usage,
+            model=target.model.name,
+            model_id=model_id,
+            provider=target.provider,
+            cost=cost_of(target.model, self.usage),
+            latency_s=latency,
+            tool_calls=self.tool_calls,
+        )
+        return run.succeeded(target, done, latency)
+
+
+_UNTERMINATED = "the stream ended before its terminal event"
+
+
+class Stream:
+    """Iterate for Chunks; after the last one, ``response`` holds the assembled answer (with
+    usage, cost and every attempt)."""
+
+    def __init__(self, router: Router, call: Call) -> None:
+        self._router = router
+        self._call = call
+        self.response: Response | None = None
+        self._iter = self._run()
+
+    def __iter__(self) -> Iterator[Chunk]:
+        return self._iter
+
+    def __next__(self) -> Chunk:
+        return next(self._iter)
+
+    def close(self) -> None:
+        self._iter.close()
+
+    def _run(self) -> Generator[Chunk, None, None]:
+        router, call = self._router, self._call
+        run = ChainRun(call, router._targets, router._clock)
+        while (step := run.next_target()) is not None:
+            target, timeout = step
+            request = build_request(router.spec, call, target, timeout)
+            start = router._clock()
+            state = _StreamState()
+            chunks: Iterator[Chunk] = target.node.stream(request)
+            try:
+                for chunk in chunks:
+                    if state.admit(chunk):
+                        yield chunk
+                if state.finish_reason is None:
+                    raise ProviderUnavailable(
+                        _UNTERMINATED, provider=target.provider, model=target.model.name
+                    )
+            except ProviderError as error:
+                latency = router._clock() - start
+                if state.delivered:
+                    run.failed(target, error, latency)
+                    raise state.interrupted(run, target, error) from error
+                if run.failed(target, error, latency):
+                    continue
+                break
+            finally:
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()
+            self.response = state.response(run, target, target.model.id, router._clock() - start)
+            return
+        raise run.give_up()
+
+
+class AsyncStream:
+    """``async for chunk in stream``; afterwards ``response`` holds the assembled answer."""
+
+    def __init__(self, router: Router, call: Call) -> None:
+        self._router = router
+        self._call = call
+        self.response: Response | None = None
+        self._iter = self._run()
+
+    def __aiter__(self) -> AsyncIterator[Chunk]:
+        return self._iter
+
+    async def __anext__(self) -> Chunk:
+        return await self._iter.__anext__()
+
+    async def aclose(self) -> None:
+        await self._iter.aclose()
+
+    async def _run(self) -> AsyncGenerator[Chunk, None]:
+        router, call = self._router, self._call
+        run = ChainRun(call, router._targets, router._clock)
+        while (step := run.next_target()) is not None:
+            target, timeout = step
+            request = build_request(router.spec, call, target, timeout)
+            start = router._clock()
+            state = _StreamState()
+            chunks: AsyncIterator[Chunk] = target.node.astream(request)
+            try:
+                async for chunk in chunks:
+                    if state.admit(chunk):
+                        yield chunk
+                if state.finish_reason is None:
+                    raise ProviderUnavailable(
+                        _UNTERMINATED, provider=target.provider, model=target.model.name
+                    )
+            except ProviderError as error:
+                latency = router._clock() - start
+                if state.delivered:
+                    run.failed(target, error, latency)
+                    raise state.interrupted(run, target, error) from error
+                if run.failed(target, error, latency):
+                    continue
+                break
+            finally:
+                aclose = getattr(chunks, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+            self.response = state.response(run, target, target.model.id, router._clock() - start)
+            return
+        raise run.give_up()

@@ -1,0 +1,97 @@
+"""A plan, in words (for ``router explain``) and as plain data (``--format json``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from router.plan import Candidate, Plan
+from router.spec.model import Spec
+
+
+def _money(value: float | None) -> str:
+    return "unpriced" if value is None else f"${value:.6f}"
+
+
+def _seconds(value: float | None) -> str:
+    return "?" if value is None else f"{value:g}s"
+
+
+def _row(i: int | None, c: Candidate) -> str:
+    head = f"{i}." if i is not None else "-"
+    quality = "?" if c.quality is None else f"{c.quality:g}"
+    score = "" if c.score is None else f"  score {c.score:.3f}"
+    return (
+        f"  {head:<3} {c.model:<18} {c.role:<26} est. {_money(c.estimated_cost):>10}  "
+        f"p50 {_seconds(c.latency):>5}  quality {quality:>2}{score}"
+    )
+
+
+def format_plan(plan: Plan, spec: Spec) -> str:
+    f = plan.features
+    task = plan.task
+    lines = []
+    if plan.requested_task != task.name and plan.requested_task not in spec.tasks:
+        lines.append(f"task:      {task.name} (serves unknown task '{plan.requested_task}')")
+    elif plan.requested_task != task.name:
+        lines.append(f"task:      {task.name} (requested: {plan.requested_task})")
+    else:
+        lines.append(f"task:      {task.name}")
+    if plan.rule is None:
+        lines.append("rule:      none matched")
+    else:
+        actions = []
+        if plan.rule.route_to:
+            actions.append(f"route_to {plan.rule.route_to}")
+        if plan.rule.candidates is not None:
+            actions.append(f"candidates {', '.join(plan.rule.candidates)}")
+        if plan.rule.exclude:
+            actions.append(f"exclude {', '.join(sorted(plan.rule.exclude))}")
+        if plan.rule.priority is not None:
+            actions.append(f"priority {plan.rule.priority}")
+        lines.append(f"rule:      '{plan.rule.name}' matched → {'; '.join(actions)}")
+    needs = ", ".join(sorted(f.capabilities)) or "none"
+    lines.append(f"request:   ~{f.input_tokens:,} input tokens; needs: {needs}")
+    lines.append(f"priority:  {plan.priority} (lower score first; ties keep spec order)")
+    lines.append("chain (tried in order):")
+    lines += [_row(i, c) for i, c in enumerate(plan.chain, 1)] or [
+        "  (empty: no model can serve this request)"
+    ]
+    if plan.truncated:
+        lines.append(f"  ... {plan.truncated} more left out by max_attempts={task.max_attempts}")
+    if plan.skipped:
+        lines.append("skipped:")
+        lines += [f"  - {c.model} ({c.role}): {c.skipped}" for c in plan.skipped]
+    lines.append(f"moves on after: {', '.join(sorted(task.fallback_on))}")
+    t = task.timeouts
+    lines.append(
+        f"timeouts:  {_seconds(t.request)} per attempt, {_seconds(t.total)} for the whole request"
+    )
+    if plan.chain and plan.chain[0].estimated_cost is not None:
+        lines.append(f"estimated cost of the first attempt: {_money(plan.chain[0].estimated_cost)}")
+    return "\n".join(lines)
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    def cand(c: Candidate) -> dict[str, Any]:
+        return {
+            "model": c.model,
+            "role": c.role,
+            "estimated_cost": c.estimated_cost,
+            "latency_p50": c.latency,
+            "quality": c.quality,
+            "score": c.score,
+            **({"skipped": c.skipped} if c.skipped else {}),
+        }
+
+    return {
+        "requested_task": plan.requested_task,
+        "task": plan.task.name,
+        "rule": plan.rule.name if plan.rule else None,
+        "priority": str(plan.priority),
+        "input_tokens": plan.features.input_tokens,
+        "capabilities": sorted(plan.features.capabilities),
+        "chain": [cand(c) for c in plan.chain],
+        "skipped": [cand(c) for c in plan.skipped],
+        "truncated": plan.truncated,
+        "fallback_on": sorted(plan.task.fallback_on),
+    }

@@ -1,0 +1,90 @@
+"""The compiled routing graph, printable as text and as Mermaid.
+
+``str(router.graph)`` shows rules → tasks → candidates and fallbacks → each target's node
+stack; ``router.graph.mermaid()`` draws the same as a flowchart.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from router.spec.model import Spec
+
+
+def _stack(node: Any) -> str:
+    parts = []
+    while node is not None:
+        describe = getattr(node, "describe", None)
+        parts.append(describe() if describe else type(node).__name__)
+        node = getattr(node, "wrapped", None)
+    return " → ".join(parts)
+
+
+def _id(kind: str, name: str) -> str:
+    return f"{kind}_{re.sub(r'[^A-Za-z0-9_]', '_', name)}"
+
+
+class Graph:
+    def __init__(self, spec: Spec, nodes: Mapping[str, Any]) -> None:
+        self.spec = spec
+        self.nodes = nodes
+
+    def __str__(self) -> str:
+        spec = self.spec
+        lines = []
+        if spec.rules:
+            lines.append("rules (first match wins):")
+            for rule in spec.rules:
+                actions = []
+                if rule.route_to:
+                    actions.append(f"route_to {rule.route_to}")
+                if rule.candidates is not None:
+                    actions.append(f"candidates {', '.join(rule.candidates)}")
+                if rule.exclude:
+                    actions.append(f"exclude {', '.join(sorted(rule.exclude))}")
+                if rule.priority is not None:
+                    actions.append(f"priority {rule.priority}")
+                lines.append(f"  {rule.index + 1}. {rule.name}: {'; '.join(actions)}")
+        lines.append("tasks:")
+        for name, task in spec.tasks.items():
+            lines.append(f"  {name} [priority {task.priority}]")
+            lines.append(f"    candidates: {', '.join(task.candidates)}")
+            if task.fallback:
+                lines.append(f"    fallback:   {', '.join(str(f) for f in task.fallback)}")
+        lines.append("targets:")
+        width = max(len(n) for n in spec.models)
+        for name, model in spec.models.items():
+            provider = spec.providers[model.provider]
+            lines.append(
+                f"  {name:<{width}}  {provider.name} ({provider.type}, {model.id}): "
+                f"{_stack(self.nodes.get(name))}"
+            )
+        return "\n".join(lines)
+
+    def mermaid(self) -> str:
+        spec = self.spec
+        out = ["flowchart LR"]
+        for name in spec.tasks:
+            out.append(f'  {_id("task", name)}(["task: {name}"])')
+        for name, model in spec.models.items():
+            out.append(f'  {_id("model", name)}["{name}<br/>{model.provider}"]')
+        for rule in spec.rules:
+            rid = _id("rule", rule.name)
+            out.append(f'  {rid}{{"rule: {rule.name}"}}')
+            if rule.route_to:
+                out.append(f"  {rid} -->|route_to| {_id('task', rule.route_to)}")
+            for chosen in rule.candidates or ():
+                out.append(f"  {rid} -->|candidate| {_id('model', chosen)}")
+        for name, task in spec.tasks.items():
+            tid = _id("task", name)
+            for candidate in task.candidates:
+                out.append(f"  {tid} --> {_id('model', candidate)}")
+            for entry in task.fallback:
+                target = _id("model", entry.model) if entry.model else _id("task", entry.task or "")
+                out.append(f"  {tid} -.->|fallback| {target}")
+        return "\n".join(out)
+
+    def __repr__(self) -> str:
+        return f"Graph(tasks={len(self.spec.tasks)}, models={len(self.spec.models)})"

@@ -1,0 +1,303 @@
+"""Routing decisions, as pure functions of the spec and the request.
+
+``make_plan`` answers "which models, in what order, and why" without I/O, clocks or SDKs. The
+engine walks the plan it returns; ``router explain`` prints the same plan instead of calling.
+
+```
+request features ─▶ first matching rule ─▶ effective task
+                 ─▶ candidates (rule may choose/exclude) ─▶ constraints filter
+                 ─▶ order by priority (cost, latency, quality or weights; ties keep spec order)
+                 ─▶ + fallback chain ({task: X} expanded, excluded/duplicate models skipped)
+                 ─▶ bounded by max_attempts ─▶ Plan(steps, skipped, reasons)
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from router.errors import RequestError
+from router.spec.model import ModelSpec, Priority, RuleSpec, Spec, TaskSpec
+from router.types import ImagePart, Message
+
+__all__ = [
+    "Candidate",
+    "Features",
+    "Plan",
+    "estimate_tokens",
+    "make_plan",
+    "request_features",
+]
+
+# A rough, tokenizer-free estimate: ~4 characters per token for English text and code, plus a
+# fixed cost per message and per image (OpenAI bills a high-detail 512px tile at 765 tokens).
+CHARS_PER_TOKEN = 4
+TOKENS_PER_MESSAGE = 4
+TOKENS_PER_IMAGE = 765
+# When a call sets no max_tokens, cost estimates assume this many output tokens.
+DEFAULT_EXPECTED_OUTPUT = 1024
+
+
+def estimate_tokens(messages: Sequence[Message]) -> int:
+    total = 0
+    for message in messages:
+        total += TOKENS_PER_MESSAGE
+        if isinstance(message.content, str):
+            total += len(message.content) // CHARS_PER_TOKEN + 1
+        else:
+            for part in message.content:
+                if isinstance(part, ImagePart):
+                    total += TOKENS_PER_IMAGE
+                else:
+                    total += len(part.text) // CHARS_PER_TOKEN + 1
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """What rules and constraints look at in a request."""
+
+    task: str
+    input_tokens: int
+    output_tokens: int | None = None
+    capabilities: frozenset[str] = frozenset()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    tags: frozenset[str] = frozenset()
+
+
+def request_features(
+    task: str,
+    messages: Sequence[Message],
+    *,
+    stream: bool = False,
+    tools: bool = False,
+    json_output: bool = False,
+    max_tokens: int | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    tags: Sequence[str] = (),
+) -> Features:
+    needs = set()
+    if stream:
+        needs.add("streaming")
+    if tools:
+        needs.add("tools")
+    if json_output:
+        needs.add("json")
+    if any(
+        not isinstance(m.content, str) and any(isinstance(p, ImagePart) for p in m.content)
+        for m in messages
+    ):
+        needs.add("vision")
+    return Features(
+        task=task,
+        input_tokens=estimate_tokens(messages),
+        output_tokens=max_tokens,
+        capabilities=frozenset(needs),
+        metadata=dict(metadata or {}),
+        tags=frozenset(tags),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One model considered for a request, with what the ordering saw."""
+
+    model: str
+    role: str  # "candidate" or "fallback" (or "fallback via task X")
+    estimated_cost: float | None
+    latency: float | None
+    quality: float | None
+    score: float | None = None
+    skipped: str | None = None  # why it is not in the chain, when it is not
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The decision for one request: ``chain`` is tried in order."""
+
+    requested_task: str
+    task: TaskSpec
+    rule: RuleSpec | None
+    priority: Priority
+    features: Features
+    chain: tuple[Candidate, ...]
+    skipped: tuple[Candidate, ...]
+    truncated: int = 0  # models left out by max_attempts
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return tuple(c.model for c in self.chain)
+
+
+def _rule_matches(rule: RuleSpec, f: Features) -> bool:
+    w = rule.when
+    if w.tasks is not None and f.task not in w.tasks:
+        return False
+    if w.min_input_tokens is not None and f.input_tokens < w.min_input_tokens:
+        return False
+    if w.max_input_tokens is not None and f.input_tokens > w.max_input_tokens:
+        return False
+    if not w.capabilities <= f.capabilities:
+        return False
+    if not w.tags <= f.tags:
+        return False
+    return all(
+        key in f.metadata and f.metadata[key] in allowed for key, allowed in w.metadata.items()
+    )
+
+
+def _expected_output(model: ModelSpec, f: Features, params_max: int | None) -> int:
+    wanted = f.output_tokens or params_max or DEFAULT_EXPECTED_OUTPUT
+    return min(wanted, model.max_output_tokens) if model.max_output_tokens else wanted
+
+
+def _estimate_cost(model: ModelSpec, f: Features, params_max: int | None) -> float | None:
+    if model.pricing is None:
+        return None
+    return model.pricing.cost(f.input_tokens, _expected_output(model, f, params_max))
+
+
+def _why_not(
+    model: ModelSpec,
+    task: TaskSpec,
+    f: Features,
+    cost: float | None,
+    params_max: int | None,
+    unavailable: Callable[[ModelSpec], str | None],
+) -> str | None:
+    missing = sorted((task.constraints.require | f.capabilities) - model.capabilities)
+    if missing:
+        return f"lacks {', '.join(missing)}"
+    needed = f.input_tokens + _expected_output(model, f, params_max)
+    if model.context_window is not None and needed > model.context_window:
+        return f"context window {model.context_window:,} < ~{needed:,} tokens needed"
+    limit = task.constraints.max_cost_per_call
+    if limit is not None and cost is not None and cost > limit:
+        return f"estimated ${cost:.4f} > max_cost_per_call ${limit:g}"
+    return unavailable(model)
+
+
+def _order(cands: list[Candidate], priority: Priority) -> list[Candidate]:
+    """Lower score is better. Each criterion is scaled to 0..1 across the candidates (unknown
+    values count as worst), then weighted; the sort is stable, so ties keep spec order."""
+
+    def scaled(values: list[float | None], higher_is_better: bool) -> list[float]:
+        known = [v for v in values if v is not None]
+        if not known:
+            return [1.0] * len(values)
+        lo, hi = min(known), max(known)
+        span = (hi - lo) or 1.0
+        out = []
+        for v in values:
+            if v is None:
+                out.append(1.0)
+            else:
+                x = (v - lo) / span
+                out.append(1.0 - x if higher_is_better else x)
+        return out
+
+    cost = scaled([c.estimated_cost for c in cands], False)
+    latency = scaled([c.latency for c in cands], False)
+    quality = scaled([c.quality for c in cands], True)
+    total = (priority.cost + priority.latency + priority.quality) or 1.0
+    scored = [
+        _with_score(
+            c,
+            (
+                priority.cost * cost[i]
+                + priority.latency * latency[i]
+                + priority.quality * quality[i]
+            )
+            / total,
+        )
+        for i, c in enumerate(cands)
+    ]
+    return sorted(scored, key=lambda c: c.score if c.score is not None else 1.0)
+
+
+def _with_score(c: Candidate, score: float) -> Candidate:
+    return Candidate(c.model, c.role, c.estimated_cost, c.latency, c.quality, round(score, 4))
+
+
+def make_plan(
+    spec: Spec,
+    features: Features,
+    *,
+    unavailable: Callable[[ModelSpec], str | None] = lambda m: None,
+) -> Plan:
+    """Decide the chain for a request. ``unavailable`` says why a model cannot be called at
+    all right now (its key variable is unset...), or None."""
+    task = spec.task(features.task)
+    if task is None:
+        known = ", ".join(sorted(spec.tasks))
+        raise RequestError(
+            f"unknown task {features.task!r}; known tasks: {known} "
+            "(add a task named 'default' to serve any name)"
+        )
+    rule = next((r for r in spec.rules if _rule_matches(r, features)), None)
+    priority = task.priority
+    names = list(task.candidates)
+    exclude: frozenset[str] = frozenset()
+    if rule is not None:
+        if rule.route_to is not None:
+            task = spec.tasks[rule.route_to]
+            priority, names = task.priority, list(task.candidates)
+        if rule.candidates is not None:
+            names = list(rule.candidates)
+        if rule.priority is not None:
+            priority = rule.priority
+        exclude = rule.exclude
+
+    skipped: list[Candidate] = []
+    seen: set[str] = set()
+
+    def consider(name: str, role: str, owner: TaskSpec) -> Candidate | None:
+        model = spec.models[name]
+        params_max = spec.params_for(owner, model).max_tokens
+        cost = _estimate_cost(model, features, params_max)
+        cand = Candidate(name, role, cost, model.latency.p50, model.quality)
+        if name in seen:
+            return None
+        seen.add(name)
+        if name in exclude:
+            reason: str | None = f"excluded by rule '{rule.name}'" if rule else "excluded"
+        else:
+            reason = _why_not(model, owner, features, cost, params_max, unavailable)
+        if reason is not None:
+            skipped.append(Candidate(name, role, cost, cand.latency, cand.quality, skipped=reason))
+            return None
+        return cand
+
+    first = [c for n in names if (c := consider(n, "candidate", task)) is not None]
+    chain = _order(first, priority)
+
+    def expand(owner: TaskSpec, via: str | None, visiting: frozenset[str]) -> None:
+        for entry in owner.fallback:
+            if entry.model is not None:
+                role = f"fallback via task '{via}'" if via else "fallback"
+                if (c := consider(entry.model, role, owner)) is not None:
+                    chain.append(c)
+            elif entry.task is not None and entry.task not in visiting:
+                other = spec.tasks[entry.task]
+                role = f"fallback via task '{entry.task}'"
+                more = [c for n in other.candidates if (c := consider(n, role, other)) is not None]
+                chain.extend(_order(more, other.priority))
+                expand(other, entry.task, visiting | {entry.task})
+
+    expand(task, None, frozenset({task.name}))
+    truncated = 0
+    if task.max_attempts is not None and len(chain) > task.max_attempts:
+        truncated = len(chain) - task.max_attempts
+        del chain[task.max_attempts :]
+    return Plan(
+        requested_task=features.task,
+        task=task,
+        rule=rule,
+        priority=priority,
+        features=features,
+        chain=tuple(chain),
+        skipped=tuple(skipped),
+        truncated=truncated,
+    )
