@@ -57,6 +57,7 @@ def test_coerce_openai_dicts() -> None:
     system, user, assistant, tool, last = msgs
     assert system == Message("system", "Be brief.")
     assert user.name == "ann" and user.text == "What is in "
+    assert isinstance(user.content, tuple)
     text, inline, url, bare = user.content
     assert text == TextPart("What is in ")
     assert inline == ImagePart(data=PNG, media_type="image/png")

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from router.errors import ModelError, ProviderUnavailable
+from router.errors import ProviderUnavailable
 from router.providers import _errors
 from router.providers._openai_wire import jsonable, tool_choice_mode
 from router.types import (
@@ -189,19 +189,18 @@ class AnthropicStream:
         self._secret = secret
         self._finish = "stop"
         self._usage: dict[str, Any] = {}
-        self._tools: dict[int, list[str]] = {}  # block index -> [id, name, input JSON so far]
+        self._tools: dict[int, list[str]] = {}  # block index -> [id, name, start, streamed]
         self.done = False
 
     def feed(self, event: str | None, data: str) -> Chunk | None:
-        req = self._request
         try:
-            obj = json.loads(data)
-        except ValueError as exc:
-            raise ModelError(
-                f"unusable response: stream event is not JSON: {data[:200]!r}",
-                provider=req.provider,
-                model=req.model,
-            ) from exc
+            return self._feed(event, json.loads(data))
+        except _errors.MALFORMED as exc:
+            req = self._request
+            raise _errors.bad_event(data, exc, provider=req.provider, model=req.model) from exc
+
+    def _feed(self, event: str | None, obj: Any) -> Chunk | None:
+        req = self._request
         kind = obj.get("type") or event
         if kind == "content_block_delta":
             delta = obj["delta"]
@@ -209,12 +208,12 @@ class AnthropicStream:
                 text = delta.get("text")
                 return Chunk(text, req.model, req.provider) if text else None
             if delta.get("type") == "input_json_delta" and obj.get("index") in self._tools:
-                self._tools[obj["index"]][2] += delta.get("partial_json") or ""
+                self._tools[obj["index"]][3] += delta.get("partial_json") or ""
         elif kind == "content_block_start":
             block = obj["content_block"]
             if block.get("type") == "tool_use":
                 start = json.dumps(block["input"]) if block.get("input") else ""
-                self._tools[obj["index"]] = [block["id"], block["name"], start]
+                self._tools[obj["index"]] = [block["id"], block["name"], start, ""]
             elif block.get("type") == "text" and block.get("text"):
                 return Chunk(block["text"], req.model, req.provider)
         elif kind == "message_start":
@@ -240,7 +239,9 @@ class AnthropicStream:
                 provider=req.provider,
                 model=req.model,
             )
+        # The input arrives as JSON fragments; a block that got none keeps its opening input.
         calls = tuple(
-            ToolCall(i, n, a or "{}") for i, n, a in (self._tools[k] for k in sorted(self._tools))
+            ToolCall(i, n, streamed or start or "{}")
+            for i, n, start, streamed in (self._tools[k] for k in sorted(self._tools))
         )
         return Chunk("", req.model, req.provider, self._finish, parse_usage(self._usage), calls)

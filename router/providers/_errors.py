@@ -217,6 +217,17 @@ def bad_body(
     return make_error(E.ModelError, detail, provider=provider, model=model, secret=secret)
 
 
+#: What parsing a well-formed body of an unexpected shape raises.
+MALFORMED = (ValueError, KeyError, IndexError, TypeError, AttributeError)
+
+
+def bad_event(data: str, exc: BaseException, *, provider: str, model: str) -> E.ModelError:
+    what = "is not JSON" if isinstance(exc, ValueError) else f"has an unexpected shape ({exc!r})"
+    return E.ModelError(
+        f"unusable response: stream event {what}: {data[:200]!r}", provider=provider, model=model
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class SDKErrors:
     """The exception classes of one SDK (plus httpx2's), looked up once when it is imported."""

@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from router.errors import ModelError, ProviderUnavailable
+from router.errors import ProviderUnavailable
 from router.providers import _errors
 from router.types import Chunk, ImagePart, Message, Request, Response, TextPart, ToolCall, Usage
 
@@ -197,15 +197,14 @@ class OpenAIStream:
         if data[:6] == "[DONE]":
             self.done = True
             return None
-        req = self._request
         try:
-            obj = json.loads(data)
-        except ValueError as exc:
-            raise ModelError(
-                f"unusable response: stream event is not JSON: {data[:200]!r}",
-                provider=req.provider,
-                model=req.model,
-            ) from exc
+            return self._feed(json.loads(data))
+        except _errors.MALFORMED as exc:
+            req = self._request
+            raise _errors.bad_event(data, exc, provider=req.provider, model=req.model) from exc
+
+    def _feed(self, obj: Any) -> Chunk | None:
+        req = self._request
         if obj.get("error") is not None:
             raise _errors.status_error(
                 None, None, obj, provider=req.provider, model=req.model, secret=self._secret
@@ -217,6 +216,8 @@ class OpenAIStream:
         if not choices:
             return None
         choice = choices[0]
+        if choice.get("index", 0) != 0:  # n > 1: only the first choice is followed
+            return None
         reason = choice.get("finish_reason")
         if reason:
             self._finish = FINISH_REASONS.get(reason, reason)

@@ -12,17 +12,18 @@ answers still come back as SDK ``APIStatusError``s (raised inside the SDK's requ
 from __future__ import annotations
 
 import abc
+import asyncio
 import importlib
 import json
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from router.errors import BadRequestError, ModelError, ProviderError, ProviderUnavailable
 from router.providers import _errors
-from router.providers._sse import aiter_sse, iter_sse
+from router.providers._sse import StreamState, astream_chunks, stream_chunks
 from router.providers.base import Adapter, ProviderSettings
 from router.types import Chunk, Request, Response
 
@@ -42,19 +43,6 @@ def require_sdk(package: str, provider_type: str) -> ModuleType:
             f"installed: pip install {package}",
             name=package,
         ) from exc
-
-
-class StreamState(Protocol):
-    """Turns one stream's SSE events into chunks (per wire format)."""
-
-    done: bool  # the terminal event was seen: stop reading
-
-    def feed(self, event: str | None, data: str) -> Chunk | None: ...
-
-    def final(self) -> Chunk:
-        """The last chunk (finish reason, usage, tool calls); raises ProviderUnavailable when
-        the stream ended before its terminal event."""
-        ...
 
 
 class SDKAdapter(Adapter):
@@ -80,6 +68,7 @@ class SDKAdapter(Adapter):
         self._secret = self._api_key()
         self._client: Any = None
         self._aclient: Any = None
+        self._aclient_loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
 
     # -- per-provider hooks -----------------------------------------------------------------
@@ -114,10 +103,16 @@ class SDKAdapter(Adapter):
         return self._client
 
     def _async(self) -> Any:
-        if self._aclient is None:
+        # An async client's pooled connections belong to the event loop that opened them; a
+        # caller who runs asyncio.run() per call would otherwise get "Event loop is closed"
+        # from the second call on. So the client is per loop (the old one is dropped: its
+        # loop is gone and cannot close it).
+        loop = asyncio.get_running_loop()
+        if self._aclient is None or self._aclient_loop is not loop:
             with self._lock:
-                if self._aclient is None:
+                if self._aclient is None or self._aclient_loop is not loop:
                     self._aclient = self._make_client(use_async=True)
+                    self._aclient_loop = loop
         return self._aclient
 
     def _options(self, request: Request | None) -> dict[str, Any]:
@@ -168,7 +163,7 @@ class SDKAdapter(Adapter):
         data = self._decode(http, request)
         try:
             return self._parse(data, request, time.perf_counter() - start)
-        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        except _errors.MALFORMED as exc:
             raise ModelError(
                 f"unusable response: unexpected shape ({type(exc).__name__}: {exc})",
                 provider=request.provider,
@@ -183,9 +178,6 @@ class SDKAdapter(Adapter):
             model=request.model,
             secret=self._secret,
         )
-
-    def _model_ids(self, pages: list[dict[str, Any]]) -> list[str]:
-        return [str(m["id"]) for page in pages for m in page.get("data", ())]
 
     # -- the Adapter API --------------------------------------------------------------------
     def complete(self, request: Request) -> Response:
@@ -233,12 +225,7 @@ class SDKAdapter(Adapter):
             if "event-stream" not in http.headers.get("content-type", ""):
                 http.read()
                 raise self._not_a_stream(http, request)
-            for event, data in iter_sse(http):
-                chunk = state.feed(event, data)
-                if chunk is not None:
-                    yield chunk
-                if state.done:
-                    break
+            yield from stream_chunks(http, state)
         except self._catch as exc:
             raise self._error(exc, request, mid_stream=True) from exc
         finally:
@@ -262,12 +249,8 @@ class SDKAdapter(Adapter):
             if "event-stream" not in http.headers.get("content-type", ""):
                 await http.aread()
                 raise self._not_a_stream(http, request)
-            async for event, data in aiter_sse(http):
-                chunk = state.feed(event, data)
-                if chunk is not None:
-                    yield chunk
-                if state.done:
-                    break
+            async for chunk in astream_chunks(http, state):
+                yield chunk
         except self._catch as exc:
             raise self._error(exc, request, mid_stream=True) from exc
         finally:
@@ -275,36 +258,32 @@ class SDKAdapter(Adapter):
         yield state.final()
 
     def list_models(self) -> list[str]:
-        pages: list[dict[str, Any]] = []
-        params: dict[str, Any] = {}
+        ids: list[str] = []
+        params: dict[str, Any] | None = {}
         try:
-            while True:
+            while params is not None:
                 options = {**self._options(None), "params": params}
                 http = self._sync().get(
                     self.models_path, cast_to=self._httpx2.Response, options=options
                 )
-                pages.append(self._decode(http, None))
-                if not (pages[-1].get("has_more") and pages[-1].get("last_id")):
-                    return self._model_ids(pages)
-                params = {"after_id": pages[-1]["last_id"]}
+                params = _collect_page(self._decode(http, None), ids)
         except self._catch as exc:
             raise self._error(exc, None) from exc
+        return ids
 
     async def alist_models(self) -> list[str]:
-        pages: list[dict[str, Any]] = []
-        params: dict[str, Any] = {}
+        ids: list[str] = []
+        params: dict[str, Any] | None = {}
         try:
-            while True:
+            while params is not None:
                 options = {**self._options(None), "params": params}
                 http = await self._async().get(
                     self.models_path, cast_to=self._httpx2.Response, options=options
                 )
-                pages.append(self._decode(http, None))
-                if not (pages[-1].get("has_more") and pages[-1].get("last_id")):
-                    return self._model_ids(pages)
-                params = {"after_id": pages[-1]["last_id"]}
+                params = _collect_page(self._decode(http, None), ids)
         except self._catch as exc:
             raise self._error(exc, None) from exc
+        return ids
 
     def close(self) -> None:
         """Closes the sync client. The async one needs ``aclose()`` (it cannot be awaited
@@ -314,7 +293,16 @@ class SDKAdapter(Adapter):
             client.close()
 
     async def aclose(self) -> None:
-        aclient, self._aclient = self._aclient, None
-        if aclient is not None:
+        aclient, loop = self._aclient, self._aclient_loop
+        self._aclient = self._aclient_loop = None
+        if aclient is not None and loop is asyncio.get_running_loop():
             await aclient.close()
         self.close()
+
+
+def _collect_page(page: Mapping[str, Any], ids: list[str]) -> dict[str, Any] | None:
+    """Adds a model-list page's ids; returns the query for the next page (Anthropic pages
+    with ``has_more``/``last_id``; OpenAI answers in one go), or None."""
+    ids.extend(str(m["id"]) for m in page.get("data", ()))
+    last = page.get("last_id")
+    return {"after_id": last} if page.get("has_more") and last else None

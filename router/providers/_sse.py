@@ -9,12 +9,14 @@ friends, which may legally appear unescaped inside a JSON ``data:`` line.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
+
+from router.types import Chunk
 
 if TYPE_CHECKING:
     import httpx2
 
-__all__ = ["SSEDecoder", "aiter_sse", "iter_sse"]
+__all__ = ["SSEDecoder", "StreamState", "aiter_sse", "astream_chunks", "iter_sse", "stream_chunks"]
 
 Event = tuple[str | None, str]
 
@@ -82,3 +84,35 @@ async def aiter_sse(response: httpx2.Response) -> AsyncIterator[Event]:
             yield event
     for event in decoder.flush():
         yield event
+
+
+class StreamState(Protocol):
+    """Turns one stream's SSE events into chunks (per wire format)."""
+
+    done: bool  # the terminal event was seen: stop reading
+
+    def feed(self, event: str | None, data: str) -> Chunk | None: ...
+
+    def final(self) -> Chunk:
+        """The last chunk (finish reason, usage, tool calls); raises ProviderUnavailable when
+        the stream ended before its terminal event."""
+        ...
+
+
+def stream_chunks(response: httpx2.Response, state: StreamState) -> Iterator[Chunk]:
+    """The chunks of a stream up to its terminal event (the final chunk is the caller's)."""
+    for event, data in iter_sse(response):
+        chunk = state.feed(event, data)
+        if chunk is not None:
+            yield chunk
+        if state.done:
+            return
+
+
+async def astream_chunks(response: httpx2.Response, state: StreamState) -> AsyncIterator[Chunk]:
+    async for event, data in aiter_sse(response):
+        chunk = state.feed(event, data)
+        if chunk is not None:
+            yield chunk
+        if state.done:
+            return

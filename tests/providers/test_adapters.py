@@ -286,6 +286,13 @@ def test_list_models_sync_and_async(kind: str, make_adapter: MakeAdapter) -> Non
     assert asyncio.run(go()) == models
 
 
+def test_async_calls_from_successive_event_loops(kind: str, make_adapter: MakeAdapter) -> None:
+    adapter = make_adapter(kind)
+    for _ in range(2):  # a fresh loop each time, as asyncio.run() per call gives
+        assert asyncio.run(adapter.acomplete(req(kind, "Hi."))).content
+    asyncio.run(adapter.aclose())
+
+
 def test_adapters_reuse_their_clients(make_adapter: MakeAdapter, sb: Sandbox) -> None:
     adapter = make_adapter("openai")
     for _ in range(3):
@@ -309,3 +316,14 @@ def test_usage_defaults() -> None:
     assert Usage(3, 4).total_tokens == 7
     assert Usage(3, 4, total_tokens=9).total_tokens == 9
     assert Usage(1, 1) + Usage(2, 3, 1) == Usage(3, 4, 1, 7)
+
+
+def test_response_format(kind: str, make_adapter: MakeAdapter, sb: Sandbox) -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}}
+    rf = {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}}
+    make_adapter(kind).complete(req(kind, "Hi.", response_format=rf))
+    body = sb.requests[-1].body
+    if kind == "anthropic":
+        assert body["output_config"] == {"format": {"type": "json_schema", "schema": schema}}
+    else:
+        assert body["response_format"] == rf

@@ -133,19 +133,19 @@ def test_retry_after_http_date(kind: str, make_adapter: MakeAdapter) -> None:
 
 
 def test_timeout_from_a_slow_provider(kind: str, make_adapter: MakeAdapter) -> None:
-    request = req(kind, TEXT, timeout=0.1)
+    # The server answers after 0.5 s, long after the 0.05 s timeout, but soon enough that no
+    # delayed answer is still pending when the session's sandbox shuts down.
+    request = req(kind, TEXT, timeout=0.05)
     for err in (
-        fail_sync(make_adapter(kind, fault="delay=3000"), request),
-        fail_async(make_adapter(kind, fault="delay=3000"), request),
-        fail_stream(make_adapter(kind, fault="delay=3000"), request)[1],
+        fail_sync(make_adapter(kind, fault="delay=500"), request),
+        fail_async(make_adapter(kind, fault="delay=500"), request),
+        fail_stream(make_adapter(kind, fault="delay=500"), request)[1],
     ):
         assert type(err) is E.TimeoutError and err.status is None
 
 
 def test_timeout_mid_stream(kind: str, make_adapter: MakeAdapter) -> None:
-    _, err = fail_stream(
-        make_adapter(kind, fault="chunk-delay=3000"), req(kind, TEXT, timeout=0.15)
-    )
+    _, err = fail_stream(make_adapter(kind, fault="chunk-delay=500"), req(kind, TEXT, timeout=0.1))
     assert type(err) is E.TimeoutError
 
 
