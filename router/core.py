@@ -12,7 +12,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from router.errors import AllModelsFailed, ProviderError, RequestError, TimeoutError
+from router.errors import (
+    AllModelsFailed,
+    ContentFiltered,
+    ProviderError,
+    RequestError,
+    TimeoutError,
+)
 from router.plan import Plan, make_plan, request_features
 from router.spec.model import ModelSpec, Params, Spec, TaskSpec
 from router.types import (
@@ -271,6 +277,17 @@ class ChainRun:
         if error.kind == "context_window":
             self._min_window = max(self._min_window or 0, target.model.context_window or 0)
         return error.kind in self.call.task.fallback_on
+
+    def refused(self, target: Target, finish_reason: str | None) -> ContentFiltered | None:
+        """Providers report refusals as a normal answer (finish_reason content_filter). When
+        the task moves on after content filtering, such an answer counts as a failure."""
+        if finish_reason != "content_filter" or "content_filter" not in self.call.task.fallback_on:
+            return None
+        return ContentFiltered(
+            "the provider refused to answer (finish_reason content_filter)",
+            provider=target.provider,
+            model=target.model.name,
+        )
 
     def succeeded(self, target: Target, response: Response, latency: float) -> Response:
         self.attempts.append(Attempt(target.model.name, target.provider, "ok", None, latency))

@@ -231,6 +231,8 @@ class Router:
             start = self._clock()
             try:
                 response = target.node.complete(request)
+                if (refusal := run.refused(target, response.finish_reason)) is not None:
+                    raise refusal
             except ProviderError as error:
                 if run.failed(target, error, self._clock() - start):
                     continue
@@ -271,6 +273,8 @@ class Router:
             start = self._clock()
             try:
                 response = await target.node.acomplete(request)
+                if (refusal := run.refused(target, response.finish_reason)) is not None:
+                    raise refusal
             except ProviderError as error:
                 if run.failed(target, error, self._clock() - start):
                     continue
@@ -436,6 +440,10 @@ class Stream:
             chunks: Iterator[Chunk] = target.node.stream(request)
             try:
                 for chunk in chunks:
+                    if not state.delivered and (
+                        refusal := run.refused(target, chunk.finish_reason)
+                    ):
+                        raise refusal
                     if state.admit(chunk):
                         yield chunk
                 if state.finish_reason is None:
@@ -488,6 +496,10 @@ class AsyncStream:
             chunks: AsyncIterator[Chunk] = target.node.astream(request)
             try:
                 async for chunk in chunks:
+                    if not state.delivered and (
+                        refusal := run.refused(target, chunk.finish_reason)
+                    ):
+                        raise refusal
                     if state.admit(chunk):
                         yield chunk
                 if state.finish_reason is None:

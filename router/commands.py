@@ -1,0 +1,292 @@
+"""CLI commands that use the engine: complete, explain, models, graph, sandbox, demo.
+
+Kept apart from ``router.cli`` (parser, validate, schema) so that ``router validate`` never
+imports the engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import IO, Any
+
+from router.errors import (
+    AllModelsFailed,
+    ConfigError,
+    RequestError,
+    RouterError,
+    StreamInterrupted,
+)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_CONFIG = "configs/routes.yaml"
+
+
+def default_config() -> str:
+    return os.environ.get("ROUTER_CONFIG", DEFAULT_CONFIG)
+
+
+def add_config_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help=f"routing spec (default: $ROUTER_CONFIG or {DEFAULT_CONFIG})",
+    )
+
+
+def _router(args: argparse.Namespace, stderr: IO[str]) -> Any:
+    from router.engine import Router
+
+    path = args.config or default_config()
+    return Router.from_yaml(path)
+
+
+def _messages(args: argparse.Namespace) -> tuple[list[Any] | None, str | None]:
+    if getattr(args, "messages", None):
+        data = json.loads(Path(args.messages).read_text(encoding="utf-8"))
+        if isinstance(data, dict) and "messages" in data:
+            data = data["messages"]
+        return data, None
+    text = " ".join(args.text) if getattr(args, "text", None) else ""
+    if text == "-":
+        import sys
+
+        text = sys.stdin.read()
+    return None, text
+
+
+def _call_params(args: argparse.Namespace) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    if getattr(args, "tag", None):
+        params["tags"] = list(args.tag)
+    if getattr(args, "meta", None):
+        metadata = {}
+        for item in args.meta:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise RequestError(f"--meta takes KEY=VALUE, got {item!r}")
+            metadata[key] = value
+        params["metadata"] = metadata
+    if getattr(args, "max_tokens", None) is not None:
+        params["max_tokens"] = args.max_tokens
+    if getattr(args, "temperature", None) is not None:
+        params["temperature"] = args.temperature
+    return params
+
+
+def _fail(exc: BaseException, stderr: IO[str]) -> int:
+    if isinstance(exc, ConfigError):
+        stderr.write(f"{exc}\n")
+        return EXIT_FAILED
+    if isinstance(exc, RequestError):
+        stderr.write(f"router: {exc}\n")
+        return EXIT_USAGE
+    if isinstance(exc, OSError):
+        stderr.write(f"router: {exc.strerror or exc}: {getattr(exc, 'filename', '')}\n")
+        return EXIT_USAGE
+    if isinstance(exc, json.JSONDecodeError):
+        stderr.write(f"router: --messages is not valid JSON: {exc}\n")
+        return EXIT_USAGE
+    stderr.write(f"router: {exc}\n")
+    return EXIT_FAILED
+
+
+def add_commands(sub: Any) -> None:
+    p = sub.add_parser(
+        "complete",
+        help="send a prompt through a task and stream the answer",
+        description=(
+            "Route TEXT (or --messages FILE, or '-' for stdin) through TASK and stream the "
+            "answer to stdout; model, tokens, cost and attempts follow on stderr. "
+            "Exit status: 0 answered, 1 every model failed or the stream was cut, 2 usage error."
+        ),
+    )
+    p.add_argument("--task", required=True, help="task name from the spec")
+    add_config_option(p)
+    p.add_argument("--messages", metavar="FILE", help="JSON list of messages (OpenAI shape)")
+    p.add_argument("--no-stream", action="store_true", help="wait for the whole answer")
+    p.add_argument("--tag", action="append", help="request tag for rules (repeatable)")
+    p.add_argument("--meta", action="append", metavar="KEY=VALUE", help="request metadata")
+    p.add_argument("--max-tokens", type=int, dest="max_tokens")
+    p.add_argument("--temperature", type=float)
+    p.add_argument("text", nargs="*", help="the prompt")
+    p.set_defaults(command=cmd_complete)
+
+    p = sub.add_parser(
+        "explain",
+        help="show the routing decision for a request, without calling anything",
+        description=(
+            "Print which rule matches, the candidates in order with their scores and "
+            "estimated cost, skipped models and why, and the whole fallback plan. "
+            "Nothing is sent to any provider."
+        ),
+    )
+    p.add_argument("--task", required=True)
+    add_config_option(p)
+    p.add_argument("--messages", metavar="FILE", help="JSON list of messages (OpenAI shape)")
+    p.add_argument("--prompt", dest="text", action="append", help="prompt text")
+    p.add_argument("--stream", action="store_true", help="plan a streamed call")
+    p.add_argument("--tag", action="append", help="request tag (repeatable)")
+    p.add_argument("--meta", action="append", metavar="KEY=VALUE", help="request metadata")
+    p.add_argument("--max-tokens", type=int, dest="max_tokens")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(command=cmd_explain)
+
+    p = sub.add_parser("models", help="list configured models", description="List models.")
+    add_config_option(p)
+    p.add_argument("--remote", action="store_true", help="also ask each provider for its list")
+    p.set_defaults(command=cmd_models)
+
+    p = sub.add_parser(
+        "graph",
+        help="print the compiled routing graph",
+        description="Print rules → tasks → models and each target's node stack.",
+    )
+    add_config_option(p)
+    p.add_argument("--mermaid", action="store_true", help="as a Mermaid flowchart")
+    p.set_defaults(command=cmd_graph)
+
+    p = sub.add_parser(
+        "sandbox",
+        help="serve the local sandbox provider (OpenAI and Anthropic wire formats)",
+        description=(
+            "Serve a deterministic local LLM on HOST:PORT speaking the OpenAI "
+            "(/v1/chat/completions) and Anthropic (/v1/messages) wire formats, with faults "
+            "injectable through an x-sandbox-fault header or a /fault/SPEC/ path prefix."
+        ),
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765, help="0 picks a free port (default 8765)")
+    p.add_argument("--api-key", default=None, help="require exactly this key")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(command=cmd_sandbox)
+
+    p = sub.add_parser(
+        "demo",
+        help="run the keys-free demo against the built-in sandbox",
+        description="Start the sandbox and walk through configs/demo.yaml, printing each decision.",
+    )
+    p.add_argument("--config", default="configs/demo.yaml", metavar="FILE")
+    p.set_defaults(command=cmd_demo)
+
+
+def cmd_complete(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    try:
+        messages, text = _messages(args)
+        if messages is None and not text:
+            raise RequestError("give the prompt as TEXT, '-' for stdin, or --messages FILE")
+        params = _call_params(args)
+        with _router(args, stderr) as router:
+            if args.no_stream:
+                response = router.complete(args.task, messages, prompt=text, **params)
+                stdout.write(response.content + "\n")
+            else:
+                stream = router.stream(args.task, messages, prompt=text, **params)
+                for chunk in stream:
+                    stdout.write(chunk.delta)
+                    stdout.flush()
+                stdout.write("\n")
+                response = stream.response
+    except StreamInterrupted as exc:
+        stdout.write("\n")
+        stderr.write(f"router: {exc}\n  received before the cut: {len(exc.partial_text)} chars\n")
+        return EXIT_FAILED
+    except AllModelsFailed as exc:
+        stderr.write(f"router: {exc}\n")
+        return EXIT_FAILED
+    except (RouterError, OSError, json.JSONDecodeError) as exc:
+        return _fail(exc, stderr)
+    cost = "unpriced" if response.cost is None else f"${response.cost:.6f}"
+    tried = " → ".join(
+        f"{a.model}:{'ok' if a.outcome == 'ok' else type(a.error).__name__}"
+        for a in response.attempts
+    )
+    stderr.write(
+        f"[{response.model} ({response.model_id} via {response.provider}) · "
+        f"{response.usage.input_tokens} in / {response.usage.output_tokens} out tokens · {cost} · "
+        f"{response.latency_s:.2f}s · {tried}]\n"
+    )
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    from router.explain import format_plan, plan_to_dict
+
+    try:
+        messages, text = _messages(args)
+        with _router(args, stderr) as router:
+            plan = router.explain(
+                args.task,
+                messages,
+                prompt=text if messages is None else None,
+                stream=args.stream,
+                **_call_params(args),
+            )
+            if args.format == "json":
+                stdout.write(json.dumps(plan_to_dict(plan), indent=2) + "\n")
+            else:
+                stdout.write(format_plan(plan, router.spec) + "\n")
+    except (RouterError, OSError, json.JSONDecodeError) as exc:
+        return _fail(exc, stderr)
+    return EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    try:
+        with _router(args, stderr) as router:
+            rows = router.models(remote=args.remote)
+    except (RouterError, OSError) as exc:
+        return _fail(exc, stderr)
+    width = max(len(r.name) for r in rows)
+    for r in rows:
+        status = "available" if r.available else f"unavailable: {r.reason}"
+        listed = ""
+        if r.listed_by_provider is not None:
+            listed = (
+                " · listed by provider" if r.listed_by_provider else " · NOT listed by provider"
+            )
+        caps = ",".join(sorted(r.capabilities))
+        stdout.write(f"{r.name:<{width}}  {r.provider}/{r.id}  [{caps}]  {status}{listed}\n")
+    return EXIT_OK
+
+
+def cmd_graph(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    try:
+        with _router(args, stderr) as router:
+            graph = router.graph
+            stdout.write((graph.mermaid() if args.mermaid else str(graph)) + "\n")
+    except (RouterError, OSError) as exc:
+        return _fail(exc, stderr)
+    return EXIT_OK
+
+
+def cmd_sandbox(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    from router.sandbox import serve
+
+    def ready(port: int) -> None:
+        url = f"http://{args.host}:{port}"
+        stdout.write(
+            f"sandbox listening on {url}\n  OpenAI base_url:    {url}/v1\n"
+            f"  Anthropic base_url: {url}\n  faults: header 'x-sandbox-fault: 503' or "
+            f"base_url {url}/fault/503/v1\nCtrl-C stops it.\n"
+        )
+        stdout.flush()
+
+    try:
+        serve(args.host, args.port, args.api_key, ready=ready, seed=args.seed)
+    except OSError as exc:
+        stderr.write(f"router sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror}\n")
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    from router.demo import run_demo
+
+    try:
+        return run_demo(Path(args.config), stdout)
+    except OSError as exc:
+        return _fail(exc, stderr)
