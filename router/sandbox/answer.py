@@ -121,8 +121,11 @@ def _digest(key: str, salt: str, length: int) -> str:
 
 def make_id(api: Api, kind: Literal["completion", "tool"], key: str) -> str:
     if api == "openai":
-        return f"chatcmpl-{_digest(key, kind, 29)}" if kind == "completion" else (
-            f"call_{_digest(key, kind, 24)}")
+        return (
+            f"chatcmpl-{_digest(key, kind, 29)}"
+            if kind == "completion"
+            else (f"call_{_digest(key, kind, 24)}")
+        )
     prefix = "msg_01" if kind == "completion" else "toolu_01"
     return prefix + _digest(key, kind, 22)
 
@@ -168,8 +171,7 @@ def sample_value(schema: Any, sentence: str) -> Any:
     kind = schema.get("type", "string")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "null")
-    values: dict[str, Any] = {"integer": 1, "number": 1, "boolean": True, "array": [],
-                              "null": None}
+    values: dict[str, Any] = {"integer": 1, "number": 1, "boolean": True, "array": [], "null": None}
     if kind == "object":
         return fill_arguments(schema, sentence)
     return values.get(kind, sentence)
@@ -203,21 +205,30 @@ def compose(prompt: Prompt, key: str, *, refuse: bool = False) -> Completion:
     cached = prompt.prompt_tokens // 2 if "cached" in prompt.model.lower() else 0
     tool = None if refuse else pick_tool(prompt)
     completion = Completion(
-        id=make_id(prompt.api, "completion", key), text="", tool_call=None, finish="stop",
-        stop_sequence=None, prompt_tokens=prompt.prompt_tokens, cached_tokens=cached,
+        id=make_id(prompt.api, "completion", key),
+        text="",
+        tool_call=None,
+        finish="stop",
+        stop_sequence=None,
+        prompt_tokens=prompt.prompt_tokens,
+        cached_tokens=cached,
         completion_tokens=0,
     )
     if tool is not None:
         sentence = first_sentence(prompt.user_text) or tool.name
-        call = ToolCall(make_id(prompt.api, "tool", key), tool.name,
-                        fill_arguments(tool.schema, sentence))
+        call = ToolCall(
+            make_id(prompt.api, "tool", key), tool.name, fill_arguments(tool.schema, sentence)
+        )
         # Claude usually narrates before calling a tool unless the call is forced.
         if prompt.api == "anthropic" and prompt.tool_choice == "auto" and not prompt.forced_tool:
             completion.text = f"I'll use the {tool.name} tool."
         completion.tool_call = call
         completion.finish = "tool_use"
-        completion.completion_tokens = (count_tokens(completion.text) + count_tokens(tool.name)
-                                        + count_tokens(call.arguments_json))
+        completion.completion_tokens = (
+            count_tokens(completion.text)
+            + count_tokens(tool.name)
+            + count_tokens(call.arguments_json)
+        )
         return completion
     text, finish, stop_seq = _apply_limits(reply_text(prompt), prompt)
     if refuse:

@@ -12,7 +12,9 @@ from .wire import WireError
 
 _MEDIA_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 _CHOICES: dict[str, Literal["auto", "none", "required"]] = {
-    "auto": "auto", "any": "required", "none": "none",
+    "auto": "auto",
+    "any": "required",
+    "none": "none",
 }
 
 
@@ -42,11 +44,15 @@ def _check_image(source: Any, at: str) -> None:
     if kind == "url" and isinstance(source, dict) and isinstance(source.get("url"), str):
         return
     if kind != "base64" or not isinstance(source, dict):
-        raise bad(f"{at}.source: Input tag '{kind}' found using 'type' does not match any of "
-                  "the expected tags: 'base64', 'url'")
+        raise bad(
+            f"{at}.source: Input tag '{kind}' found using 'type' does not match any of "
+            "the expected tags: 'base64', 'url'"
+        )
     if source.get("media_type") not in _MEDIA_TYPES:
-        raise bad(f"{at}.source.base64.media_type: Input should be 'image/jpeg', 'image/png', "
-                  "'image/gif' or 'image/webp'")
+        raise bad(
+            f"{at}.source.base64.media_type: Input should be 'image/jpeg', 'image/png', "
+            "'image/gif' or 'image/webp'"
+        )
     try:
         if not base64.b64decode(str(source.get("data", "")), validate=True):
             raise ValueError("empty")
@@ -108,8 +114,10 @@ def _tool_choice(body: dict[str, Any], prompt: Prompt) -> None:
     if choice is None:
         return
     if not isinstance(choice, dict) or choice.get("type") not in ("auto", "any", "tool", "none"):
-        raise bad("tool_choice: Input tag does not match any of the expected tags: 'auto', "
-                  "'any', 'tool', 'none'")
+        raise bad(
+            "tool_choice: Input tag does not match any of the expected tags: 'auto', "
+            "'any', 'tool', 'none'"
+        )
     if not prompt.tools and choice["type"] != "none":
         raise bad("tool_choice may only be specified while providing tools.")
     kind = choice["type"]
@@ -141,14 +149,20 @@ def parse_request(body: Any) -> Prompt:
     if not messages:
         raise bad("messages: at least one message is required")
     system = _system_text(body.get("system"))
-    prompt = Prompt(api="anthropic", model=model, max_tokens=max_tokens,
-                    prompt_tokens=count_tokens(system) + MESSAGE_OVERHEAD)
+    prompt = Prompt(
+        api="anthropic",
+        model=model,
+        max_tokens=max_tokens,
+        prompt_tokens=count_tokens(system) + MESSAGE_OVERHEAD,
+    )
     for i, msg in enumerate(messages):
         role = msg.get("role") if isinstance(msg, dict) else None
         if role == "system":
-            raise bad('messages: Unexpected role "system". The Messages API accepts a '
-                      'top-level `system` parameter, not "system" as an input message '
-                      "role.")
+            raise bad(
+                'messages: Unexpected role "system". The Messages API accepts a '
+                'top-level `system` parameter, not "system" as an input message '
+                "role."
+            )
         if role not in ("user", "assistant") or not isinstance(msg, dict):
             raise bad(f"messages.{i}.role: Input should be 'user' or 'assistant'")
         content = msg.get("content")
@@ -159,11 +173,17 @@ def parse_request(body: Any) -> Prompt:
         else:
             raise bad(f"messages.{i}.content: Input should be a valid list")
         if not content and not (role == "assistant" and i == len(messages) - 1):
-            raise bad(f"messages.{i}: all messages must have non-empty content except "
-                      "for the optional final assistant message")
-        prompt.prompt_tokens += (MESSAGE_OVERHEAD + count_tokens(text)
-                                 + count_tokens(result or "") + extra
-                                 + IMAGE_TOKENS * images)
+            raise bad(
+                f"messages.{i}: all messages must have non-empty content except "
+                "for the optional final assistant message"
+            )
+        prompt.prompt_tokens += (
+            MESSAGE_OVERHEAD
+            + count_tokens(text)
+            + count_tokens(result or "")
+            + extra
+            + IMAGE_TOKENS * images
+        )
         if role == "user":
             prompt.images += images
             prompt.tool_result = result

@@ -1,9 +1,9 @@
 """HTTP control endpoints, so a sandbox in another process can be scripted like an object.
 
-    GET  /_sandbox/requests                        recorded completion requests
-    POST /_sandbox/reset
-    POST /_sandbox/fault   {"spec": "500,p=0.3" | null, "model": "gpt-x" | null}
-    POST /_sandbox/script  {"spec": "503", "times": 1, "model": null}
+GET  /_sandbox/requests                        recorded completion requests
+POST /_sandbox/reset
+POST /_sandbox/fault   {"spec": "500,p=0.3" | null, "model": "gpt-x" | null}
+POST /_sandbox/script  {"spec": "503", "times": 1, "model": null}
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def _optional_str(body: dict[str, Any], name: str) -> str | None:
 
 
 def handle(state: SandboxState, method: str, path: str, raw: bytes) -> tuple[int, Any]:
-    action = path[len(PREFIX):]
+    action = path[len(PREFIX) :]
     if method == "GET" and action == "requests":
         return 200, [dataclasses.asdict(r) for r in state.requests]
     if method != "POST" or action not in ("reset", "fault", "script"):

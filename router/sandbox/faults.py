@@ -210,7 +210,7 @@ def split_fault_prefix(path: str) -> tuple[str, str | None]:
     """'/fault/SPEC/v1/x' -> ('/v1/x', 'SPEC'); other paths are returned unchanged."""
     if not path.startswith("/fault/"):
         return path, None
-    spec, sep, rest = path[len("/fault/"):].partition("/")
+    spec, sep, rest = path[len("/fault/") :].partition("/")
     return (sep + rest or "/"), urllib.parse.unquote(spec)
 
 

@@ -20,8 +20,9 @@ _START_TIMEOUT_S = 10.0
 class Sandbox:
     """A local OpenAI + Anthropic compatible server; see router/sandbox/__init__.py."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None,
-                 *, seed: int = 0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None, *, seed: int = 0
+    ) -> None:
         self.host = host
         self._requested_port = port
         self._state = SandboxState(seed=seed, api_key=api_key)
@@ -42,7 +43,8 @@ class Sandbox:
             asyncio.set_event_loop(loop)
             try:
                 self._port = loop.run_until_complete(
-                    self._server.start(self.host, self._requested_port))
+                    self._server.start(self.host, self._requested_port)
+                )
             except BaseException as exc:  # surfaced to the caller of start()
                 failure.append(exc)
                 started.set()
@@ -78,8 +80,12 @@ class Sandbox:
     def __enter__(self) -> Sandbox:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     # -- addresses ---------------------------------------------------------------------------
@@ -127,8 +133,14 @@ class Sandbox:
         self._state.reset()
 
 
-def serve(host: str, port: int, api_key: str | None, *,
-          ready: Callable[[int], None] | None = None, seed: int = 0) -> None:
+def serve(
+    host: str,
+    port: int,
+    api_key: str | None,
+    *,
+    ready: Callable[[int], None] | None = None,
+    seed: int = 0,
+) -> None:
     """Run a sandbox in the foreground until SIGINT/SIGTERM; ready(port) once listening."""
 
     async def main() -> None:

@@ -40,8 +40,10 @@ from .wire_anthropic import AnthropicWire
 from .wire_openai import OpenAIWire
 
 _COMPLETION_PATHS: dict[str, Api] = {
-    "/v1/chat/completions": "openai", "/chat/completions": "openai",
-    "/v1/messages": "anthropic", "/messages": "anthropic",
+    "/v1/chat/completions": "openai",
+    "/chat/completions": "openai",
+    "/v1/messages": "anthropic",
+    "/messages": "anthropic",
 }
 _STREAM_ERROR_STATUS: dict[Api, int] = {"openai": 500, "anthropic": 529}
 _STARTED = int(time.time())
@@ -49,9 +51,10 @@ _STARTED = int(time.time())
 
 def html_page(status: int) -> bytes:
     title = "Welcome" if status == 200 else f"{status} {REASONS.get(status, 'Error')}"
-    return (f"<!DOCTYPE html>\n<html><head><title>{title}</title></head><body><center><h1>"
-            f"{title}</h1></center><hr><center>router-sandbox-edge</center></body></html>\n"
-            ).encode()
+    return (
+        f"<!DOCTYPE html>\n<html><head><title>{title}</title></head><body><center><h1>"
+        f"{title}</h1></center><hr><center>router-sandbox-edge</center></body></html>\n"
+    ).encode()
 
 
 def rst(writer: asyncio.StreamWriter) -> None:
@@ -87,8 +90,7 @@ class SandboxServer:
         await self._server.wait_closed()
         self._server = None
 
-    async def _connection(self, reader: asyncio.StreamReader,
-                          writer: asyncio.StreamWriter) -> None:
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.state.bump("connections")
         task = asyncio.current_task()
         if task is not None:
@@ -160,8 +162,9 @@ class SandboxServer:
             err.status = 404
         return await self._send(writer, json_response(err.status, err.body, close=close), keep)
 
-    async def _models(self, req: HttpRequest, writer: asyncio.StreamWriter, wire: Wire,
-                      model: str | None) -> bool:
+    async def _models(
+        self, req: HttpRequest, writer: asyncio.StreamWriter, wire: Wire, model: str | None
+    ) -> bool:
         keep = req.keep_alive
         ids = self.state.model_ids()
         try:
@@ -169,15 +172,22 @@ class SandboxServer:
             if model is not None and model not in ids:
                 raise wire.status_error(404, model)
         except WireError as err:
-            return await self._send(writer, json_response(err.status, err.body,
-                                                          close=not keep), keep)
+            return await self._send(
+                writer, json_response(err.status, err.body, close=not keep), keep
+            )
         body = wire.models_body(ids if model is None else [model], _STARTED)
         if model is not None:
             body = body["data"][0]
         return await self._send(writer, json_response(200, body, close=not keep), keep)
 
-    async def _completion(self, req: HttpRequest, writer: asyncio.StreamWriter, wire: Wire,
-                          path: str, fault_text: str | None) -> bool:
+    async def _completion(
+        self,
+        req: HttpRequest,
+        writer: asyncio.StreamWriter,
+        wire: Wire,
+        path: str,
+        fault_text: str | None,
+    ) -> bool:
         state = self.state
         state.bump("completions")
         key = state.next_key()
@@ -190,11 +200,18 @@ class SandboxServer:
         header_fault = next((req.headers[h] for h in FAULT_HEADERS if h in req.headers), None)
         texts = [t for t in (fault_text, header_fault) if t]
         model = body.get("model") if isinstance(body, dict) else None
-        rec = state.record(RecordedRequest(
-            api=wire.api, path=path, headers=redact(req.headers), body=body,
-            model=model if isinstance(model, str) else None,
-            stream=isinstance(body, dict) and body.get("stream") is True,
-            raw_path=req.target, fault=",".join(texts) or None))
+        rec = state.record(
+            RecordedRequest(
+                api=wire.api,
+                path=path,
+                headers=redact(req.headers),
+                body=body,
+                model=model if isinstance(model, str) else None,
+                stream=isinstance(body, dict) and body.get("stream") is True,
+                raw_path=req.target,
+                fault=",".join(texts) or None,
+            )
+        )
         explicit: FaultSpec | None = None
         try:
             try:
@@ -218,17 +235,34 @@ class SandboxServer:
                 await asyncio.sleep(spec.delay_s)
         return await self._answer(writer, wire, prompt, spec, key, rid, close, rec)
 
-    async def _error(self, writer: asyncio.StreamWriter, wire: Wire, err: WireError, rid: str,
-                     close: bool, rec: RecordedRequest, spec: FaultSpec | None) -> bool:
+    async def _error(
+        self,
+        writer: asyncio.StreamWriter,
+        wire: Wire,
+        err: WireError,
+        rid: str,
+        close: bool,
+        rec: RecordedRequest,
+        spec: FaultSpec | None,
+    ) -> bool:
         rec.status = err.status
         body = err.body if wire.api == "openai" else {**err.body, "request_id": rid}
         headers = [*wire.id_headers(rid), *err.headers, *fault_headers(spec)]
-        return await self._send(writer, json_response(err.status, body, headers, close=close),
-                                not close)
+        return await self._send(
+            writer, json_response(err.status, body, headers, close=close), not close
+        )
 
-    async def _answer(self, writer: asyncio.StreamWriter, wire: Wire, prompt: Prompt,
-                      spec: FaultSpec | None, key: str, rid: str, close: bool,
-                      rec: RecordedRequest) -> bool:
+    async def _answer(
+        self,
+        writer: asyncio.StreamWriter,
+        wire: Wire,
+        prompt: Prompt,
+        spec: FaultSpec | None,
+        key: str,
+        rid: str,
+        close: bool,
+        rec: RecordedRequest,
+    ) -> bool:
         headers = [*wire.id_headers(rid), *fault_headers(spec)]
         if spec is not None:
             if spec.reset:
@@ -237,8 +271,13 @@ class SandboxServer:
                 return False
             if spec.html:
                 rec.status = spec.status or 200
-                page = response(rec.status, html_page(rec.status), "text/html; charset=utf-8",
-                                headers, close=close)
+                page = response(
+                    rec.status,
+                    html_page(rec.status),
+                    "text/html; charset=utf-8",
+                    headers,
+                    close=close,
+                )
                 return await self._send(writer, page, not close)
             error = self._fault_error(wire, prompt, spec)
             if error is not None:
@@ -248,8 +287,9 @@ class SandboxServer:
         rec.status = 200
         if prompt.stream:
             self.state.bump("streams")
-            return await self._stream(writer, wire, wire.stream(completion, prompt), spec,
-                                      headers, close)
+            return await self._stream(
+                writer, wire, wire.stream(completion, prompt), spec, headers, close
+            )
         body = dumps(wire.render(completion, prompt))
         if spec is not None and spec.badjson:
             body = body[: len(body) // 2]
@@ -260,8 +300,9 @@ class SandboxServer:
             await writer.drain()
             writer.close()
             return False
-        return await self._send(writer, response(200, body, "application/json", headers,
-                                                 close=close), not close)
+        return await self._send(
+            writer, response(200, body, "application/json", headers, close=close), not close
+        )
 
     def _fault_error(self, wire: Wire, prompt: Prompt, spec: FaultSpec) -> WireError | None:
         """The HTTP error a fault asks for, if any (mid-stream errors are not HTTP errors)."""
@@ -276,8 +317,15 @@ class SandboxServer:
             return wire.filter_error()
         return None
 
-    async def _stream(self, writer: asyncio.StreamWriter, wire: Wire, plan: StreamPlan,
-                      spec: FaultSpec | None, headers: Headers, close: bool) -> bool:
+    async def _stream(
+        self,
+        writer: asyncio.StreamWriter,
+        wire: Wire,
+        plan: StreamPlan,
+        spec: FaultSpec | None,
+        headers: Headers,
+        close: bool,
+    ) -> bool:
         events = plan.events
         abrupt = False
         if spec is not None and spec.badjson:
@@ -289,8 +337,11 @@ class SandboxServer:
             abrupt = not spec.clean
         elif spec is not None and spec.stream_error is not None:
             status = spec.status or _STREAM_ERROR_STATUS[wire.api]
-            events = [*plan.preamble, *plan.content[: spec.stream_error],
-                      wire.stream_error_event(status)]
+            events = [
+                *plan.preamble,
+                *plan.content[: spec.stream_error],
+                wire.stream_error_event(status),
+            ]
         gap = spec.chunk_delay_s if spec is not None else 0.0
         writer.write(sse_head(headers, close=close))
         await writer.drain()

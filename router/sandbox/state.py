@@ -11,17 +11,36 @@ from .answer import Api
 from .faults import FaultBook
 
 # Values of these headers never reach recordings, so test logs cannot leak keys.
-REDACTED_HEADERS = frozenset({
-    "authorization", "proxy-authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie",
-})
+REDACTED_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "x-api-key",
+        "api-key",
+        "x-goog-api-key",
+        "cookie",
+    }
+)
 REDACTED = "***"
 
 DEFAULT_MODELS = (
-    "sandbox-gpt", "sandbox-gpt-mini", "sandbox-gpt-cached",
-    "sandbox-claude", "sandbox-claude-haiku", "sandbox-claude-cached",
+    "sandbox-gpt",
+    "sandbox-gpt-mini",
+    "sandbox-gpt-cached",
+    "sandbox-claude",
+    "sandbox-claude-haiku",
+    "sandbox-claude-cached",
 )
-_COUNTERS = ("requests", "connections", "completions", "streams", "errors", "faults", "cuts",
-             "resets")
+_COUNTERS = (
+    "requests",
+    "connections",
+    "completions",
+    "streams",
+    "errors",
+    "faults",
+    "cuts",
+    "resets",
+)
 
 
 @dataclass

@@ -19,8 +19,11 @@ from .openai_request import bad, error_body, mask_key, parse_request
 from .wire import StreamPlan, WireError, bearer_token, sse_data
 
 _FINISH: dict[Finish, str] = {
-    "stop": "stop", "stop_sequence": "stop", "length": "length",
-    "tool_use": "tool_calls", "filter": "content_filter",
+    "stop": "stop",
+    "stop_sequence": "stop",
+    "length": "length",
+    "tool_use": "tool_calls",
+    "filter": "content_filter",
 }
 FINGERPRINT = "fp_sandbox01"
 
@@ -31,14 +34,23 @@ class OpenAIWire:
     def check_auth(self, headers: Mapping[str, str], api_key: str | None) -> None:
         token = bearer_token(headers)
         if not token:
-            raise WireError(401, error_body(
-                "You didn't provide an API key. You need to provide your API key in an "
-                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-                code="invalid_api_key"))
+            raise WireError(
+                401,
+                error_body(
+                    "You didn't provide an API key. You need to provide your API key in an "
+                    "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+                    code="invalid_api_key",
+                ),
+            )
         if api_key is not None and token != api_key:
-            raise WireError(401, error_body(
-                f"Incorrect API key provided: {mask_key(token)}. You can find your API key at "
-                "https://platform.openai.com/account/api-keys.", code="invalid_api_key"))
+            raise WireError(
+                401,
+                error_body(
+                    f"Incorrect API key provided: {mask_key(token)}. You can find your API key at "
+                    "https://platform.openai.com/account/api-keys.",
+                    code="invalid_api_key",
+                ),
+            )
 
     def parse(self, body: Any) -> Prompt:
         return parse_request(body)
@@ -50,33 +62,58 @@ class OpenAIWire:
             "completion_tokens": completion_tokens,
             "total_tokens": c.prompt_tokens + completion_tokens,
             "prompt_tokens_details": {"cached_tokens": c.cached_tokens, "audio_tokens": 0},
-            "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
-                                          "accepted_prediction_tokens": 0,
-                                          "rejected_prediction_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
         }
 
     def render(self, completion: Completion, prompt: Prompt) -> dict[str, Any]:
         call = completion.tool_call
         message: dict[str, Any] = {
-            "role": "assistant", "content": None if call else completion.text,
-            "refusal": None, "annotations": [],
+            "role": "assistant",
+            "content": None if call else completion.text,
+            "refusal": None,
+            "annotations": [],
         }
         if call is not None:
-            message["tool_calls"] = [{"id": call.id, "type": "function", "function": {
-                "name": call.name, "arguments": call.arguments_json}}]
-        choices = [{"index": i, "message": message, "logprobs": None,
-                    "finish_reason": _FINISH[completion.finish]} for i in range(prompt.n)]
+            message["tool_calls"] = [
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": call.arguments_json},
+                }
+            ]
+        choices = [
+            {
+                "index": i,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": _FINISH[completion.finish],
+            }
+            for i in range(prompt.n)
+        ]
         return {
-            "id": completion.id, "object": "chat.completion", "created": int(time.time()),
-            "model": prompt.model, "choices": choices,
+            "id": completion.id,
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": prompt.model,
+            "choices": choices,
             "usage": self._usage(completion, prompt.n),
-            "service_tier": "default", "system_fingerprint": FINGERPRINT,
+            "service_tier": "default",
+            "system_fingerprint": FINGERPRINT,
         }
 
     def stream(self, completion: Completion, prompt: Prompt) -> StreamPlan:
         base: dict[str, Any] = {
-            "id": completion.id, "object": "chat.completion.chunk", "created": int(time.time()),
-            "model": prompt.model, "service_tier": "default", "system_fingerprint": FINGERPRINT,
+            "id": completion.id,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": prompt.model,
+            "service_tier": "default",
+            "system_fingerprint": FINGERPRINT,
         }
         if prompt.include_usage:
             # The real API puts "usage": null on every chunk once usage was asked for.
@@ -92,59 +129,88 @@ class OpenAIWire:
             role: dict[str, Any] = {"role": "assistant", "content": "", "refusal": None}
             if call is not None:
                 role["content"] = None
-                role["tool_calls"] = [{"index": 0, "id": call.id, "type": "function",
-                                       "function": {"name": call.name, "arguments": ""}}]
+                role["tool_calls"] = [
+                    {
+                        "index": 0,
+                        "id": call.id,
+                        "type": "function",
+                        "function": {"name": call.name, "arguments": ""},
+                    }
+                ]
             plan.preamble.append(chunk(i, role))
         for i in range(prompt.n):
             if call is not None:
-                plan.content += [chunk(i, {"tool_calls": [{"index": 0, "function": {
-                    "arguments": piece}}]}) for piece in pieces(call.arguments_json)]
+                plan.content += [
+                    chunk(i, {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
+                    for piece in pieces(call.arguments_json)
+                ]
             else:
                 plan.content += [chunk(i, {"content": p}) for p in completion.text_pieces]
         finish = _FINISH[completion.finish]
         plan.terminal += [chunk(i, {}, finish) for i in range(prompt.n)]
         if prompt.include_usage:
-            plan.terminal.append(sse_data({**base, "choices": [],
-                                           "usage": self._usage(completion, prompt.n)}))
+            plan.terminal.append(
+                sse_data({**base, "choices": [], "usage": self._usage(completion, prompt.n)})
+            )
         plan.terminal.append(b"data: [DONE]\n\n")
         return plan
 
     def status_error(self, status: int, model: str, *, quota: bool = False) -> WireError:
         if status == 429 and quota:
-            body = error_body("You exceeded your current quota, please check your plan and "
-                              "billing details.", "insufficient_quota", code="insufficient_quota")
+            body = error_body(
+                "You exceeded your current quota, please check your plan and billing details.",
+                "insufficient_quota",
+                code="insufficient_quota",
+            )
         elif status == 429:
-            body = error_body(f"Rate limit reached for {model} in organization org-sandbox on "
-                              "requests per min (RPM): Limit 3, Used 3, Requested 1.",
-                              "requests", code="rate_limit_exceeded")
+            body = error_body(
+                f"Rate limit reached for {model} in organization org-sandbox on "
+                "requests per min (RPM): Limit 3, Used 3, Requested 1.",
+                "requests",
+                code="rate_limit_exceeded",
+            )
         elif status == 401:
             body = error_body("Incorrect API key provided.", code="invalid_api_key")
         elif status == 403:
-            body = error_body("Country, region, or territory not supported.",
-                              "request_forbidden", code="unsupported_country_region_territory")
+            body = error_body(
+                "Country, region, or territory not supported.",
+                "request_forbidden",
+                code="unsupported_country_region_territory",
+            )
         elif status == 404:
-            body = error_body(f"The model `{model}` does not exist or you do not have access "
-                              "to it.", code="model_not_found")
+            body = error_body(
+                f"The model `{model}` does not exist or you do not have access to it.",
+                code="model_not_found",
+            )
         elif status == 503:
-            body = error_body("The engine is currently overloaded, please try again later.",
-                              "server_error")
+            body = error_body(
+                "The engine is currently overloaded, please try again later.", "server_error"
+            )
         elif status >= 500:
-            body = error_body("The server had an error while processing your request. Sorry "
-                              "about that!", "server_error")
+            body = error_body(
+                "The server had an error while processing your request. Sorry about that!",
+                "server_error",
+            )
         else:
             body = error_body(f"Sandbox injected a {status} error.")
         return WireError(status, body)
 
     def context_error(self, prompt: Prompt) -> WireError:
         window, used = context_overflow(prompt)
-        return bad(f"This model's maximum context length is {window} tokens. However, your "
-                   f"messages resulted in {used} tokens. Please reduce the length of the "
-                   "messages.", param="messages", code="context_length_exceeded")
+        return bad(
+            f"This model's maximum context length is {window} tokens. However, your "
+            f"messages resulted in {used} tokens. Please reduce the length of the "
+            "messages.",
+            param="messages",
+            code="context_length_exceeded",
+        )
 
     def filter_error(self) -> WireError:
-        return bad("Your request was rejected as a result of our safety system. Your prompt "
-                   "may contain text that is not allowed by our safety system.",
-                   code="content_policy_violation")
+        return bad(
+            "Your request was rejected as a result of our safety system. Your prompt "
+            "may contain text that is not allowed by our safety system.",
+            code="content_policy_violation",
+        )
 
     def invalid(self, message: str) -> WireError:
         return bad(message)
@@ -156,6 +222,10 @@ class OpenAIWire:
         return [("x-request-id", request_id), ("openai-version", "2020-10-01")]
 
     def models_body(self, ids: list[str], created: int) -> dict[str, Any]:
-        return {"object": "list", "data": [
-            {"id": m, "object": "model", "created": created, "owned_by": "router-sandbox"}
-            for m in ids]}
+        return {
+            "object": "list",
+            "data": [
+                {"id": m, "object": "model", "created": created, "owned_by": "router-sandbox"}
+                for m in ids
+            ],
+        }
