@@ -51,7 +51,10 @@ def format_plan(plan: Plan, spec: Spec) -> str:
         lines.append(f"rule:      '{plan.rule.name}' matched → {'; '.join(actions)}")
     needs = ", ".join(sorted(f.capabilities)) or "none"
     lines.append(f"request:   ~{f.input_tokens:,} input tokens; needs: {needs}")
-    lines.append(f"priority:  {plan.priority} (lower score first; ties keep spec order)")
+    lines.append(
+        f"priority:  {plan.priority} (lower score first, ties in spec order; "
+        "fallbacks follow in spec order)"
+    )
     lines.append("chain (tried in order):")
     lines += [_row(i, c) for i, c in enumerate(plan.chain, 1)] or [
         "  (empty: no model can serve this request)"

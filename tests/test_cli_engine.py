@@ -1,0 +1,213 @@
+"""`router explain` (golden files), `complete`, `models`, `graph` and `demo`, through run()."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from io import StringIO
+from pathlib import Path
+
+import pytest
+
+from router.cli import run
+from router.sandbox import Sandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+ROUTES = ROOT / "configs" / "routes.yaml"
+GOLDEN = Path(__file__).with_name("golden")
+KEYS = {"OPENAI_API_KEY": "sk-test-openai", "ANTHROPIC_API_KEY": "sk-test-anthropic"}
+LONG = "word " * 500_000  # ~625k estimated tokens: beyond every window
+
+
+def call(*argv: str) -> tuple[int, str, str]:
+    out, err = StringIO(), StringIO()
+    code = run(list(argv), out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in KEYS.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def no_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in KEYS:
+        monkeypatch.delenv(name, raising=False)
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text(), f"golden {name} differs (UPDATE_GOLDEN=1 rewrites it)"
+
+
+EXPLAIN_CASES = {
+    "explain_summarize.txt": ["--task", "summarize", "--prompt", "Summarize this short note."],
+    "explain_chat.txt": ["--task", "chat", "--prompt", "Hello there."],
+    "explain_code.txt": ["--task", "code", "--prompt", "Write a parser."],
+    "explain_extract.txt": ["--task", "extract", "--prompt", "Name: Ada. Born: 1815."],
+    "explain_unknown_task.txt": ["--task", "translate", "--prompt", "Bonjour."],
+    "explain_private_tag.txt": ["--task", "summarize", "--prompt", "Secret.", "--tag", "private"],
+    "explain_premium.txt": ["--task", "chat", "--prompt", "Hi.", "--meta", "tier=premium"],
+    "explain_streamed.txt": ["--task", "extract", "--prompt", "x", "--stream"],
+}
+
+
+@pytest.mark.usefixtures("keys")
+@pytest.mark.parametrize("golden", sorted(EXPLAIN_CASES))
+def test_explain_routes_yaml_matches_golden(golden: str) -> None:
+    code, out, err = call("explain", "--config", str(ROUTES), *EXPLAIN_CASES[golden])
+    assert code == 0, err
+    check_golden(golden, out)
+
+
+@pytest.mark.usefixtures("keys")
+def test_explain_huge_input_follows_the_rule_to_long_context(tmp_path: Path) -> None:
+    messages = tmp_path / "messages.json"
+    messages.write_text(json.dumps([{"role": "user", "content": "word " * 100_000}]))
+    code, out, _ = call(
+        "explain", "--config", str(ROUTES), "--task", "summarize", "--messages", str(messages)
+    )
+    assert code == 0
+    check_golden("explain_huge_input.txt", out)
+
+
+@pytest.mark.usefixtures("no_keys")
+def test_explain_without_keys_says_which_variable_is_missing() -> None:
+    code, out, _ = call("explain", "--config", str(ROUTES), "--task", "summarize", "--prompt", "x")
+    assert code == 0
+    check_golden("explain_no_keys.txt", out)
+
+
+@pytest.mark.usefixtures("keys")
+def test_explain_json_format() -> None:
+    code, out, _ = call(
+        "explain", "--config", str(ROUTES), "--task", "chat", "--prompt", "hi", "--format", "json"
+    )
+    assert code == 0
+    plan = json.loads(out)
+    assert plan["task"] == "chat"
+    assert [c["model"] for c in plan["chain"]] == [
+        "gpt-4o-mini",
+        "claude-haiku",
+        "gpt-4o",
+        "claude-sonnet",
+    ]
+    assert plan["chain"][0]["score"] <= plan["chain"][1]["score"]
+
+
+@pytest.mark.usefixtures("keys")
+def test_explain_unknown_task_without_default_is_a_usage_error(tmp_path: Path) -> None:
+    spec = tmp_path / "routes.yaml"
+    spec.write_text((ROOT / "configs" / "minimal.yaml").read_text().replace("default:", "chat:"))
+    code, _, err = call("explain", "--config", str(spec), "--task", "nope", "--prompt", "x")
+    assert code == 2
+    assert "unknown task 'nope'; known tasks: chat" in err
+
+
+def test_explain_invalid_config_exits_one_with_every_error(tmp_path: Path) -> None:
+    spec = tmp_path / "routes.yaml"
+    spec.write_text("version: 1\nproviders: {}\nmodels: {}\ntasks: {}\n")
+    code, _, err = call("explain", "--config", str(spec), "--task", "x", "--prompt", "y")
+    assert code == 1
+    assert "3 errors in the routing spec" in err
+
+
+# --- complete, against the sandbox ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox() as sb:
+        yield sb
+
+
+@pytest.fixture
+def demo_config(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    sandbox.reset()
+    monkeypatch.setenv("SANDBOX_API_KEY", "sk-sandbox")
+    text = (
+        (ROOT / "configs" / "demo.yaml")
+        .read_text()
+        .replace("127.0.0.1:8765", f"127.0.0.1:{sandbox.port}")
+    )
+    path = tmp_path / "demo.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_complete_streams_the_answer_and_reports_model_tokens_cost(demo_config: Path) -> None:
+    code, out, err = call(
+        "complete",
+        "--config",
+        str(demo_config),
+        "--task",
+        "summarize",
+        "The first sentence is here. Second.",
+    )
+    assert code == 0, err
+    assert out.startswith("Summary: The first sentence is here.") and out.endswith("\n")
+    assert err.startswith("[mini (gpt-4o-mini via sandbox-openai) · ")
+    assert " out tokens · $0.0000" in err and "mini:ok]" in err
+
+
+def test_complete_no_stream_after_a_fallback(demo_config: Path, sandbox: Sandbox) -> None:
+    sandbox.script("503", times=1, model="gpt-4o-mini")
+    code, out, err = call(
+        "complete", "--config", str(demo_config), "--task", "summarize", "--no-stream", "Hi. There."
+    )
+    assert code == 0, err
+    assert out == "Summary: Hi.\n" or out.startswith("Summary:")
+    assert "mini:ProviderUnavailable → haiku:ok]" in err
+
+
+def test_complete_cut_stream_exits_one(demo_config: Path, sandbox: Sandbox) -> None:
+    sandbox.script("cut=2", times=1, model="gpt-4o-mini")
+    code, out, err = call(
+        "complete", "--config", str(demo_config), "--task", "summarize", "One two three four. Five."
+    )
+    assert code == 1
+    assert out.startswith("Summary")
+    assert "was cut after it had started" in err
+
+
+def test_complete_all_failed_exits_one_listing_attempts(
+    demo_config: Path, sandbox: Sandbox
+) -> None:
+    sandbox.set_fault("500")
+    code, _, err = call("complete", "--config", str(demo_config), "--task", "summarize", "x. y.")
+    assert code == 1
+    assert "every model in the chain failed (3 attempt(s))" in err
+
+
+def test_complete_needs_a_prompt(demo_config: Path) -> None:
+    code, _, err = call("complete", "--config", str(demo_config), "--task", "summarize")
+    assert code == 2
+    assert "give the prompt" in err
+
+
+def test_models_and_graph(demo_config: Path) -> None:
+    code, out, _ = call("models", "--config", str(demo_config), "--remote")
+    assert code == 0
+    assert "mini" in out and "available · listed by provider" in out
+    code, out, _ = call("graph", "--config", str(demo_config))
+    assert code == 0
+    assert "summarize [priority cost]" in out and "sonnet" in out
+    code, out, _ = call("graph", "--config", str(demo_config), "--mermaid")
+    assert out.startswith("flowchart LR")
+
+
+def test_demo_runs_keys_free_and_shows_each_decision(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    monkeypatch.delenv("SANDBOX_API_KEY", raising=False)
+    code, out, err = call("demo")
+    assert code == 0, err
+    assert "1. validated configs/demo.yaml" in out
+    assert "attempts: haiku (ProviderUnavailable) → mini (ok)" in out
+    assert "rule: vip-quality · chain: sonnet, haiku, mini" in out
+    assert "StreamInterrupted, not a clean stop: partial text 'Summary: The'" in out
+    assert "total cost of the demo's answers: $0.0" in out
