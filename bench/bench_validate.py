@@ -53,7 +53,9 @@ def generate(models: int, tasks: int) -> bytes:
             f"    candidates: [{candidates}]",
             "    priority: {cost: 0.6, latency: 0.4}",
             "    constraints: {require: [tools], max_cost_per_call: 0.5}",
-            f"    fallback: [{fallback}]" if t % 3 else f"    fallback: [{fallback}, {{task: task-{t + 1}}}]",
+            f"    fallback: [{fallback}]"
+            if t % 3
+            else f"    fallback: [{fallback}, {{task: task-{t + 1}}}]",
             "    retry: {attempts: 3}",
             "    params: {max_tokens: 512}",
         ]

@@ -125,7 +125,12 @@ def test_routes_yaml_compiles_to_the_expected_spec() -> None:
     assert spec.tasks["code"].retry.max_retry_after == 30
     assert str(spec.tasks["chat"].priority) == "weighted(cost=0.3, latency=0.7)"
     assert spec.task("no-such-task") is spec.tasks["default"]
-    assert [r.name for r in spec.rules] == ["huge-inputs", "images", "private-data", "premium-tenant"]
+    assert [r.name for r in spec.rules] == [
+        "huge-inputs",
+        "images",
+        "private-data",
+        "premium-tenant",
+    ]
     assert spec.models["gpt-4o-mini"].pricing is not None
     assert spec.models["gpt-4o-mini"].pricing.cost(1_000_000, 0) == pytest.approx(0.15)
 
