@@ -40,22 +40,29 @@ def locked() -> Iterator[Sandbox]:
 
 @pytest.fixture(scope="session")
 def oai(sandbox_server: Sandbox) -> Iterator[openai.OpenAI]:
-    client = openai.OpenAI(base_url=sandbox_server.openai_base_url, api_key=KEY,
-                           max_retries=0, timeout=10)
+    client = openai.OpenAI(
+        base_url=sandbox_server.openai_base_url, api_key=KEY, max_retries=0, timeout=10
+    )
     yield client
     client.close()
 
 
 @pytest.fixture(scope="session")
 def ant(sandbox_server: Sandbox) -> Iterator[anthropic.Anthropic]:
-    client = anthropic.Anthropic(base_url=sandbox_server.anthropic_base_url, api_key=KEY,
-                                 max_retries=0, timeout=10)
+    client = anthropic.Anthropic(
+        base_url=sandbox_server.anthropic_base_url, api_key=KEY, max_retries=0, timeout=10
+    )
     yield client
     client.close()
 
 
-def raw_request(sandbox: Sandbox, method: str, path: str, body: Any = None,
-                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+def raw_request(
+    sandbox: Sandbox,
+    method: str,
+    path: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
     """One request over a fresh connection, bypassing the SDKs, to inspect the wire."""
     conn = http.client.HTTPConnection("127.0.0.1", sandbox.port, timeout=10)
     try:
@@ -69,7 +76,9 @@ def raw_request(sandbox: Sandbox, method: str, path: str, body: Any = None,
 
 @pytest.fixture
 def raw(sb: Sandbox) -> RawCall:
-    def call(method: str, path: str, body: Any = None,
-             headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    def call(
+        method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         return raw_request(sb, method, path, body, headers)
+
     return call

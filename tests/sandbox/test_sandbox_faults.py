@@ -35,13 +35,17 @@ def message(client: anthropic.Anthropic, **kw: Any) -> Any:
 
 
 def test_429_with_retry_after_both_sdks(sb: Sandbox) -> None:
-    with oai_at(sb.fault_url("429,retry-after=2") + "/v1") as client, \
-            pytest.raises(openai.RateLimitError) as o:
+    with (
+        oai_at(sb.fault_url("429,retry-after=2") + "/v1") as client,
+        pytest.raises(openai.RateLimitError) as o,
+    ):
         chat(client)
     assert o.value.response.headers["retry-after"] == "2"
     assert o.value.code == "rate_limit_exceeded"
-    with ant_at(sb.fault_url("429,retry-after=2")) as aclient, \
-            pytest.raises(anthropic.RateLimitError) as a:
+    with (
+        ant_at(sb.fault_url("429,retry-after=2")) as aclient,
+        pytest.raises(anthropic.RateLimitError) as a,
+    ):
         message(aclient)
     assert a.value.response.headers["retry-after"] == "2"
     assert isinstance(a.value.body, dict)
@@ -56,18 +60,27 @@ def test_retry_after_as_http_date(sb: Sandbox, oai: openai.OpenAI) -> None:
     assert 20 < when.timestamp() - time.time() <= 31
 
 
-@pytest.mark.parametrize(("status", "oai_exc", "ant_exc"), [
-    (400, openai.BadRequestError, anthropic.BadRequestError),
-    (401, openai.AuthenticationError, anthropic.AuthenticationError),
-    (403, openai.PermissionDeniedError, anthropic.PermissionDeniedError),
-    (404, openai.NotFoundError, anthropic.NotFoundError),
-    (500, openai.InternalServerError, anthropic.InternalServerError),
-    (502, openai.InternalServerError, anthropic.InternalServerError),
-    (503, openai.InternalServerError, anthropic.ServiceUnavailableError),
-    (529, openai.InternalServerError, anthropic.OverloadedError),
-])
-def test_status_faults(sb: Sandbox, oai: openai.OpenAI, ant: anthropic.Anthropic, status: int,
-                       oai_exc: type[Exception], ant_exc: type[Exception]) -> None:
+@pytest.mark.parametrize(
+    ("status", "oai_exc", "ant_exc"),
+    [
+        (400, openai.BadRequestError, anthropic.BadRequestError),
+        (401, openai.AuthenticationError, anthropic.AuthenticationError),
+        (403, openai.PermissionDeniedError, anthropic.PermissionDeniedError),
+        (404, openai.NotFoundError, anthropic.NotFoundError),
+        (500, openai.InternalServerError, anthropic.InternalServerError),
+        (502, openai.InternalServerError, anthropic.InternalServerError),
+        (503, openai.InternalServerError, anthropic.ServiceUnavailableError),
+        (529, openai.InternalServerError, anthropic.OverloadedError),
+    ],
+)
+def test_status_faults(
+    sb: Sandbox,
+    oai: openai.OpenAI,
+    ant: anthropic.Anthropic,
+    status: int,
+    oai_exc: type[Exception],
+    ant_exc: type[Exception],
+) -> None:
     header = {"x-sandbox-fault": str(status)}
     with pytest.raises(oai_exc):
         chat(oai, extra_headers=header)
@@ -83,14 +96,19 @@ def test_anthropic_error_types_per_status(sb: Sandbox, ant: anthropic.Anthropic)
             message(ant, extra_headers={"x-sandbox-fault": str(status)})
         assert isinstance(info.value.body, dict)
         kinds[status] = info.value.body["error"]["type"]
-    assert kinds == {400: "invalid_request_error", 401: "authentication_error",
-                     403: "permission_error", 404: "not_found_error", 429: "rate_limit_error",
-                     500: "api_error", 529: "overloaded_error"}
+    assert kinds == {
+        400: "invalid_request_error",
+        401: "authentication_error",
+        403: "permission_error",
+        404: "not_found_error",
+        429: "rate_limit_error",
+        500: "api_error",
+        529: "overloaded_error",
+    }
 
 
 def test_reset_is_a_connection_error(sb: Sandbox) -> None:
-    with oai_at(sb.fault_url("reset") + "/v1") as client, \
-            pytest.raises(openai.APIConnectionError):
+    with oai_at(sb.fault_url("reset") + "/v1") as client, pytest.raises(openai.APIConnectionError):
         chat(client)
     with ant_at(sb.fault_url("reset")) as aclient, pytest.raises(anthropic.APIConnectionError):
         message(aclient)
@@ -115,15 +133,21 @@ def test_cut_stream_anthropic(sb: Sandbox, ant: anthropic.Anthropic) -> None:
     with pytest.raises((anthropic.APIConnectionError, httpx2.RemoteProtocolError)):
         for event in message(ant, stream=True, extra_headers={"x-sandbox-fault": "cut=2"}):
             got.append(event.type)
-    assert got == ["message_start", "content_block_start", "content_block_delta",
-                   "content_block_delta"]
-    clean = [e.type for e in message(ant, stream=True,
-                                     extra_headers={"x-sandbox-fault": "cut=2,clean"})]
+    assert got == [
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_delta",
+    ]
+    clean = [
+        e.type for e in message(ant, stream=True, extra_headers={"x-sandbox-fault": "cut=2,clean"})
+    ]
     assert clean == got and "message_stop" not in clean
 
 
-def test_cut_non_stream_is_a_connection_error(sb: Sandbox, oai: openai.OpenAI,
-                                              ant: anthropic.Anthropic) -> None:
+def test_cut_non_stream_is_a_connection_error(
+    sb: Sandbox, oai: openai.OpenAI, ant: anthropic.Anthropic
+) -> None:
     with pytest.raises(openai.APIConnectionError):
         chat(oai, extra_headers={"x-sandbox-fault": "cut"})
     with pytest.raises(anthropic.APIConnectionError):
@@ -170,8 +194,7 @@ def test_badjson_and_html(sb: Sandbox, oai: openai.OpenAI, ant: anthropic.Anthro
         message(ant, extra_headers={"x-sandbox-fault": "html,502"})
 
 
-def test_mid_stream_error_events(sb: Sandbox, oai: openai.OpenAI,
-                                 ant: anthropic.Anthropic) -> None:
+def test_mid_stream_error_events(sb: Sandbox, oai: openai.OpenAI, ant: anthropic.Anthropic) -> None:
     got: list[Any] = []
     with pytest.raises(openai.APIError) as o:
         for chunk in chat(oai, stream=True, extra_headers={"x-sandbox-fault": "stream-error=2"}):
@@ -200,8 +223,9 @@ def test_script_times_and_model_filter(sb: Sandbox, oai: openai.OpenAI) -> None:
     assert [r.fault for r in sb.requests] == ["503", None, None, "429", "429", None]
 
 
-def test_set_fault_per_model_and_global(sb: Sandbox, oai: openai.OpenAI,
-                                        ant: anthropic.Anthropic) -> None:
+def test_set_fault_per_model_and_global(
+    sb: Sandbox, oai: openai.OpenAI, ant: anthropic.Anthropic
+) -> None:
     sb.set_fault("500", model="m")
     with pytest.raises(openai.InternalServerError):
         chat(oai)
@@ -246,13 +270,18 @@ def test_script_is_consumed_by_sdk_retry(sb: Sandbox) -> None:
 def test_delay_does_not_block_other_connections(sb: Sandbox) -> None:
     async def go() -> list[str]:
         finished: list[str] = []
-        async with openai.AsyncOpenAI(base_url=sb.openai_base_url, api_key="k",
-                                      max_retries=0) as client:
+        async with openai.AsyncOpenAI(
+            base_url=sb.openai_base_url, api_key="k", max_retries=0
+        ) as client:
+
             async def slow() -> None:
                 with pytest.raises(openai.APITimeoutError):
                     await client.chat.completions.create(
-                        model="m", messages=MSGS, timeout=0.5,
-                        extra_headers={"x-sandbox-fault": "delay=5000"})
+                        model="m",
+                        messages=MSGS,
+                        timeout=0.5,
+                        extra_headers={"x-sandbox-fault": "delay=5000"},
+                    )
                 finished.append("slow")
 
             async def fast() -> None:
@@ -266,8 +295,10 @@ def test_delay_does_not_block_other_connections(sb: Sandbox) -> None:
 
 
 def test_chunk_delay_still_delivers_everything(sb: Sandbox, ant: anthropic.Anthropic) -> None:
-    events = [e.type for e in message(ant, stream=True,
-                                      extra_headers={"x-sandbox-fault": "chunk-delay=1"})]
+    events = [
+        e.type
+        for e in message(ant, stream=True, extra_headers={"x-sandbox-fault": "chunk-delay=1"})
+    ]
     assert events[-1] == "message_stop"
 
 

@@ -19,18 +19,27 @@ from router.sandbox.answer import count_tokens, pieces
 OAI = "/v1/chat/completions"
 ANT = "/v1/messages"
 AUTH = {"Authorization": "Bearer sk-test", "Content-Type": "application/json"}
-ANT_HEADERS = {"x-api-key": "sk-ant-test", "anthropic-version": "2023-06-01",
-               "Content-Type": "application/json"}
+ANT_HEADERS = {
+    "x-api-key": "sk-ant-test",
+    "anthropic-version": "2023-06-01",
+    "Content-Type": "application/json",
+}
 CHAT: dict[str, Any] = {"model": "m", "messages": [{"role": "user", "content": "Hello there."}]}
 MESSAGE: dict[str, Any] = {**CHAT, "max_tokens": 50}
 
 
-def read_chunked(sb: Sandbox, path: str, body: dict[str, Any],
-                 headers: dict[str, str]) -> tuple[bytes, list[bytes]]:
+def read_chunked(
+    sb: Sandbox, path: str, body: dict[str, Any], headers: dict[str, str]
+) -> tuple[bytes, list[bytes]]:
     """Send one request on a raw socket; return the head and the raw chunk payloads."""
     data = json.dumps(body).encode()
-    lines = [f"POST {path} HTTP/1.1", "Host: sandbox", f"Content-Length: {len(data)}",
-             "Connection: close", *(f"{k}: {v}" for k, v in headers.items())]
+    lines = [
+        f"POST {path} HTTP/1.1",
+        "Host: sandbox",
+        f"Content-Length: {len(data)}",
+        "Connection: close",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
     with socket.create_connection(("127.0.0.1", sb.port), timeout=10) as sock:
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + data)
         buf = b""
@@ -42,7 +51,7 @@ def read_chunked(sb: Sandbox, path: str, body: dict[str, Any],
         size_line, _, rest = rest.partition(b"\r\n")
         size = int(size_line, 16)
         chunks.append(rest[:size])
-        rest = rest[size + 2:]
+        rest = rest[size + 2 :]
         if size == 0:
             break
     return head, chunks
@@ -55,8 +64,9 @@ def test_openai_sse_framing(sb: Sandbox) -> None:
     assert chunks[-1] == b""  # the chunked terminator
     events = chunks[:-1]
     # One SSE event per HTTP chunk: each one is flushed on its own.
-    assert all(e.startswith(b"data: ") and e.endswith(b"\n\n") and e.count(b"\n\n") == 1
-               for e in events)
+    assert all(
+        e.startswith(b"data: ") and e.endswith(b"\n\n") and e.count(b"\n\n") == 1 for e in events
+    )
     assert events[-1] == b"data: [DONE]\n\n"
     first = json.loads(events[0][6:])
     assert first["object"] == "chat.completion.chunk" and "usage" not in first
@@ -65,15 +75,18 @@ def test_openai_sse_framing(sb: Sandbox) -> None:
 def test_anthropic_sse_framing_includes_ping(sb: Sandbox) -> None:
     _, chunks = read_chunked(sb, ANT, {**MESSAGE, "stream": True}, ANT_HEADERS)
     names = [c.split(b"\n", 1)[0] for c in chunks[:-1]]
-    assert names[:3] == [b"event: message_start", b"event: content_block_start",
-                         b"event: ping"]
-    assert names[-3:] == [b"event: content_block_stop", b"event: message_delta",
-                          b"event: message_stop"]
+    assert names[:3] == [b"event: message_start", b"event: content_block_start", b"event: ping"]
+    assert names[-3:] == [
+        b"event: content_block_stop",
+        b"event: message_delta",
+        b"event: message_stop",
+    ]
 
 
 def test_unclean_cut_has_no_chunk_terminator(sb: Sandbox) -> None:
-    _, chunks = read_chunked(sb, OAI, {**CHAT, "stream": True},
-                             {**AUTH, "x-sandbox-fault": "cut=1"})
+    _, chunks = read_chunked(
+        sb, OAI, {**CHAT, "stream": True}, {**AUTH, "x-sandbox-fault": "cut=1"}
+    )
     assert len(chunks) == 2 and chunks[-1] != b""
     _, clean = read_chunked(sb, "/fault/cut=1,clean" + OAI, {**CHAT, "stream": True}, AUTH)
     assert len(clean) == 3 and clean[-1] == b""
@@ -109,8 +122,11 @@ def test_auth_and_version_checks(sb: Sandbox, raw: Any) -> None:
     status, _, body = raw("POST", OAI, CHAT, {"Content-Type": "application/json"})
     assert status == 401
     assert json.loads(body)["error"] == {
-        "message": json.loads(body)["error"]["message"], "type": "invalid_request_error",
-        "param": None, "code": "invalid_api_key"}
+        "message": json.loads(body)["error"]["message"],
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "invalid_api_key",
+    }
     status, _, body = raw("POST", ANT, MESSAGE, {"anthropic-version": "2023-06-01"})
     assert status == 401
     error = json.loads(body)
@@ -123,17 +139,21 @@ def test_auth_and_version_checks(sb: Sandbox, raw: Any) -> None:
     assert raw("GET", "/v1/models")[0] == 401
 
 
-@pytest.mark.parametrize(("path", "body", "needle"), [
-    (OAI, {"messages": CHAT["messages"]}, "you must provide a model parameter"),
-    (OAI, {"model": "m"}, "Missing required parameter: 'messages'."),
-    (OAI, {**CHAT, "max_tokens": 0}, "integer below minimum value"),
-    (ANT, CHAT, "max_tokens: Field required"),
-    (ANT, {**MESSAGE, "max_tokens": "many"}, "max_tokens: Input should be a valid integer"),
-    (ANT, {**MESSAGE, "messages": []}, "at least one message is required"),
-    (ANT, {**MESSAGE, "messages": [{"role": "user", "content": ""}]}, "non-empty content"),
-])
-def test_validation_errors(sb: Sandbox, raw: Any, path: str, body: dict[str, Any],
-                           needle: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "body", "needle"),
+    [
+        (OAI, {"messages": CHAT["messages"]}, "you must provide a model parameter"),
+        (OAI, {"model": "m"}, "Missing required parameter: 'messages'."),
+        (OAI, {**CHAT, "max_tokens": 0}, "integer below minimum value"),
+        (ANT, CHAT, "max_tokens: Field required"),
+        (ANT, {**MESSAGE, "max_tokens": "many"}, "max_tokens: Input should be a valid integer"),
+        (ANT, {**MESSAGE, "messages": []}, "at least one message is required"),
+        (ANT, {**MESSAGE, "messages": [{"role": "user", "content": ""}]}, "non-empty content"),
+    ],
+)
+def test_validation_errors(
+    sb: Sandbox, raw: Any, path: str, body: dict[str, Any], needle: str
+) -> None:
     headers = AUTH if path == OAI else ANT_HEADERS
     status, _, data = raw("POST", path, body, headers)
     assert status == 400
@@ -203,8 +223,13 @@ def test_sandbox_lifecycle_and_urls() -> None:
 
 def test_cli_prints_ready_and_stops_on_sigterm() -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "router.sandbox", "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "router.sandbox", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
