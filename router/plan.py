@@ -170,6 +170,9 @@ def _why_not(
     missing = sorted((task.constraints.require | f.capabilities) - model.capabilities)
     if missing:
         return f"lacks {', '.join(missing)}"
+    floor = task.constraints.min_context_window
+    if floor is not None and model.context_window is not None and model.context_window < floor:
+        return f"context window {model.context_window:,} < min_context_window {floor:,}"
     needed = f.input_tokens + _expected_output(model, f, params_max)
     if model.context_window is not None and needed > model.context_window:
         return f"context window {model.context_window:,} < ~{needed:,} tokens needed"
@@ -193,9 +196,8 @@ def _order(cands: list[Candidate], priority: Priority) -> list[Candidate]:
         for v in values:
             if v is None:
                 out.append(1.0)
-            else:
-                x = (v - lo) / span
-                out.append(1.0 - x if higher_is_better else x)
+            else:  # 0 is the best known value, also when all known values are equal
+                out.append((hi - v) / span if higher_is_better else (v - lo) / span)
         return out
 
     cost = scaled([c.estimated_cost for c in cands], False)

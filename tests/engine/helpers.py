@@ -1,0 +1,170 @@
+"""Shared constants and small helpers for the engine tests (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from router import Router
+from router.sandbox import Sandbox
+
+T = TypeVar("T")
+
+SANDBOX_KEY = "sk-test"
+
+# Two providers on the sandbox: every engine test spec starts with these.
+PROVIDERS = """
+version: 1
+providers:
+  oai:
+    type: openai
+    base_url: "{openai}"
+    api_key_env: SANDBOX_API_KEY
+    local: true
+  ant:
+    type: anthropic
+    base_url: "{anthropic}"
+    api_key_env: SANDBOX_API_KEY
+    local: true
+"""
+
+# A 1x1 transparent PNG.
+PNG_B64 = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kg"
+    "AAAABJRU5ErkJggg=="
+)
+
+WEATHER_TOOL: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather for a city.",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
+
+MakeRouter = Callable[..., Router]
+
+
+class RequestClock:
+    """A fake monotonic clock on which every request the sandbox has received took
+    ``per_request`` seconds: deadlines pass deterministically, without sleeping."""
+
+    def __init__(self, sb: Sandbox, per_request: float) -> None:
+        self.sb = sb
+        self.per_request = per_request
+
+    def __call__(self) -> float:
+        return 1000.0 + self.per_request * len(self.sb.requests)
+
+
+def models_sent(sb: Sandbox) -> list[str | None]:
+    """The model ids of the completion requests the sandbox received, in order."""
+    return [r.model for r in sb.requests]
+
+
+def attempt_log(attempts: Any) -> list[tuple[str, str | None]]:
+    """(model, error class name or None) for each attempt."""
+    return [(a.model, type(a.error).__name__ if a.error is not None else None) for a in attempts]
+
+
+# --- one model per provider, for the completion and streaming tests ---------------------------
+
+KINDS = ("openai", "anthropic")
+MODEL = {"openai": "gpt", "anthropic": "claude"}  # spec names
+MODEL_ID = {"openai": "sandbox-gpt", "anthropic": "sandbox-claude"}
+PROVIDER = {"openai": "oai", "anthropic": "ant"}
+MAX_TOKENS_FIELD = {"openai": "max_completion_tokens", "anthropic": "max_tokens"}
+PRICE = {"openai": (2.0, 8.0, 1.0), "anthropic": (3.0, 15.0, 0.3)}  # input, output, cached
+
+TASK_SYSTEM = "You answer in one line."
+DEFAULT_SYSTEM = "Default system prompt."
+
+BASIC = (
+    PROVIDERS
+    + """
+models:
+  gpt:
+    provider: oai
+    id: sandbox-gpt
+    pricing: {input: 2, output: 8, cached_input: 1}
+    context_window: 100000
+    max_output_tokens: 300
+    capabilities: [streaming, tools, vision, json]
+    params: {temperature: 0.5, seed: 7}
+  claude:
+    provider: ant
+    id: sandbox-claude
+    pricing: {input: 3, output: 15, cached_input: 0.3}
+    context_window: 200000
+    max_output_tokens: 300
+    capabilities: [streaming, tools, vision]
+    params: {temperature: 0.5, seed: 7}
+  gpt-cached:
+    provider: oai
+    id: sandbox-gpt-cached
+    pricing: {input: 2, output: 8, cached_input: 1}
+  claude-cached:
+    provider: ant
+    id: sandbox-claude-cached
+    pricing: {input: 3, output: 15, cached_input: 0.3}
+  gpt-unpriced: {provider: oai, id: sandbox-gpt-mini}
+  claude-unpriced: {provider: ant, id: sandbox-claude-haiku}
+tasks:
+  ask-openai:
+    candidates: [gpt]
+    system_prompt: You answer in one line.
+    params: {temperature: 0.2, max_tokens: 200}
+  ask-anthropic:
+    candidates: [claude]
+    system_prompt: You answer in one line.
+    params: {temperature: 0.2, max_tokens: 200}
+  plain-openai: {candidates: [gpt]}
+  plain-anthropic: {candidates: [claude]}
+  cached-openai: {candidates: [gpt-cached]}
+  cached-anthropic: {candidates: [claude-cached]}
+  unpriced-openai: {candidates: [gpt-unpriced]}
+  unpriced-anthropic: {candidates: [claude-unpriced]}
+defaults:
+  system_prompt: Default system prompt.
+  params: {temperature: 0.9, max_tokens: 100, top_p: 0.8}
+"""
+)
+
+
+def system_sent(body: dict[str, Any], kind: str) -> list[str]:
+    """Every system prompt text in a recorded request body, wherever its wire puts it."""
+    if kind == "anthropic":
+        assert all(m["role"] != "system" for m in body["messages"])
+        return [body["system"]] if "system" in body else []
+    return [m["content"] for m in body["messages"] if m["role"] == "system"]
+
+
+def last_user_content(body: dict[str, Any]) -> Any:
+    return next(m["content"] for m in reversed(body["messages"]) if m["role"] == "user")
+
+
+def expected_cost(kind: str, usage: Any) -> float:
+    price_in, price_out, price_cached = PRICE[kind]
+    uncached = usage.input_tokens - usage.cached_input_tokens
+    return (
+        uncached * price_in
+        + usage.cached_input_tokens * price_cached
+        + usage.output_tokens * price_out
+    ) / 1_000_000
+
+
+def run_async(router: Router, work: Callable[[Router], Awaitable[T]]) -> T:
+    """Run ``work(router)`` on a fresh event loop, closing the router's async clients on that
+    loop before it ends (they belong to the loop that opened them)."""
+
+    async def go() -> T:
+        async with router:
+            return await work(router)
+
+    return asyncio.run(go())
