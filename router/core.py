@@ -31,6 +31,8 @@ from router.types import (
     coerce_messages,
 )
 
+ANTHROPIC_DEFAULT_MAX_TOKENS = 4096
+
 # Per-call keyword arguments and what they are for.
 CALL_PARAMS = frozenset(
     {
@@ -74,6 +76,7 @@ class Target:
     model: ModelSpec
     provider: str
     node: Any  # the stack's top node (an Adapter or a wrapper with the same methods)
+    provider_type: str = "openai"
     unavailable: str | None = None  # why it cannot be called at all (e.g. its key is unset)
 
 
@@ -179,13 +182,18 @@ def build_request(spec: Spec, call: Call, target: Target, timeout: float | None)
     model = target.model
     p = call.overrides.over(spec.params_for(call.task, model))
     max_tokens = p.max_tokens
+    if max_tokens is None and target.provider_type == "anthropic":
+        # Anthropic requires max_tokens; never ask for more than the model can give.
+        max_tokens = ANTHROPIC_DEFAULT_MAX_TOKENS
     if max_tokens is not None and model.max_output_tokens is not None:
         max_tokens = min(max_tokens, model.max_output_tokens)
     extra: dict[str, Any] = {}
-    if p.presence_penalty is not None:
-        extra["presence_penalty"] = p.presence_penalty
-    if p.frequency_penalty is not None:
-        extra["frequency_penalty"] = p.frequency_penalty
+    # Penalties exist only in the OpenAI wire format; Anthropic rejects unknown fields.
+    if target.provider_type != "anthropic":
+        if p.presence_penalty is not None:
+            extra["presence_penalty"] = p.presence_penalty
+        if p.frequency_penalty is not None:
+            extra["frequency_penalty"] = p.frequency_penalty
     return Request(
         model=model.name,
         model_id=model.id,

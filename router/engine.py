@@ -137,6 +137,7 @@ class Router:
                 provider=model.provider,
                 node=_AdapterNode(self._adapters[model.provider]),
                 unavailable=self._provider_unavailable[model.provider],
+                provider_type=spec.providers[model.provider].type,
             )
             for name, model in spec.models.items()
         }

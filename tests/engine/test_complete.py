@@ -264,3 +264,32 @@ def test_invalid_messages_are_a_request_error(make_router: MakeRouter, sb: Sandb
     with pytest.raises(RequestError, match="exactly one of"):
         router.complete("ask-openai")
     assert sb.requests == []
+
+
+def test_penalties_are_sent_to_openai_but_never_to_anthropic(
+    make_router: MakeRouter, sb: Sandbox
+) -> None:
+    router = make_router(
+        """
+version: 1
+providers:
+  o: {type: openai, base_url: "{openai}", api_key_env: SANDBOX_API_KEY, local: true}
+  a: {type: anthropic, base_url: "{anthropic}", api_key_env: SANDBOX_API_KEY, local: true}
+models:
+  gpt: {provider: o, id: gpt-x}
+  claude: {provider: a, id: claude-x, max_output_tokens: 1000}
+tasks:
+  t1: {candidates: [gpt]}
+  t2: {candidates: [claude]}
+defaults:
+  params: {presence_penalty: 0.5, frequency_penalty: 0.25}
+"""
+    )
+    router.complete("t1", prompt="Hello there.")
+    assert sb.requests[-1].body["presence_penalty"] == 0.5
+    assert sb.requests[-1].body["frequency_penalty"] == 0.25
+    router.complete("t2", prompt="Hello there.")
+    body = sb.requests[-1].body
+    assert "presence_penalty" not in body and "frequency_penalty" not in body
+    # Anthropic needs max_tokens: the default is capped by the model's max_output_tokens.
+    assert body["max_tokens"] == 1000
