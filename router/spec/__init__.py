@@ -73,11 +73,14 @@ def _version_error(doc: Document) -> Diagnostic | None:
         )
     version = data["version"]
     if isinstance(version, bool) or version not in SUPPORTED_VERSIONS:
+        hint = "upgrade the router, or write the spec in a supported version"
+        if isinstance(version, str) and version.strip() in {str(v) for v in SUPPORTED_VERSIONS}:
+            hint = f"write the number without quotes: `version: {version.strip()}`"
         return doc.diagnostic(
             ("version",),
             f"version {version!r} is not supported; this router reads version {supported}",
             "unsupported-version",
-            hint="upgrade the router, or write the spec in a supported version",
+            hint=hint,
         )
     return None
 

@@ -11,13 +11,16 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
+import socket
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from difflib import get_close_matches
-from typing import Any
-from urllib.parse import urlsplit
+from itertools import pairwise
+from typing import Any, get_args
+from urllib.parse import parse_qsl, urlsplit
 
 from router.spec.diagnostics import Diagnostic
+from router.spec.model import Capability
 from router.spec.schema import where
 from router.spec.yamlload import Document, PathT
 
@@ -150,6 +153,24 @@ def check_duplicate_names(ctx: Context) -> Iterator[Diagnostic]:
                 )
             else:
                 seen[folded] = name
+    # Rules are named in `router explain`; two rules of one name make that ambiguous.
+    first: dict[str, int] = {}
+    for i, rule in ctx.rules():
+        rule_name = rule.get("name")
+        if not isinstance(rule_name, str):
+            continue
+        if rule_name.casefold() in first:
+            j = first[rule_name.casefold()]
+            line = ctx.doc.position(("rules", j))
+            yield ctx.doc.diagnostic(
+                ("rules", i, "name"),
+                f"rule #{i + 1} is named '{rule_name}' like rule #{j + 1}"
+                f"{f' (line {line[0]})' if line else ''}",
+                "duplicate-name",
+                hint="give every rule its own name",
+            )
+        else:
+            first[rule_name.casefold()] = i
 
 
 # --- fallback graph ---------------------------------------------------------------------------
@@ -216,6 +237,9 @@ def check_chain_duplicates(ctx: Context) -> Iterator[Diagnostic]:
                 )
 
 
+_CAPABILITIES = frozenset(get_args(Capability))
+
+
 def check_fallback_fit(ctx: Context) -> Iterator[Diagnostic]:
     """Every candidate and fallback must be able to serve what its task requires."""
     models = ctx.section("models")
@@ -223,7 +247,8 @@ def check_fallback_fit(ctx: Context) -> Iterator[Diagnostic]:
         constraints: dict[str, Any] = (
             task["constraints"] if isinstance(task.get("constraints"), dict) else {}
         )
-        require = {c for _, c in _names(constraints.get("require"))}
+        # An unknown capability is the schema's error; it is not also every model's lack.
+        require = {c for _, c in _names(constraints.get("require")) if c in _CAPABILITIES}
         min_window = constraints.get("min_context_window")
         for key in ("candidates", "fallback"):
             for i, ref in _names(task.get(key)):
@@ -297,6 +322,23 @@ def _as_set(value: Any) -> set[Any] | None:
     return {value} if not isinstance(value, list) else set(value)
 
 
+def _scalars(value: Any) -> bool:
+    items = value if isinstance(value, list) else [value]
+    return all(isinstance(v, (str, int, float)) for v in items)
+
+
+def _comparable(when: dict[str, Any]) -> bool:
+    """Whether ``when`` has the shapes :func:`_implies` compares (the schema reports the rest)."""
+    tokens = (when.get("min_input_tokens"), when.get("max_input_tokens"))
+    metadata = when.get("metadata") or {}
+    return (
+        all(t is None or (isinstance(t, int) and not isinstance(t, bool)) for t in tokens)
+        and all(when.get(k) is None or _scalars(when[k]) for k in ("task", "capabilities", "tags"))
+        and isinstance(metadata, dict)
+        and all(_scalars(v) for v in metadata.values())
+    )
+
+
 def _implies(later: dict[str, Any], earlier: dict[str, Any]) -> bool:
     """True when every request matching ``later`` also matches ``earlier``."""
     e_tasks, l_tasks = _as_set(earlier.get("task")), _as_set(later.get("task"))
@@ -328,7 +370,8 @@ def check_rules(ctx: Context) -> Iterator[Diagnostic]:
         if when is None:
             continue
         lo, hi = when.get("min_input_tokens"), when.get("max_input_tokens")
-        if isinstance(lo, int) and isinstance(hi, int) and lo > hi:
+        impossible = isinstance(lo, int) and isinstance(hi, int) and lo > hi
+        if impossible:
             yield ctx.doc.diagnostic(
                 ("rules", i, "when"),
                 f"{_rule_name(rule, i)} can never match: "
@@ -343,6 +386,8 @@ def check_rules(ctx: Context) -> Iterator[Diagnostic]:
                 "rule-self-route",
                 hint="remove route_to or change the task condition",
             )
+        if impossible or not _comparable(when):
+            continue  # it shadows nothing, and "never used" would only repeat the error above
         for j, prev, prev_when in earlier:
             if _implies(when, prev_when):
                 line = ctx.doc.position(("rules", j))
@@ -372,10 +417,10 @@ def check_numbers(ctx: Context) -> Iterator[Diagnostic]:
 
     def walk(value: Any, path: PathT) -> Iterator[Diagnostic]:
         if isinstance(value, float) and not math.isfinite(value):
-            kind = "price" if "pricing" in path else "number"
+            kind = "a price" if "pricing" in path else "it"
             yield ctx.doc.diagnostic(
                 path,
-                f"{where(path, ctx.data)} is {value!r}; a {kind} must be a finite number",
+                f"{where(path, ctx.data)} is {value!r}; {kind} must be a finite number",
                 "non-finite-number",
             )
         elif isinstance(value, dict):
@@ -472,16 +517,49 @@ _PRIVATE_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa")
 _SECRET_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie", "x-auth-token"}
 )
+# Header and query parameter names that carry credentials: X-Goog-Api-Key,
+# Ocp-Apim-Subscription-Key, access_token, ?key=...
+_SECRET_NAME = re.compile(
+    r"(?:^|[-_])(?:api[-_]?)?(?:key|token|secret|password|passwd|auth|signature|sig)$"
+)
+
+
+def _secret_header(header: str, value: str) -> bool:
+    name = header.lower()
+    return (
+        name in _SECRET_HEADERS
+        or bool(_SECRET_NAME.search(name))
+        or any(_prefixed_key(word) for word in value.split())
+    )
+
+
+# IPv4 in the shorthand, decimal, octal or hex forms (127.1, 2130706433, 0x7f000001) that
+# ipaddress refuses but the resolver (inet_aton) accepts.
+_NUMERIC_HOST = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){0,3}$")
+
+
+def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        if not _NUMERIC_HOST.match(host):
+            return None
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
 
 
 def _host_kind(host: str) -> str | None:
     """Why ``host`` is not a public internet host, or None when it is."""
-    host = host.strip("[]").lower()
+    host = host.strip("[]").lower().rstrip(".")  # "localhost." is localhost
     if host == "localhost" or host.endswith(_PRIVATE_SUFFIXES):
         return "this machine or a private network"
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
+    ip = _ip(host)
+    if ip is None:
         return None
     if ip.is_loopback:
         return "a loopback address"
@@ -489,7 +567,7 @@ def _host_kind(host: str) -> str | None:
         return "a link-local address (cloud metadata services live there)"
     if ip.is_unspecified:
         return "an unspecified address"
-    if ip.is_private or ip.is_reserved or ip.is_multicast:
+    if ip.is_private or ip.is_reserved or ip.is_multicast or not ip.is_global:
         return "a private address"
     return None
 
@@ -530,6 +608,14 @@ def check_base_urls(ctx: Context) -> Iterator[Diagnostic]:
                 "secret-in-config",
                 hint="remove them from the URL; use api_key_env or headers with {env: NAME}",
             )
+        elif any(_SECRET_NAME.search(k.lower()) for k, _ in parse_qsl(parts.query)):
+            yield ctx.doc.diagnostic(
+                path,
+                f"base_url of provider '{name}' carries a credential in its query string "
+                "(value not shown)",
+                "secret-in-config",
+                hint="remove it from the URL; use api_key_env or headers with {env: NAME}",
+            )
         kind = _host_kind(host)
         if kind and not local:
             yield ctx.doc.diagnostic(
@@ -550,9 +636,46 @@ def check_base_urls(ctx: Context) -> Iterator[Diagnostic]:
             )
 
 
+# Prefixes of common API keys and tokens (OpenAI/Stripe sk_, Hugging Face hf_, GitHub ghp_...,
+# GitLab glpat-, Slack xox?-, Google AIza).
+_KEY_PREFIX = re.compile(r"^(?:(?:sk|pk|rk|hf|gh[pousr]|github_pat|glpat|xox[abeprs])[_-]|AIza)")
+
+
+def _prefixed_key(value: str) -> bool:
+    """A long value with digits that starts the way common API keys do."""
+    return len(value) >= 20 and any(c.isdigit() for c in value) and bool(_KEY_PREFIX.match(value))
+
+
+def _random_run(run: str) -> bool:
+    """Letters of both cases and digits, mixed the way random keys are and names are not
+    (``EastUS2Deployment01`` changes character class 6 times in 19; a key about every other
+    character)."""
+    if len(run) < 20 or not run.isalnum():
+        return False
+    classes = ["d" if c.isdigit() else "u" if c.isupper() else "l" for c in run]
+    changes = sum(a != b for a, b in pairwise(classes))
+    return {"d", "u", "l"} <= set(classes) and changes >= len(run) / 3
+
+
+def _looks_like_key(value: str) -> bool:
+    """A key pasted where a variable NAME belongs."""
+    return _prefixed_key(value) or any(_random_run(run) for run in value.split("_"))
+
+
 def _env_check(ctx: Context, path: PathT, var: str, what: str) -> Iterator[Diagnostic]:
     # A malformed name may be a pasted key: the schema reports it without showing it.
-    if _ENV_NAME.match(var) and not ctx.environ.get(var):
+    if not _ENV_NAME.match(var):
+        return
+    if _looks_like_key(var):
+        yield ctx.doc.diagnostic(
+            path,
+            f"{where(path, ctx.data)} looks like a key itself, not the name of an environment "
+            "variable (value not shown)",
+            "secret-in-config",
+            hint="put the key in an environment variable and write the variable's NAME here",
+        )
+        return
+    if not ctx.environ.get(var):
         yield ctx.doc.diagnostic(
             path,
             f"environment variable {var} ({what}) is not set",
@@ -577,7 +700,7 @@ def check_environment(ctx: Context) -> Iterator[Diagnostic]:
                 yield from _env_check(
                     ctx, (*hpath, "env"), value["env"], f"header {header} of provider '{name}'"
                 )
-            elif isinstance(value, str) and header.lower() in _SECRET_HEADERS:
+            elif isinstance(value, str) and _secret_header(header, value):
                 yield ctx.doc.diagnostic(
                     hpath,
                     f"header {header} of provider '{name}' holds a literal secret "

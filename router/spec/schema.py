@@ -225,7 +225,11 @@ def _translate(error: ValidationError, doc: Document) -> Iterator[Diagnostic]:
         return
 
     if kind == "required":
-        missing = next((r for r in expected if r not in value), "?")
+        # jsonschema reports each missing key as its own error, naming it in the message.
+        absent = [r for r in expected if r not in value]
+        missing = next(
+            (r for r in absent if error.message.startswith(repr(r))), absent[0] if absent else "?"
+        )
         yield _diag(
             doc,
             path,
@@ -239,6 +243,20 @@ def _translate(error: ValidationError, doc: Document) -> Iterator[Diagnostic]:
     if kind in ("oneOf", "anyOf"):
         yield from _translate_alternatives(error, doc, path)
         return
+
+    if kind == "uniqueItems" and isinstance(value, list):
+        # Point at the repeated entry, not at the start of the list.
+        i = next((i for i, item in enumerate(value) if item in value[:i]), None)
+        if i is not None:
+            yield _diag(
+                doc,
+                (*path, i),
+                f"{where(path, doc.data)} lists {show(value[i], path)} more than once",
+                "duplicate-item",
+                hint="remove the repeated entry",
+                key=False,
+            )
+            return
 
     if isinstance(value, float) and not math.isfinite(value):
         return  # the semantic checks report NaN and infinity with better words
@@ -307,7 +325,11 @@ def _words(
         return f"{here} must be {words}, got {got}", "wrong-type", hint
     if kind == "enum":
         options = [str(o) for o in expected]
-        close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.5)
+        close = (
+            difflib.get_close_matches(value, options, n=1, cutoff=0.5)
+            if isinstance(value, str)
+            else []
+        )
         hint = f"did you mean '{close[0]}'?" if close else None
         return (
             f"{here} is {show(value, path)}; expected one of: {', '.join(options)}",

@@ -1,0 +1,254 @@
+"""Warnings: findings that do not stop a spec from loading, unless ``strict=True`` makes each of
+them an error.
+
+Every case is a small valid spec with exactly one thing worth a warning. The API key variable
+is set (except in the env-unset cases), so the warning under test is the only one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+
+from router.spec import Report, validate_bytes
+
+KEY_SET = {"OPENAI_API_KEY": "set-for-the-test"}
+CANARY = "canary-7Qm2Xw9Lp4Zr8Tn3"
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    spec: str
+    code: str
+    line: int
+    path: str
+    words: str
+
+
+CASES = [
+    Case(
+        "unreachable-model",
+        """
+        version: 1
+        providers:
+          openai: {type: openai, api_key_env: OPENAI_API_KEY}
+        models:
+          mini: {provider: openai, id: gpt-4o-mini}
+          gpt-4-legacy: {provider: openai, id: gpt-4-0613}
+        tasks:
+          chat: {candidates: [mini]}
+        """,
+        "unreachable-model",
+        6,
+        "$.models['gpt-4-legacy']",
+        "model 'gpt-4-legacy' is not a candidate or fallback of any task",
+    ),
+    Case(
+        "duplicate-in-chain",
+        """
+        version: 1
+        providers:
+          openai: {type: openai, api_key_env: OPENAI_API_KEY}
+        models:
+          mini: {provider: openai, id: gpt-4o-mini}
+          big: {provider: openai, id: gpt-4o}
+        tasks:
+          chat:
+            candidates: [mini, big]
+            fallback: [big]
+        """,
+        "duplicate-in-chain",
+        10,
+        "$.tasks.chat.fallback[0]",
+        "'big' is already a candidate of task 'chat'; a chain tries each model once",
+    ),
+    Case(
+        "insecure-base-url",
+        """
+        version: 1
+        providers:
+          together:
+            type: openai_compatible
+            base_url: http://api.together.xyz/v1
+            api_key_env: OPENAI_API_KEY
+        models:
+          llama: {provider: together, id: meta-llama/Llama-3.3-70B-Instruct-Turbo}
+        tasks:
+          chat: {candidates: [llama]}
+        """,
+        "insecure-base-url",
+        5,
+        "$.providers.together.base_url",
+        "plain http to a public host: the API key travels unencrypted",
+    ),
+    Case(
+        "priority-quality-without-quality-rank",
+        """
+        version: 1
+        providers:
+          openai: {type: openai, api_key_env: OPENAI_API_KEY}
+        models:
+          mini: {provider: openai, id: gpt-4o-mini}
+          big: {provider: openai, id: gpt-4o, quality: 8}
+        tasks:
+          code:
+            candidates: [big, mini]
+            priority: quality
+        """,
+        "priority-without-data",
+        10,
+        "$.tasks.code.priority",
+        "task 'code' orders by quality, but model 'mini' has no quality rank",
+    ),
+    Case(
+        "priority-cost-without-pricing",
+        """
+        version: 1
+        providers:
+          openai: {type: openai, api_key_env: OPENAI_API_KEY}
+        models:
+          mini: {provider: openai, id: gpt-4o-mini, pricing: {input: 0.15, output: 0.6}}
+          big: {provider: openai, id: gpt-4o}
+        tasks:
+          chat:
+            candidates: [mini, big]
+            priority: cost
+        """,
+        "priority-without-data",
+        10,
+        "$.tasks.chat.priority",
+        "task 'chat' orders by cost, but model 'big' has no pricing",
+    ),
+    Case(
+        "context-window-unknown",
+        """
+        version: 1
+        providers:
+          openai: {type: openai, api_key_env: OPENAI_API_KEY}
+        models:
+          mini: {provider: openai, id: gpt-4o-mini}
+        tasks:
+          long-context:
+            candidates: [mini]
+            constraints: {min_context_window: 100000}
+        """,
+        "context-window-unknown",
+        8,
+        "$.tasks['long-context'].candidates[0]",
+        "candidate 'mini' does not declare its context_window; task 'long-context' requires",
+    ),
+]
+
+ENV_UNSET = Case(
+    "env-unset",
+    """
+    version: 1
+    providers:
+      openai: {type: openai, api_key_env: OPENAI_API_KEY}
+    models:
+      mini: {provider: openai, id: gpt-4o-mini}
+    tasks:
+      chat: {candidates: [mini]}
+    """,
+    "env-unset",
+    3,
+    "$.providers.openai.api_key_env",
+    "environment variable OPENAI_API_KEY (the API key of provider 'openai') is not set",
+)
+
+
+def _validate(case: Case, *, strict: bool = False, environ: dict[str, str] | None = None) -> Report:
+    raw = dedent(case.spec).lstrip("\n").encode()
+    env = KEY_SET if environ is None else environ
+    return validate_bytes(raw, f"{case.id}.yaml", strict=strict, environ=env)
+
+
+def _found(report: Report, case: Case) -> list[tuple[str, int | None, str]]:
+    return [(d.code, d.line, d.path) for d in report.diagnostics if case.words in d.message]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_gives_exactly_one_warning_and_still_loads(case: Case) -> None:
+    report = _validate(case)
+
+    assert report.errors == ()
+    assert [(d.code, d.line, d.path) for d in report.warnings] == [
+        (case.code, case.line, case.path)
+    ]
+    assert case.words in report.warnings[0].message
+    assert report.spec is not None
+    assert report.spec.warnings == report.warnings
+
+
+@pytest.mark.parametrize("case", [*CASES, ENV_UNSET], ids=lambda c: c.id)
+def test_strict_turns_the_warning_into_an_error(case: Case) -> None:
+    environ = {} if case is ENV_UNSET else KEY_SET
+    report = _validate(case, strict=True, environ=environ)
+
+    assert report.warnings == ()
+    assert [(d.code, d.line, d.path) for d in report.errors] == [(case.code, case.line, case.path)]
+    assert _found(report, case)
+    assert report.spec is None
+
+
+def test_unset_key_variable_is_a_warning_naming_the_variable() -> None:
+    report = validate_bytes(
+        dedent(ENV_UNSET.spec).lstrip("\n").encode(), "env.yaml", environ={"OTHER": "x"}
+    )
+
+    assert report.errors == ()
+    assert [(d.code, d.line, d.path) for d in report.warnings] == [
+        (ENV_UNSET.code, ENV_UNSET.line, ENV_UNSET.path)
+    ]
+    assert ENV_UNSET.words in report.warnings[0].message
+    assert report.warnings[0].hint == "export OPENAI_API_KEY=... before starting the router"
+    assert report.spec is not None
+
+
+def test_set_key_variable_gives_no_warning_and_its_value_is_never_shown() -> None:
+    report = validate_bytes(
+        dedent(ENV_UNSET.spec).lstrip("\n").encode(),
+        "env.yaml",
+        environ={"OPENAI_API_KEY": CANARY},
+    )
+
+    assert report.diagnostics == ()
+    assert report.spec is not None
+    assert report.spec.providers["openai"].api_key_env == "OPENAI_API_KEY"
+    assert CANARY not in repr(report.spec)
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["default", "strict"])
+def test_a_variable_set_to_a_value_is_never_echoed(strict: bool) -> None:
+    # Another provider's variable is unset: its warning must not carry the set one's value.
+    spec = """\
+        version: 1
+        providers:
+          openai: {type: openai, api_key_env: OPENAI_API_KEY}
+          anthropic: {type: anthropic, api_key_env: ANTHROPIC_API_KEY}
+        models:
+          mini: {provider: openai, id: gpt-4o-mini}
+          haiku: {provider: anthropic, id: claude-3-5-haiku-latest}
+        tasks:
+          chat: {candidates: [mini, haiku]}
+        """
+    report = validate_bytes(
+        dedent(spec).encode(), "env.yaml", strict=strict, environ={"OPENAI_API_KEY": CANARY}
+    )
+
+    assert [d.code for d in report.diagnostics] == ["env-unset"]
+    assert "ANTHROPIC_API_KEY" in report.diagnostics[0].message
+    assert all(CANARY not in d.render() for d in report.diagnostics)
+
+
+def test_every_warning_the_checks_can_give_has_a_case() -> None:
+    source = (Path(__file__).parents[2] / "router" / "spec" / "checks.py").read_text("utf-8")
+    warning_codes = set(re.findall(r'"([a-z-]+)",\s*severity="warning"', source))
+
+    assert warning_codes
+    assert warning_codes == {case.code for case in [*CASES, ENV_UNSET]}
