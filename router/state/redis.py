@@ -1,0 +1,443 @@
+"""State in Redis, shared by every process that points at the same server and key prefix.
+
+Key layout (``P`` is ``key_prefix``, ``"router:"`` by default; ``key`` is the caller's key)::
+
+    P rl:<key>      string  GCRA theoretical arrival time, seconds ("%.17g")
+                            PX = until that time + 1 s (an expired key is an empty limit)
+    P hold:<key>    string  the time the hold ends, seconds (repr of a float)
+                            PX = until that time + 1 s
+    P cache:<key>   string  8-byte big-endian double "expires at" + the cached bytes
+                            PX = the entry's ttl
+    P ctr:<key>     hash    v = the total (HINCRBYFLOAT), exp = when the counter ends
+                            PX = ttl + 1 s, set when the counter is created
+
+One round trip per call: the limit decision (read, decide, write), "set the hold if later" and
+"increment, starting a new window if the old one ended" are each one Lua script (EVALSHA,
+reloaded by redis-py after a server restart empties its script cache), so concurrent callers in
+any number of processes are serialised by Redis itself. The GCRA script is the arithmetic of
+:mod:`router.state.gcra`, line for line.
+
+Time. Rate limits use the caller's ``now`` when one is given and the Redis server's ``TIME``
+otherwise: one clock for every process, so pacing does not depend on how well the hosts' clocks
+agree. (Pass ``now`` only from a fake clock in tests, and never mix the two on one key.) Holds,
+cache entries and counters compare against the backend's ``clock`` (the wall clock unless
+injected), and store the time they end *in the value*. Their Redis expiry is only garbage
+collection, set relative to now with a second of slack: an absolute PEXPIREAT would tie them to
+the server's clock and make a fake clock (or a host a little behind) lose them at once.
+
+Connections. Clients are made on first use: one ``redis.Redis`` for threads, one
+``redis.asyncio.Redis`` per running event loop, each with a blocking pool of ``max_connections``
+(redis-py's plain pool raises "Too many connections", a ConnectionError, past 100 concurrent
+calls: that would read as "Redis is down"). Connecting, every read, and the wait for a pooled
+connection are each bounded by ``connect_timeout``; a command is retried once only after a
+``ConnectionError`` (a pooled connection the server closed, e.g. after a restart), never after a
+timeout, so a call against a dead or stalled server costs about ``connect_timeout`` (at worst
+twice that when it first queued for a connection). A command that timed out may still have run
+on the server: a limit may then be charged for a call that was refused, never the reverse.
+
+Secrets. The URL may hold a password: it is kept only inside the client factories; reprs,
+health and errors show ``host:port``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final, Generic, TypeVar
+from urllib.parse import urlsplit
+
+import redis
+import redis.asyncio
+import redis.asyncio.retry
+import redis.exceptions
+import redis.retry
+from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript, Script
+
+from router.state import gcra
+from router.state.base import StateBackend, check_cache_ttl, check_counter, check_hold
+
+__all__ = ["RedisBackend", "redis_location"]
+
+#: Expiry slack, milliseconds, on keys whose value carries its own end time.
+_SLACK_MS: Final = 1000
+_EXPIRES: Final = struct.Struct(">d")
+
+# Reads the caller's time from an argument, or the server's TIME when the argument is empty.
+_NOW_LUA = """
+local function now_from(arg)
+  local now = tonumber(arg)
+  if now == nil then
+    local t = redis.call('TIME')
+    now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+  end
+  return now
+end
+"""
+
+# KEYS[1] = P rl:<key>; ARGV = cost, interval, burst, now ('' = server TIME).
+# Returns the wait as a string ('0' when admitted): a Lua number would come back truncated.
+_GCRA_LUA = (
+    (
+        _NOW_LUA
+        + """
+local cost, interval, burst = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local now = now_from(ARGV[4])
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if tat == nil or tat < now then tat = now end
+local wait = tat + (math.min(cost, burst) - burst) * interval - now
+if wait > EPSILON then return string.format('%.17g', wait) end
+local new_tat = tat + cost * interval
+if new_tat > now then
+  redis.call('SET', KEYS[1], string.format('%.17g', new_tat),
+             'PX', math.ceil((new_tat - now) * 1000) + SLACK_MS)
+end
+return '0'
+"""
+    )
+    .replace("EPSILON", repr(gcra.EPSILON))
+    .replace("SLACK_MS", str(_SLACK_MS))
+)
+
+# KEYS[1] = P rl:<key>; ARGV = delta, interval, now ('' = server TIME).
+_ADJUST_LUA = (
+    _NOW_LUA
+    + """
+local delta, interval = tonumber(ARGV[1]), tonumber(ARGV[2])
+local now = now_from(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if tat == nil or tat < now then tat = now end
+local new_tat = math.max(tat + delta * interval, now)
+if new_tat > now then
+  redis.call('SET', KEYS[1], string.format('%.17g', new_tat),
+             'PX', math.ceil((new_tat - now) * 1000) + SLACK_MS)
+else
+  redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+).replace("SLACK_MS", str(_SLACK_MS))
+
+# KEYS[1] = P hold:<key>; ARGV = until, expiry in ms. Keeps the later of stored and new.
+_HOLD_LUA = """
+local cur = tonumber(redis.call('GET', KEYS[1]))
+if cur ~= nil and cur >= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
+# KEYS[1] = P ctr:<key>; ARGV = amount, now, ttl (s), expiry in ms. Returns the new total.
+_INCR_LUA = """
+local now = tonumber(ARGV[2])
+local exp = tonumber(redis.call('HGET', KEYS[1], 'exp'))
+if exp == nil or exp <= now then
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], 'exp', string.format('%.17g', now + tonumber(ARGV[3])))
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+end
+return redis.call('HINCRBYFLOAT', KEYS[1], 'v', ARGV[1])
+"""
+
+_S = TypeVar("_S", Script, AsyncScript)
+
+
+@dataclass(frozen=True, slots=True)
+class _Scripts(Generic[_S]):
+    gcra: _S
+    adjust: _S
+    hold: _S
+    incr: _S
+
+    @classmethod
+    def register(cls, register: Callable[[str], _S]) -> _Scripts[_S]:
+        return cls(
+            gcra=register(_GCRA_LUA),
+            adjust=register(_ADJUST_LUA),
+            hold=register(_HOLD_LUA),
+            incr=register(_INCR_LUA),
+        )
+
+
+def redis_location(url: str) -> str:
+    """``host:port`` (or the socket path) of a Redis URL, without user or password; raises
+    ValueError, without echoing the URL, when it is not a Redis URL."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return f"unix:{parts.path}"
+    if parts.scheme not in ("redis", "rediss"):
+        raise ValueError(
+            "a Redis URL starts with redis://, rediss:// or unix:// "
+            f"(this one's scheme is {parts.scheme!r})"
+        )
+    host = parts.hostname or "localhost"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{parts.port or 6379}"
+
+
+def _ms(seconds: float) -> int:
+    return max(1, math.ceil(seconds * 1000))
+
+
+def _time_arg(now: float | None) -> str:
+    return "" if now is None else repr(float(now))
+
+
+def _wait(reply: Any) -> float:
+    return float(reply)
+
+
+def _held(reply: Any, now: float) -> float | None:
+    if reply is None:
+        return None
+    until = float(reply)
+    return until if until > now else None
+
+
+def _cached(reply: Any, now: float) -> bytes | None:
+    if reply is None or len(reply) < _EXPIRES.size:
+        return None
+    (expires,) = _EXPIRES.unpack_from(reply)
+    return bytes(reply[_EXPIRES.size :]) if expires > now else None
+
+
+class RedisBackend(StateBackend):
+    """Shared state in the Redis server at ``url`` (``redis://[[user]:password@]host:port/db``,
+    ``rediss://`` for TLS, ``unix://``). Nothing connects until the first call.
+
+    ``connect_timeout`` bounds connecting, each reply, and the wait for a free connection when
+    ``max_connections`` (per client: one sync, one per event loop) are all busy."""
+
+    name = "redis"
+    unavailable_errors = (
+        redis.exceptions.ConnectionError,
+        redis.exceptions.TimeoutError,
+        OSError,
+    )
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        key_prefix: str = "router:",
+        connect_timeout: float = 0.5,
+        max_connections: int = 100,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not connect_timeout > 0:
+            raise ValueError(f"connect_timeout must be > 0 seconds, got {connect_timeout!r}")
+        self._where = redis_location(url)
+        self.key_prefix = key_prefix
+        self.connect_timeout = connect_timeout
+        self._clock = clock
+        options: dict[str, Any] = {
+            "max_connections": max_connections,
+            "timeout": connect_timeout,  # the wait for a free pooled connection
+            "socket_connect_timeout": connect_timeout,
+            "socket_timeout": connect_timeout,
+        }
+        # The URL lives only in these closures: not in an attribute, repr or vars().
+        self._make_sync: Callable[[], redis.Redis] = lambda: redis.Redis.from_pool(
+            redis.BlockingConnectionPool.from_url(
+                url,
+                retry=redis.retry.Retry(
+                    NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,)
+                ),
+                **options,
+            )
+        )
+        self._make_async: Callable[[], redis.asyncio.Redis] = lambda: redis.asyncio.Redis.from_pool(
+            redis.asyncio.BlockingConnectionPool.from_url(
+                url,
+                retry=redis.asyncio.retry.Retry(
+                    NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,)
+                ),
+                **options,
+            )
+        )
+        self._lock = threading.Lock()
+        self._sync: tuple[redis.Redis, _Scripts[Script]] | None = None
+        self._async: (
+            tuple[asyncio.AbstractEventLoop, redis.asyncio.Redis, _Scripts[AsyncScript]] | None
+        ) = None
+
+    @property
+    def location(self) -> str:
+        return f"redis at {self._where}"
+
+    def __repr__(self) -> str:
+        return f"RedisBackend({self._where}, key_prefix={self.key_prefix!r})"
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _key(self, space: str, key: str) -> str:
+        return f"{self.key_prefix}{space}:{key}"
+
+    def _client(self) -> tuple[redis.Redis, _Scripts[Script]]:
+        current = self._sync
+        if current is None:
+            with self._lock:
+                current = self._sync
+                if current is None:
+                    client = self._make_sync()
+                    current = self._sync = (client, _Scripts.register(client.register_script))
+        return current
+
+    def _aclient(self) -> tuple[redis.asyncio.Redis, _Scripts[AsyncScript]]:
+        # Pooled asyncio connections belong to the loop that opened them, so each loop gets
+        # its own client; one left behind by a finished loop is dropped (it cannot be closed
+        # from another loop, and its sockets are closed when it is collected).
+        loop = asyncio.get_running_loop()
+        current = self._async
+        if current is None or current[0] is not loop:
+            with self._lock:
+                current = self._async
+                if current is None or current[0] is not loop:
+                    client = self._make_async()
+                    scripts = _Scripts.register(client.register_script)
+                    current = self._async = (loop, client, scripts)
+        return current[1], current[2]
+
+    # -- rate limits ------------------------------------------------------------------------
+    def acquire(
+        self, key: str, *, cost: float, interval: float, burst: float, now: float | None = None
+    ) -> float:
+        gcra.check_limit(cost, interval, burst)
+        _, scripts = self._client()
+        keys, args = self._gcra_call(key, cost, interval, burst, now)
+        return _wait(scripts.gcra(keys=keys, args=args))
+
+    async def aacquire(
+        self, key: str, *, cost: float, interval: float, burst: float, now: float | None = None
+    ) -> float:
+        gcra.check_limit(cost, interval, burst)
+        _, scripts = self._aclient()
+        keys, args = self._gcra_call(key, cost, interval, burst, now)
+        return _wait(await scripts.gcra(keys=keys, args=args))
+
+    def _gcra_call(
+        self, key: str, cost: float, interval: float, burst: float, now: float | None
+    ) -> tuple[list[str], list[str]]:
+        args = [repr(float(cost)), repr(float(interval)), repr(float(burst)), _time_arg(now)]
+        return [self._key("rl", key)], args
+
+    def adjust(self, key: str, *, delta: float, interval: float, now: float | None = None) -> None:
+        gcra.check_adjust(delta, interval)
+        _, scripts = self._client()
+        scripts.adjust(keys=[self._key("rl", key)], args=self._adjust_args(delta, interval, now))
+
+    async def aadjust(
+        self, key: str, *, delta: float, interval: float, now: float | None = None
+    ) -> None:
+        gcra.check_adjust(delta, interval)
+        _, scripts = self._aclient()
+        await scripts.adjust(
+            keys=[self._key("rl", key)], args=self._adjust_args(delta, interval, now)
+        )
+
+    @staticmethod
+    def _adjust_args(delta: float, interval: float, now: float | None) -> list[str]:
+        return [repr(float(delta)), repr(float(interval)), _time_arg(now)]
+
+    # -- holds ------------------------------------------------------------------------------
+    def hold(self, key: str, until: float) -> None:
+        args = self._hold_args(until)
+        if args is not None:
+            _, scripts = self._client()
+            scripts.hold(keys=[self._key("hold", key)], args=args)
+
+    async def ahold(self, key: str, until: float) -> None:
+        args = self._hold_args(until)
+        if args is not None:
+            _, scripts = self._aclient()
+            await scripts.hold(keys=[self._key("hold", key)], args=args)
+
+    def _hold_args(self, until: float) -> list[str] | None:
+        """None when the hold has already ended (nothing to store, no round trip)."""
+        check_hold(until)
+        remaining = until - self._clock()
+        if not remaining > 0:
+            return None
+        return [repr(float(until)), str(_ms(remaining) + _SLACK_MS)]
+
+    def held_until(self, key: str, now: float | None = None) -> float | None:
+        client, _ = self._client()
+        reply = client.get(self._key("hold", key))
+        return _held(reply, self._clock() if now is None else now)
+
+    async def aheld_until(self, key: str, now: float | None = None) -> float | None:
+        client, _ = self._aclient()
+        reply = await client.get(self._key("hold", key))
+        return _held(reply, self._clock() if now is None else now)
+
+    # -- response cache ---------------------------------------------------------------------
+    def cache_get(self, key: str) -> bytes | None:
+        client, _ = self._client()
+        return _cached(client.get(self._key("cache", key)), self._clock())
+
+    async def acache_get(self, key: str) -> bytes | None:
+        client, _ = self._aclient()
+        return _cached(await client.get(self._key("cache", key)), self._clock())
+
+    def cache_set(self, key: str, value: bytes, ttl: float) -> None:
+        if check_cache_ttl(ttl):
+            client, _ = self._client()
+            client.set(self._key("cache", key), self._cache_value(value, ttl), px=_ms(ttl))
+
+    async def acache_set(self, key: str, value: bytes, ttl: float) -> None:
+        if check_cache_ttl(ttl):
+            client, _ = self._aclient()
+            await client.set(self._key("cache", key), self._cache_value(value, ttl), px=_ms(ttl))
+
+    def _cache_value(self, value: bytes, ttl: float) -> bytes:
+        return _EXPIRES.pack(self._clock() + ttl) + value
+
+    # -- counters ---------------------------------------------------------------------------
+    def incr(self, key: str, amount: float, ttl: float) -> float:
+        args = self._incr_args(amount, ttl)
+        _, scripts = self._client()
+        return float(scripts.incr(keys=[self._key("ctr", key)], args=args))
+
+    async def aincr(self, key: str, amount: float, ttl: float) -> float:
+        args = self._incr_args(amount, ttl)
+        _, scripts = self._aclient()
+        return float(await scripts.incr(keys=[self._key("ctr", key)], args=args))
+
+    def _incr_args(self, amount: float, ttl: float) -> list[str]:
+        check_counter(amount, ttl)
+        now = self._clock()
+        return [repr(float(amount)), repr(float(now)), repr(float(ttl)), str(_ms(ttl) + _SLACK_MS)]
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        report: dict[str, Any] = {"backend": self.name, "key_prefix": self.key_prefix}
+        started = time.perf_counter()
+        try:
+            client, _ = self._client()
+            client.ping()
+        except Exception as exc:
+            return {**report, "ok": False, "detail": f"{self.location}: {_describe(exc)}"}
+        latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        return {**report, "ok": True, "detail": self.location, "latency_ms": latency_ms}
+
+    def close(self) -> None:
+        """Closes the sync client and forgets the async one (an async client can only be
+        closed from its own loop, by ``aclose()``; a forgotten one is left to the collector)."""
+        current, self._sync = self._sync, None
+        self._async = None
+        if current is not None:
+            current[0].close()
+
+    async def aclose(self) -> None:
+        current, self._async = self._async, None
+        if current is not None and current[0] is asyncio.get_running_loop():
+            await current[1].aclose()
+        self.close()
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
