@@ -231,13 +231,19 @@ class ChainRun:
         "clock",
         "deadline",
         "errors",
+        "spec",
         "started",
         "targets",
     )
 
     def __init__(
-        self, call: Call, targets: Mapping[str, Target], clock: Callable[[], float]
+        self,
+        spec: Spec,
+        call: Call,
+        targets: Mapping[str, Target],
+        clock: Callable[[], float],
     ) -> None:
+        self.spec = spec
         self.call = call
         self.targets = targets
         self.clock = clock
@@ -271,7 +277,9 @@ class ChainRun:
                 )
                 self._pending.clear()
                 return None
-            per_attempt = self.call.timeout or self.call.task.timeouts.request
+            per_attempt = self.call.timeout or self.spec.attempt_timeout(
+                self.call.task, target.model
+            )
             return target, min(per_attempt, remaining)
         return None
 

@@ -225,7 +225,7 @@ class Router:
         RequestError for an invalid call and AllModelsFailed (carrying every attempt) when
         no model could answer."""
         call = self._prepare(task, messages, prompt, params, stream=False)
-        run = ChainRun(call, self._targets, self._clock)
+        run = ChainRun(self.spec, call, self._targets, self._clock)
         while (step := run.next_target()) is not None:
             target, timeout = step
             request = build_request(self.spec, call, target, timeout)
@@ -267,7 +267,7 @@ class Router:
     ) -> Response:
         """The async twin of :meth:`complete`."""
         call = self._prepare(task, messages, prompt, params, stream=False)
-        run = ChainRun(call, self._targets, self._clock)
+        run = ChainRun(self.spec, call, self._targets, self._clock)
         while (step := run.next_target()) is not None:
             target, timeout = step
             request = build_request(self.spec, call, target, timeout)
@@ -432,7 +432,7 @@ class Stream:
 
     def _run(self) -> Generator[Chunk, None, None]:
         router, call = self._router, self._call
-        run = ChainRun(call, router._targets, router._clock)
+        run = ChainRun(router.spec, call, router._targets, router._clock)
         while (step := run.next_target()) is not None:
             target, timeout = step
             request = build_request(router.spec, call, target, timeout)
@@ -488,7 +488,7 @@ class AsyncStream:
 
     async def _run(self) -> AsyncGenerator[Chunk, None]:
         router, call = self._router, self._call
-        run = ChainRun(call, router._targets, router._clock)
+        run = ChainRun(router.spec, call, router._targets, router._clock)
         while (step := run.next_target()) is not None:
             target, timeout = step
             request = build_request(router.spec, call, target, timeout)

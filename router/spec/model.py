@@ -100,6 +100,20 @@ class CachePolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class BreakerPolicy:
+    failures: int = 5
+    failure_rate: float = 0.5
+    min_calls: int = 20
+    window: float = 60.0
+    cooldown: float = 30.0
+    max_cooldown: float = 300.0
+
+
+OnLimit = Literal["skip", "wait"]
+OnAllOpen = Literal["fail", "wait"]
+
+
+@dataclass(frozen=True, slots=True)
 class EnvRef:
     """A value to be read from the environment variable ``name`` when the router starts."""
 
@@ -117,6 +131,8 @@ class ProviderSpec:
     timeouts: Timeouts = Timeouts()
     limits: Limits = Limits()
     description: str | None = None
+    #: The timeout keys this provider set itself (the rest come from ``defaults``).
+    timeouts_set: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +172,7 @@ class ModelSpec:
     limits: Limits = Limits()
     params: Params = Params()
     description: str | None = None
+    breaker: BreakerPolicy = BreakerPolicy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +226,10 @@ class TaskSpec:
     #: The task's own parameters; :meth:`Spec.params_for` layers model and defaults under them.
     params: Params = Params()
     description: str | None = None
+    on_limit: OnLimit = "skip"
+    on_all_open: OnAllOpen = "fail"
+    #: The timeout keys this task set itself (the rest come from ``defaults``).
+    timeouts_set: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +276,9 @@ class Defaults:
     cache: CachePolicy = CachePolicy()
     limits: Limits = Limits()
     fallback_on: frozenset[str] = frozenset(DEFAULT_FALLBACK_ON)
+    on_limit: OnLimit = "skip"
+    on_all_open: OnAllOpen = "fail"
+    breaker: BreakerPolicy = BreakerPolicy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +299,13 @@ class Spec:
     def task(self, name: str) -> TaskSpec | None:
         """The task serving ``name``: the task itself, else ``default``, else None."""
         return self.tasks.get(name) or self.tasks.get("default")
+
+    def attempt_timeout(self, task: TaskSpec, model: ModelSpec) -> float:
+        """Seconds one attempt may take: the task's own ``timeouts.request``, else the
+        provider's, else the default."""
+        if "request" in task.timeouts_set:
+            return task.timeouts.request
+        return self.providers[model.provider].timeouts.request
 
     def params_for(self, task: TaskSpec, model: ModelSpec) -> Params:
         """The parameters a call sends before per-call overrides: the task's own, then the
@@ -330,6 +361,9 @@ def build_spec(
         cache=_cache(d.get("cache"), CachePolicy()),
         limits=_limits(d.get("limits")),
         fallback_on=frozenset(d.get("fallback_on", DEFAULT_FALLBACK_ON)),
+        on_limit=d.get("on_limit", "skip"),
+        on_all_open=d.get("on_all_open", "fail"),
+        breaker=replace(BreakerPolicy(), **(d.get("breaker") or {})),
     )
     providers = {
         name: ProviderSpec(
@@ -345,8 +379,9 @@ def build_spec(
                 }
             ),
             timeouts=_timeouts(p.get("timeouts"), defaults.timeouts),
-            limits=_limits(p.get("limits")),
+            limits=_limits(p.get("limits"), defaults.limits),
             description=p.get("description"),
+            timeouts_set=frozenset(p.get("timeouts") or ()),
         )
         for name, p in data["providers"].items()
     }
@@ -372,6 +407,7 @@ def build_spec(
             limits=_limits(m.get("limits")),
             params=_params(m.get("params")),
             description=m.get("description"),
+            breaker=replace(defaults.breaker, **(m.get("breaker") or {})),
         )
     tasks = {}
     for name, t in data["tasks"].items():
@@ -399,6 +435,9 @@ def build_spec(
             system_prompt=t.get("system_prompt", defaults.system_prompt),
             params=_params(t.get("params")),
             description=t.get("description"),
+            on_limit=t.get("on_limit", defaults.on_limit),
+            on_all_open=t.get("on_all_open", defaults.on_all_open),
+            timeouts_set=frozenset(t.get("timeouts") or ()),
         )
     rules = []
     for i, r in enumerate(data.get("rules") or ()):
