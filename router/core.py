@@ -19,6 +19,7 @@ from router.errors import (
     RequestError,
     TimeoutError,
 )
+from router.nodes.retry import RetryBudget, backoff
 from router.plan import Plan, make_plan, request_features
 from router.spec.model import ModelSpec, Params, Spec, TaskSpec
 from router.types import (
@@ -49,6 +50,8 @@ CALL_PARAMS = frozenset(
         "metadata",
         "tags",
         "timeout",
+        "cache",
+        "tenant",
     }
 )
 # Endpoints, keys and models come from the spec only: a per-call override would bypass
@@ -92,6 +95,8 @@ class Call:
     response_format: Mapping[str, Any] | None
     timeout: float | None
     extra: Mapping[str, Any]
+    cache: bool = True
+    tenant: str | None = None
 
     @property
     def task(self) -> TaskSpec:
@@ -175,6 +180,8 @@ def prepare_call(
         response_format=params.get("response_format"),
         timeout=params.get("timeout"),
         extra={},
+        cache=params.get("cache", True) is not False,
+        tenant=None if params.get("tenant") is None else str(params["tenant"]),
     )
 
 
@@ -194,7 +201,22 @@ def build_request(spec: Spec, call: Call, target: Target, timeout: float | None)
             extra["presence_penalty"] = p.presence_penalty
         if p.frequency_penalty is not None:
             extra["frequency_penalty"] = p.frequency_penalty
+    policy = call.task.cache
+    cache_ttl = None
+    if (
+        policy.enabled
+        and call.cache
+        and (
+            not p.temperature or policy.nonzero_temperature  # sampled answers are meant to vary
+        )
+    ):
+        cache_ttl = policy.ttl
+    namespace = policy.namespace or call.task.name
+    if call.tenant is not None:
+        namespace = f"{namespace}/{call.tenant}"
     return Request(
+        cache_ttl=cache_ttl,
+        cache_namespace=namespace,
         model=model.name,
         model_id=model.id,
         provider=target.provider,
@@ -219,20 +241,61 @@ def cost_of(model: ModelSpec, usage: Usage | None) -> float | None:
     return model.pricing.cost(usage.input_tokens, usage.output_tokens, usage.cached_input_tokens)
 
 
+@dataclass(slots=True)
+class _Entry:
+    """A target waiting its turn: how often it was sent, and when it may go next."""
+
+    target: Target
+    sends: int = 0
+    not_before: float = 0.0
+    sticky: bool = False  # later entries wait for this one (same_model retry, on_limit: wait)
+    circuit: bool = False  # waiting for an open circuit
+
+
+@dataclass(frozen=True, slots=True)
+class Go:
+    target: Target
+    timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    seconds: float
+
+
 class ChainRun:
-    """Bookkeeping for one request walking its chain: which target is next, what each error
-    means, and every attempt made. ``clock`` is monotonic seconds (injected in tests)."""
+    """One request walking its chain. Pure bookkeeping: it says what to do next (``Go`` to a
+    target with a timeout, ``Wait`` so long, or ``None``: done), and what each outcome means.
+
+    - Targets are tried in chain order; a failure whose kind is in the task's ``fallback_on``
+      moves on, any other stops the chain (a retry of the same model may still be due).
+    - A retriable failure schedules a retry of the same model after its backoff, or after the
+      provider's ``Retry-After`` (never one longer than ``retry.max_retry_after``), within the
+      retry budget. With ``prefer: fallback`` it waits at the end of the line, so every other
+      model is tried first; with ``same_model`` the chain waits for it.
+    - A local refusal (limit reached, open circuit, Retry-After hold) sends nothing and puts the
+      model back with the time it frees up; ``on_limit: wait`` keeps its place in line.
+    - When nothing is ready, the run waits for the earliest target that frees up before the
+      deadline, except when every remaining target is an open circuit and the task says
+      ``on_all_open: fail``.
+
+    ``clock`` is monotonic seconds, injected in tests.
+    """
 
     __slots__ = (
         "_min_window",
         "_pending",
         "attempts",
+        "budget",
         "call",
         "clock",
         "deadline",
         "errors",
+        "_current",
+        "retry_after",
         "spec",
         "started",
+        "stop_reason",
         "targets",
     )
 
@@ -242,57 +305,146 @@ class ChainRun:
         call: Call,
         targets: Mapping[str, Target],
         clock: Callable[[], float],
+        budget: RetryBudget | None = None,
     ) -> None:
         self.spec = spec
         self.call = call
         self.targets = targets
         self.clock = clock
+        self.budget = budget
         self.started = clock()
-        total = call.task.timeouts.total
-        self.deadline = self.started + total
-        self._pending = list(call.plan.chain)
+        self.deadline = self.started + call.task.timeouts.total
+        self._pending = [_Entry(targets[c.model]) for c in call.plan.chain]
         self._min_window: int | None = None
         self.attempts: list[Attempt] = []
         self.errors: list[ProviderError] = []
+        self.stop_reason: str | None = None
+        self.retry_after: float | None = None
+        if budget is not None:
+            budget.request()
 
-    def next_target(self) -> tuple[Target, float] | None:
-        """The next target to try and the timeout for that attempt, or None when done."""
-        while self._pending:
-            candidate = self._pending.pop(0)
-            target = self.targets[candidate.model]
-            window = target.model.context_window
-            if self._min_window is not None and window is not None and window <= self._min_window:
-                continue  # after "context window exceeded", only larger windows can help
-            remaining = self.deadline - self.clock()
-            if remaining <= 0:
-                self._record(
-                    target,
-                    TimeoutError(
-                        f"the request's deadline of {self.call.task.timeouts.total:g}s passed "
-                        "before this model could be tried",
-                        provider=target.provider,
-                        model=target.model.name,
-                    ),
-                    0.0,
-                )
-                self._pending.clear()
-                return None
+    # -- what next ----------------------------------------------------------------------------
+
+    def _fits(self, entry: _Entry) -> bool:
+        window = entry.target.model.context_window
+        return self._min_window is None or window is None or window > self._min_window
+
+    def next_step(self) -> Go | Wait | None:
+        """What the driver should do next."""
+        self._pending = [e for e in self._pending if self._fits(e)]
+        if not self._pending:
+            return None
+        now = self.clock()
+        remaining = self.deadline - now
+        if remaining <= 0:
+            self._out_of_time()
+            return None
+        chosen: _Entry | None = None
+        blocker: _Entry | None = None
+        for entry in self._pending:
+            if entry.not_before <= now:
+                chosen = entry
+                break
+            if entry.sticky:
+                blocker = entry
+                break
+        if chosen is not None:
+            self._pending.remove(chosen)
             per_attempt = self.call.timeout or self.spec.attempt_timeout(
-                self.call.task, target.model
+                self.call.task, chosen.target.model
             )
-            return target, min(per_attempt, remaining)
-        return None
+            self._current = chosen
+            return Go(chosen.target, min(per_attempt, remaining))
+        waiting = [blocker] if blocker is not None else self._pending
+        earliest = min(waiting, key=lambda e: e.not_before)
+        wait = earliest.not_before - now
+        if all(e.circuit for e in waiting) and self.call.task.on_all_open == "fail":
+            self.retry_after = wait
+            self.stop_reason = (
+                f"every remaining model's circuit is open; retry in {wait:.1f}s (on_all_open: fail)"
+            )
+            self._pending.clear()
+            return None
+        if wait >= remaining:
+            self.retry_after = wait
+            self.stop_reason = (
+                f"the next model frees up in {wait:.1f}s, after the request's deadline "
+                f"({remaining:.1f}s left)"
+            )
+            self._pending.clear()
+            return None
+        return Wait(wait)
 
-    def _record(self, target: Target, error: ProviderError, latency: float) -> None:
+    def _out_of_time(self) -> None:
+        target = self._pending[0].target
+        self._record(
+            target,
+            TimeoutError(
+                f"the request's deadline of {self.call.task.timeouts.total:g}s passed "
+                "before this model could be tried",
+                provider=target.provider,
+                model=target.model.name,
+            ),
+            0.0,
+            "skipped",
+        )
+        self.stop_reason = "the request's deadline passed"
+        self._pending.clear()
+
+    # -- outcomes -----------------------------------------------------------------------------
+
+    def _record(
+        self, target: Target, error: ProviderError, latency: float, outcome: str = "error"
+    ) -> None:
         self.errors.append(error)
-        self.attempts.append(Attempt(target.model.name, target.provider, "error", error, latency))
+        self.attempts.append(
+            Attempt(target.model.name, target.provider, outcome, error, latency)  # type: ignore[arg-type]
+        )
 
     def failed(self, target: Target, error: ProviderError, latency: float) -> bool:
-        """Record a failed attempt; True when the chain should move to its next target."""
+        """Record a failed attempt; True when the run should go on (``next_step``)."""
+        entry: _Entry = self._current
+        task = self.call.task
+        now = self.clock()
+        if error.local:
+            # Refused before sending: the model frees up later; nothing counts as a retry.
+            self._record(target, error, latency, "skipped")
+            entry.not_before = now + (error.retry_after or 0.0)
+            entry.circuit = error.circuit_open
+            entry.sticky = error.kind == "rate_limit" and task.on_limit == "wait"
+            self._requeue(entry)
+            return True
         self._record(target, error, latency)
+        entry.sends += 1
         if error.kind == "context_window":
             self._min_window = max(self._min_window or 0, target.model.context_window or 0)
-        return error.kind in self.call.task.fallback_on
+        moves_on = error.kind in task.fallback_on
+        retry = task.retry
+        wait = error.retry_after
+        if (
+            error.retriable
+            and entry.sends < retry.attempts
+            and (wait is None or wait <= retry.max_retry_after)
+            and (self.budget is None or self.budget.try_retry())
+        ):
+            entry.not_before = now + (wait if wait is not None else backoff(retry, entry.sends))
+            entry.circuit = False
+            entry.sticky = retry.prefer == "same_model"
+            if not moves_on:
+                self._pending.clear()
+            self._requeue(entry)
+            return True
+        if not moves_on:
+            self.stop_reason = f"{type(error).__name__} does not move to the next model"
+            self._pending.clear()
+            return False
+        return bool(self._pending)
+
+    def _requeue(self, entry: _Entry) -> None:
+        if entry.sticky:
+            self._pending.insert(0, entry)
+        else:
+            self._pending.append(entry)
 
     def refused(self, target: Target, finish_reason: str | None) -> ContentFiltered | None:
         """Providers report refusals as a normal answer (finish_reason content_filter). When
@@ -306,12 +458,14 @@ class ChainRun:
         )
 
     def succeeded(self, target: Target, response: Response, latency: float) -> Response:
-        self.attempts.append(Attempt(target.model.name, target.provider, "ok", None, latency))
+        self.attempts.append(
+            Attempt(target.model.name, target.provider, "ok", None, latency, response.cached)
+        )
         return replace(
             response,
             model=target.model.name,
             provider=target.provider,
-            cost=cost_of(target.model, response.usage),
+            cost=0.0 if response.cached else cost_of(target.model, response.usage),
             latency_s=self.clock() - self.started,
             attempts=tuple(self.attempts),
         )
@@ -326,9 +480,7 @@ class ChainRun:
                 [RequestError(f"no model can serve task '{task}'{detail}")],
                 task=task,
             )
-        last = self.errors[-1]
-        if last.kind not in self.call.task.fallback_on and self._pending:
-            reason = f"stopped: {type(last).__name__} does not move to the next model"
-        else:
-            reason = "every model in the chain failed"
-        return AllModelsFailed(f"task '{task}': {reason}", self.errors, task=task)
+        reason = self.stop_reason or "every model in the chain failed"
+        failed = AllModelsFailed(f"task '{task}': {reason}", self.errors, task=task)
+        failed.retry_after = self.retry_after
+        return failed

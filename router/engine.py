@@ -8,12 +8,14 @@ one calls the adapters' sync methods (never an event loop), the async one awaits
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
+    Awaitable,
     Callable,
     Generator,
     Iterable,
@@ -24,14 +26,20 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
-from router.core import Call, ChainRun, Target, build_request, cost_of, prepare_call
-from router.errors import ProviderError, ProviderUnavailable, StreamInterrupted
+from router.core import Call, ChainRun, Target, Wait, build_request, cost_of, prepare_call
+from router.errors import ConfigError, ProviderError, ProviderUnavailable, StreamInterrupted
+from router.nodes.breaker import BreakerNode, CircuitBreaker
+from router.nodes.cache import CacheNode
+from router.nodes.limiter import LimiterNode, limits_for
+from router.nodes.retry import RetryBudget
+from router.plan import DEFAULT_EXPECTED_OUTPUT, estimate_tokens
+from router.state import MemoryBackend, StateBackend, make_backend
 from router.plan import Plan
 from router.providers.base import Adapter, ProviderSettings
 from router.providers.registry import get_adapter_class
 from router.spec import load_spec
 from router.spec.model import EnvRef, ModelSpec, ProviderSpec, Spec
-from router.types import Chunk, Message, Response, ToolCall, Usage
+from router.types import Chunk, Message, Request, Response, ToolCall, Usage
 
 __all__ = ["AsyncStream", "ModelInfo", "Router", "Stream"]
 
@@ -99,6 +107,28 @@ class _AdapterNode:
         return "adapter"
 
 
+def _estimate_request(request: Request) -> int:
+    return estimate_tokens(request.messages) + (request.max_tokens or DEFAULT_EXPECTED_OUTPUT)
+
+
+def _make_state(spec: Spec, environ: Mapping[str, str], wall: Callable[[], float]) -> StateBackend:
+    state = spec.state
+    if state.backend == "memory":
+        return MemoryBackend(clock=wall, cache_max_entries=spec.defaults.cache.max_entries)
+    url = environ.get(state.url_env or "")
+    if not url:
+        raise ConfigError(
+            f"state.backend is redis but the environment variable {state.url_env} is not set"
+        )
+    return make_backend(
+        "redis",
+        url=url,
+        key_prefix=state.key_prefix,
+        on_unavailable=state.on_unavailable,
+        connect_timeout=state.connect_timeout,
+    )
+
+
 def _resolve(value: str | EnvRef, environ: Mapping[str, str]) -> str | None:
     return environ.get(value.name) if isinstance(value, EnvRef) else value
 
@@ -121,26 +151,66 @@ class Router:
         spec: Spec,
         *,
         environ: Mapping[str, str] | None = None,
+        state: StateBackend | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        asleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        """``state`` overrides the spec's state backend; ``clock`` (monotonic: latencies,
+        deadlines, breakers), ``wall`` (shared holds) and the two sleeps are injectable so
+        tests never wait."""
         self.spec = spec
         self._clock = clock
+        self._sleep = sleep
+        self._asleep = asleep
         env = dict(os.environ if environ is None else environ)
+        self.state = state if state is not None else _make_state(spec, env, wall)
         self._adapters: dict[str, _LazyAdapter] = {}
         self._provider_unavailable: dict[str, str | None] = {}
         for name, provider in spec.providers.items():
             self._provider_unavailable[name] = _unavailable_reason(provider, env)
             self._adapters[name] = _LazyAdapter(self._adapter_factory(provider, env))
-        self._targets: dict[str, Target] = {
-            name: Target(
-                model=model,
-                provider=model.provider,
-                node=_AdapterNode(self._adapters[model.provider]),
-                unavailable=self._provider_unavailable[model.provider],
-                provider_type=spec.providers[model.provider].type,
-            )
-            for name, model in spec.models.items()
+        self._breakers = {
+            name: CircuitBreaker(name, model.breaker, clock) for name, model in spec.models.items()
         }
+        self._budgets = {
+            name: RetryBudget(task.retry.budget, clock=clock) for name, task in spec.tasks.items()
+        }
+        caching = any(task.cache.enabled for task in spec.tasks.values())
+        self._targets: dict[str, Target] = {}
+        for name, model in spec.models.items():
+            provider = spec.providers[model.provider]
+            node: Any = _AdapterNode(self._adapters[model.provider])
+            node = BreakerNode(
+                node,
+                self._breakers[name],
+                self.state,
+                model=name,
+                provider=provider.name,
+                wall=wall,
+            )
+            limits = limits_for("provider", provider.name, provider.limits) + limits_for(
+                "model", name, model.limits
+            )
+            if limits:
+                node = LimiterNode(
+                    node,
+                    self.state,
+                    limits,
+                    model=name,
+                    provider=provider.name,
+                    estimate=_estimate_request,
+                )
+            if caching:
+                node = CacheNode(node, self.state)
+            self._targets[name] = Target(
+                model=model,
+                provider=provider.name,
+                node=node,
+                unavailable=self._provider_unavailable[provider.name],
+                provider_type=provider.type,
+            )
 
     @classmethod
     def from_yaml(
@@ -149,11 +219,11 @@ class Router:
         *,
         strict: bool = False,
         environ: Mapping[str, str] | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        **options: Any,
     ) -> Router:
         """Load, validate and compile the spec at ``path``; raises ConfigError listing every
-        problem when it is invalid."""
-        return cls(load_spec(path, strict=strict, environ=environ), environ=environ, clock=clock)
+        problem when it is invalid. ``options`` are the constructor's (state, clock...)."""
+        return cls(load_spec(path, strict=strict, environ=environ), environ=environ, **options)
 
     @staticmethod
     def _adapter_factory(
@@ -172,6 +242,11 @@ class Router:
             return get_adapter_class(provider.type)(settings)
 
         return make
+
+    def _run(self, call: Call) -> ChainRun:
+        return ChainRun(
+            self.spec, call, self._targets, self._clock, self._budgets.get(call.task.name)
+        )
 
     def _unavailable(self, model: ModelSpec) -> str | None:
         return self._provider_unavailable[model.provider]
@@ -225,10 +300,13 @@ class Router:
         RequestError for an invalid call and AllModelsFailed (carrying every attempt) when
         no model could answer."""
         call = self._prepare(task, messages, prompt, params, stream=False)
-        run = ChainRun(self.spec, call, self._targets, self._clock)
-        while (step := run.next_target()) is not None:
-            target, timeout = step
-            request = build_request(self.spec, call, target, timeout)
+        run = self._run(call)
+        while (step := run.next_step()) is not None:
+            if isinstance(step, Wait):
+                self._sleep(step.seconds)
+                continue
+            target = step.target
+            request = build_request(self.spec, call, target, step.timeout)
             start = self._clock()
             try:
                 response = target.node.complete(request)
@@ -267,10 +345,13 @@ class Router:
     ) -> Response:
         """The async twin of :meth:`complete`."""
         call = self._prepare(task, messages, prompt, params, stream=False)
-        run = ChainRun(self.spec, call, self._targets, self._clock)
-        while (step := run.next_target()) is not None:
-            target, timeout = step
-            request = build_request(self.spec, call, target, timeout)
+        run = self._run(call)
+        while (step := run.next_step()) is not None:
+            if isinstance(step, Wait):
+                await self._asleep(step.seconds)
+                continue
+            target = step.target
+            request = build_request(self.spec, call, target, step.timeout)
             start = self._clock()
             try:
                 response = await target.node.acomplete(request)
@@ -325,15 +406,44 @@ class Router:
             )
         return out
 
+    def health(self) -> dict[str, Any]:
+        """Every breaker, hold and limit, and the state backend: what ``router health``
+        prints."""
+        models = {}
+        for name, target in self._targets.items():
+            holds = {kind: self.state.held_until(f"{kind}:{name}") for kind in ("after", "open")}
+            node = target.node
+            limits = []
+            while node is not None:
+                if isinstance(node, LimiterNode):
+                    limits = [limit.label for limit in node.limits]
+                node = getattr(node, "wrapped", None)
+            models[name] = {
+                "provider": target.provider,
+                "available": target.unavailable is None,
+                "reason": target.unavailable,
+                "breaker": self._breakers[name].snapshot(),
+                "retry_after_until": holds["after"],
+                "open_until": holds["open"],
+                "limits": limits,
+            }
+        return {
+            "state": self.state.health(),
+            "models": models,
+            "retry_budgets": {name: b.snapshot() for name, b in self._budgets.items()},
+        }
+
     def close(self) -> None:
         for lazy in self._adapters.values():
             if lazy.created is not None:
                 lazy.created.close()
+        self.state.close()
 
     async def aclose(self) -> None:
         for lazy in self._adapters.values():
             if lazy.created is not None:
                 await lazy.created.aclose()
+        await self.state.aclose()
 
     def __enter__(self) -> Self:
         return self
@@ -432,10 +542,13 @@ class Stream:
 
     def _run(self) -> Generator[Chunk, None, None]:
         router, call = self._router, self._call
-        run = ChainRun(router.spec, call, router._targets, router._clock)
-        while (step := run.next_target()) is not None:
-            target, timeout = step
-            request = build_request(router.spec, call, target, timeout)
+        run = router._run(call)
+        while (step := run.next_step()) is not None:
+            if isinstance(step, Wait):
+                router._sleep(step.seconds)
+                continue
+            target = step.target
+            request = build_request(router.spec, call, target, step.timeout)
             start = router._clock()
             state = _StreamState()
             chunks: Iterator[Chunk] = target.node.stream(request)
@@ -488,10 +601,13 @@ class AsyncStream:
 
     async def _run(self) -> AsyncGenerator[Chunk, None]:
         router, call = self._router, self._call
-        run = ChainRun(router.spec, call, router._targets, router._clock)
-        while (step := run.next_target()) is not None:
-            target, timeout = step
-            request = build_request(router.spec, call, target, timeout)
+        run = router._run(call)
+        while (step := run.next_step()) is not None:
+            if isinstance(step, Wait):
+                await router._asleep(step.seconds)
+                continue
+            target = step.target
+            request = build_request(router.spec, call, target, step.timeout)
             start = router._clock()
             state = _StreamState()
             chunks: AsyncIterator[Chunk] = target.node.astream(request)

@@ -95,6 +95,8 @@ class ProviderError(RouterError):
         model: str | None = None,
         status: int | None = None,
         retry_after: float | None = None,
+        local: bool = False,
+        circuit_open: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -102,6 +104,10 @@ class ProviderError(RouterError):
         self.model = model
         self.status = status
         self.retry_after = retry_after
+        #: True when the router refused the call itself (a client-side rate limit, an open
+        #: circuit, a Retry-After hold): nothing was sent to the provider.
+        self.local = local
+        self.circuit_open = circuit_open
 
     def __str__(self) -> str:
         where = "/".join(p for p in (self.provider, self.model) if p)
@@ -118,6 +124,8 @@ class ProviderError(RouterError):
                 self.model,
                 self.status,
                 self.retry_after,
+                self.local,
+                self.circuit_open,
             ),
         )
 
@@ -129,8 +137,18 @@ def _rebuild_provider_error(
     model: str | None,
     status: int | None,
     retry_after: float | None,
+    local: bool = False,
+    circuit_open: bool = False,
 ) -> ProviderError:
-    return cls(message, provider=provider, model=model, status=status, retry_after=retry_after)
+    return cls(
+        message,
+        provider=provider,
+        model=model,
+        status=status,
+        retry_after=retry_after,
+        local=local,
+        circuit_open=circuit_open,
+    )
 
 
 class AuthenticationError(ProviderError):
@@ -214,13 +232,18 @@ class StreamInterrupted(RouterError):
 
 class AllModelsFailed(RouterError, ExceptionGroup[Exception]):
     """Every target in the chain failed. ``.exceptions`` holds each attempt's ProviderError in
-    the order tried; ``task`` is the task name."""
+    the order tried (local refusals, which sent nothing, included); ``task`` is the task
+    name; ``retry_after`` says when to try again when the chain ended waiting."""
+
+    task: str | None
+    retry_after: float | None
 
     def __new__(
         cls, message: str, exceptions: Sequence[Exception], *, task: str | None = None
     ) -> AllModelsFailed:
         self = super().__new__(cls, message, list(exceptions))
         self.task = task
+        self.retry_after = None
         return self
 
     def __init__(
@@ -228,6 +251,9 @@ class AllModelsFailed(RouterError, ExceptionGroup[Exception]):
     ) -> None:
         super().__init__(message, list(exceptions))
         self.task = task
+        # Seconds after which a retry could succeed, when the chain ended waiting for a
+        # model (open circuits, limits, Retry-After) rather than on errors.
+        self.retry_after = None
 
     def derive(self, excs: Sequence[Exception]) -> AllModelsFailed:  # type: ignore[override]
         return AllModelsFailed(self.message, excs, task=self.task)

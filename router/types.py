@@ -311,7 +311,7 @@ class Attempt:
 
     model: str
     provider: str
-    outcome: Literal["ok", "error"]
+    outcome: Literal["ok", "error", "skipped"]  # skipped: refused locally, nothing was sent
     error: ProviderError | None
     latency_s: float
     cached: bool = False
@@ -369,3 +369,7 @@ class Request:
     response_format: Mapping[str, Any] | None = None
     timeout: float | None = None
     extra: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, repr=False)  # may hold secrets
+    #: Read by the router's cache node, never sent: how long to cache this call's answer
+    #: (None: not cached), and the namespace its entry lives in (task, and tenant if given).
+    cache_ttl: float | None = None
+    cache_namespace: str = ""

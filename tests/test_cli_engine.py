@@ -134,6 +134,8 @@ def demo_config(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         (ROOT / "configs" / "demo.yaml")
         .read_text()
         .replace("127.0.0.1:8765", f"127.0.0.1:{sandbox.port}")
+        # The CLI runs in real time: no same-model retries, so no backoff sleeps.
+        .replace("\ndefaults:\n", "\ndefaults:\n  retry: {attempts: 1}\n")
     )
     path = tmp_path / "demo.yaml"
     path.write_text(text)

@@ -11,7 +11,7 @@ import pytest
 from router import Router
 from router.sandbox import Sandbox
 
-from .helpers import KINDS, SANDBOX_KEY, MakeRouter
+from .helpers import KINDS, SANDBOX_KEY, FakeTime, MakeRouter
 
 
 @pytest.fixture(scope="session")
@@ -25,25 +25,45 @@ def _clean_sandbox(sb: Sandbox) -> None:
     sb.reset()
 
 
+def _without_retries(text: str) -> str:
+    """Fallback tests count attempts model by model: unless a spec sets its own retry policy,
+    same-model retries (on by default) are turned off for it."""
+    if "retry:" in text:
+        return text
+    if "\ndefaults:\n" in text:
+        return text.replace("\ndefaults:\n", "\ndefaults:\n  retry: {attempts: 1}\n", 1)
+    return text.rstrip("\n") + "\ndefaults:\n  retry: {attempts: 1}\n"
+
+
 @pytest.fixture
 def make_router(sb: Sandbox, tmp_path: Path) -> Iterator[MakeRouter]:
-    """``make_router(yaml_text, clock=None, **env)``: ``{openai}`` and ``{anthropic}`` in the
-    text become the sandbox's base URLs; ``env`` is added to the router's environment (which
-    always holds SANDBOX_API_KEY)."""
+    """``make_router(yaml_text, clock=None, retries=False, **env)``: ``{openai}`` and
+    ``{anthropic}`` in the text become the sandbox's base URLs; ``env`` is added to the
+    router's environment (which always holds SANDBOX_API_KEY). Time is fake (FakeTime over
+    ``clock``): waits advance it instead of sleeping. Same-model retries are off unless the
+    spec sets ``retry:`` or ``retries=True``."""
     made: list[Router] = []
 
-    def make(yaml_text: str, *, clock: Callable[[], float] | None = None, **env: str) -> Router:
+    def make(
+        yaml_text: str,
+        *,
+        clock: Callable[[], float] | None = None,
+        retries: bool = False,
+        **env: str,
+    ) -> Router:
         text = yaml_text.replace("{openai}", sb.openai_base_url).replace(
             "{anthropic}", sb.anthropic_base_url
         )
+        if not retries:
+            text = _without_retries(text)
         path = tmp_path / f"routes-{len(made)}.yaml"
         path.write_text(text, encoding="utf-8")
         environ = {"SANDBOX_API_KEY": SANDBOX_KEY, **env}
-        router = (
-            Router.from_yaml(path, environ=environ)
-            if clock is None
-            else Router.from_yaml(path, environ=environ, clock=clock)
+        time = FakeTime(clock)
+        router = Router.from_yaml(
+            path, environ=environ, clock=time, wall=time, sleep=time.sleep, asleep=time.asleep
         )
+        router.fake_time = time  # type: ignore[attr-defined]
         made.append(router)
         return router
 

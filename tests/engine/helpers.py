@@ -63,6 +63,27 @@ class RequestClock:
         return 1000.0 + self.per_request * len(self.sb.requests)
 
 
+class FakeTime:
+    """Monotonic and wall clocks plus sleeps that only move time forward: a router built
+    with it waits (backoff, Retry-After, limits) without the test ever sleeping. ``base``
+    (another clock) is added to, so a RequestClock keeps working too."""
+
+    def __init__(self, base: Callable[[], float] | None = None, start: float = 1_000.0) -> None:
+        self.base = base
+        self.offset = start if base is None else 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.offset + (self.base() if self.base is not None else 0.0)
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.offset += seconds
+
+    async def asleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+
+
 def models_sent(sb: Sandbox) -> list[str | None]:
     """The model ids of the completion requests the sandbox received, in order."""
     return [r.model for r in sb.requests]

@@ -1,0 +1,172 @@
+"""Client-side rate limits: requests and tokens per minute, per provider and per model.
+
+Each configured limit is a GCRA key in the state backend (:mod:`router.state.gcra`), so the
+limit is exact under concurrency, in threads and in asyncio, and shared by every process when
+the state is on Redis. A call is admitted only when *every* limit that applies admits it; when
+one refuses, the units already charged to the others are refunded, and the node raises a local
+:class:`~router.errors.RateLimitError` carrying the wait. The chain decides what to do with it
+(the task's ``on_limit``: move on, or wait within the deadline).
+
+Requests: ``interval = 60 / requests_per_minute`` and a burst of one second's worth (at least
+1), so any 60-second window admits at most the limit plus that burst minus one; with 60 per
+minute or less, at most the limit. Tokens: charged before the call from the estimate (prompt
+plus expected output), reconciled with the real usage after it; the burst is a whole
+minute's worth, since one request may carry thousands of tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from router.errors import RateLimitError
+from router.spec.model import Limits
+from router.state.base import StateBackend
+from router.types import Chunk, Request, Response, Usage
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    key: str
+    interval: float
+    burst: float
+    tokens: bool  # charged in tokens (else one unit per request)
+    label: str  # for messages: "provider 'openai': 500 requests/min"
+
+
+def limits_for(scope: str, name: str, limits: Limits) -> list[Limit]:
+    out = []
+    if limits.requests_per_minute:
+        rpm = limits.requests_per_minute
+        out.append(
+            Limit(
+                f"rpm:{scope}:{name}",
+                60.0 / rpm,
+                max(1.0, rpm // 60),
+                False,
+                f"{scope} '{name}': {rpm} requests/min",
+            )
+        )
+    if limits.tokens_per_minute:
+        tpm = limits.tokens_per_minute
+        out.append(
+            Limit(
+                f"tpm:{scope}:{name}",
+                60.0 / tpm,
+                float(tpm),
+                True,
+                f"{scope} '{name}': {tpm} tokens/min",
+            )
+        )
+    return out
+
+
+class LimiterNode:
+    __slots__ = ("backend", "estimate", "limits", "model", "provider", "wrapped")
+
+    # Tokens are estimated before the call (prompt plus expected output) and reconciled
+    # with the usage the provider reports on the final response or chunk.
+
+    def __init__(
+        self,
+        wrapped: Any,
+        backend: StateBackend,
+        limits: list[Limit],
+        *,
+        model: str,
+        provider: str,
+        estimate: Callable[[Request], int],
+    ) -> None:
+        self.wrapped = wrapped
+        self.backend = backend
+        self.limits = limits
+        self.model = model
+        self.provider = provider
+        self.estimate = estimate
+
+    def describe(self) -> str:
+        return "limiter(" + ", ".join(lim.label for lim in self.limits) + ")"
+
+    def _refused(self, limit: Limit, wait: float) -> RateLimitError:
+        return RateLimitError(
+            f"client-side limit reached ({limit.label}); next slot in {wait:.2f}s",
+            provider=self.provider,
+            model=self.model,
+            retry_after=wait,
+            local=True,
+        )
+
+    # -- admission --------------------------------------------------------------------------
+
+    def _acquire(self, request: Request) -> int:
+        tokens = self.estimate(request)
+        charged: list[tuple[Limit, float]] = []
+        for limit in self.limits:
+            cost = float(tokens) if limit.tokens else 1.0
+            wait = self.backend.acquire(
+                limit.key, cost=cost, interval=limit.interval, burst=limit.burst
+            )
+            if wait > 0:
+                for done, units in charged:
+                    self.backend.adjust(done.key, delta=-units, interval=done.interval)
+                raise self._refused(limit, wait)
+            charged.append((limit, cost))
+        return tokens
+
+    async def _aacquire(self, request: Request) -> int:
+        tokens = self.estimate(request)
+        charged: list[tuple[Limit, float]] = []
+        for limit in self.limits:
+            cost = float(tokens) if limit.tokens else 1.0
+            wait = await self.backend.aacquire(
+                limit.key, cost=cost, interval=limit.interval, burst=limit.burst
+            )
+            if wait > 0:
+                for done, units in charged:
+                    await self.backend.aadjust(done.key, delta=-units, interval=done.interval)
+                raise self._refused(limit, wait)
+            charged.append((limit, cost))
+        return tokens
+
+    def _deltas(self, estimated: int, usage: Usage | None) -> list[tuple[Limit, float]]:
+        if usage is None:
+            return []
+        delta = float(usage.total_tokens - estimated)
+        return [(lim, delta) for lim in self.limits if lim.tokens and delta]
+
+    def _reconcile(self, estimated: int, usage: Usage | None) -> None:
+        for limit, delta in self._deltas(estimated, usage):
+            self.backend.adjust(limit.key, delta=delta, interval=limit.interval)
+
+    async def _areconcile(self, estimated: int, usage: Usage | None) -> None:
+        for limit, delta in self._deltas(estimated, usage):
+            await self.backend.aadjust(limit.key, delta=delta, interval=limit.interval)
+
+    # -- calls ------------------------------------------------------------------------------
+
+    def complete(self, request: Request) -> Response:
+        estimated = self._acquire(request)
+        response: Response = self.wrapped.complete(request)
+        self._reconcile(estimated, response.usage)
+        return response
+
+    async def acomplete(self, request: Request) -> Response:
+        estimated = await self._aacquire(request)
+        response: Response = await self.wrapped.acomplete(request)
+        await self._areconcile(estimated, response.usage)
+        return response
+
+    def stream(self, request: Request) -> Iterator[Chunk]:
+        estimated = self._acquire(request)
+        for chunk in self.wrapped.stream(request):
+            if chunk.finish_reason is not None:
+                self._reconcile(estimated, chunk.usage)
+            yield chunk
+
+    async def astream(self, request: Request) -> AsyncIterator[Chunk]:
+        estimated = await self._aacquire(request)
+        async for chunk in self.wrapped.astream(request):
+            if chunk.finish_reason is not None:
+                await self._areconcile(estimated, chunk.usage)
+            yield chunk

@@ -1,0 +1,84 @@
+"""Retry policy pieces: backoff (tenacity's full-jitter exponential) and a retry budget.
+
+Retries live in one layer only, the chain walk (:class:`router.core.ChainRun`), because a
+retry of the same model competes with moving to the next one for the same deadline: by
+default the chain tries every other healthy model first, and a retry (after its backoff, or
+after the provider's ``Retry-After``) waits at the end of the line. These helpers answer "how
+long to back off" and "may this request retry at all".
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+import tenacity
+
+from router.spec.model import RetryPolicy
+
+# Envoy's retry budget keeps a floor of retries even at low traffic.
+MIN_RETRIES_PER_WINDOW = 3
+
+
+def backoff(policy: RetryPolicy, attempt: int) -> float:
+    """Seconds to wait before retry number ``attempt`` (1-based): uniform in
+    [0, min(max_backoff, initial_backoff * 2**(attempt-1))] (full jitter, via tenacity)."""
+    wait = tenacity.wait_random_exponential(
+        multiplier=policy.initial_backoff, max=policy.max_backoff
+    )
+    state = tenacity.RetryCallState(tenacity.Retrying(), None, (), {})
+    state.attempt_number = attempt
+    return float(wait(state))
+
+
+class RetryBudget:
+    """Retries may be at most ``ratio`` of the requests seen in the last ``window`` seconds
+    (plus a small floor), so a failing provider cannot multiply the traffic sent to it.
+    Thread-safe; per process."""
+
+    __slots__ = ("_lock", "_requests", "_retries", "clock", "ratio", "window")
+
+    def __init__(
+        self, ratio: float, *, window: float = 10.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ratio = ratio
+        self.window = window
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._requests: deque[float] = deque()
+        self._retries: deque[float] = deque()
+
+    def _trim(self, now: float) -> None:
+        edge = now - self.window
+        while self._requests and self._requests[0] <= edge:
+            self._requests.popleft()
+        while self._retries and self._retries[0] <= edge:
+            self._retries.popleft()
+
+    def request(self) -> None:
+        with self._lock:
+            now = self.clock()
+            self._trim(now)
+            self._requests.append(now)
+
+    def try_retry(self) -> bool:
+        """Spend one retry if the budget allows it."""
+        with self._lock:
+            now = self.clock()
+            self._trim(now)
+            allowed = self.ratio * len(self._requests) + MIN_RETRIES_PER_WINDOW
+            if len(self._retries) + 1 > allowed:
+                return False
+            self._retries.append(now)
+            return True
+
+    def snapshot(self) -> dict[str, float]:
+        with self._lock:
+            self._trim(self.clock())
+            return {
+                "requests": len(self._requests),
+                "retries": len(self._retries),
+                "ratio": self.ratio,
+            }
