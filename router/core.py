@@ -283,6 +283,7 @@ class ChainRun:
     """
 
     __slots__ = (
+        "_current",
         "_min_window",
         "_pending",
         "attempts",
@@ -291,7 +292,6 @@ class ChainRun:
         "clock",
         "deadline",
         "errors",
-        "_current",
         "retry_after",
         "spec",
         "started",

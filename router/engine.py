@@ -32,13 +32,12 @@ from router.nodes.breaker import BreakerNode, CircuitBreaker
 from router.nodes.cache import CacheNode
 from router.nodes.limiter import LimiterNode, limits_for
 from router.nodes.retry import RetryBudget
-from router.plan import DEFAULT_EXPECTED_OUTPUT, estimate_tokens
-from router.state import MemoryBackend, StateBackend, make_backend
-from router.plan import Plan
+from router.plan import DEFAULT_EXPECTED_OUTPUT, Plan, estimate_tokens
 from router.providers.base import Adapter, ProviderSettings
 from router.providers.registry import get_adapter_class
 from router.spec import load_spec
 from router.spec.model import EnvRef, ModelSpec, ProviderSpec, Spec
+from router.state import MemoryBackend, StateBackend, make_backend
 from router.types import Chunk, Message, Request, Response, ToolCall, Usage
 
 __all__ = ["AsyncStream", "ModelInfo", "Router", "Stream"]
@@ -477,6 +476,7 @@ class _StreamState:
     finish_reason: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
     delivered: bool = False
+    cached: bool = False
 
     def admit(self, chunk: Chunk) -> bool:
         """Record ``chunk``; True when it should be passed to the caller. Empty chunks before
@@ -486,6 +486,7 @@ class _StreamState:
         if chunk.finish_reason is not None:
             self.finish_reason = chunk.finish_reason
             self.tool_calls = chunk.tool_calls or self.tool_calls
+            self.cached = chunk.cached
         if not (chunk.delta or chunk.finish_reason or chunk.tool_calls or self.delivered):
             return False
         self.parts.append(chunk.delta)
@@ -514,6 +515,7 @@ class _StreamState:
             cost=cost_of(target.model, self.usage),
             latency_s=latency,
             tool_calls=self.tool_calls,
+            cached=self.cached,
         )
         return run.succeeded(target, done, latency)
 

@@ -347,6 +347,7 @@ class Chunk:
     finish_reason: str | None = None
     usage: Usage | None = None
     tool_calls: tuple[ToolCall, ...] = ()
+    cached: bool = False  # replayed from the router's cache (set on every replayed chunk)
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,7 +87,7 @@ def decode(raw: bytes) -> Response | None:
 def replay(response: Response) -> Iterator[Chunk]:
     """A cached answer as a stream: word by word, then the final chunk."""
     for piece in _WORDS.findall(response.content):
-        yield Chunk(piece, response.model, response.provider)
+        yield Chunk(piece, response.model, response.provider, cached=True)
     yield Chunk(
         "",
         response.model,
@@ -95,6 +95,7 @@ def replay(response: Response) -> Iterator[Chunk]:
         finish_reason=response.finish_reason,
         usage=response.usage,
         tool_calls=response.tool_calls,
+        cached=True,
     )
 
 
@@ -118,11 +119,23 @@ class CacheNode:
             return None
         return cache_key(request, request.cache_namespace), request.cache_ttl
 
+    def _lookup(self, key: tuple[str, float] | None) -> Response | None:
+        if key is None:
+            return None
+        raw = self.backend.cache_get(key[0])
+        return decode(raw) if raw is not None else None
+
+    async def _alookup(self, key: tuple[str, float] | None) -> Response | None:
+        if key is None:
+            return None
+        raw = await self.backend.acache_get(key[0])
+        return decode(raw) if raw is not None else None
+
     def complete(self, request: Request) -> Response:
         key = self._key(request)
-        if key is not None and (raw := self.backend.cache_get(key[0])) is not None:
-            if (hit := decode(raw)) is not None:
-                return hit
+        hit = self._lookup(key)
+        if hit is not None:
+            return hit
         response: Response = self.wrapped.complete(request)
         if key is not None:
             self.backend.cache_set(key[0], encode(response), key[1])
@@ -130,9 +143,9 @@ class CacheNode:
 
     async def acomplete(self, request: Request) -> Response:
         key = self._key(request)
-        if key is not None and (raw := await self.backend.acache_get(key[0])) is not None:
-            if (hit := decode(raw)) is not None:
-                return hit
+        hit = await self._alookup(key)
+        if hit is not None:
+            return hit
         response: Response = await self.wrapped.acomplete(request)
         if key is not None:
             await self.backend.acache_set(key[0], encode(response), key[1])
@@ -154,10 +167,10 @@ class CacheNode:
 
     def stream(self, request: Request) -> Iterator[Chunk]:
         key = self._key(request)
-        if key is not None and (raw := self.backend.cache_get(key[0])) is not None:
-            if (hit := decode(raw)) is not None:
-                yield from replay(hit)
-                return
+        hit = self._lookup(key)
+        if hit is not None:
+            yield from replay(hit)
+            return
         parts: list[str] = []
         last: Chunk | None = None
         for chunk in self.wrapped.stream(request):
@@ -173,11 +186,11 @@ class CacheNode:
 
     async def astream(self, request: Request) -> AsyncIterator[Chunk]:
         key = self._key(request)
-        if key is not None and (raw := await self.backend.acache_get(key[0])) is not None:
-            if (hit := decode(raw)) is not None:
-                for chunk in replay(hit):
-                    yield chunk
-                return
+        hit = await self._alookup(key)
+        if hit is not None:
+            for chunk in replay(hit):
+                yield chunk
+            return
         parts: list[str] = []
         last: Chunk | None = None
         async for chunk in self.wrapped.astream(request):
