@@ -312,7 +312,10 @@ models:
 tasks:
   t: {candidates: [a], fallback: [b], cache: {enabled: true, ttl: 100}, params: {temperature: 0}}
   warm: {candidates: [a], cache: {enabled: true}, params: {temperature: 0.7}}
-  warm-opt-in: {candidates: [a], cache: {enabled: true, nonzero_temperature: true}, params: {temperature: 0.7}}
+  warm-opt-in:
+    candidates: [a]
+    cache: {enabled: true, nonzero_temperature: true}
+    params: {temperature: 0.7}
 """
 )
 
