@@ -37,7 +37,7 @@ from router.providers.base import Adapter, ProviderSettings
 from router.providers.registry import get_adapter_class
 from router.spec import load_spec
 from router.spec.model import EnvRef, ModelSpec, ProviderSpec, Spec
-from router.state import MemoryBackend, StateBackend, make_backend
+from router.state import StateBackend, make_backend
 from router.types import Chunk, Message, Request, Response, ToolCall, Usage
 
 __all__ = ["AsyncStream", "ModelInfo", "Router", "Stream"]
@@ -112,19 +112,21 @@ def _estimate_request(request: Request) -> int:
 
 def _make_state(spec: Spec, environ: Mapping[str, str], wall: Callable[[], float]) -> StateBackend:
     state = spec.state
-    if state.backend == "memory":
-        return MemoryBackend(clock=wall, cache_max_entries=spec.defaults.cache.max_entries)
-    url = environ.get(state.url_env or "")
-    if not url:
-        raise ConfigError(
-            f"state.backend is redis but the environment variable {state.url_env} is not set"
-        )
+    url = None
+    if state.backend == "redis":
+        url = environ.get(state.url_env or "")
+        if not url:
+            raise ConfigError(
+                f"state.backend is redis but the environment variable {state.url_env} is not set"
+            )
     return make_backend(
-        "redis",
+        state.backend,
         url=url,
         key_prefix=state.key_prefix,
         on_unavailable=state.on_unavailable,
         connect_timeout=state.connect_timeout,
+        clock=wall,
+        cache_max_entries=spec.defaults.cache.max_entries,
     )
 
 
@@ -180,15 +182,9 @@ class Router:
         self._targets: dict[str, Target] = {}
         for name, model in spec.models.items():
             provider = spec.providers[model.provider]
+            # Outermost first: cache → breaker → limiter → adapter. The breaker sits above
+            # the limiter so a model that will be skipped never spends a rate-limit slot.
             node: Any = _AdapterNode(self._adapters[model.provider])
-            node = BreakerNode(
-                node,
-                self._breakers[name],
-                self.state,
-                model=name,
-                provider=provider.name,
-                wall=wall,
-            )
             limits = limits_for("provider", provider.name, provider.limits) + limits_for(
                 "model", name, model.limits
             )
@@ -201,6 +197,14 @@ class Router:
                     provider=provider.name,
                     estimate=_estimate_request,
                 )
+            node = BreakerNode(
+                node,
+                self._breakers[name],
+                self.state,
+                model=name,
+                provider=provider.name,
+                wall=wall,
+            )
             if caching:
                 node = CacheNode(node, self.state)
             self._targets[name] = Target(

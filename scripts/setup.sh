@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Create .venv (if missing) and install router in editable mode with its dev tools.
-# Needs only python3 >= 3.11 with venv, and access to PyPI.
+# Create .venv (if missing) and install router in editable mode with its dev tools, and make
+# sure a redis-server binary exists (the tests start their own on free ports).
+# Needs python3 >= 3.11 with venv, and access to PyPI (and Debian's packages when
+# redis-server is missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -13,4 +15,12 @@ stamp=.venv/.router-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q -e ".[dev]"
   touch "$stamp"
+fi
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "setup: redis-server not found; installing it (Debian package redis-server)" >&2
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+  # The package may start a service on 6379; the tests use their own ports, so stop it.
+  ($SUDO service redis-server stop || true) >/dev/null 2>&1
 fi

@@ -196,14 +196,16 @@ class BreakerNode:
             )
 
     def _check(self) -> None:
-        after = self.backend.held_until(f"after:{self.model}")
-        opened = self.backend.held_until(f"open:{self.model}")
+        now = self.wall()
+        after = self.backend.held_until(f"after:{self.model}", now)
+        opened = self.backend.held_until(f"open:{self.model}", now)
         local = self.breaker.allow() if after is None and opened is None else None
         self._refusal(after, opened, local)
 
     async def _acheck(self) -> None:
-        after = await self.backend.aheld_until(f"after:{self.model}")
-        opened = await self.backend.aheld_until(f"open:{self.model}")
+        now = self.wall()
+        after = await self.backend.aheld_until(f"after:{self.model}", now)
+        opened = await self.backend.aheld_until(f"open:{self.model}", now)
         local = self.breaker.allow() if after is None and opened is None else None
         self._refusal(after, opened, local)
 

@@ -13,6 +13,8 @@ Redis is down :mod:`router.state.resilient`. Redis support needs the ``redis`` e
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from router.errors import ConfigError
@@ -50,12 +52,15 @@ def make_backend(
     on_unavailable: str = "fail_open",
     connect_timeout: float = 0.5,
     retry_every: float = 5.0,
+    clock: Callable[[], float] = time.time,
+    cache_max_entries: int = 1024,
 ) -> StateBackend:
     """The backend the spec's ``state`` section asks for: ``"memory"``, or ``"redis"``
     wrapped in a :class:`ResilientBackend` that applies ``on_unavailable`` when it is down.
-    Nothing connects until the first call."""
+    Nothing connects until the first call. ``clock`` is the wall clock holds, cache entries
+    and counters are read against (injected in tests)."""
     if kind == "memory":
-        return MemoryBackend()
+        return MemoryBackend(clock=clock, cache_max_entries=cache_max_entries)
     if kind != "redis":
         raise ConfigError(f"state.backend must be 'memory' or 'redis', not {kind!r}")
     if not url:
@@ -74,8 +79,15 @@ def make_backend(
             "state.backend 'redis' needs the redis package: pip install 'router[redis]'"
         ) from exc
     try:
-        primary = RedisBackend(url, key_prefix=key_prefix, connect_timeout=connect_timeout)
+        primary = RedisBackend(
+            url, key_prefix=key_prefix, connect_timeout=connect_timeout, clock=clock
+        )
     except ValueError as exc:
         # The message names the scheme only, never the URL (it may carry a password).
         raise ConfigError(f"state: {exc}") from None
-    return ResilientBackend(primary, mode=mode, retry_every=retry_every)
+    fallback = (
+        MemoryBackend(clock=clock, cache_max_entries=cache_max_entries)
+        if mode == "fail_open"
+        else None
+    )
+    return ResilientBackend(primary, mode=mode, fallback=fallback, retry_every=retry_every)

@@ -22,6 +22,7 @@ written once; the sync and async drivers only carry it out.
 from __future__ import annotations
 
 import enum
+import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -77,7 +78,11 @@ class ResilientBackend(StateBackend):
         self.name = primary.name
         self.retry_every = retry_every
         self._clock = clock
-        self._log = log if log is not None else structlog.get_logger("router.state")
+        # Through the standard library's "router.state" logger: a library must not print to
+        # stdout; applications choose handlers (and structlog's processors still apply).
+        self._log = (
+            log if log is not None else structlog.wrap_logger(logging.getLogger("router.state"))
+        )
         self._unavailable = primary.unavailable_errors
         self._lock = threading.Lock()
         self._down_since: float | None = None

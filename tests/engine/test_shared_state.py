@@ -1,0 +1,233 @@
+"""State shared through a real Redis: several routers (and processes) see one limit, one
+breaker, one Retry-After, one cache; when Redis dies, the configured mode holds."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from state.helpers import RedisServer
+
+from router import AllModelsFailed, Router
+from router.sandbox import Sandbox
+from router.state import StateUnavailable
+
+from .helpers import PROVIDERS, SANDBOX_KEY, FakeTime, models_sent
+
+SPEC = (
+    PROVIDERS
+    + """
+models:
+  a: {provider: oai, id: a, LIMITS}
+  b: {provider: ant, id: b}
+tasks:
+  two: {candidates: [a], fallback: [b], cache: {enabled: true}, params: {temperature: 0}}
+defaults:
+  retry: {attempts: 1}
+  breaker: {failures: 2, cooldown: 30}
+state:
+  backend: redis
+  url_env: REDIS_URL
+  on_unavailable: MODE
+  connect_timeout: 1
+"""
+)
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+def write_spec(
+    tmp_path: Path, sb: Sandbox, mode: str = "fail_open", *, limited: bool = False
+) -> Path:
+    text = (
+        SPEC.replace("{openai}", sb.openai_base_url)
+        .replace("{anthropic}", sb.anthropic_base_url)
+        .replace("MODE", mode)
+        .replace("LIMITS", "limits: {requests_per_minute: 60}" if limited else "quality: 1")
+    )
+    path = tmp_path / "routes.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def routers(
+    redis_server: RedisServer, sb: Sandbox, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[Router, Router]]:
+    """Two routers (as two processes would be) on one Redis and one fake time; tests marked
+    ``limited`` get a 60-per-minute limit on model 'a'."""
+    redis_server.client().flushdb()
+    path = write_spec(tmp_path, sb, limited=request.node.get_closest_marker("limited") is not None)
+    time = FakeTime(start=0.0)
+    env = {"SANDBOX_API_KEY": SANDBOX_KEY, "REDIS_URL": redis_server.url}
+    made = [
+        Router.from_yaml(path, environ=env, wall=lambda: 1e9 + time(), sleep=time.sleep)
+        for _ in range(2)
+    ]
+    yield made[0], made[1]
+    for router in made:
+        router.close()
+
+
+def test_an_opening_in_one_router_is_seen_by_the_other(
+    routers: tuple[Router, Router], sb: Sandbox
+) -> None:
+    first, second = routers
+    sb.set_fault("500", model="a")
+    for _ in range(2):
+        assert first.complete("two", prompt="x", cache=False).model == "b"
+    sent = len(sb.requests)
+    r = second.complete("two", prompt="x", cache=False)
+    assert r.model == "b" and r.attempts[0].outcome == "skipped"
+    assert "circuit open" in str(r.attempts[0].error)
+    assert models_sent(sb)[sent:] == ["b"]
+
+
+def test_a_retry_after_is_honoured_by_every_router(
+    routers: tuple[Router, Router], sb: Sandbox
+) -> None:
+    first, second = routers
+    sb.script("429,retry-after=20", times=1, model="a")
+    assert first.complete("two", prompt="x", cache=False).model == "b"
+    r = second.complete("two", prompt="y", cache=False)
+    assert r.attempts[0].outcome == "skipped" and "Retry-After" in str(r.attempts[0].error)
+
+
+def test_the_cache_is_shared(routers: tuple[Router, Router], sb: Sandbox) -> None:
+    first, second = routers
+    first.complete("two", prompt="Shared answer. Yes.")
+    r = second.complete("two", prompt="Shared answer. Yes.")
+    assert r.cached and len(sb.requests) == 1
+
+
+@pytest.mark.limited
+def test_the_limit_is_shared(routers: tuple[Router, Router], sb: Sandbox) -> None:
+    first, second = routers
+    assert first.complete("two", prompt="one", cache=False).model == "a"
+    r = second.complete("two", prompt="two", cache=False)
+    assert r.model == "b" and "client-side limit" in str(r.attempts[0].error)
+
+
+@pytest.mark.limited
+def test_a_thousand_concurrent_calls_one_process_none_lost(
+    routers: tuple[Router, Router], sb: Sandbox
+) -> None:
+    first, _ = routers
+
+    async def run() -> list[object]:
+        calls = [first.acomplete("two", prompt=f"Call {i}.", cache=False) for i in range(1000)]
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    results = asyncio.run(run())
+    assert all(not isinstance(r, BaseException) for r in results), [
+        r for r in results if isinstance(r, BaseException)
+    ][:3]
+    to_a = models_sent(sb).count("a")
+    assert 1 <= to_a <= 60
+    assert models_sent(sb).count("b") == 1000 - to_a
+
+
+WORKER = textwrap.dedent(
+    """
+    import asyncio, json, sys
+    from router import Router
+    path, redis_url = sys.argv[1], sys.argv[2]
+    env = {"SANDBOX_API_KEY": "sk-test", "REDIS_URL": redis_url}
+    router = Router.from_yaml(path, environ=env)
+
+    async def main():
+        calls = [router.acomplete("two", prompt=f"Call {i}.", cache=False) for i in range(250)]
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        print(json.dumps([r.model if hasattr(r, "model") else repr(r) for r in results]))
+        await router.aclose()
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_four_processes_share_one_limit_and_lose_no_request(
+    redis_server: RedisServer, sb: Sandbox, tmp_path: Path
+) -> None:
+    redis_server.client().flushdb()
+    path = write_spec(tmp_path, sb, limited=True)
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(path), redis_server.url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    answers: list[str] = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        answers += json.loads(out.strip().splitlines()[-1])
+    assert len(answers) == 1000
+    assert set(answers) <= {"a", "b"}, [a for a in answers if a not in ("a", "b")][:3]
+    # 60 per minute, paced one a second: the whole run takes seconds, far under a minute.
+    assert 1 <= answers.count("a") <= 60
+    assert models_sent(sb).count("a") == answers.count("a")
+
+
+def test_redis_dying_mid_run_loses_no_request_when_failing_open(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    server = RedisServer().start()
+    try:
+        path = write_spec(tmp_path, sb, "fail_open")
+        env = {"SANDBOX_API_KEY": SANDBOX_KEY, "REDIS_URL": server.url}
+        with Router.from_yaml(path, environ=env) as router:
+            assert router.complete("two", prompt="before", cache=False).model in ("a", "b")
+            server.stop()
+            for i in range(5):
+                assert router.complete("two", prompt=f"during {i}", cache=False).model in ("a", "b")
+            assert router.health()["state"]["in_use"] != "primary"
+    finally:
+        server.stop()
+
+
+def test_redis_dying_refuses_with_a_clear_error_when_failing_closed(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    server = RedisServer().start()
+    try:
+        path = write_spec(tmp_path, sb, "fail_closed")
+        env = {"SANDBOX_API_KEY": SANDBOX_KEY, "REDIS_URL": server.url}
+        with Router.from_yaml(path, environ=env) as router:
+            router.complete("two", prompt="before", cache=False)
+            server.stop()
+            with pytest.raises(StateUnavailable, match="unreachable"):
+                router.complete("two", prompt="during", cache=False)
+    finally:
+        server.stop()
+
+
+def test_a_redis_spec_without_its_url_variable_is_refused(sb: Sandbox, tmp_path: Path) -> None:
+    path = write_spec(tmp_path, sb)
+    with pytest.raises(Exception, match="REDIS_URL is not set"):
+        Router.from_yaml(path, environ={"SANDBOX_API_KEY": SANDBOX_KEY})
+
+
+def test_all_models_failed_is_still_raised_when_everything_fails(
+    routers: tuple[Router, Router], sb: Sandbox
+) -> None:
+    first, _ = routers
+    sb.set_fault("500")
+    with pytest.raises(AllModelsFailed):
+        first.complete("two", prompt="x", cache=False)
