@@ -141,6 +141,20 @@ def add_commands(sub: Any) -> None:
     p.set_defaults(command=cmd_models)
 
     p = sub.add_parser(
+        "health",
+        help="show every circuit breaker, hold and rate limit, and the state backend",
+        description=(
+            "Show each model's circuit breaker (state, failures, cooldown), its Retry-After "
+            "and open-circuit holds, its rate limits, and the state backend in use. With "
+            "state on Redis this is what every process shares; in memory, a new process "
+            "starts closed."
+        ),
+    )
+    add_config_option(p)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(command=cmd_health)
+
+    p = sub.add_parser(
         "graph",
         help="print the compiled routing graph",
         description="Print rules → tasks → models and each target's node stack.",
@@ -250,6 +264,43 @@ def cmd_models(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> in
             )
         caps = ",".join(sorted(r.capabilities))
         stdout.write(f"{r.name:<{width}}  {r.provider}/{r.id}  [{caps}]  {status}{listed}\n")
+    return EXIT_OK
+
+
+def cmd_health(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    import time
+
+    try:
+        with _router(args, stderr) as router:
+            health = router.health()
+    except (RouterError, OSError) as exc:
+        return _fail(exc, stderr)
+    if args.format == "json":
+        stdout.write(json.dumps(health, indent=2, default=str) + "\n")
+        return EXIT_OK
+    state = health["state"]
+    stdout.write(
+        f"state: {state.get('backend')} ({'ok' if state.get('ok', True) else 'UNREACHABLE'})"
+        + (f", in use: {state['in_use']}" if "in_use" in state else "")
+        + "\n"
+    )
+    now = time.time()
+    width = max(len(name) for name in health["models"])
+    for name, m in health["models"].items():
+        b = m["breaker"]
+        parts = [f"breaker {b['state']}"]
+        if b["state"] != "closed":
+            parts.append(f"probe in {b['open_for']:.0f}s")
+        if b["consecutive_failures"]:
+            parts.append(f"{b['consecutive_failures']} failures in a row")
+        for label, key in (("Retry-After", "retry_after_until"), ("open", "open_until")):
+            if m[key]:
+                parts.append(f"{label} hold {max(m[key] - now, 0):.0f}s")
+        if m["limits"]:
+            parts.append("limits: " + "; ".join(m["limits"]))
+        if not m["available"]:
+            parts.append(f"unavailable: {m['reason']}")
+        stdout.write(f"{name:<{width}}  {m['provider']}: {', '.join(parts)}\n")
     return EXIT_OK
 
 

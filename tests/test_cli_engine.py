@@ -213,3 +213,14 @@ def test_demo_runs_keys_free_and_shows_each_decision(monkeypatch: pytest.MonkeyP
     assert "rule: vip-quality · chain: sonnet, haiku, mini" in out
     assert "StreamInterrupted, not a clean stop: partial text 'Summary: The'" in out
     assert "total cost of the demo's answers: $0.0" in out
+
+
+def test_health_shows_breakers_limits_and_state(demo_config: Path) -> None:
+    code, out, _ = call("health", "--config", str(demo_config))
+    assert code == 0
+    assert out.splitlines()[0] == "state: memory (ok)"
+    assert "mini" in out and "breaker closed" in out
+    code, out, _ = call("health", "--config", str(demo_config), "--format", "json")
+    health = json.loads(out)
+    assert health["models"]["sonnet"]["breaker"]["state"] == "closed"
+    assert health["state"]["backend"] == "memory"
