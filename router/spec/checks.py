@@ -713,6 +713,25 @@ def check_environment(ctx: Context) -> Iterator[Diagnostic]:
         yield from _env_check(ctx, ("state", "url_env"), state["url_env"], "the Redis URL")
 
 
+def check_hedges(ctx: Context) -> Iterator[Diagnostic]:
+    """A hedge sends the request to the chain's second model: a chain of one has none."""
+    for name, task in ctx.entries("tasks"):
+        if not isinstance(task.get("hedge"), dict):
+            continue
+        models = {ref for _, ref in _names(task.get("candidates"))}
+        models |= {ref for _, ref in _names(task.get("fallback"))}
+        fallback = task.get("fallback")
+        via_task = isinstance(fallback, list) and any(isinstance(f, dict) for f in fallback)
+        if len(models) < 2 and not via_task:
+            yield ctx.doc.diagnostic(
+                ("tasks", name, "hedge"),
+                f"task '{name}' hedges, but its chain has a single model to send to",
+                "hedge-without-target",
+                severity="warning",
+                hint="add a second candidate or a fallback, or remove hedge",
+            )
+
+
 CHECKS: tuple[Callable[[Context], Iterator[Diagnostic]], ...] = (
     check_references,
     check_duplicate_names,
@@ -726,6 +745,7 @@ CHECKS: tuple[Callable[[Context], Iterator[Diagnostic]], ...] = (
     check_priorities,
     check_base_urls,
     check_environment,
+    check_hedges,
 )
 
 

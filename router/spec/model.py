@@ -111,6 +111,26 @@ class BreakerPolicy:
 
 OnLimit = Literal["skip", "wait"]
 OnAllOpen = Literal["fail", "wait"]
+OnBudget = Literal["refuse", "cheapest"]
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """Spend caps in US dollars per UTC day and calendar month; None: no cap."""
+
+    daily: float | None = None
+    monthly: float | None = None
+
+    def __bool__(self) -> bool:
+        return self.daily is not None or self.monthly is not None
+
+
+@dataclass(frozen=True, slots=True)
+class HedgePolicy:
+    """Hedge after ``after`` seconds, or after the first model's observed p95 when None."""
+
+    after: float | None = None
+    max_share: float = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +250,9 @@ class TaskSpec:
     on_all_open: OnAllOpen = "fail"
     #: The timeout keys this task set itself (the rest come from ``defaults``).
     timeouts_set: frozenset[str] = frozenset()
+    budget: Budget = Budget()
+    on_budget: OnBudget = "refuse"
+    hedge: HedgePolicy | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +302,7 @@ class Defaults:
     on_limit: OnLimit = "skip"
     on_all_open: OnAllOpen = "fail"
     breaker: BreakerPolicy = BreakerPolicy()
+    on_budget: OnBudget = "refuse"
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +319,7 @@ class Spec:
     source: str | None = None
     warnings: tuple[Diagnostic, ...] = field(default=(), compare=False)
     description: str | None = None
+    budgets: Budget = Budget()
 
     def task(self, name: str) -> TaskSpec | None:
         """The task serving ``name``: the task itself, else ``default``, else None."""
@@ -342,6 +367,15 @@ def _cache(data: Mapping[str, Any] | None, base: CachePolicy) -> CachePolicy:
     return replace(base, **data) if data else base
 
 
+def _hedge(data: Mapping[str, Any] | None) -> HedgePolicy | None:
+    if not data:
+        return None
+    after = data["after"]
+    return HedgePolicy(
+        after=None if after == "p95" else float(after), max_share=data.get("max_share", 0.1)
+    )
+
+
 def _priority(data: Any) -> Priority:
     if isinstance(data, str):
         return Priority(**{data: 1.0}, name=data)
@@ -364,6 +398,7 @@ def build_spec(
         on_limit=d.get("on_limit", "skip"),
         on_all_open=d.get("on_all_open", "fail"),
         breaker=replace(BreakerPolicy(), **(d.get("breaker") or {})),
+        on_budget=d.get("on_budget", "refuse"),
     )
     providers = {
         name: ProviderSpec(
@@ -438,6 +473,9 @@ def build_spec(
             on_limit=t.get("on_limit", defaults.on_limit),
             on_all_open=t.get("on_all_open", defaults.on_all_open),
             timeouts_set=frozenset(t.get("timeouts") or ()),
+            budget=Budget(**(t.get("budget") or {})),
+            on_budget=t.get("on_budget", defaults.on_budget),
+            hedge=_hedge(t.get("hedge")),
         )
     rules = []
     for i, r in enumerate(data.get("rules") or ()):
@@ -482,4 +520,5 @@ def build_spec(
         source=source,
         warnings=warnings,
         description=data.get("description"),
+        budgets=Budget(**(data.get("budgets") or {})),
     )

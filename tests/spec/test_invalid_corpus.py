@@ -82,6 +82,7 @@ ERROR_CODES = {
 }
 # Warnings (errors only with strict=True); tests/spec/test_warnings.py covers each of them.
 WARNING_CODES = {
+    "hedge-without-target",
     "unreachable-model",
     "duplicate-in-chain",
     "insecure-base-url",

@@ -32,6 +32,22 @@ class Case:
 
 CASES = [
     Case(
+        "hedge-without-target",
+        """
+        version: 1
+        providers:
+          openai: {type: openai, api_key_env: OPENAI_API_KEY}
+        models:
+          mini: {provider: openai, id: gpt-4o-mini}
+        tasks:
+          chat: {candidates: [mini], hedge: {after: 2}}
+        """,
+        "hedge-without-target",
+        7,
+        "$.tasks.chat.hedge",
+        "task 'chat' hedges, but its chain has a single model to send to",
+    ),
+    Case(
         "unreachable-model",
         """
         version: 1
