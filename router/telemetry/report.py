@@ -1,0 +1,409 @@
+"""``router report``: what the ledger says about cost, errors, latency and the cache.
+
+:func:`summarize` reads a ledger into a :class:`Report`; :func:`format_table` and
+:func:`to_json` render it. Definitions:
+
+- cost sums the priced attempts; attempts (and requests) whose cost is unknown are counted as
+  *unpriced*, never added as $0;
+- an attempt is *sent* unless it was skipped (refused locally: nothing reached the provider);
+  a model's error rate is errors / sent;
+- p50/p95 latency is over a model's ok attempts (linear interpolation between the closest
+  ranks, as numpy's default);
+- the cache hit rate and the fallback rate are over all requests (a request falls back when
+  it tried more than one model);
+- ``since`` selects requests that started at or after it, with all their attempts.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from router.telemetry.ledger import Ledger
+from router.telemetry.records import AttemptRecord, RequestRecord
+
+__all__ = [
+    "CostRow",
+    "ModelRow",
+    "Report",
+    "TaskRow",
+    "format_table",
+    "parse_since",
+    "percentile",
+    "summarize",
+    "to_json",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CostRow:
+    """Usage of one provider."""
+
+    name: str
+    sent: int
+    errors: int
+    input_tokens: int
+    output_tokens: int
+    cost: float
+    unpriced: int
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRow:
+    """Usage, errors and latency of one model."""
+
+    name: str
+    provider: str
+    sent: int
+    ok: int
+    errors: int
+    skipped: int
+    error_rate: float | None
+    p50_s: float | None
+    p95_s: float | None
+    input_tokens: int
+    output_tokens: int
+    cost: float
+    unpriced: int
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRow:
+    """Requests and cost of one task."""
+
+    name: str
+    requests: int
+    failed: int
+    interrupted: int
+    fallbacks: int
+    cache_hits: int
+    input_tokens: int
+    output_tokens: int
+    cost: float
+    unpriced: int
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    since: float | None
+    requests: int
+    ok: int
+    failed: int
+    interrupted: int
+    attempts: int
+    sent: int
+    errors: int
+    skipped: int
+    cost: float
+    unpriced_requests: int
+    unpriced_attempts: int
+    cache_hits: int
+    cache_hit_rate: float | None
+    fallback_requests: int
+    fallback_rate: float | None
+    providers: tuple[CostRow, ...]
+    models: tuple[ModelRow, ...]
+    tasks: tuple[TaskRow, ...]
+    first_ts: float | None = None
+    last_ts: float | None = None
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The ``q`` quantile (0..1) of ``values``, interpolating between the closest ranks."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def _rate(n: int, d: int) -> float | None:
+    return n / d if d else None
+
+
+class _Tally:
+    """Running sums for one group of attempts."""
+
+    __slots__ = ("cost", "errors", "input", "latencies", "ok", "output", "skipped", "unpriced")
+
+    def __init__(self) -> None:
+        self.ok = self.errors = self.skipped = self.input = self.output = self.unpriced = 0
+        self.cost = 0.0
+        self.latencies: list[float] = []
+
+    def add(self, a: AttemptRecord) -> None:
+        if a.outcome == "ok":
+            self.ok += 1
+            self.latencies.append(a.latency_s)
+        elif a.outcome == "error":
+            self.errors += 1
+        else:
+            self.skipped += 1
+        self.input += a.input_tokens
+        self.output += a.output_tokens
+        if a.cost is None:
+            self.unpriced += 1
+        else:
+            self.cost += a.cost
+
+    @property
+    def sent(self) -> int:
+        return self.ok + self.errors
+
+
+def summarize(ledger: Ledger | Iterable[RequestRecord], since: float | None = None) -> Report:
+    """The report over ``ledger``'s requests (or any iterable of records) since ``since``."""
+    if isinstance(ledger, Ledger):
+        records: Iterable[RequestRecord] = ledger.requests(since)
+    else:
+        records = (r for r in ledger if since is None or r.ts >= since)
+    total = _Tally()
+    providers: dict[str, _Tally] = {}
+    models: dict[str, _Tally] = {}
+    model_provider: dict[str, str] = {}
+    tasks: dict[str, tuple[_Tally, dict[str, int]]] = {}
+    outcomes = {"ok": 0, "failed": 0, "interrupted": 0}
+    requests = cache_hits = fallbacks = unpriced_requests = 0
+    first: float | None = None
+    last: float | None = None
+    for r in records:
+        requests += 1
+        outcomes[r.outcome] = outcomes.get(r.outcome, 0) + 1
+        cache_hits += r.cache_hit
+        fallbacks += r.fallbacks > 0
+        unpriced_requests += r.cost is None
+        first = r.ts if first is None else min(first, r.ts)
+        last = r.ts if last is None else max(last, r.ts)
+        task, counts = tasks.setdefault(r.task, (_Tally(), {}))
+        counts["requests"] = counts.get("requests", 0) + 1
+        counts[r.outcome] = counts.get(r.outcome, 0) + 1
+        counts["fallbacks"] = counts.get("fallbacks", 0) + (r.fallbacks > 0)
+        counts["cache_hits"] = counts.get("cache_hits", 0) + r.cache_hit
+        for a in r.attempts:
+            total.add(a)
+            task.add(a)
+            providers.setdefault(a.provider, _Tally()).add(a)
+            models.setdefault(a.model, _Tally()).add(a)
+            model_provider.setdefault(a.model, a.provider)
+    return Report(
+        since=since,
+        requests=requests,
+        ok=outcomes["ok"],
+        failed=outcomes["failed"],
+        interrupted=outcomes["interrupted"],
+        attempts=total.ok + total.errors + total.skipped,
+        sent=total.sent,
+        errors=total.errors,
+        skipped=total.skipped,
+        cost=total.cost,
+        unpriced_requests=unpriced_requests,
+        unpriced_attempts=total.unpriced,
+        cache_hits=cache_hits,
+        cache_hit_rate=_rate(cache_hits, requests),
+        fallback_requests=fallbacks,
+        fallback_rate=_rate(fallbacks, requests),
+        providers=tuple(
+            CostRow(name, t.sent, t.errors, t.input, t.output, t.cost, t.unpriced)
+            for name, t in sorted(providers.items())
+        ),
+        models=tuple(
+            ModelRow(
+                name=name,
+                provider=model_provider[name],
+                sent=t.sent,
+                ok=t.ok,
+                errors=t.errors,
+                skipped=t.skipped,
+                error_rate=_rate(t.errors, t.sent),
+                p50_s=percentile(t.latencies, 0.5),
+                p95_s=percentile(t.latencies, 0.95),
+                input_tokens=t.input,
+                output_tokens=t.output,
+                cost=t.cost,
+                unpriced=t.unpriced,
+            )
+            for name, t in sorted(models.items())
+        ),
+        tasks=tuple(
+            TaskRow(
+                name=name,
+                requests=c["requests"],
+                failed=c.get("failed", 0),
+                interrupted=c.get("interrupted", 0),
+                fallbacks=c["fallbacks"],
+                cache_hits=c["cache_hits"],
+                input_tokens=t.input,
+                output_tokens=t.output,
+                cost=t.cost,
+                unpriced=t.unpriced,
+            )
+            for name, (t, c) in sorted(tasks.items())
+        ),
+        first_ts=first,
+        last_ts=last,
+    )
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def _iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+def to_json(report: Report) -> dict[str, Any]:
+    """The report as JSON-ready data (rates as fractions, costs in USD, latency in seconds;
+    None where there is nothing to divide by)."""
+    return {
+        "since": _iso(report.since),
+        "first": _iso(report.first_ts),
+        "last": _iso(report.last_ts),
+        "requests": {
+            "total": report.requests,
+            "ok": report.ok,
+            "failed": report.failed,
+            "interrupted": report.interrupted,
+            "unpriced": report.unpriced_requests,
+            "cache_hits": report.cache_hits,
+            "cache_hit_rate": report.cache_hit_rate,
+            "with_fallback": report.fallback_requests,
+            "fallback_rate": report.fallback_rate,
+        },
+        "attempts": {
+            "total": report.attempts,
+            "sent": report.sent,
+            "errors": report.errors,
+            "skipped": report.skipped,
+            "unpriced": report.unpriced_attempts,
+        },
+        "cost_usd": report.cost,
+        "providers": [asdict(row) for row in report.providers],
+        "models": [asdict(row) for row in report.models],
+        "tasks": [asdict(row) for row in report.tasks],
+    }
+
+
+def _money(cost: float, unpriced: int) -> str:
+    text = f"${cost:.4f}"
+    return f"{text} +{unpriced} unpriced" if unpriced else text
+
+
+def _pct(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate * 100:.1f}%"
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.0f} ms"
+
+
+Column = tuple[str, Callable[[Any], str]]
+_USAGE: tuple[Column, ...] = (
+    ("in tokens", lambda r: str(r.input_tokens)),
+    ("out tokens", lambda r: str(r.output_tokens)),
+    ("cost", lambda r: f"${r.cost:.4f}"),
+    ("unpriced", lambda r: str(r.unpriced)),
+)
+_PROVIDER_COLUMNS: tuple[Column, ...] = (
+    ("provider", lambda r: r.name),
+    ("sent", lambda r: str(r.sent)),
+    ("errors", lambda r: str(r.errors)),
+    *_USAGE,
+)
+_MODEL_COLUMNS: tuple[Column, ...] = (
+    ("model", lambda r: r.name),
+    ("provider", lambda r: r.provider),
+    ("sent", lambda r: str(r.sent)),
+    ("errors", lambda r: str(r.errors)),
+    ("error rate", lambda r: _pct(r.error_rate)),
+    ("skipped", lambda r: str(r.skipped)),
+    ("p50", lambda r: _ms(r.p50_s)),
+    ("p95", lambda r: _ms(r.p95_s)),
+    *_USAGE,
+)
+_TASK_COLUMNS: tuple[Column, ...] = (
+    ("task", lambda r: r.name),
+    ("requests", lambda r: str(r.requests)),
+    ("failed", lambda r: str(r.failed)),
+    ("interrupted", lambda r: str(r.interrupted)),
+    ("fallbacks", lambda r: str(r.fallbacks)),
+    ("cache hits", lambda r: str(r.cache_hits)),
+    *_USAGE,
+)
+
+
+def _table(columns: tuple[Column, ...], rows: Iterable[Any]) -> list[str]:
+    """The first column left-aligned, the others right-aligned, two spaces apart."""
+    cells = [[name for name, _ in columns]]
+    cells += [[cell(row) for _, cell in columns] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+
+    def render(line: list[str]) -> str:
+        out = [line[0].ljust(widths[0])]
+        out += [c.rjust(widths[i]) for i, c in enumerate(line) if i]
+        return "  ".join(out).rstrip()
+
+    return [render(cells[0]), "  ".join("-" * w for w in widths), *map(render, cells[1:])]
+
+
+def format_table(report: Report) -> str:
+    """The report as text: a summary, then tables per provider, model and task."""
+    if not report.requests:
+        since = f" since {_iso(report.since)}" if report.since is not None else ""
+        return f"No requests recorded{since}.\n"
+    span = f"{_iso(report.first_ts)} .. {_iso(report.last_ts)}"
+    unpriced = f" ({report.unpriced_requests} request(s) unpriced)"
+    lines = [
+        f"Usage {span}" + (f" (since {_iso(report.since)})" if report.since is not None else ""),
+        f"requests: {report.requests}  ok {report.ok}  failed {report.failed}  "
+        f"interrupted {report.interrupted}",
+        f"attempts: {report.attempts}  sent {report.sent}  errors {report.errors}  "
+        f"skipped {report.skipped}",
+        f"cost: {_money(report.cost, report.unpriced_attempts)}"
+        + (unpriced if report.unpriced_requests else ""),
+        f"cache hit rate: {_pct(report.cache_hit_rate)}  "
+        f"fallback rate: {_pct(report.fallback_rate)}",
+        "",
+        *_table(_PROVIDER_COLUMNS, report.providers),
+        "",
+        *_table(_MODEL_COLUMNS, report.models),
+        "",
+        *_table(_TASK_COLUMNS, report.tasks),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# --- --since -----------------------------------------------------------------------------------
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_RELATIVE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
+
+
+def parse_since(text: str, *, now: float | None = None) -> float:
+    """``--since``: a duration back from now (``90s``, ``30m``, ``1h``, ``2d``, ``1w``,
+    combinable: ``1h30m``) or an ISO-8601 date or date-time (``2026-03-01``,
+    ``2026-03-01T12:00``, with ``Z`` or an offset; without one, local time). Returns seconds
+    since the epoch; raises ValueError naming the accepted forms."""
+    value = text.strip().lower()
+    if value and _RELATIVE.sub("", value) == "" and _RELATIVE.match(value):
+        seconds = sum(float(n) * _UNITS[u] for n, u in _RELATIVE.findall(value))
+        return (time.time() if now is None else now) - seconds
+    raw = text.strip()
+    if raw.endswith(("Z", "z")):
+        raw = raw[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(
+            f"--since {text!r}: expected a duration like 30m, 1h, 2d, 1w, or an ISO-8601 date "
+            "or date-time like 2026-03-01 or 2026-03-01T12:00Z"
+        ) from None
+    return moment.timestamp()
