@@ -37,7 +37,7 @@ def _attributes(values: dict[str, Any]) -> dict[str, Any]:
 class Tracing:
     """Turns request records into spans. ``tracer_provider`` defaults to the global one."""
 
-    __slots__ = ("_status", "_trace", "_tracer")
+    __slots__ = ("_global", "_status", "_trace", "_tracer")
 
     def __init__(self, tracer_provider: TracerProvider | None = None) -> None:
         try:
@@ -52,11 +52,26 @@ class Tracing:
         self._trace = trace
         self._status = (Status, StatusCode)
         self._tracer = trace.get_tracer("router", tracer_provider=tracer_provider)
+        self._global = tracer_provider is None
+
+    @property
+    def active(self) -> bool:
+        """False while spans would go nowhere: the global provider is still the API's
+        placeholder (no SDK configured yet). Checked per request, so an SDK set up after
+        the router starts is picked up."""
+        if not self._global:
+            return True
+        provider = self._trace.get_tracer_provider()
+        return not isinstance(
+            provider, self._trace.ProxyTracerProvider | self._trace.NoOpTracerProvider
+        )
 
     def __repr__(self) -> str:
         return "Tracing()"
 
     def record(self, request: RequestRecord) -> None:
+        if not self.active:
+            return
         status, code = self._status
         start = int(request.ts * _NS)
         span = self._tracer.start_span(

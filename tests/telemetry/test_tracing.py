@@ -16,7 +16,27 @@ FALLBACK = request(
 
 def test_without_an_sdk_nothing_breaks() -> None:
     assert tracing_available()
-    Tracing().record(FALLBACK)  # the API's default provider: no-op spans
+    tracing = Tracing()  # the API's placeholder provider: spans would go nowhere
+    assert not tracing.active
+    tracing.record(FALLBACK)
+
+
+def test_a_global_sdk_provider_set_later_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("opentelemetry.sdk")
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    tracing = Tracing()
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    # set_tracer_provider may be called once per process: swap the global for this test only
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", provider)
+    assert tracing.active
+    tracing.record(FALLBACK)
+    assert len(exporter.get_finished_spans()) == 3
 
 
 def test_spans_with_the_sdk() -> None:
