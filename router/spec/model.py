@@ -320,6 +320,8 @@ class Spec:
     warnings: tuple[Diagnostic, ...] = field(default=(), compare=False)
     description: str | None = None
     budgets: Budget = Budget()
+    #: The ``telemetry`` section as written (read by :meth:`Telemetry.from_config`).
+    telemetry: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
 
     def task(self, name: str) -> TaskSpec | None:
         """The task serving ``name``: the task itself, else ``default``, else None."""
@@ -521,4 +523,5 @@ def build_spec(
         warnings=warnings,
         description=data.get("description"),
         budgets=Budget(**(data.get("budgets") or {})),
+        telemetry=_frozen_map(data.get("telemetry")),
     )
