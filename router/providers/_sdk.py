@@ -7,6 +7,14 @@ status → exception mapping) by calling their generic ``client.post(path, cast_
 their documented route for raw HTTP, and parse the body once with ``json.loads``. Non-2xx
 answers still come back as SDK ``APIStatusError``s (raised inside the SDK's request loop before
 ``cast_to`` is looked at); streams are read with our own SSE decoder for the same reason.
+
+Completion calls go one step further when the client allows it (:class:`_Route`): the SDK's
+per-call pipeline (option copies, body transforms, header, URL and request building, the retry
+loop: about a fifth of a call's CPU) is run once per client and timeout, and each call then
+sends a request with the same URL and the same headers, built by the SDK, through the SDK's own
+httpx2 client, raising the SDK's own exceptions for failures. Clients with anything that can
+change a request per call (custom auth, key providers, token caches, middleware, tracing) keep
+the SDK path.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import abc
 import asyncio
 import importlib
 import json
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -31,6 +40,63 @@ if TYPE_CHECKING:
     import httpx2
 
 __all__ = ["SDKAdapter", "StreamState", "require_sdk"]
+
+#: Client attributes that, when set, mean a request may differ per call: such clients always
+#: go through the SDK's own request pipeline.
+_PER_CALL_HOOKS = (
+    "_provider_runtime",
+    "_api_key_provider",
+    "_workload_identity_auth",
+    "_token_cache",
+)
+
+
+def _tracing_live() -> bool:
+    """Whether an SDK tracer would record or propagate anything now: an OpenTelemetry tracer
+    provider is configured, or the current span carries a trace to pass on. Until then the
+    tracer the SDK holds (a proxy) makes non-recording spans and adds no headers."""
+    trace = sys.modules.get("opentelemetry.trace")
+    if trace is None:
+        return False
+    try:
+        provider = trace.get_tracer_provider()
+        if not isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider):
+            return True
+        return bool(trace.get_current_span().get_span_context().is_valid)
+    except Exception:
+        return True  # an OpenTelemetry we do not understand: let the SDK do its tracing
+
+
+def _dumps(body: Any) -> bytes:
+    """The request body as the SDKs serialize it (``openapi_dumps``: compact, UTF-8, no NaN)."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _sdk_attr(sdk: ModuleType, module: str, name: str) -> Any:
+    """``sdk.<module>.<name>`` (private parts of the SDK), or None when this SDK has none."""
+    try:
+        return getattr(importlib.import_module(f"{sdk.__name__}.{module}"), name, None)
+    except ImportError:
+        return None
+
+
+class _Route:
+    """One client's completion endpoint, prepared by the SDK once: its URL, its status-error
+    factory, and its headers per attempt timeout (the SDK puts the timeout in headers)."""
+
+    __slots__ = ("client", "http", "prepared", "status_error", "traced", "url")
+
+    def __init__(self, client: Any, path: str) -> None:
+        self.client = client
+        # The client traces calls (OpenTelemetry): while tracing is live, use the SDK's path.
+        self.traced = getattr(client, "_tracer", None) is not None
+        self.http = client._client
+        # What the SDK's request building gives: its URL, merged with the httpx2 client's.
+        self.url = self.http.build_request("POST", str(client._prepare_url(path))).url
+        self.status_error = client._make_status_error_from_response
+        #: attempt timeout -> (the headers, the SDK's and the httpx2 client's; the timeout
+        #: extension httpx2 reads)
+        self.prepared: dict[float | None, tuple[Any, dict[str, Any]]] = {}
 
 
 def require_sdk(package: str, provider_type: str) -> ModuleType:
@@ -70,6 +136,17 @@ class SDKAdapter(Adapter):
         self._aclient: Any = None
         self._aclient_loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
+        # The prepared route of each client, as (client, route or None: use the SDK's path).
+        self._route: tuple[Any, _Route | None] | None = None
+        self._aroute: tuple[Any, _Route | None] | None = None
+        self._final_options: Any = _sdk_attr(sdk, "_models", "FinalRequestOptions")
+        self._get_platform: Any = _sdk_attr(sdk, "_base_client", "get_platform")
+        # What the SDK wraps in its connection error when sending fails (openai: httpx2's
+        # request errors and a few more; anthropic: any exception that is not its own).
+        request_exceptions = _sdk_attr(sdk, "_httpx2", "request_exceptions")
+        self._wrapped: tuple[type[BaseException], ...] = (
+            tuple(request_exceptions()) if request_exceptions is not None else (Exception,)
+        )
 
     # -- per-provider hooks -----------------------------------------------------------------
     @abc.abstractmethod
@@ -116,11 +193,135 @@ class SDKAdapter(Adapter):
         return self._aclient
 
     def _options(self, request: Request | None) -> dict[str, Any]:
+        return self._options_for(request.timeout if request is not None else None)
+
+    def _options_for(self, t: float | None) -> dict[str, Any]:
         timeout: Any = self._timeout
-        if request is not None and request.timeout is not None:
-            t = request.timeout
+        if t is not None:
             timeout = self._httpx2.Timeout(t, connect=min(t, self.settings.connect_timeout))
         return {"timeout": timeout, **self._extra_options()}
+
+    # -- the prepared route (see the module's docstring) --------------------------------------
+    def _send_error(self, exc: Exception, http_request: Any) -> BaseException | None:
+        """What the SDK raises for ``exc`` from its httpx2 client's ``send``: its timeout or
+        connection error, or None to let ``exc`` through (it is the SDK's own already)."""
+        if isinstance(exc, self._errors.base):
+            return None
+        if isinstance(exc, self._httpx2.TimeoutException):
+            return self._sdk.APITimeoutError(request=http_request)  # type: ignore[no-any-return]
+        if isinstance(exc, self._wrapped):
+            return self._sdk.APIConnectionError(request=http_request)  # type: ignore[no-any-return]
+        return None
+
+    def _make_route(self, client: Any) -> _Route | None:
+        """The route for ``client``; None when a request may change per call (custom auth, key
+        providers, middleware, tracing...) or the client lacks what the route uses."""
+        if self._final_options is None:
+            return None
+        try:
+            if client.custom_auth is not None or getattr(client, "_middleware", None):
+                return None
+            if any(getattr(client, name, None) is not None for name in _PER_CALL_HOOKS):
+                return None
+            if not isinstance(client._client, self._httpx2.Client | self._httpx2.AsyncClient):
+                return None
+            route = _Route(client, self.completion_path)
+            self._prepared(route, None)  # fails here, if it does, not in a call
+        except Exception:
+            return None
+        return route
+
+    def _prepared(self, route: _Route, timeout: float | None) -> tuple[Any, dict[str, Any]]:
+        """The headers of a completion with this attempt timeout (the SDK puts the timeout in
+        ``x-stainless-*`` headers), built by the SDK and merged with its httpx2 client's as
+        ``build_request`` does, and the timeout extension: once per timeout value."""
+        prepared = route.prepared.get(timeout)
+        if prepared is None:
+            options = self._options_for(timeout)
+            final = self._final_options.construct(
+                method="post", url=self.completion_path, json_data=None, **options
+            )
+            headers = self._httpx2.Headers(route.http.headers)
+            headers.update(route.client._build_headers(final, retries_taken=0))
+            if len(route.prepared) >= 64:
+                route.prepared.clear()
+            prepared = route.prepared[timeout] = (headers, options["timeout"].as_dict())
+        return prepared
+
+    def _build(self, route: _Route, body: dict[str, Any], request: Request) -> Any:
+        """The request ``build_request`` would make from what the SDK passes it."""
+        headers, timeout = self._prepared(route, request.timeout)
+        return self._httpx2.Request(
+            "POST",
+            route.url,
+            headers=headers,
+            cookies=route.http.cookies,
+            content=_dumps(body),
+            extensions={"timeout": timeout},
+        )
+
+    def _post(self, body: dict[str, Any], request: Request, *, stream: bool) -> httpx2.Response:
+        client = self._sync()
+        cached = self._route
+        if cached is None or cached[0] is not client:
+            self._route = cached = (client, self._make_route(client))
+        route = cached[1]
+        if route is None or (route.traced and _tracing_live()):
+            http: httpx2.Response = client.post(
+                self.completion_path,
+                body=body,
+                cast_to=self._httpx2.Response,
+                options=self._options(request),
+                stream=stream,
+            )
+            return http
+        http_request = self._build(route, body, request)
+        try:
+            http = route.http.send(http_request, stream=stream)
+        except Exception as exc:
+            error = self._send_error(exc, http_request)
+            if error is None:
+                raise
+            raise error from exc
+        if not http.is_success:
+            if not http.is_closed:
+                http.read()
+            raise route.status_error(http) from None
+        return http
+
+    async def _apost(
+        self, body: dict[str, Any], request: Request, *, stream: bool
+    ) -> httpx2.Response:
+        client = self._async()
+        cached = self._aroute
+        if cached is None or cached[0] is not client:
+            if getattr(client, "_platform", False) is None and self._get_platform is not None:
+                # What the SDK does before its first call: this may block, so not on the loop.
+                client._platform = await asyncio.to_thread(self._get_platform)
+            self._aroute = cached = (client, self._make_route(client))
+        route = cached[1]
+        if route is None or (route.traced and _tracing_live()):
+            http: httpx2.Response = await client.post(
+                self.completion_path,
+                body=body,
+                cast_to=self._httpx2.Response,
+                options=self._options(request),
+                stream=stream,
+            )
+            return http
+        http_request = self._build(route, body, request)
+        try:
+            http = await route.http.send(http_request, stream=stream)
+        except Exception as exc:
+            error = self._send_error(exc, http_request)
+            if error is None:
+                raise
+            raise error from exc
+        if not http.is_success:
+            if not http.is_closed:
+                await http.aread()
+            raise route.status_error(http) from None
+        return http
 
     def _error(
         self, exc: BaseException, request: Request | None, *, mid_stream: bool = False
@@ -184,12 +385,7 @@ class SDKAdapter(Adapter):
         body = self._wire_body(request, stream=False)
         start = time.perf_counter()
         try:
-            http = self._sync().post(
-                self.completion_path,
-                body=body,
-                cast_to=self._httpx2.Response,
-                options=self._options(request),
-            )
+            http = self._post(body, request, stream=False)
         except self._catch as exc:
             raise self._error(exc, request) from exc
         return self._response(http, request, start)
@@ -198,12 +394,7 @@ class SDKAdapter(Adapter):
         body = self._wire_body(request, stream=False)
         start = time.perf_counter()
         try:
-            http = await self._async().post(
-                self.completion_path,
-                body=body,
-                cast_to=self._httpx2.Response,
-                options=self._options(request),
-            )
+            http = await self._apost(body, request, stream=False)
         except self._catch as exc:
             raise self._error(exc, request) from exc
         return self._response(http, request, start)
@@ -212,13 +403,7 @@ class SDKAdapter(Adapter):
         body = self._wire_body(request, stream=True)
         state = self._stream_state(request)
         try:
-            http = self._sync().post(
-                self.completion_path,
-                body=body,
-                cast_to=self._httpx2.Response,
-                options=self._options(request),
-                stream=True,
-            )
+            http = self._post(body, request, stream=True)
         except self._catch as exc:
             raise self._error(exc, request) from exc
         try:
@@ -236,13 +421,7 @@ class SDKAdapter(Adapter):
         body = self._wire_body(request, stream=True)
         state = self._stream_state(request)
         try:
-            http = await self._async().post(
-                self.completion_path,
-                body=body,
-                cast_to=self._httpx2.Response,
-                options=self._options(request),
-                stream=True,
-            )
+            http = await self._apost(body, request, stream=True)
         except self._catch as exc:
             raise self._error(exc, request) from exc
         try:
