@@ -5,39 +5,86 @@
     response = router.complete(task="summarize", messages=[{"role": "user", "content": text}])
 
 The error tree is drawn in :mod:`router.errors`; the spec format in README.md.
+
+The names below are imported on first use (``router.Router`` imports the engine, the spec
+loader and the state backends; a vendor SDK is imported only when its provider is first
+called), so ``import router`` itself costs next to nothing.
 """
 
-from router.engine import AsyncStream, ModelInfo, Router, Stream
-from router.errors import (
-    AllModelsFailed,
-    AuthenticationError,
-    BadRequestError,
-    ConfigError,
-    ContentFiltered,
-    ContextWindowExceeded,
-    ModelError,
-    ProviderError,
-    ProviderUnavailable,
-    RateLimitError,
-    RequestError,
-    RouterError,
-    StreamInterrupted,
-    TimeoutError,
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from router.engine import AsyncStream, ModelInfo, Router, Stream
+    from router.errors import (
+        AllModelsFailed,
+        AuthenticationError,
+        BadRequestError,
+        ConfigError,
+        ContentFiltered,
+        ContextWindowExceeded,
+        ModelError,
+        ProviderError,
+        ProviderUnavailable,
+        RateLimitError,
+        RequestError,
+        RouterError,
+        StreamInterrupted,
+        TimeoutError,
+    )
+    from router.plan import Plan
+    from router.spec import Diagnostic, Spec, load_spec, validate_file
+    from router.types import (
+        Attempt,
+        Chunk,
+        ImagePart,
+        Message,
+        Request,
+        Response,
+        TextPart,
+        ToolCall,
+        ToolDefinition,
+        Usage,
+    )
+
+_ERRORS = (
+    "AllModelsFailed",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigError",
+    "ContentFiltered",
+    "ContextWindowExceeded",
+    "ModelError",
+    "ProviderError",
+    "ProviderUnavailable",
+    "RateLimitError",
+    "RequestError",
+    "RouterError",
+    "StreamInterrupted",
+    "TimeoutError",
 )
-from router.plan import Plan
-from router.spec import Diagnostic, Spec, load_spec, validate_file
-from router.types import (
-    Attempt,
-    Chunk,
-    ImagePart,
-    Message,
-    Request,
-    Response,
-    TextPart,
-    ToolCall,
-    ToolDefinition,
-    Usage,
+_TYPES = (
+    "Attempt",
+    "Chunk",
+    "ImagePart",
+    "Message",
+    "Request",
+    "Response",
+    "TextPart",
+    "ToolCall",
+    "ToolDefinition",
+    "Usage",
 )
+#: Where each public name lives.
+_HOMES: dict[str, str] = {
+    **dict.fromkeys(("AsyncStream", "ModelInfo", "Router", "Stream"), "router.engine"),
+    **dict.fromkeys(_ERRORS, "router.errors"),
+    "Plan": "router.plan",
+    **dict.fromkeys(("Diagnostic", "Spec", "load_spec", "validate_file"), "router.spec"),
+    **dict.fromkeys(_TYPES, "router.types"),
+}
 
 __all__ = [
     "AllModelsFailed",
@@ -74,3 +121,16 @@ __all__ = [
     "load_spec",
     "validate_file",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -9,7 +9,7 @@ The drivers in :mod:`router.engine` only perform the calls it asks for.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from router.errors import (
@@ -103,6 +103,46 @@ class Call:
         return self.plan.task
 
 
+ParamsFor = Callable[[TaskSpec, ModelSpec], Params]
+
+
+class ParamsCache:
+    """``spec.params_for(task, model)`` computed once per (task, model): the spec is frozen,
+    and merging the three layers field by field is a measurable part of a call's cost."""
+
+    __slots__ = ("_cache", "spec")
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self._cache: dict[tuple[str, str], tuple[TaskSpec, ModelSpec, Params]] = {}
+
+    def __call__(self, task: TaskSpec, model: ModelSpec) -> Params:
+        hit = self._cache.get((task.name, model.name))
+        if hit is not None and hit[0] is task and hit[1] is model:
+            return hit[2]
+        params = self.spec.params_for(task, model)
+        self._cache[task.name, model.name] = (task, model, params)
+        return params
+
+
+_NO_OVERRIDES = Params()
+
+
+def _over(top: Params, base: Params) -> Params:
+    """``top.over(base)`` (the per-call overrides over the spec's parameters), spelled out."""
+    if top is _NO_OVERRIDES or top == _NO_OVERRIDES:
+        return base
+    return Params(
+        base.temperature if top.temperature is None else top.temperature,
+        base.max_tokens if top.max_tokens is None else top.max_tokens,
+        base.top_p if top.top_p is None else top.top_p,
+        base.stop if top.stop is None else top.stop,
+        base.seed if top.seed is None else top.seed,
+        base.presence_penalty if top.presence_penalty is None else top.presence_penalty,
+        base.frequency_penalty if top.frequency_penalty is None else top.frequency_penalty,
+    )
+
+
 def _stop(value: Any) -> tuple[str, ...] | None:
     if value is None:
         return None
@@ -120,19 +160,23 @@ def prepare_call(
     *,
     stream: bool,
     unavailable: Callable[[ModelSpec], str | None],
+    params_for: ParamsFor | None = None,
 ) -> Call:
-    """Check the call's arguments and plan it; raise RequestError for anything invalid."""
-    refused = sorted(REFUSED_PARAMS & params.keys())
-    if refused:
-        raise RequestError(
-            f"per-call {', '.join(refused)} is refused: endpoints, keys and models come from "
-            "the routing spec (choose models with tasks and rules)"
-        )
-    unknown = sorted(params.keys() - CALL_PARAMS)
-    if unknown:
-        raise RequestError(
-            f"unknown parameter {', '.join(unknown)}; accepted: {', '.join(sorted(CALL_PARAMS))}"
-        )
+    """Check the call's arguments and plan it; raise RequestError for anything invalid.
+    ``params_for`` is ``spec.params_for`` or a cache of it (:class:`ParamsCache`)."""
+    if params:
+        refused = sorted(REFUSED_PARAMS & params.keys())
+        if refused:
+            raise RequestError(
+                f"per-call {', '.join(refused)} is refused: endpoints, keys and models come "
+                "from the routing spec (choose models with tasks and rules)"
+            )
+        unknown = sorted(params.keys() - CALL_PARAMS)
+        if unknown:
+            raise RequestError(
+                f"unknown parameter {', '.join(unknown)}; "
+                f"accepted: {', '.join(sorted(CALL_PARAMS))}"
+            )
     if (messages is None) == (prompt is None):
         raise RequestError("pass exactly one of messages=[...] or prompt='...'")
     try:
@@ -141,13 +185,15 @@ def prepare_call(
         raise RequestError(f"invalid messages: {exc}") from None
     if not msgs:
         raise RequestError("messages is empty")
-    try:
-        tools = tuple(
-            t if isinstance(t, ToolDefinition) else ToolDefinition.from_dict(t)
-            for t in params.get("tools") or ()
-        )
-    except (TypeError, ValueError, KeyError) as exc:
-        raise RequestError(f"invalid tools: {exc}") from None
+    tools: tuple[ToolDefinition, ...] = ()
+    if params.get("tools"):
+        try:
+            tools = tuple(
+                t if isinstance(t, ToolDefinition) else ToolDefinition.from_dict(t)
+                for t in params["tools"]
+            )
+        except (TypeError, ValueError, KeyError) as exc:
+            raise RequestError(f"invalid tools: {exc}") from None
     tags = params.get("tags") or ()
     features = request_features(
         task,
@@ -159,18 +205,23 @@ def prepare_call(
         metadata=params.get("metadata"),
         tags=[tags] if isinstance(tags, str) else list(tags),
     )
-    plan = make_plan(spec, features, unavailable=unavailable)
-    if not any(m.role == "system" for m in msgs):
+    plan = make_plan(spec, features, unavailable=unavailable, params_for=params_for)
+    for m in msgs:
+        if m.role == "system":
+            break
+    else:
         msgs = (Message("system", plan.task.system_prompt), *msgs)
-    overrides = Params(
-        temperature=params.get("temperature"),
-        max_tokens=params.get("max_tokens"),
-        top_p=params.get("top_p"),
-        stop=_stop(params.get("stop")),
-        seed=params.get("seed"),
-        presence_penalty=params.get("presence_penalty"),
-        frequency_penalty=params.get("frequency_penalty"),
-    )
+    overrides = _NO_OVERRIDES
+    if params:
+        overrides = Params(
+            temperature=params.get("temperature"),
+            max_tokens=params.get("max_tokens"),
+            top_p=params.get("top_p"),
+            stop=_stop(params.get("stop")),
+            seed=params.get("seed"),
+            presence_penalty=params.get("presence_penalty"),
+            frequency_penalty=params.get("frequency_penalty"),
+        )
     return Call(
         plan=plan,
         messages=msgs,
@@ -185,9 +236,15 @@ def prepare_call(
     )
 
 
-def build_request(spec: Spec, call: Call, target: Target, timeout: float | None) -> Request:
+def build_request(
+    spec: Spec,
+    call: Call,
+    target: Target,
+    timeout: float | None,
+    params_for: ParamsFor | None = None,
+) -> Request:
     model = target.model
-    p = call.overrides.over(spec.params_for(call.task, model))
+    p = _over(call.overrides, (params_for or spec.params_for)(call.task, model))
     max_tokens = p.max_tokens
     if max_tokens is None and target.provider_type == "anthropic":
         # Anthropic requires max_tokens; never ask for more than the model can give.
@@ -461,13 +518,19 @@ class ChainRun:
         self.attempts.append(
             Attempt(target.model.name, target.provider, "ok", None, latency, response.cached)
         )
-        return replace(
-            response,
-            model=target.model.name,
-            provider=target.provider,
-            cost=0.0 if response.cached else cost_of(target.model, response.usage),
-            latency_s=self.clock() - self.started,
-            attempts=tuple(self.attempts),
+        return Response(
+            response.content,
+            response.finish_reason,
+            response.usage,
+            target.model.name,
+            response.model_id,
+            target.provider,
+            0.0 if response.cached else cost_of(target.model, response.usage),
+            self.clock() - self.started,
+            response.cached,
+            tuple(self.attempts),
+            response.tool_calls,
+            response.raw_id,
         )
 
     def give_up(self) -> AllModelsFailed:

@@ -26,7 +26,16 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
-from router.core import Call, ChainRun, Target, Wait, build_request, cost_of, prepare_call
+from router.core import (
+    Call,
+    ChainRun,
+    ParamsCache,
+    Target,
+    Wait,
+    build_request,
+    cost_of,
+    prepare_call,
+)
 from router.errors import ConfigError, ProviderError, ProviderUnavailable, StreamInterrupted
 from router.nodes.breaker import BreakerNode, CircuitBreaker
 from router.nodes.cache import CacheNode
@@ -162,6 +171,7 @@ class Router:
         deadlines, breakers), ``wall`` (shared holds) and the two sleeps are injectable so
         tests never wait."""
         self.spec = spec
+        self._params_for = ParamsCache(spec)
         self._clock = clock
         self._sleep = sleep
         self._asleep = asleep
@@ -263,7 +273,14 @@ class Router:
         stream: bool,
     ) -> Call:
         return prepare_call(
-            self.spec, task, messages, prompt, params, stream=stream, unavailable=self._unavailable
+            self.spec,
+            task,
+            messages,
+            prompt,
+            params,
+            stream=stream,
+            unavailable=self._unavailable,
+            params_for=self._params_for,
         )
 
     # --- decisions without calls -------------------------------------------------------------
@@ -309,7 +326,7 @@ class Router:
                 self._sleep(step.seconds)
                 continue
             target = step.target
-            request = build_request(self.spec, call, target, step.timeout)
+            request = build_request(self.spec, call, target, step.timeout, self._params_for)
             start = self._clock()
             try:
                 response = target.node.complete(request)
@@ -354,7 +371,7 @@ class Router:
                 await self._asleep(step.seconds)
                 continue
             target = step.target
-            request = build_request(self.spec, call, target, step.timeout)
+            request = build_request(self.spec, call, target, step.timeout, self._params_for)
             start = self._clock()
             try:
                 response = await target.node.acomplete(request)
@@ -554,7 +571,7 @@ class Stream:
                 router._sleep(step.seconds)
                 continue
             target = step.target
-            request = build_request(router.spec, call, target, step.timeout)
+            request = build_request(router.spec, call, target, step.timeout, router._params_for)
             start = router._clock()
             state = _StreamState()
             chunks: Iterator[Chunk] = target.node.stream(request)
@@ -613,7 +630,7 @@ class AsyncStream:
                 await router._asleep(step.seconds)
                 continue
             target = step.target
-            request = build_request(router.spec, call, target, step.timeout)
+            request = build_request(router.spec, call, target, step.timeout, router._params_for)
             start = router._clock()
             state = _StreamState()
             chunks: AsyncIterator[Chunk] = target.node.astream(request)

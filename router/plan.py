@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from router.errors import RequestError
-from router.spec.model import ModelSpec, Priority, RuleSpec, Spec, TaskSpec
+from router.spec.model import ModelSpec, Params, Priority, RuleSpec, Spec, TaskSpec
 from router.types import ImagePart, Message
 
 __all__ = [
@@ -228,9 +228,12 @@ def make_plan(
     features: Features,
     *,
     unavailable: Callable[[ModelSpec], str | None] = lambda m: None,
+    params_for: Callable[[TaskSpec, ModelSpec], Params] | None = None,
 ) -> Plan:
     """Decide the chain for a request. ``unavailable`` says why a model cannot be called at
-    all right now (its key variable is unset...), or None."""
+    all right now (its key variable is unset...), or None. ``params_for`` is
+    ``spec.params_for`` (the default) or a cache of it."""
+    params_of = params_for or spec.params_for
     task = spec.task(features.task)
     if task is None:
         known = ", ".join(sorted(spec.tasks))
@@ -257,7 +260,7 @@ def make_plan(
 
     def consider(name: str, role: str, owner: TaskSpec) -> Candidate | None:
         model = spec.models[name]
-        params_max = spec.params_for(owner, model).max_tokens
+        params_max = params_of(owner, model).max_tokens
         cost = _estimate_cost(model, features, params_max)
         cand = Candidate(name, role, cost, model.latency.p50, model.quality)
         if name in seen:

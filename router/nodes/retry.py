@@ -13,10 +13,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import tenacity
-
-from router.spec.model import RetryPolicy
+if TYPE_CHECKING:
+    from router.spec.model import RetryPolicy
 
 # Envoy's retry budget keeps a floor of retries even at low traffic.
 MIN_RETRIES_PER_WINDOW = 3
@@ -25,6 +25,8 @@ MIN_RETRIES_PER_WINDOW = 3
 def backoff(policy: RetryPolicy, attempt: int) -> float:
     """Seconds to wait before retry number ``attempt`` (1-based): uniform in
     [0, min(max_backoff, initial_backoff * 2**(attempt-1))] (full jitter, via tenacity)."""
+    import tenacity  # only when a retry is due: not on import, not on the happy path
+
     wait = tenacity.wait_random_exponential(
         multiplier=policy.initial_backoff, max=policy.max_backoff
     )
