@@ -224,3 +224,36 @@ def test_health_shows_breakers_limits_and_state(demo_config: Path) -> None:
     health = json.loads(out)
     assert health["models"]["sonnet"]["breaker"]["state"] == "closed"
     assert health["state"]["backend"] == "memory"
+
+
+def test_simulate_routes_yaml_with_first_candidates_failing_loses_nothing() -> None:
+    code, out, _ = call(
+        "simulate", "--config", str(ROUTES), "--requests", "200", "--faults", "first=500,p=0.3"
+    )
+    assert code == 0
+    assert "no request lost (200 of 200 answered)" in out
+
+
+def test_simulate_exits_one_when_requests_are_lost() -> None:
+    code, out, _ = call(
+        "simulate", "--config", str(ROUTES), "--requests", "20", "--faults", "all=500"
+    )
+    assert code == 1
+    assert "lost" in out
+
+
+def test_simulate_unknown_model_fault_is_a_usage_error() -> None:
+    code, _, err = call(
+        "simulate", "--config", str(ROUTES), "--requests", "5", "--faults", "model:nope=500"
+    )
+    assert code == 2
+    assert "nope" in err
+
+
+def test_report_without_a_ledger_file_explains(tmp_path: Path) -> None:
+    code, _, err = call("report", "--ledger", str(tmp_path / "none.sqlite"))
+    assert code == 2
+    assert "no ledger at" in err
+    code, _, err = call("report", "--config", str(ROUTES))
+    assert code == 2
+    assert "set telemetry.ledger.path or pass --ledger FILE" in err
