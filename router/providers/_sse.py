@@ -8,6 +8,7 @@ friends, which may legally appear unescaped inside a JSON ``data:`` line.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Protocol
 
@@ -110,9 +111,37 @@ def stream_chunks(response: httpx2.Response, state: StreamState) -> Iterator[Chu
 
 
 async def astream_chunks(response: httpx2.Response, state: StreamState) -> AsyncIterator[Chunk]:
-    async for event, data in aiter_sse(response):
-        chunk = state.feed(event, data)
+    """As :func:`stream_chunks`; after the terminal event the rest of the body (normally only
+    the chunked terminator, already received) is read, so that the connection goes back to
+    the pool instead of being closed: a new connection per stream costs more CPU than the
+    stream itself. A server that keeps the body open longer than :data:`DRAIN_SECONDS` after
+    its terminal event gets the connection closed, as before."""
+    decoder = SSEDecoder()
+    raw = response.aiter_bytes()
+    async for data in raw:
+        for event, text in decoder.feed(data):
+            chunk = state.feed(event, text)
+            if chunk is not None:
+                yield chunk
+            if state.done:
+                await _adrain(raw)
+                return
+    for event, text in decoder.flush():
+        chunk = state.feed(event, text)
         if chunk is not None:
             yield chunk
         if state.done:
             return
+
+
+#: How long a finished stream waits for the end of its HTTP body before closing the connection.
+DRAIN_SECONDS = 0.5
+
+
+async def _adrain(raw: AsyncIterator[bytes]) -> None:
+    try:
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for _ in raw:
+                pass
+    except Exception:  # the answer is complete: a failure here only costs the connection
+        return
