@@ -161,6 +161,7 @@ def prepare_call(
     stream: bool,
     unavailable: Callable[[ModelSpec], str | None],
     params_for: ParamsFor | None = None,
+    latency: Callable[[ModelSpec], float | None] | None = None,
 ) -> Call:
     """Check the call's arguments and plan it; raise RequestError for anything invalid.
     ``params_for`` is ``spec.params_for`` or a cache of it (:class:`ParamsCache`)."""
@@ -205,7 +206,9 @@ def prepare_call(
         metadata=params.get("metadata"),
         tags=[tags] if isinstance(tags, str) else list(tags),
     )
-    plan = make_plan(spec, features, unavailable=unavailable, params_for=params_for)
+    plan = make_plan(
+        spec, features, unavailable=unavailable, params_for=params_for, latency=latency
+    )
     for m in msgs:
         if m.role == "system":
             break

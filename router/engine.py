@@ -13,19 +13,18 @@ import os
 import threading
 import time
 from collections.abc import (
-    AsyncGenerator,
     AsyncIterator,
     Awaitable,
     Callable,
-    Generator,
     Iterable,
     Iterator,
     Mapping,
 )
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
+from router.accounting import Accounting
 from router.core import (
     Call,
     ChainRun,
@@ -33,10 +32,9 @@ from router.core import (
     Target,
     Wait,
     build_request,
-    cost_of,
     prepare_call,
 )
-from router.errors import ConfigError, ProviderError, ProviderUnavailable, StreamInterrupted
+from router.errors import ConfigError, ProviderError
 from router.nodes.breaker import BreakerNode, CircuitBreaker
 from router.nodes.cache import CacheNode
 from router.nodes.limiter import LimiterNode, limits_for
@@ -47,7 +45,8 @@ from router.providers.registry import get_adapter_class
 from router.spec import load_spec
 from router.spec.model import EnvRef, ModelSpec, ProviderSpec, Spec
 from router.state import StateBackend, make_backend
-from router.types import Chunk, Message, Request, Response, ToolCall, Usage
+from router.streams import AsyncStream, Stream
+from router.types import Chunk, Message, Request, Response
 
 __all__ = ["AsyncStream", "ModelInfo", "Router", "Stream"]
 
@@ -139,6 +138,18 @@ def _make_state(spec: Spec, environ: Mapping[str, str], wall: Callable[[], float
     )
 
 
+def _secrets(spec: Spec, environ: Mapping[str, str]) -> list[str]:
+    """Every value read from the environment that could be a secret: keys, header values,
+    the Redis URL. Telemetry redacts them wherever they might appear."""
+    names = [p.api_key_env for p in spec.providers.values() if p.api_key_env]
+    names += [
+        v.name for p in spec.providers.values() for v in p.headers.values() if isinstance(v, EnvRef)
+    ]
+    if spec.state.url_env:
+        names.append(spec.state.url_env)
+    return [environ[n] for n in names if environ.get(n)]
+
+
 def _resolve(value: str | EnvRef, environ: Mapping[str, str]) -> str | None:
     return environ.get(value.name) if isinstance(value, EnvRef) else value
 
@@ -182,6 +193,9 @@ class Router:
         for name, provider in spec.providers.items():
             self._provider_unavailable[name] = _unavailable_reason(provider, env)
             self._adapters[name] = _LazyAdapter(self._adapter_factory(provider, env))
+        self._acct = Accounting(
+            spec, self.state, clock=clock, wall=wall, secrets=_secrets(spec, env)
+        )
         self._breakers = {
             name: CircuitBreaker(name, model.breaker, clock) for name, model in spec.models.items()
         }
@@ -281,6 +295,7 @@ class Router:
             stream=stream,
             unavailable=self._unavailable,
             params_for=self._params_for,
+            latency=self._acct.expected_latency,
         )
 
     # --- decisions without calls -------------------------------------------------------------
@@ -319,7 +334,7 @@ class Router:
         """Answer with the first model of the task's chain that succeeds. Raises
         RequestError for an invalid call and AllModelsFailed (carrying every attempt) when
         no model could answer."""
-        call = self._prepare(task, messages, prompt, params, stream=False)
+        call = self._acct.gate(self._prepare(task, messages, prompt, params, stream=False))
         run = self._run(call)
         while (step := run.next_step()) is not None:
             if isinstance(step, Wait):
@@ -336,7 +351,8 @@ class Router:
                 if run.failed(target, error, self._clock() - start):
                     continue
                 break
-            return run.succeeded(target, response, self._clock() - start)
+            return self._acct.ok(call, run.succeeded(target, response, self._clock() - start))
+        self._acct.failed(call, run)
         raise run.give_up()
 
     def stream(
@@ -350,7 +366,7 @@ class Router:
         """Stream the answer as Chunks. Failover is transparent until the first chunk with
         content reaches you; after that a failure raises StreamInterrupted with the partial
         text. The returned Stream's ``response`` holds the whole answer once it ends."""
-        call = self._prepare(task, messages, prompt, params, stream=True)
+        call = self._acct.gate(self._prepare(task, messages, prompt, params, stream=True))
         return Stream(self, call)
 
     # --- async driver ------------------------------------------------------------------------
@@ -364,7 +380,7 @@ class Router:
         **params: Any,
     ) -> Response:
         """The async twin of :meth:`complete`."""
-        call = self._prepare(task, messages, prompt, params, stream=False)
+        call = await self._acct.agate(self._prepare(task, messages, prompt, params, stream=False))
         run = self._run(call)
         while (step := run.next_step()) is not None:
             if isinstance(step, Wait):
@@ -381,7 +397,9 @@ class Router:
                 if run.failed(target, error, self._clock() - start):
                     continue
                 break
-            return run.succeeded(target, response, self._clock() - start)
+            response = run.succeeded(target, response, self._clock() - start)
+            return await self._acct.aok(call, response)
+        self._acct.failed(call, run)
         raise run.give_up()
 
     def astream(
@@ -393,6 +411,7 @@ class Router:
         **params: Any,
     ) -> AsyncStream:
         """The async twin of :meth:`stream`: ``async for chunk in router.astream(...)``."""
+        # The budget gate needs I/O; the async stream runs it when iteration starts.
         call = self._prepare(task, messages, prompt, params, stream=True)
         return AsyncStream(self, call)
 
@@ -453,17 +472,24 @@ class Router:
             "retry_budgets": {name: b.snapshot() for name, b in self._budgets.items()},
         }
 
+    @property
+    def telemetry(self) -> Any:
+        """The Telemetry (ledger, event log, metrics, tracing) this router records to."""
+        return self._acct.telemetry
+
     def close(self) -> None:
         for lazy in self._adapters.values():
             if lazy.created is not None:
                 lazy.created.close()
         self.state.close()
+        self._acct.close()
 
     async def aclose(self) -> None:
         for lazy in self._adapters.values():
             if lazy.created is not None:
                 await lazy.created.aclose()
         await self.state.aclose()
+        self._acct.close()
 
     def __enter__(self) -> Self:
         return self
@@ -486,178 +512,3 @@ class Router:
             f"Router(source={self.spec.source!r}, providers={len(self.spec.providers)}, "
             f"models={len(self.spec.models)}, tasks={len(self.spec.tasks)})"
         )
-
-
-@dataclass(slots=True)
-class _StreamState:
-    """What one streamed attempt has delivered so far (pure bookkeeping)."""
-
-    parts: list[str] = field(default_factory=list)
-    usage: Usage | None = None
-    finish_reason: str | None = None
-    tool_calls: tuple[ToolCall, ...] = ()
-    delivered: bool = False
-    cached: bool = False
-
-    def admit(self, chunk: Chunk) -> bool:
-        """Record ``chunk``; True when it should be passed to the caller. Empty chunks before
-        the first content are held back, so failover stays possible until real output."""
-        if chunk.usage is not None:
-            self.usage = chunk.usage
-        if chunk.finish_reason is not None:
-            self.finish_reason = chunk.finish_reason
-            self.tool_calls = chunk.tool_calls or self.tool_calls
-            self.cached = chunk.cached
-        if not (chunk.delta or chunk.finish_reason or chunk.tool_calls or self.delivered):
-            return False
-        self.parts.append(chunk.delta)
-        self.delivered = True
-        return True
-
-    def interrupted(self, run: ChainRun, target: Target, error: ProviderError) -> StreamInterrupted:
-        return StreamInterrupted(
-            f"the stream from {target.model.name} was cut after it had started: {error}",
-            partial_text="".join(self.parts),
-            usage=self.usage,
-            model=target.model.name,
-            provider=target.provider,
-            attempts=tuple(run.attempts),
-        )
-
-    def response(self, run: ChainRun, target: Target, model_id: str, latency: float) -> Response:
-        usage = self.usage or Usage()
-        done = Response(
-            content="".join(self.parts),
-            finish_reason=self.finish_reason or "stop",
-            usage=usage,
-            model=target.model.name,
-            model_id=model_id,
-            provider=target.provider,
-            cost=cost_of(target.model, self.usage),
-            latency_s=latency,
-            tool_calls=self.tool_calls,
-            cached=self.cached,
-        )
-        return run.succeeded(target, done, latency)
-
-
-_UNTERMINATED = "the stream ended before its terminal event"
-
-
-class Stream:
-    """Iterate for Chunks; after the last one, ``response`` holds the assembled answer (with
-    usage, cost and every attempt)."""
-
-    def __init__(self, router: Router, call: Call) -> None:
-        self._router = router
-        self._call = call
-        self.response: Response | None = None
-        self._iter = self._run()
-
-    def __iter__(self) -> Iterator[Chunk]:
-        return self._iter
-
-    def __next__(self) -> Chunk:
-        return next(self._iter)
-
-    def close(self) -> None:
-        self._iter.close()
-
-    def _run(self) -> Generator[Chunk, None, None]:
-        router, call = self._router, self._call
-        run = router._run(call)
-        while (step := run.next_step()) is not None:
-            if isinstance(step, Wait):
-                router._sleep(step.seconds)
-                continue
-            target = step.target
-            request = build_request(router.spec, call, target, step.timeout, router._params_for)
-            start = router._clock()
-            state = _StreamState()
-            chunks: Iterator[Chunk] = target.node.stream(request)
-            try:
-                for chunk in chunks:
-                    if not state.delivered and (
-                        refusal := run.refused(target, chunk.finish_reason)
-                    ):
-                        raise refusal
-                    if state.admit(chunk):
-                        yield chunk
-                if state.finish_reason is None:
-                    raise ProviderUnavailable(
-                        _UNTERMINATED, provider=target.provider, model=target.model.name
-                    )
-            except ProviderError as error:
-                latency = router._clock() - start
-                if state.delivered:
-                    run.failed(target, error, latency)
-                    raise state.interrupted(run, target, error) from error
-                if run.failed(target, error, latency):
-                    continue
-                break
-            finally:
-                close = getattr(chunks, "close", None)
-                if close is not None:
-                    close()
-            self.response = state.response(run, target, target.model.id, router._clock() - start)
-            return
-        raise run.give_up()
-
-
-class AsyncStream:
-    """``async for chunk in stream``; afterwards ``response`` holds the assembled answer."""
-
-    def __init__(self, router: Router, call: Call) -> None:
-        self._router = router
-        self._call = call
-        self.response: Response | None = None
-        self._iter = self._run()
-
-    def __aiter__(self) -> AsyncIterator[Chunk]:
-        return self._iter
-
-    async def __anext__(self) -> Chunk:
-        return await self._iter.__anext__()
-
-    async def aclose(self) -> None:
-        await self._iter.aclose()
-
-    async def _run(self) -> AsyncGenerator[Chunk, None]:
-        router, call = self._router, self._call
-        run = router._run(call)
-        while (step := run.next_step()) is not None:
-            if isinstance(step, Wait):
-                await router._asleep(step.seconds)
-                continue
-            target = step.target
-            request = build_request(router.spec, call, target, step.timeout, router._params_for)
-            start = router._clock()
-            state = _StreamState()
-            chunks: AsyncIterator[Chunk] = target.node.astream(request)
-            try:
-                async for chunk in chunks:
-                    if not state.delivered and (
-                        refusal := run.refused(target, chunk.finish_reason)
-                    ):
-                        raise refusal
-                    if state.admit(chunk):
-                        yield chunk
-                if state.finish_reason is None:
-                    raise ProviderUnavailable(
-                        _UNTERMINATED, provider=target.provider, model=target.model.name
-                    )
-            except ProviderError as error:
-                latency = router._clock() - start
-                if state.delivered:
-                    run.failed(target, error, latency)
-                    raise state.interrupted(run, target, error) from error
-                if run.failed(target, error, latency):
-                    continue
-                break
-            finally:
-                aclose = getattr(chunks, "aclose", None)
-                if aclose is not None:
-                    await aclose()
-            self.response = state.response(run, target, target.model.id, router._clock() - start)
-            return
-        raise run.give_up()

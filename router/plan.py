@@ -15,7 +15,7 @@ request features ─▶ first matching rule ─▶ effective task
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from router.errors import RequestError
@@ -223,17 +223,48 @@ def _with_score(c: Candidate, score: float) -> Candidate:
     return Candidate(c.model, c.role, c.estimated_cost, c.latency, c.quality, round(score, 4))
 
 
+def _prior_p50(model: ModelSpec) -> float | None:
+    return model.latency.p50
+
+
+def cheapest_only(plan: Plan) -> Plan:
+    """The plan narrowed to its cheapest model (by estimated cost; unpriced last), for a task
+    whose spend cap is reached with ``on_budget: cheapest``."""
+    if not plan.chain:
+        return plan
+    best = min(
+        plan.chain,
+        key=lambda c: c.estimated_cost if c.estimated_cost is not None else float("inf"),
+    )
+    dropped = tuple(
+        Candidate(
+            c.model,
+            c.role,
+            c.estimated_cost,
+            c.latency,
+            c.quality,
+            skipped="spend cap reached: the cheapest model only",
+        )
+        for c in plan.chain
+        if c is not best
+    )
+    return replace(plan, chain=(best,), skipped=plan.skipped + dropped)
+
+
 def make_plan(
     spec: Spec,
     features: Features,
     *,
     unavailable: Callable[[ModelSpec], str | None] = lambda m: None,
     params_for: Callable[[TaskSpec, ModelSpec], Params] | None = None,
+    latency: Callable[[ModelSpec], float | None] | None = None,
 ) -> Plan:
     """Decide the chain for a request. ``unavailable`` says why a model cannot be called at
     all right now (its key variable is unset...), or None. ``params_for`` is
-    ``spec.params_for`` (the default) or a cache of it."""
+    ``spec.params_for`` (the default) or a cache of it. ``latency`` gives a model's expected
+    seconds (observed p50 once enough calls were seen); the spec's prior by default."""
     params_of = params_for or spec.params_for
+    latency_of = latency or _prior_p50
     task = spec.task(features.task)
     if task is None:
         known = ", ".join(sorted(spec.tasks))
@@ -262,7 +293,7 @@ def make_plan(
         model = spec.models[name]
         params_max = params_of(owner, model).max_tokens
         cost = _estimate_cost(model, features, params_max)
-        cand = Candidate(name, role, cost, model.latency.p50, model.quality)
+        cand = Candidate(name, role, cost, latency_of(model), model.quality)
         if name in seen:
             return None
         seen.add(name)

@@ -1,0 +1,143 @@
+"""What happens around a request besides calling models: spend caps before it, and after it
+the latency observed, the cost charged to budgets, and one telemetry record.
+
+The drivers call :meth:`Accounting.gate` once before walking the chain and one of
+:meth:`ok`, :meth:`failed` or :meth:`interrupted` once at the end (``a``-prefixed twins for
+the async driver). Telemetry never raises into a request.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from router.budget import BudgetKeeper
+from router.core import Call, ChainRun
+from router.errors import StreamInterrupted
+from router.latency import LatencyTracker
+from router.plan import cheapest_only
+from router.spec.model import ModelSpec, Spec
+from router.state.base import StateBackend
+from router.types import Response
+
+if TYPE_CHECKING:
+    from router.telemetry import Telemetry
+
+
+class Accounting:
+    __slots__ = ("budget", "latency", "spec", "telemetry", "wall")
+
+    def __init__(
+        self,
+        spec: Spec,
+        state: StateBackend,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        secrets: Iterable[str] = (),
+    ) -> None:
+        from router.telemetry import Telemetry
+
+        self.spec = spec
+        self.wall = wall
+        self.latency = LatencyTracker(clock)
+        self.budget = BudgetKeeper(spec, state, wall)
+        self.telemetry: Telemetry = Telemetry.from_config(
+            dict(spec.telemetry), secrets=[s for s in secrets if s]
+        )
+
+    def expected_latency(self, model: ModelSpec) -> float | None:
+        return self.latency.p50(model)
+
+    # -- before -------------------------------------------------------------------------------
+
+    def _apply(self, call: Call, exceeded: Exception | None) -> Call:
+        if exceeded is None:
+            return call
+        if call.task.on_budget == "refuse":
+            raise exceeded
+        return replace(call, plan=cheapest_only(call.plan))
+
+    def gate(self, call: Call) -> Call:
+        if not self.budget.applies(call.task):
+            return call
+        return self._apply(call, self.budget.check(call.task))
+
+    async def agate(self, call: Call) -> Call:
+        if not self.budget.applies(call.task):
+            return call
+        return self._apply(call, await self.budget.acheck(call.task))
+
+    # -- after --------------------------------------------------------------------------------
+
+    def _observe(self, response: Response) -> None:
+        for attempt in response.attempts:
+            if attempt.outcome == "ok" and not attempt.cached:
+                self.latency.observe(attempt.model, attempt.latency_s)
+
+    def _record_ok(self, call: Call, response: Response, stream: bool) -> None:
+        from router.telemetry import records_from
+
+        self.telemetry.record(
+            records_from(
+                response.attempts,
+                task=call.task.name,
+                requested_task=call.plan.requested_task,
+                response=response,
+                stream=stream,
+                content=self.telemetry.wants_content,
+                messages=call.messages,
+                now=self.wall(),
+            )
+        )
+
+    def ok(self, call: Call, response: Response, *, stream: bool = False) -> Response:
+        self._observe(response)
+        if self.budget.applies(call.task):
+            self.budget.charge(call.task, response.cost)
+        self._record_ok(call, response, stream)
+        return response
+
+    async def aok(self, call: Call, response: Response, *, stream: bool = False) -> Response:
+        self._observe(response)
+        if self.budget.applies(call.task):
+            await self.budget.acharge(call.task, response.cost)
+        self._record_ok(call, response, stream)
+        return response
+
+    def failed(self, call: Call, run: ChainRun, *, stream: bool = False) -> None:
+        from router.telemetry import records_from
+
+        self.telemetry.record(
+            records_from(
+                run.attempts,
+                task=call.task.name,
+                requested_task=call.plan.requested_task,
+                latency_s=run.clock() - run.started,
+                stream=stream,
+                now=self.wall(),
+            )
+        )
+
+    def interrupted(
+        self, call: Call, run: ChainRun, error: StreamInterrupted, cost: float | None
+    ) -> None:
+        from router.telemetry import records_from
+
+        self.telemetry.record(
+            records_from(
+                error.attempts,
+                task=call.task.name,
+                requested_task=call.plan.requested_task,
+                interrupted=error,
+                interrupted_cost=cost,
+                latency_s=run.clock() - run.started,
+                stream=True,
+                now=self.wall(),
+            )
+        )
+
+    def close(self) -> None:
+        self.telemetry.close()

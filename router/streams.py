@@ -1,0 +1,205 @@
+"""Streaming drivers: ``Router.stream`` returns a :class:`Stream`, ``Router.astream`` an
+:class:`AsyncStream`. Both walk the chain like ``complete`` does, with the streaming contract:
+failover is transparent until the first chunk with content has reached the caller; after
+that a failure, or an end without the terminal event, raises StreamInterrupted carrying the
+partial text. A cut stream never ends as a clean stop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from router.core import Call, ChainRun, Target, Wait, build_request, cost_of
+from router.errors import ProviderError, ProviderUnavailable, StreamInterrupted
+from router.types import Chunk, Response, ToolCall, Usage
+
+if TYPE_CHECKING:
+    from router.engine import Router
+
+__all__ = ["AsyncStream", "Stream"]
+
+
+@dataclass(slots=True)
+class _StreamState:
+    """What one streamed attempt has delivered so far (pure bookkeeping)."""
+
+    parts: list[str] = field(default_factory=list)
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    delivered: bool = False
+    cached: bool = False
+
+    def admit(self, chunk: Chunk) -> bool:
+        """Record ``chunk``; True when it should be passed to the caller. Empty chunks before
+        the first content are held back, so failover stays possible until real output."""
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+        if chunk.finish_reason is not None:
+            self.finish_reason = chunk.finish_reason
+            self.tool_calls = chunk.tool_calls or self.tool_calls
+            self.cached = chunk.cached
+        if not (chunk.delta or chunk.finish_reason or chunk.tool_calls or self.delivered):
+            return False
+        self.parts.append(chunk.delta)
+        self.delivered = True
+        return True
+
+    def interrupted(self, run: ChainRun, target: Target, error: ProviderError) -> StreamInterrupted:
+        return StreamInterrupted(
+            f"the stream from {target.model.name} was cut after it had started: {error}",
+            partial_text="".join(self.parts),
+            usage=self.usage,
+            model=target.model.name,
+            provider=target.provider,
+            attempts=tuple(run.attempts),
+        )
+
+    def response(self, run: ChainRun, target: Target, model_id: str, latency: float) -> Response:
+        usage = self.usage or Usage()
+        done = Response(
+            content="".join(self.parts),
+            finish_reason=self.finish_reason or "stop",
+            usage=usage,
+            model=target.model.name,
+            model_id=model_id,
+            provider=target.provider,
+            cost=cost_of(target.model, self.usage),
+            latency_s=latency,
+            tool_calls=self.tool_calls,
+            cached=self.cached,
+        )
+        return run.succeeded(target, done, latency)
+
+
+_UNTERMINATED = "the stream ended before its terminal event"
+
+
+class Stream:
+    """Iterate for Chunks; after the last one, ``response`` holds the assembled answer (with
+    usage, cost and every attempt)."""
+
+    def __init__(self, router: Router, call: Call) -> None:
+        self._router = router
+        self._call = call
+        self.response: Response | None = None
+        self._iter = self._run()
+
+    def __iter__(self) -> Iterator[Chunk]:
+        return self._iter
+
+    def __next__(self) -> Chunk:
+        return next(self._iter)
+
+    def close(self) -> None:
+        self._iter.close()
+
+    def _run(self) -> Generator[Chunk, None, None]:
+        router, call = self._router, self._call
+        run = router._run(call)
+        while (step := run.next_step()) is not None:
+            if isinstance(step, Wait):
+                router._sleep(step.seconds)
+                continue
+            target = step.target
+            request = build_request(router.spec, call, target, step.timeout, router._params_for)
+            start = router._clock()
+            state = _StreamState()
+            chunks: Iterator[Chunk] = target.node.stream(request)
+            try:
+                for chunk in chunks:
+                    if not state.delivered and (
+                        refusal := run.refused(target, chunk.finish_reason)
+                    ):
+                        raise refusal
+                    if state.admit(chunk):
+                        yield chunk
+                if state.finish_reason is None:
+                    raise ProviderUnavailable(
+                        _UNTERMINATED, provider=target.provider, model=target.model.name
+                    )
+            except ProviderError as error:
+                latency = router._clock() - start
+                if state.delivered:
+                    run.failed(target, error, latency)
+                    cut = state.interrupted(run, target, error)
+                    router._acct.interrupted(call, run, cut, cost_of(target.model, state.usage))
+                    raise cut from error
+                if run.failed(target, error, latency):
+                    continue
+                break
+            finally:
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()
+            done = state.response(run, target, target.model.id, router._clock() - start)
+            self.response = router._acct.ok(call, done, stream=True)
+            return
+        router._acct.failed(call, run, stream=True)
+        raise run.give_up()
+
+
+class AsyncStream:
+    """``async for chunk in stream``; afterwards ``response`` holds the assembled answer."""
+
+    def __init__(self, router: Router, call: Call) -> None:
+        self._router = router
+        self._call = call
+        self.response: Response | None = None
+        self._iter = self._run()
+
+    def __aiter__(self) -> AsyncIterator[Chunk]:
+        return self._iter
+
+    async def __anext__(self) -> Chunk:
+        return await self._iter.__anext__()
+
+    async def aclose(self) -> None:
+        await self._iter.aclose()
+
+    async def _run(self) -> AsyncGenerator[Chunk, None]:
+        router = self._router
+        call = self._call = await router._acct.agate(self._call)
+        run = router._run(call)
+        while (step := run.next_step()) is not None:
+            if isinstance(step, Wait):
+                await router._asleep(step.seconds)
+                continue
+            target = step.target
+            request = build_request(router.spec, call, target, step.timeout, router._params_for)
+            start = router._clock()
+            state = _StreamState()
+            chunks: AsyncIterator[Chunk] = target.node.astream(request)
+            try:
+                async for chunk in chunks:
+                    if not state.delivered and (
+                        refusal := run.refused(target, chunk.finish_reason)
+                    ):
+                        raise refusal
+                    if state.admit(chunk):
+                        yield chunk
+                if state.finish_reason is None:
+                    raise ProviderUnavailable(
+                        _UNTERMINATED, provider=target.provider, model=target.model.name
+                    )
+            except ProviderError as error:
+                latency = router._clock() - start
+                if state.delivered:
+                    run.failed(target, error, latency)
+                    cut = state.interrupted(run, target, error)
+                    router._acct.interrupted(call, run, cut, cost_of(target.model, state.usage))
+                    raise cut from error
+                if run.failed(target, error, latency):
+                    continue
+                break
+            finally:
+                aclose = getattr(chunks, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+            done = state.response(run, target, target.model.id, router._clock() - start)
+            self.response = await router._acct.aok(call, done, stream=True)
+            return
+        router._acct.failed(call, run, stream=True)
+        raise run.give_up()
