@@ -195,9 +195,10 @@ telemetry: {log: {format: json}, metrics: true}
         seen.append(_chain_text(cut.value))
         seen.append(repr(router.health()))
         seen.append(router.telemetry.metrics.exposition().decode())
-        cache: Any = router.state
-        entries = getattr(cache, "_cache", {})
-        seen += [repr(v) for v in getattr(entries, "values", dict)()]
+        state: Any = router.state
+        entries = list(state._cache.items())  # the memory backend's TLRU: keys and bodies
+        assert entries, "nothing was cached"
+        seen += [repr(entry) for entry in entries]
         router.close()
     seen += [json.dumps(event, default=str) for event in logs]
     assert logs, "the event log emitted nothing"
