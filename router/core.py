@@ -343,7 +343,7 @@ class ChainRun:
     """
 
     __slots__ = (
-        "_current",
+        "_inflight",
         "_min_window",
         "_pending",
         "attempts",
@@ -376,6 +376,7 @@ class ChainRun:
         self.deadline = self.started + call.task.timeouts.total
         self._pending = [_Entry(targets[c.model]) for c in call.plan.chain]
         self._min_window: int | None = None
+        self._inflight: dict[str, _Entry] = {}
         self.attempts: list[Attempt] = []
         self.errors: list[ProviderError] = []
         self.stop_reason: str | None = None
@@ -413,7 +414,7 @@ class ChainRun:
             per_attempt = self.call.timeout or self.spec.attempt_timeout(
                 self.call.task, chosen.target.model
             )
-            self._current = chosen
+            self._inflight[chosen.target.model.name] = chosen
             return Go(chosen.target, min(per_attempt, remaining))
         waiting = [blocker] if blocker is not None else self._pending
         earliest = min(waiting, key=lambda e: e.not_before)
@@ -463,7 +464,7 @@ class ChainRun:
 
     def failed(self, target: Target, error: ProviderError, latency: float) -> bool:
         """Record a failed attempt; True when the run should go on (``next_step``)."""
-        entry: _Entry = self._current
+        entry = self._inflight.pop(target.model.name, None) or _Entry(target)
         task = self.call.task
         now = self.clock()
         if error.local:
@@ -517,7 +518,20 @@ class ChainRun:
             model=target.model.name,
         )
 
+    def cancel_inflight(self, latency: float, keep: str | None = None) -> None:
+        """Hedged attempts still in flight (but ``keep``, the winner) lost the race and were
+        cancelled: recorded as such, never retried."""
+        for name, entry in list(self._inflight.items()):
+            if name == keep:
+                continue
+            target = entry.target
+            self.attempts.append(
+                Attempt(target.model.name, target.provider, "cancelled", None, latency)
+            )
+            del self._inflight[name]
+
     def succeeded(self, target: Target, response: Response, latency: float) -> Response:
+        self._inflight.pop(target.model.name, None)
         self.attempts.append(
             Attempt(target.model.name, target.provider, "ok", None, latency, response.cached)
         )

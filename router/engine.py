@@ -28,6 +28,7 @@ from router.accounting import Accounting
 from router.core import (
     Call,
     ChainRun,
+    Go,
     ParamsCache,
     Target,
     Wait,
@@ -163,6 +164,9 @@ def _unavailable_reason(provider: ProviderSpec, environ: Mapping[str, str]) -> s
     return None
 
 
+_Outcome = tuple[Target, Response | None, ProviderError | None, float]
+
+
 class Router:
     """Routes completions by task through the compiled spec. Thread-safe and asyncio-safe;
     create one per process and share it."""
@@ -201,6 +205,12 @@ class Router:
         }
         self._budgets = {
             name: RetryBudget(task.retry.budget, clock=clock) for name, task in spec.tasks.items()
+        }
+        # Hedges may be at most max_share of a task's requests (no floor: a hedge is extra load).
+        self._hedges = {
+            name: RetryBudget(task.hedge.max_share, clock=clock, floor=0)
+            for name, task in spec.tasks.items()
+            if task.hedge is not None
         }
         caching = any(task.cache.enabled for task in spec.tasks.values())
         self._targets: dict[str, Target] = {}
@@ -382,6 +392,10 @@ class Router:
         """The async twin of :meth:`complete`."""
         call = await self._acct.agate(self._prepare(task, messages, prompt, params, stream=False))
         run = self._run(call)
+        if call.task.name in self._hedges:
+            hedged = await self._ahedged(call, run)
+            if hedged is not None:
+                return await self._acct.aok(call, hedged)
         while (step := run.next_step()) is not None:
             if isinstance(step, Wait):
                 await self._asleep(step.seconds)
@@ -401,6 +415,66 @@ class Router:
             return await self._acct.aok(call, response)
         self._acct.failed(call, run)
         raise run.give_up()
+
+    async def _attempt(self, call: Call, run: ChainRun, step: Go) -> _Outcome:
+        target = step.target
+        request = build_request(self.spec, call, target, step.timeout, self._params_for)
+        start = self._clock()
+        try:
+            response = await target.node.acomplete(request)
+            if (refusal := run.refused(target, response.finish_reason)) is not None:
+                raise refusal
+        except ProviderError as error:
+            return target, None, error, self._clock() - start
+        return target, response, None, self._clock() - start
+
+    async def _ahedged(self, call: Call, run: ChainRun) -> Response | None:
+        """The first attempt, hedged: if it has not answered after the hedge delay (a set
+        number of seconds, or the model's observed p95), the next model gets the same
+        request; the first complete answer wins and the other is cancelled. Returns None
+        when neither answered, so the ordinary chain walk carries on from there."""
+        hedge = call.task.hedge
+        budget = self._hedges[call.task.name]
+        budget.request()
+        first = run.next_step()
+        if not isinstance(first, Go) or hedge is None:
+            return None  # a wait or nothing to try: the ordinary walk handles it
+        delay = hedge.after
+        if delay is None:
+            delay = self._acct.latency.estimate(first.target.model).p95
+        started = self._clock()
+        racing: set[asyncio.Future[_Outcome]] = {
+            asyncio.ensure_future(self._attempt(call, run, first))
+        }
+        if delay is not None:
+            timer: asyncio.Future[Any] = asyncio.ensure_future(self._asleep(delay))
+            watched: set[asyncio.Future[Any]] = {*racing, timer}
+            await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+            timer.cancel()
+            if not any(task.done() for task in racing) and budget.try_retry():
+                second = run.next_step()
+                if isinstance(second, Go):
+                    racing.add(asyncio.ensure_future(self._attempt(call, run, second)))
+        winner: tuple[Target, Response, float] | None = None
+        try:
+            while racing and winner is None:
+                done, racing = await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    target, response, error, latency = task.result()
+                    if response is not None and winner is None:
+                        winner = (target, response, latency)
+                    elif error is not None:
+                        run.failed(target, error, latency)
+        finally:
+            for task in racing:
+                task.cancel()
+            if racing:
+                await asyncio.gather(*racing, return_exceptions=True)
+            keep = winner[0].model.name if winner is not None else None
+            run.cancel_inflight(self._clock() - started, keep=keep)
+        if winner is None:
+            return None
+        return run.succeeded(*winner)
 
     def astream(
         self,

@@ -311,7 +311,8 @@ class Attempt:
 
     model: str
     provider: str
-    outcome: Literal["ok", "error", "skipped"]  # skipped: refused locally, nothing was sent
+    # skipped: refused locally, nothing was sent; cancelled: a hedge that lost the race
+    outcome: Literal["ok", "error", "skipped", "cancelled"]
     error: ProviderError | None
     latency_s: float
     cached: bool = False

@@ -40,12 +40,18 @@ class RetryBudget:
     (plus a small floor), so a failing provider cannot multiply the traffic sent to it.
     Thread-safe; per process."""
 
-    __slots__ = ("_lock", "_requests", "_retries", "clock", "ratio", "window")
+    __slots__ = ("_lock", "_requests", "_retries", "clock", "floor", "ratio", "window")
 
     def __init__(
-        self, ratio: float, *, window: float = 10.0, clock: Callable[[], float] = time.monotonic
+        self,
+        ratio: float,
+        *,
+        window: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+        floor: int = MIN_RETRIES_PER_WINDOW,
     ) -> None:
         self.ratio = ratio
+        self.floor = floor
         self.window = window
         self.clock = clock
         self._lock = threading.Lock()
@@ -70,7 +76,7 @@ class RetryBudget:
         with self._lock:
             now = self.clock()
             self._trim(now)
-            allowed = self.ratio * len(self._requests) + MIN_RETRIES_PER_WINDOW
+            allowed = self.ratio * len(self._requests) + self.floor
             if len(self._retries) + 1 > allowed:
                 return False
             self._retries.append(now)

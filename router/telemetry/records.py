@@ -27,7 +27,7 @@ __all__ = [
     "render_prompt",
 ]
 
-AttemptOutcome: TypeAlias = Literal["ok", "error", "skipped"]
+AttemptOutcome: TypeAlias = Literal["ok", "error", "skipped", "cancelled"]
 RequestOutcome: TypeAlias = Literal["ok", "failed", "interrupted"]
 
 
@@ -139,6 +139,8 @@ def records_from(
             usage, cost = interrupted.usage, interrupted_cost
             if usage is None:
                 cost = 0.0  # nothing known to have been used
+        elif a.outcome == "cancelled":
+            cost = None  # a hedge cancelled mid-flight: billed by the provider, usage unknown
         err = a.error
         out.append(
             AttemptRecord(
