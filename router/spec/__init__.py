@@ -19,7 +19,7 @@ from router.spec.checks import semantic_diagnostics
 from router.spec.diagnostics import Diagnostic
 from router.spec.model import SUPPORTED_VERSIONS, Spec, build_spec
 from router.spec.schema import schema, schema_diagnostics
-from router.spec.yamlload import Document, YamlError, load_yaml
+from router.spec.yamlload import Document, YamlError, load_yaml, paused_gc
 
 __all__ = [
     "Diagnostic",
@@ -93,7 +93,11 @@ def validate_bytes(
     environ: Mapping[str, str] | None = None,
 ) -> Report:
     """Validate a spec given as bytes. ``strict`` turns every warning into an error."""
-    env = os.environ if environ is None else environ
+    with paused_gc():
+        return _validate(raw, file, strict, os.environ if environ is None else environ)
+
+
+def _validate(raw: bytes, file: str, strict: bool, env: Mapping[str, str]) -> Report:
     try:
         doc = load_yaml(raw, file)
     except YamlError as exc:
