@@ -525,14 +525,16 @@ def run_worker(py: str, args: list[str], url: str, timeout: float) -> dict[str, 
     return out
 
 
-def measure_import(py: str, module: str, reps: int, env: dict[str, str]) -> dict[str, Any]:
+def measure_import(py: str, stmt: str, reps: int, env: dict[str, str]) -> dict[str, Any]:
+    """``stmt`` (``import X``) timed inside fresh processes, and their peak RSS after it."""
     code = (
-        f"import time,resource,sys\nt=time.perf_counter()\nimport {module}\n"
+        f"import time,resource,sys\nt=time.perf_counter()\n{stmt}\n"
         "d=time.perf_counter()-t\n"
         "sys.stdout.write('%r %r' % (d, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))"
     )
+    module = stmt
     run: dict[str, Any] = {"env": env, "cwd": ROOT, "capture_output": True, "text": True}
-    subprocess.run([py, "-c", f"import {module}"], check=False, **run)  # warms the .pyc files
+    subprocess.run([py, "-c", stmt], check=False, **run)  # warms the .pyc files
     times, rss = [], []
     for _ in range(reps):
         cp = subprocess.run([py, "-c", code], check=False, **run)
@@ -569,8 +571,8 @@ def summarize(results: list[dict[str, Any]]) -> tuple[str, dict[tuple[str, str, 
     med = {k: spread([r["cpu_us"] for r in rs])[0] for k, rs in groups.items()}
     lines = [
         "| target | mode | conc | client CPU µs/req (median [min–max]) | vs | ratio "
-        "| req/s | p50 ms | p99 ms | server µs/req | errors |",
-        "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| req/s | p50 ms | p99 ms | server µs/req | new conns | errors |",
+        "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     order = {t: i for i, t in enumerate(TARGETS)}
     for key in sorted(groups, key=lambda k: (k[1], k[2], order.get(k[0], 99))):
@@ -589,6 +591,7 @@ def summarize(results: list[dict[str, Any]]) -> tuple[str, dict[tuple[str, str, 
             f" | {statistics.median(r['p50_ms'] for r in rs):.2f}"
             f" | {statistics.median(r['p99_ms'] for r in rs):.2f}"
             f" | {statistics.median(r['server_us'] for r in rs):.0f}"
+            f" | {statistics.median(r['new_connections'] for r in rs):.0f}"
             f" | {sum(r['errors'] for r in rs)} |"
         )
     extra = []
@@ -631,10 +634,10 @@ def verdicts(med: dict[tuple[str, str, int], float], imports: list[dict[str, Any
                 ok = "PASS" if a / b <= 0.20 else "FAIL"
                 out.append(f"- router-openai {mode} c={conc}: {a / b:.2f}× litellm (≤ 0.20×) {ok}")
     for im in imports:
-        if im.get("module") == "router" and "ms" in im:
+        if im.get("module") in ("import router", "from router import Router") and "ms" in im:
             ok = "PASS" if im["ms"] <= 150 and im["rss_mb"] <= 40 else "FAIL"
             out.append(
-                f"- import router: {im['ms']:.0f} ms, {im['rss_mb']:.1f} MB RSS "
+                f"- `{im['module']}`: {im['ms']:.0f} ms, {im['rss_mb']:.1f} MB RSS "
                 f"(≤ 150 ms, ≤ 40 MB) {ok}"
             )
     return "\n".join(out)
@@ -691,11 +694,11 @@ def orchestrate(a: argparse.Namespace) -> int:
                             print(f"[rep {rep}] {target} c={conc}: {r}", flush=True)
         if not a.no_import:
             env = child_env(url)
-            imports.append(measure_import(py, "router", a.import_reps, env))
-            for mod in ("openai", "anthropic"):
-                imports.append(measure_import(py, mod, a.import_reps, env))
+            for stmt in ("import router", "from router import Router", "import openai"):
+                imports.append(measure_import(py, stmt, a.import_reps, env))
+            imports.append(measure_import(py, "import anthropic", a.import_reps, env))
             if litellm_py and "litellm" in targets:
-                imports.append(measure_import(litellm_py, "litellm", 3, env))
+                imports.append(measure_import(litellm_py, "import litellm", 3, env))
             for im in imports:
                 print(f"[import] {im}", flush=True)
         if not a.no_nodes:
@@ -727,13 +730,15 @@ def orchestrate(a: argparse.Namespace) -> int:
     if imports:
         report += [
             "",
-            "| import | ms (median) | runs ms | RSS after import MB |",
+            "| statement (fresh process) | ms (median) | runs ms | RSS after it MB |",
             "|---|---:|---|---:|",
         ]
         for im in imports:
             if "ms" in im:
                 runs = ", ".join(f"{t:.0f}" for t in im["ms_all"])
-                report.append(f"| {im['module']} | {im['ms']:.0f} | {runs} | {im['rss_mb']:.1f} |")
+                report.append(
+                    f"| `{im['module']}` | {im['ms']:.0f} | {runs} | {im['rss_mb']:.1f} |"
+                )
             else:
                 report.append(f"| {im['module']} | skipped: {im.get('skipped')} | | |")
     if nodes:
