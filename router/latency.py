@@ -20,6 +20,8 @@ from router.spec.model import ModelSpec
 WINDOW = 256
 MAX_AGE = 900.0
 MIN_SAMPLES = 10
+# Quantiles are recomputed (a sort of the window) after this many new samples, not per call.
+REFRESH_EVERY = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,13 +39,14 @@ def _quantile(ordered: list[float], q: float) -> float:
 
 
 class LatencyTracker:
-    __slots__ = ("_cache", "_lock", "_samples", "clock")
+    __slots__ = ("_cache", "_fresh", "_lock", "_samples", "clock")
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self._lock = threading.Lock()
         self._samples: dict[str, deque[tuple[float, float]]] = {}
         self._cache: dict[str, LatencyEstimate] = {}
+        self._fresh: dict[str, int] = {}  # samples added since the cached estimate
 
     def observe(self, model: str, seconds: float) -> None:
         with self._lock:
@@ -51,7 +54,12 @@ class LatencyTracker:
             if samples is None:
                 samples = self._samples[model] = deque(maxlen=WINDOW)
             samples.append((self.clock(), seconds))
-            self._cache.pop(model, None)
+            added = self._fresh.get(model, 0) + 1
+            cached = self._cache.get(model)
+            if cached is None or cached.source == "prior" or added >= REFRESH_EVERY:
+                self._cache.pop(model, None)
+                added = 0
+            self._fresh[model] = added
 
     def estimate(self, model: ModelSpec) -> LatencyEstimate:
         with self._lock:
