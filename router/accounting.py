@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from router.budget import BudgetKeeper
 from router.core import Call, ChainRun
@@ -20,10 +19,8 @@ from router.latency import LatencyTracker
 from router.plan import cheapest_only
 from router.spec.model import ModelSpec, Spec
 from router.state.base import StateBackend
+from router.telemetry import Telemetry, records_from
 from router.types import Response
-
-if TYPE_CHECKING:
-    from router.telemetry import Telemetry
 
 
 class Accounting:
@@ -38,8 +35,6 @@ class Accounting:
         wall: Callable[[], float] = time.time,
         secrets: Iterable[str] = (),
     ) -> None:
-        from router.telemetry import Telemetry
-
         self.spec = spec
         self.wall = wall
         self.latency = LatencyTracker(clock)
@@ -78,8 +73,6 @@ class Accounting:
                 self.latency.observe(attempt.model, attempt.latency_s)
 
     def _record_ok(self, call: Call, response: Response, stream: bool) -> None:
-        from router.telemetry import records_from
-
         self.telemetry.record(
             records_from(
                 response.attempts,
@@ -108,8 +101,6 @@ class Accounting:
         return response
 
     def failed(self, call: Call, run: ChainRun, *, stream: bool = False) -> None:
-        from router.telemetry import records_from
-
         self.telemetry.record(
             records_from(
                 run.attempts,
@@ -124,8 +115,6 @@ class Accounting:
     def interrupted(
         self, call: Call, run: ChainRun, error: StreamInterrupted, cost: float | None
     ) -> None:
-        from router.telemetry import records_from
-
         self.telemetry.record(
             records_from(
                 error.attempts,

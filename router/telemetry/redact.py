@@ -25,9 +25,15 @@ class SecretRedactor:
     """Replace every string that contains a secret, in any nesting of dicts, lists, tuples and
     sets, with ``"[redacted]"``. Called as a structlog processor, it scrubs the event dict."""
 
-    __slots__ = ("_grams", "_whole")
+    __slots__ = ("_clean", "_grams", "_whole")
+
+    # Spec names (tasks, models, providers) recur in every record: short strings found clean
+    # once are remembered, so a request costs set lookups, not n-gram scans.
+    _CLEAN_MAX = 4096
+    _CLEAN_LEN = 256
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._clean: set[str] = set()
         self._grams: frozenset[str] = frozenset()
         self._whole: tuple[str, ...] = ()
         self.add(secrets)
@@ -56,6 +62,14 @@ class SecretRedactor:
 
     def leaks(self, text: str) -> bool:
         """True when ``text`` holds a secret, a slice of one, or a secret's SHA-256."""
+        if text in self._clean:
+            return False
+        found = self._leaks(text)
+        if not found and len(text) <= self._CLEAN_LEN and len(self._clean) < self._CLEAN_MAX:
+            self._clean.add(text)
+        return found
+
+    def _leaks(self, text: str) -> bool:
         grams = self._grams
         if grams and len(text) >= SLICE:
             for i in range(len(text) - SLICE + 1):
