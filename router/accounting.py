@@ -24,7 +24,7 @@ from router.types import Response
 
 
 class Accounting:
-    __slots__ = ("budget", "latency", "spec", "telemetry", "wall")
+    __slots__ = ("breaker_state", "budget", "latency", "spec", "telemetry", "wall")
 
     def __init__(
         self,
@@ -34,13 +34,16 @@ class Accounting:
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         secrets: Iterable[str] = (),
+        redact: Callable[[str], str] | None = None,
+        breaker_state: Callable[[str], str] | None = None,
     ) -> None:
         self.spec = spec
+        self.breaker_state = breaker_state
         self.wall = wall
         self.latency = LatencyTracker(clock)
         self.budget = BudgetKeeper(spec, state, wall)
         self.telemetry: Telemetry = Telemetry.from_config(
-            dict(spec.telemetry), secrets=[s for s in secrets if s]
+            dict(spec.telemetry), secrets=[s for s in secrets if s], redact=redact
         )
 
     def expected_latency(self, model: ModelSpec) -> float | None:
@@ -67,12 +70,19 @@ class Accounting:
 
     # -- after --------------------------------------------------------------------------------
 
+    def _breakers(self, call: Call, attempts: Iterable[str]) -> None:
+        """Publish the circuit state of every model the request touched (metrics only)."""
+        if self.telemetry.metrics is not None and self.breaker_state is not None:
+            for model in set(attempts):
+                self.telemetry.set_breaker(model, self.breaker_state(model))
+
     def _observe(self, response: Response) -> None:
         for attempt in response.attempts:
             if attempt.outcome == "ok" and not attempt.cached:
                 self.latency.observe(attempt.model, attempt.latency_s)
 
     def _record_ok(self, call: Call, response: Response, stream: bool) -> None:
+        self._breakers(call, (a.model for a in response.attempts))
         self.telemetry.record(
             records_from(
                 response.attempts,
@@ -101,6 +111,7 @@ class Accounting:
         return response
 
     def failed(self, call: Call, run: ChainRun, *, stream: bool = False) -> None:
+        self._breakers(call, (a.model for a in run.attempts))
         self.telemetry.record(
             records_from(
                 run.attempts,

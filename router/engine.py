@@ -181,10 +181,12 @@ class Router:
         wall: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         asleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         """``state`` overrides the spec's state backend; ``clock`` (monotonic: latencies,
         deadlines, breakers), ``wall`` (shared holds) and the two sleeps are injectable so
-        tests never wait."""
+        tests never wait. ``redact`` is applied to prompt and response text before it is
+        logged (only with ``telemetry.log.content: true``), e.g. to mask personal data."""
         self.spec = spec
         self._params_for = ParamsCache(spec)
         self._clock = clock
@@ -197,12 +199,20 @@ class Router:
         for name, provider in spec.providers.items():
             self._provider_unavailable[name] = _unavailable_reason(provider, env)
             self._adapters[name] = _LazyAdapter(self._adapter_factory(provider, env))
+        self._breakers: dict[str, CircuitBreaker] = {}
         self._acct = Accounting(
-            spec, self.state, clock=clock, wall=wall, secrets=_secrets(spec, env)
+            spec,
+            self.state,
+            clock=clock,
+            wall=wall,
+            secrets=_secrets(spec, env),
+            redact=redact,
+            breaker_state=lambda model: self._breakers[model].state,
         )
-        self._breakers = {
-            name: CircuitBreaker(name, model.breaker, clock) for name, model in spec.models.items()
-        }
+        self._breakers.update(
+            (name, CircuitBreaker(name, model.breaker, clock))
+            for name, model in spec.models.items()
+        )
         self._budgets = {
             name: RetryBudget(task.retry.budget, clock=clock) for name, task in spec.tasks.items()
         }

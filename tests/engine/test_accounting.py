@@ -207,3 +207,43 @@ telemetry: {log: {format: json}, metrics: true}
     leaks = {i: _leaks(text) for i, text in enumerate(seen) if _leaks(text)}
     assert leaks == {}, leaks
     assert models_sent(sb)  # requests really were made
+
+
+def test_content_logging_is_off_by_default_and_redacted_when_on(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    base = (
+        PROVIDERS.replace("{openai}", sb.openai_base_url).replace(
+            "{anthropic}", sb.anthropic_base_url
+        )
+        + "models:\n  a: {provider: oai, id: a}\ntasks:\n  t: {candidates: [a]}\n"
+    )
+    prompt = "My email is ada@example.com. Thanks."
+    for content, expect_text in ((False, False), (True, True)):
+        path = tmp_path / f"routes-{content}.yaml"
+        path.write_text(base + f"telemetry: {{log: {{content: {str(content).lower()}}}}}\n")
+        with capture_logs() as logs:
+            router = Router.from_yaml(
+                path,
+                environ={"SANDBOX_API_KEY": "sk-test"},
+                redact=lambda text: text.replace("ada@example.com", "<email>"),
+            )
+            router.complete("t", prompt=prompt)
+            router.close()
+        dumped = json.dumps(logs, default=str)
+        assert "ada@example.com" not in dumped
+        assert ("<email>" in dumped) is expect_text
+
+
+def test_breaker_state_reaches_the_metrics(make_router: MakeRouter, sb: Sandbox) -> None:
+    spec = PRICED.replace(
+        "  fast: {candidates: [cheap, dear], priority: latency}\n",
+        "  fast: {candidates: [cheap, dear], priority: latency}\n"
+        "defaults:\n  breaker: {failures: 1}\ntelemetry: {metrics: true}\n",
+    )
+    router = make_router(spec)
+    sb.set_fault("500", model="dear")  # the fastest, so tried first
+    assert router.complete("fast", prompt="x").model == "cheap"
+    text = router.telemetry.metrics.exposition().decode()
+    assert 'router_breaker_open{model="dear"} 1.0' in text
+    assert 'router_breaker_open{model="cheap"} 0.0' in text
