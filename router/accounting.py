@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from router.budget import BudgetKeeper
-from router.core import Call, ChainRun
+from router.chain import ChainRun
+from router.core import Call
 from router.errors import StreamInterrupted
 from router.latency import LatencyTracker
 from router.plan import cheapest_only

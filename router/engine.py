@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
 import time
 from collections.abc import (
-    AsyncIterator,
     Awaitable,
     Callable,
     Iterable,
-    Iterator,
     Mapping,
 )
 from dataclasses import dataclass
@@ -25,29 +22,36 @@ from types import TracebackType
 from typing import Any, Self
 
 from router.accounting import Accounting
+from router.chain import ChainRun, Go, Wait
 from router.core import (
     Call,
-    ChainRun,
-    Go,
     ParamsCache,
     Target,
-    Wait,
     build_request,
     prepare_call,
 )
-from router.errors import ConfigError, ProviderError
+from router.errors import ProviderError
 from router.nodes.breaker import BreakerNode, CircuitBreaker
 from router.nodes.cache import CacheNode
 from router.nodes.limiter import LimiterNode, limits_for
 from router.nodes.retry import RetryBudget
-from router.plan import DEFAULT_EXPECTED_OUTPUT, Plan, estimate_tokens
+from router.plan import Plan
 from router.providers.base import Adapter, ProviderSettings
 from router.providers.registry import get_adapter_class
 from router.spec import load_spec
-from router.spec.model import EnvRef, ModelSpec, ProviderSpec, Spec
-from router.state import StateBackend, make_backend
+from router.spec.model import ModelSpec, ProviderSpec, Spec
+from router.state import StateBackend
 from router.streams import AsyncStream, Stream
-from router.types import Chunk, Message, Request, Response
+from router.targets import (
+    AdapterNode,
+    LazyAdapter,
+    estimate_request,
+    make_state,
+    resolve,
+    secrets_of,
+    unavailable_reason,
+)
+from router.types import Message, Response
 
 __all__ = ["AsyncStream", "ModelInfo", "Router", "Stream"]
 
@@ -64,104 +68,6 @@ class ModelInfo:
     available: bool
     reason: str | None = None
     listed_by_provider: bool | None = None  # with remote=True: does the provider list the id?
-
-
-class _LazyAdapter:
-    """Creates the provider's adapter on first use, so SDKs are imported only for providers
-    that are actually called, and a missing key only matters when its provider is."""
-
-    __slots__ = ("_adapter", "_lock", "_make")
-
-    def __init__(self, make: Callable[[], Adapter]) -> None:
-        self._make = make
-        self._adapter: Adapter | None = None
-        self._lock = threading.Lock()
-
-    def get(self) -> Adapter:
-        adapter = self._adapter
-        if adapter is None:
-            with self._lock:
-                if self._adapter is None:
-                    self._adapter = self._make()
-                adapter = self._adapter
-        return adapter
-
-    @property
-    def created(self) -> Adapter | None:
-        return self._adapter
-
-
-class _AdapterNode:
-    """The innermost node of a target's stack: forwards to the provider's adapter."""
-
-    __slots__ = ("_lazy",)
-
-    def __init__(self, lazy: _LazyAdapter) -> None:
-        self._lazy = lazy
-
-    def complete(self, request: Any) -> Response:
-        return self._lazy.get().complete(request)
-
-    async def acomplete(self, request: Any) -> Response:
-        return await self._lazy.get().acomplete(request)
-
-    def stream(self, request: Any) -> Iterator[Chunk]:
-        return self._lazy.get().stream(request)
-
-    def astream(self, request: Any) -> AsyncIterator[Chunk]:
-        return self._lazy.get().astream(request)
-
-    def describe(self) -> str:
-        return "adapter"
-
-
-def _estimate_request(request: Request) -> int:
-    return estimate_tokens(request.messages) + (request.max_tokens or DEFAULT_EXPECTED_OUTPUT)
-
-
-def _make_state(spec: Spec, environ: Mapping[str, str], wall: Callable[[], float]) -> StateBackend:
-    state = spec.state
-    url = None
-    if state.backend == "redis":
-        url = environ.get(state.url_env or "")
-        if not url:
-            raise ConfigError(
-                f"state.backend is redis but the environment variable {state.url_env} is not set"
-            )
-    return make_backend(
-        state.backend,
-        url=url,
-        key_prefix=state.key_prefix,
-        on_unavailable=state.on_unavailable,
-        connect_timeout=state.connect_timeout,
-        clock=wall,
-        cache_max_entries=spec.defaults.cache.max_entries,
-    )
-
-
-def _secrets(spec: Spec, environ: Mapping[str, str]) -> list[str]:
-    """Every value read from the environment that could be a secret: keys, header values,
-    the Redis URL. Telemetry redacts them wherever they might appear."""
-    names = [p.api_key_env for p in spec.providers.values() if p.api_key_env]
-    names += [
-        v.name for p in spec.providers.values() for v in p.headers.values() if isinstance(v, EnvRef)
-    ]
-    if spec.state.url_env:
-        names.append(spec.state.url_env)
-    return [environ[n] for n in names if environ.get(n)]
-
-
-def _resolve(value: str | EnvRef, environ: Mapping[str, str]) -> str | None:
-    return environ.get(value.name) if isinstance(value, EnvRef) else value
-
-
-def _unavailable_reason(provider: ProviderSpec, environ: Mapping[str, str]) -> str | None:
-    if provider.api_key_env and not environ.get(provider.api_key_env):
-        return f"{provider.api_key_env} is not set"
-    for header, value in provider.headers.items():
-        if isinstance(value, EnvRef) and not environ.get(value.name):
-            return f"{value.name} (header {header}) is not set"
-    return None
 
 
 _Outcome = tuple[Target, Response | None, ProviderError | None, float]
@@ -193,19 +99,19 @@ class Router:
         self._sleep = sleep
         self._asleep = asleep
         env = dict(os.environ if environ is None else environ)
-        self.state = state if state is not None else _make_state(spec, env, wall)
-        self._adapters: dict[str, _LazyAdapter] = {}
+        self.state = state if state is not None else make_state(spec, env, wall)
+        self._adapters: dict[str, LazyAdapter] = {}
         self._provider_unavailable: dict[str, str | None] = {}
         for name, provider in spec.providers.items():
-            self._provider_unavailable[name] = _unavailable_reason(provider, env)
-            self._adapters[name] = _LazyAdapter(self._adapter_factory(provider, env))
+            self._provider_unavailable[name] = unavailable_reason(provider, env)
+            self._adapters[name] = LazyAdapter(self._adapter_factory(provider, env))
         self._breakers: dict[str, CircuitBreaker] = {}
         self._acct = Accounting(
             spec,
             self.state,
             clock=clock,
             wall=wall,
-            secrets=_secrets(spec, env),
+            secrets=secrets_of(spec, env),
             redact=redact,
             breaker_state=lambda model: self._breakers[model].state,
         )
@@ -228,7 +134,7 @@ class Router:
             provider = spec.providers[model.provider]
             # Outermost first: cache → breaker → limiter → adapter. The breaker sits above
             # the limiter so a model that will be skipped never spends a rate-limit slot.
-            node: Any = _AdapterNode(self._adapters[model.provider])
+            node: Any = AdapterNode(self._adapters[model.provider])
             limits = limits_for("provider", provider.name, provider.limits) + limits_for(
                 "model", name, model.limits
             )
@@ -239,7 +145,7 @@ class Router:
                     limits,
                     model=name,
                     provider=provider.name,
-                    estimate=_estimate_request,
+                    estimate=estimate_request,
                 )
             node = BreakerNode(
                 node,
@@ -277,7 +183,7 @@ class Router:
         provider: ProviderSpec, environ: Mapping[str, str]
     ) -> Callable[[], Adapter]:
         def make() -> Adapter:
-            headers = {k: v for k, raw in provider.headers.items() if (v := _resolve(raw, environ))}
+            headers = {k: v for k, raw in provider.headers.items() if (v := resolve(raw, environ))}
             settings = ProviderSettings(
                 name=provider.name,
                 base_url=provider.base_url,

@@ -11,7 +11,8 @@ from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from router.core import Call, ChainRun, Target, Wait, build_request, cost_of
+from router.chain import ChainRun, Wait
+from router.core import Call, Target, build_request, cost_of
 from router.errors import ProviderError, ProviderUnavailable, StreamInterrupted
 from router.types import Chunk, Response, ToolCall, Usage
 

@@ -1,0 +1,125 @@
+"""What a model compiles into, around its provider adapter: the adapter created on first
+use (so SDKs load only for providers actually called), the innermost node of the stack, and
+what the environment provides (keys, header values, the Redis URL), never shown anywhere.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from typing import Any
+
+from router.errors import ConfigError
+from router.plan import DEFAULT_EXPECTED_OUTPUT, estimate_tokens
+from router.providers.base import Adapter
+from router.spec.model import EnvRef, ProviderSpec, Spec
+from router.state import StateBackend, make_backend
+from router.types import Chunk, Request, Response
+
+__all__ = [
+    "AdapterNode",
+    "LazyAdapter",
+    "estimate_request",
+    "make_state",
+    "resolve",
+    "secrets_of",
+    "unavailable_reason",
+]
+
+
+class LazyAdapter:
+    """Creates the provider's adapter on first use, so SDKs are imported only for providers
+    that are actually called, and a missing key only matters when its provider is."""
+
+    __slots__ = ("_adapter", "_lock", "_make")
+
+    def __init__(self, make: Callable[[], Adapter]) -> None:
+        self._make = make
+        self._adapter: Adapter | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Adapter:
+        adapter = self._adapter
+        if adapter is None:
+            with self._lock:
+                if self._adapter is None:
+                    self._adapter = self._make()
+                adapter = self._adapter
+        return adapter
+
+    @property
+    def created(self) -> Adapter | None:
+        return self._adapter
+
+
+class AdapterNode:
+    """The innermost node of a target's stack: forwards to the provider's adapter."""
+
+    __slots__ = ("_lazy",)
+
+    def __init__(self, lazy: LazyAdapter) -> None:
+        self._lazy = lazy
+
+    def complete(self, request: Any) -> Response:
+        return self._lazy.get().complete(request)
+
+    async def acomplete(self, request: Any) -> Response:
+        return await self._lazy.get().acomplete(request)
+
+    def stream(self, request: Any) -> Iterator[Chunk]:
+        return self._lazy.get().stream(request)
+
+    def astream(self, request: Any) -> AsyncIterator[Chunk]:
+        return self._lazy.get().astream(request)
+
+    def describe(self) -> str:
+        return "adapter"
+
+
+def estimate_request(request: Request) -> int:
+    return estimate_tokens(request.messages) + (request.max_tokens or DEFAULT_EXPECTED_OUTPUT)
+
+
+def make_state(spec: Spec, environ: Mapping[str, str], wall: Callable[[], float]) -> StateBackend:
+    state = spec.state
+    url = None
+    if state.backend == "redis":
+        url = environ.get(state.url_env or "")
+        if not url:
+            raise ConfigError(
+                f"state.backend is redis but the environment variable {state.url_env} is not set"
+            )
+    return make_backend(
+        state.backend,
+        url=url,
+        key_prefix=state.key_prefix,
+        on_unavailable=state.on_unavailable,
+        connect_timeout=state.connect_timeout,
+        clock=wall,
+        cache_max_entries=spec.defaults.cache.max_entries,
+    )
+
+
+def secrets_of(spec: Spec, environ: Mapping[str, str]) -> list[str]:
+    """Every value read from the environment that could be a secret: keys, header values,
+    the Redis URL. Telemetry redacts them wherever they might appear."""
+    names = [p.api_key_env for p in spec.providers.values() if p.api_key_env]
+    names += [
+        v.name for p in spec.providers.values() for v in p.headers.values() if isinstance(v, EnvRef)
+    ]
+    if spec.state.url_env:
+        names.append(spec.state.url_env)
+    return [environ[n] for n in names if environ.get(n)]
+
+
+def resolve(value: str | EnvRef, environ: Mapping[str, str]) -> str | None:
+    return environ.get(value.name) if isinstance(value, EnvRef) else value
+
+
+def unavailable_reason(provider: ProviderSpec, environ: Mapping[str, str]) -> str | None:
+    if provider.api_key_env and not environ.get(provider.api_key_env):
+        return f"{provider.api_key_env} is not set"
+    for header, value in provider.headers.items():
+        if isinstance(value, EnvRef) and not environ.get(value.name):
+            return f"{value.name} (header {header}) is not set"
+    return None
