@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from router.spec import validate_bytes
+from router.spec.build import build_spec
 from router.spec.checks import semantic_diagnostics
-from router.spec.model import build_spec
 from router.spec.schema import schema_diagnostics
 from router.spec.yamlload import load_yaml
 

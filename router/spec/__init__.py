@@ -3,7 +3,7 @@
 ```
 bytes ──yamlload──▶ Document (data + positions) ──schema──▶ errors
                                      └──────────checks──▶ errors, warnings
-                                     └──(no errors)──model.build_spec──▶ Spec
+                                     └──(no errors)──build.build_spec──▶ Spec
 ```
 """
 
@@ -15,9 +15,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from router.errors import ConfigError
+from router.spec.build import build_spec
 from router.spec.checks import semantic_diagnostics
 from router.spec.diagnostics import Diagnostic
-from router.spec.model import SUPPORTED_VERSIONS, Spec, build_spec
+from router.spec.model import SUPPORTED_VERSIONS, Spec
 from router.spec.schema import schema, schema_diagnostics
 from router.spec.yamlload import Document, YamlError, load_yaml, paused_gc
 
