@@ -13,7 +13,12 @@ fi
 # Reinstall only when the declared dependencies changed since the last install.
 stamp=.venv/.router-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install -q -e ".[dev]"
+  echo "setup: installing router and its dev tools into .venv" >&2
+  # The build backend's deprecation chatter is kept out of sight unless the install fails.
+  if ! .venv/bin/python -m pip install -q -e ".[dev]" > .venv/pip-install.log 2>&1; then
+    cat .venv/pip-install.log >&2
+    exit 1
+  fi
   touch "$stamp"
 fi
 if ! command -v redis-server >/dev/null 2>&1; then
