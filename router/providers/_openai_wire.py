@@ -244,4 +244,6 @@ class OpenAIStream:
         calls = tuple(
             ToolCall(i, n, a or "{}") for i, n, a in (self._calls[k] for k in sorted(self._calls))
         )
-        return Chunk("", req.model, req.provider, self._finish, self._usage or _NO_USAGE, calls)
+        # No usage event (a server ignoring stream_options): usage None, so the call is
+        # reported as unpriced rather than as free.
+        return Chunk("", req.model, req.provider, self._finish, self._usage, calls)

@@ -264,7 +264,7 @@ def _ledger_from(value: Any) -> Ledger | None:
             if not isinstance(value["path"], str) or not value["path"]:
                 raise ValueError("telemetry.ledger.path: expected a file name")
             return SQLiteLedger(value["path"])
-        n = value.get("max_records", 100_000)
+        n = value.get("max_records", 10_000)
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ValueError("telemetry.ledger.max_records: expected a positive integer")
         return MemoryLedger(n)

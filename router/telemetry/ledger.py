@@ -55,7 +55,7 @@ class MemoryLedger:
 
     __slots__ = ("_lock", "_records")
 
-    def __init__(self, max_records: int = 100_000) -> None:
+    def __init__(self, max_records: int = 10_000) -> None:
         if max_records < 1:
             raise ValueError("max_records must be at least 1")
         self._records: deque[RequestRecord] = deque(maxlen=max_records)
