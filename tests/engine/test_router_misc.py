@@ -139,3 +139,39 @@ def test_importing_router_and_planning_do_not_import_the_sdks() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "none", done.stderr
+
+
+def test_one_router_serves_many_threads_and_event_loops(
+    make_router: MakeRouter, sb: Sandbox
+) -> None:
+    """The Router docstring promises thread- and asyncio-safety: one instance, shared."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    router = make_router(
+        PROVIDERS
+        + """
+models:
+  a: {provider: oai, id: a, limits: {requests_per_minute: 100000}}
+  b: {provider: ant, id: b}
+tasks:
+  t: {candidates: [a], fallback: [b], cache: {enabled: true}, params: {temperature: 0}}
+"""
+    )
+
+    def sync_calls(i: int) -> list[str]:
+        return [router.complete("t", prompt=f"Thread {i} call {j}.").model for j in range(10)]
+
+    def async_calls(i: int) -> list[str]:
+        async def run() -> list[str]:
+            calls = [router.acomplete("t", prompt=f"Loop {i} call {j}.") for j in range(10)]
+            return [r.model for r in await asyncio.gather(*calls)]
+
+        return asyncio.run(run())
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(sync_calls, i) for i in range(4)]
+        futures += [pool.submit(async_calls, i) for i in range(4)]
+        answered = [model for f in futures for model in f.result()]
+    assert len(answered) == 80 and set(answered) == {"a"}
+    assert len(sb.requests) == 80
