@@ -150,7 +150,7 @@ class BreakerNode:
     """Skips an open model (locally or as published by another process), records outcomes,
     and publishes openings and ``Retry-After`` answers as holds."""
 
-    __slots__ = ("backend", "breaker", "model", "provider", "wall", "wrapped")
+    __slots__ = ("_hold_keys", "backend", "breaker", "model", "provider", "wall", "wrapped")
 
     def __init__(
         self,
@@ -168,6 +168,8 @@ class BreakerNode:
         self.model = model
         self.provider = provider
         self.wall = wall
+        # Both holds are read in one round trip (an MGET on Redis).
+        self._hold_keys = (f"after:{model}", f"open:{model}")
 
     def describe(self) -> str:
         return f"breaker({self.breaker.state})"
@@ -197,15 +199,13 @@ class BreakerNode:
 
     def _check(self) -> None:
         now = self.wall()
-        after = self.backend.held_until(f"after:{self.model}", now)
-        opened = self.backend.held_until(f"open:{self.model}", now)
+        after, opened = self.backend.held_until_many(self._hold_keys, now)
         local = self.breaker.allow() if after is None and opened is None else None
         self._refusal(after, opened, local)
 
     async def _acheck(self) -> None:
         now = self.wall()
-        after = await self.backend.aheld_until(f"after:{self.model}", now)
-        opened = await self.backend.aheld_until(f"open:{self.model}", now)
+        after, opened = await self.backend.aheld_until_many(self._hold_keys, now)
         local = self.breaker.allow() if after is None and opened is None else None
         self._refusal(after, opened, local)
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import abc
 import math
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from router.errors import RouterError
@@ -134,6 +135,15 @@ class StateBackend(abc.ABC):
 
     @abc.abstractmethod
     async def aheld_until(self, key: str, now: float | None = None) -> float | None: ...
+
+    def held_until_many(self, keys: Sequence[str], now: float | None = None) -> list[float | None]:
+        """:meth:`held_until` for several keys (one round trip where the backend can)."""
+        return [self.held_until(key, now) for key in keys]
+
+    async def aheld_until_many(
+        self, keys: Sequence[str], now: float | None = None
+    ) -> list[float | None]:
+        return [await self.aheld_until(key, now) for key in keys]
 
     # -- response cache ---------------------------------------------------------------------
     @abc.abstractmethod

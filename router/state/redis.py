@@ -46,7 +46,7 @@ import math
 import struct
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 from urllib.parse import urlsplit
@@ -373,6 +373,20 @@ class RedisBackend(StateBackend):
         client, _ = self._aclient()
         reply = await client.get(self._key("hold", key))
         return _held(reply, self._clock() if now is None else now)
+
+    def held_until_many(self, keys: Sequence[str], now: float | None = None) -> list[float | None]:
+        client, _ = self._client()
+        replies = client.mget([self._key("hold", key) for key in keys])
+        at = self._clock() if now is None else now
+        return [_held(reply, at) for reply in replies]
+
+    async def aheld_until_many(
+        self, keys: Sequence[str], now: float | None = None
+    ) -> list[float | None]:
+        client, _ = self._aclient()
+        replies = await client.mget([self._key("hold", key) for key in keys])
+        at = self._clock() if now is None else now
+        return [_held(reply, at) for reply in replies]
 
     # -- response cache ---------------------------------------------------------------------
     def cache_get(self, key: str) -> bytes | None:

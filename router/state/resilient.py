@@ -25,7 +25,7 @@ import enum
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal, TypeVar
 
 import structlog
@@ -207,6 +207,14 @@ class ResilientBackend(StateBackend):
 
     async def aheld_until(self, key: str, now: float | None = None) -> float | None:
         return await self._arun(lambda b: b.aheld_until(key, now))
+
+    def held_until_many(self, keys: Sequence[str], now: float | None = None) -> list[float | None]:
+        return self._run(lambda b: b.held_until_many(keys, now))
+
+    async def aheld_until_many(
+        self, keys: Sequence[str], now: float | None = None
+    ) -> list[float | None]:
+        return await self._arun(lambda b: b.aheld_until_many(keys, now))
 
     def cache_get(self, key: str) -> bytes | None:
         return self._run(lambda b: b.cache_get(key))

@@ -350,3 +350,17 @@ def test_memory_sweeps_expired_entries(clock: FakeClock) -> None:
     health = backend.health()
     # The 1,024th entry triggered a sweep of the 1,000 expired ones: only the new are left.
     assert (health["limits"], health["holds"], health["counters"]) == (100, 100, 100)
+
+
+def test_held_until_many_reads_several_holds_at_once(
+    backend: StateBackend, clock: FakeClock
+) -> None:
+    backend.hold("a", clock() + 10)
+    backend.hold("c", clock() + 5)
+    assert backend.held_until_many(["a", "b", "c"]) == [
+        pytest.approx(clock() + 10),
+        None,
+        pytest.approx(clock() + 5),
+    ]
+    clock.advance(6)
+    assert backend.held_until_many(["a", "c"]) == [pytest.approx(clock() + 4), None]
