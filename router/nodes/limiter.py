@@ -88,45 +88,36 @@ class LimiterNode:
     def describe(self) -> str:
         return "limiter(" + ", ".join(lim.label for lim in self.limits) + ")"
 
-    def _refused(self, limit: Limit, wait: float) -> RateLimitError:
+    def _refused(self, wait: float) -> RateLimitError:
+        labels = "; ".join(limit.label for limit in self.limits)
         return RateLimitError(
-            f"client-side limit reached ({limit.label}); next slot in {wait:.2f}s",
+            f"client-side limit reached ({labels}); next slot in {wait:.2f}s",
             provider=self.provider,
             model=self.model,
             retry_after=wait,
             local=True,
         )
 
-    # -- admission --------------------------------------------------------------------------
+    # -- admission: every limit or none, in one atomic step (one Lua script on Redis) ---------
+
+    def _cells(self, tokens: int) -> list[tuple[str, float, float, float]]:
+        return [
+            (lim.key, float(tokens) if lim.tokens else 1.0, lim.interval, lim.burst)
+            for lim in self.limits
+        ]
 
     def _acquire(self, request: Request) -> int:
         tokens = self.estimate(request)
-        charged: list[tuple[Limit, float]] = []
-        for limit in self.limits:
-            cost = float(tokens) if limit.tokens else 1.0
-            wait = self.backend.acquire(
-                limit.key, cost=cost, interval=limit.interval, burst=limit.burst
-            )
-            if wait > 0:
-                for done, units in charged:
-                    self.backend.adjust(done.key, delta=-units, interval=done.interval)
-                raise self._refused(limit, wait)
-            charged.append((limit, cost))
+        wait = self.backend.acquire_all(self._cells(tokens))
+        if wait > 0:
+            raise self._refused(wait)
         return tokens
 
     async def _aacquire(self, request: Request) -> int:
         tokens = self.estimate(request)
-        charged: list[tuple[Limit, float]] = []
-        for limit in self.limits:
-            cost = float(tokens) if limit.tokens else 1.0
-            wait = await self.backend.aacquire(
-                limit.key, cost=cost, interval=limit.interval, burst=limit.burst
-            )
-            if wait > 0:
-                for done, units in charged:
-                    await self.backend.aadjust(done.key, delta=-units, interval=done.interval)
-                raise self._refused(limit, wait)
-            charged.append((limit, cost))
+        wait = await self.backend.aacquire_all(self._cells(tokens))
+        if wait > 0:
+            raise self._refused(wait)
         return tokens
 
     def _deltas(self, estimated: int, usage: Usage | None) -> list[tuple[Limit, float]]:

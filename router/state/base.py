@@ -136,6 +136,35 @@ class StateBackend(abc.ABC):
     @abc.abstractmethod
     async def aheld_until(self, key: str, now: float | None = None) -> float | None: ...
 
+    def acquire_all(
+        self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None
+    ) -> float:
+        """Admit every ``(key, cost, interval, burst)`` or none: 0.0 when all were charged,
+        else the longest wait and nothing charged. Backends that can do it in one atomic step
+        (a lock, one Lua script) override this sequential version."""
+        charged: list[tuple[str, float, float]] = []
+        for key, cost, interval, burst in limits:
+            wait = self.acquire(key, cost=cost, interval=interval, burst=burst, now=now)
+            if wait > 0:
+                for done, units, every in charged:
+                    self.adjust(done, delta=-units, interval=every, now=now)
+                return wait
+            charged.append((key, cost, interval))
+        return 0.0
+
+    async def aacquire_all(
+        self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None
+    ) -> float:
+        charged: list[tuple[str, float, float]] = []
+        for key, cost, interval, burst in limits:
+            wait = await self.aacquire(key, cost=cost, interval=interval, burst=burst, now=now)
+            if wait > 0:
+                for done, units, every in charged:
+                    await self.aadjust(done, delta=-units, interval=every, now=now)
+                return wait
+            charged.append((key, cost, interval))
+        return 0.0
+
     def held_until_many(self, keys: Sequence[str], now: float | None = None) -> list[float | None]:
         """:meth:`held_until` for several keys (one round trip where the backend can)."""
         return [self.held_until(key, now) for key in keys]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Final, Generic, TypeVar
 
 from cachetools import TLRUCache
@@ -94,6 +94,33 @@ class MemoryBackend(StateBackend):
         self, key: str, *, cost: float, interval: float, burst: float, now: float | None = None
     ) -> float:
         return self.acquire(key, cost=cost, interval=interval, burst=burst, now=now)
+
+    def acquire_all(
+        self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None
+    ) -> float:
+        for _, cost, interval, burst in limits:
+            gcra.check_limit(cost, interval, burst)
+        with self._lock:
+            now = self._clock() if now is None else now
+            decided = []
+            longest = 0.0
+            for key, cost, interval, burst in limits:
+                tat, wait = gcra.gcra(
+                    self._tat.data.get(key), now, cost=cost, interval=interval, burst=burst
+                )
+                longest = max(longest, wait)
+                decided.append((key, tat))
+            if longest > 0:
+                return longest
+            for key, tat in decided:
+                if tat is not None:
+                    self._tat.put(key, tat, now)
+        return 0.0
+
+    async def aacquire_all(
+        self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None
+    ) -> float:
+        return self.acquire_all(limits, now)
 
     def adjust(self, key: str, *, delta: float, interval: float, now: float | None = None) -> None:
         gcra.check_adjust(delta, interval)

@@ -104,6 +104,38 @@ return '0'
     .replace("SLACK_MS", str(_SLACK_MS))
 )
 
+# KEYS = P rl:<key> for each limit; ARGV = now ('' = server TIME), then cost, interval, burst
+# per key. All are admitted (and charged) or none: returns the longest wait, '0' when admitted.
+_GCRA_ALL_LUA = (
+    (
+        _NOW_LUA
+        + """
+local now = now_from(ARGV[1])
+local longest = 0
+local tats = {}
+for i = 1, #KEYS do
+  local cost = tonumber(ARGV[3*i-1])
+  local interval, burst = tonumber(ARGV[3*i]), tonumber(ARGV[3*i+1])
+  local tat = tonumber(redis.call('GET', KEYS[i]))
+  if tat == nil or tat < now then tat = now end
+  local wait = tat + (math.min(cost, burst) - burst) * interval - now
+  if wait > EPSILON and wait > longest then longest = wait end
+  tats[i] = tat + cost * interval
+end
+if longest > 0 then return string.format('%.17g', longest) end
+for i = 1, #KEYS do
+  if tats[i] > now then
+    redis.call('SET', KEYS[i], string.format('%.17g', tats[i]),
+               'PX', math.ceil((tats[i] - now) * 1000) + SLACK_MS)
+  end
+end
+return '0'
+"""
+    )
+    .replace("EPSILON", repr(gcra.EPSILON))
+    .replace("SLACK_MS", str(_SLACK_MS))
+)
+
 # KEYS[1] = P rl:<key>; ARGV = delta, interval, now ('' = server TIME).
 _ADJUST_LUA = (
     _NOW_LUA
@@ -149,6 +181,7 @@ _S = TypeVar("_S", Script, AsyncScript)
 @dataclass(frozen=True, slots=True)
 class _Scripts(Generic[_S]):
     gcra: _S
+    gcra_all: _S
     adjust: _S
     hold: _S
     incr: _S
@@ -157,6 +190,7 @@ class _Scripts(Generic[_S]):
     def register(cls, register: Callable[[str], _S]) -> _Scripts[_S]:
         return cls(
             gcra=register(_GCRA_LUA),
+            gcra_all=register(_GCRA_ALL_LUA),
             adjust=register(_ADJUST_LUA),
             hold=register(_HOLD_LUA),
             incr=register(_INCR_LUA),
@@ -318,6 +352,34 @@ class RedisBackend(StateBackend):
         _, scripts = self._aclient()
         keys, args = self._gcra_call(key, cost, interval, burst, now)
         return _wait(await scripts.gcra(keys=keys, args=args))
+
+    def _all_call(
+        self, limits: Sequence[tuple[str, float, float, float]], now: float | None
+    ) -> tuple[list[str], list[str]]:
+        keys, args = [], [_time_arg(now)]
+        for key, cost, interval, burst in limits:
+            gcra.check_limit(cost, interval, burst)
+            keys.append(self._key("rl", key))
+            args += [repr(float(cost)), repr(float(interval)), repr(float(burst))]
+        return keys, args
+
+    def acquire_all(
+        self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None
+    ) -> float:
+        if not limits:
+            return 0.0
+        _, scripts = self._client()
+        keys, args = self._all_call(limits, now)
+        return _wait(scripts.gcra_all(keys=keys, args=args))
+
+    async def aacquire_all(
+        self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None
+    ) -> float:
+        if not limits:
+            return 0.0
+        _, scripts = self._aclient()
+        keys, args = self._all_call(limits, now)
+        return _wait(await scripts.gcra_all(keys=keys, args=args))
 
     def _gcra_call(
         self, key: str, cost: float, interval: float, burst: float, now: float | None

@@ -208,6 +208,16 @@ class ResilientBackend(StateBackend):
     async def aheld_until(self, key: str, now: float | None = None) -> float | None:
         return await self._arun(lambda b: b.aheld_until(key, now))
 
+    def acquire_all(
+        self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None
+    ) -> float:
+        return self._run(lambda b: b.acquire_all(limits, now))
+
+    async def aacquire_all(
+        self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None
+    ) -> float:
+        return await self._arun(lambda b: b.aacquire_all(limits, now))
+
     def held_until_many(self, keys: Sequence[str], now: float | None = None) -> list[float | None]:
         return self._run(lambda b: b.held_until_many(keys, now))
 

@@ -364,3 +364,30 @@ def test_held_until_many_reads_several_holds_at_once(
     ]
     clock.advance(6)
     assert backend.held_until_many(["a", "c"]) == [pytest.approx(clock() + 4), None]
+
+
+def test_acquire_all_admits_every_limit_or_none(backend: StateBackend, clock: FakeClock) -> None:
+    now = clock()
+    cells = [("rpm", 1.0, 1.0, 1.0), ("tpm", 100.0, 0.01, 150.0)]
+    assert backend.acquire_all(cells, now=now) == 0.0
+    # The request limit refuses now: the token limit must not be charged either.
+    wait = backend.acquire_all(cells, now=now)
+    assert wait == pytest.approx(1.0)
+    # Had the refused call charged its 100 tokens, 200 of 150 would be used and this refused.
+    assert backend.acquire("tpm", cost=50.0, interval=0.01, burst=150.0, now=now) == 0.0
+    # Both limits full now: one second later the request slot frees, the tokens too.
+    assert backend.acquire_all(cells, now=now + 1.0) == 0.0
+
+
+def test_aacquire_all_matches_the_sync_answer(backend: StateBackend, clock: FakeClock) -> None:
+    now = clock()
+    cells = [("a", 1.0, 2.0, 1.0), ("b", 1.0, 1.0, 1.0)]
+
+    async def twice() -> tuple[float, float]:
+        return await backend.aacquire_all(cells, now=now), await backend.aacquire_all(
+            cells, now=now
+        )
+
+    first, second = asyncio.run(twice())
+    assert first == 0.0
+    assert second == pytest.approx(2.0)
