@@ -8,40 +8,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 from typing import IO, Any
 
+from router.cli_common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_config_option,
+    load_router,
+    report_error,
+)
+from router.commands_ops import add_operations
 from router.errors import (
     AllModelsFailed,
-    ConfigError,
     RequestError,
     RouterError,
     StreamInterrupted,
 )
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-DEFAULT_CONFIG = "configs/routes.yaml"
-
-
-def default_config() -> str:
-    return os.environ.get("ROUTER_CONFIG", DEFAULT_CONFIG)
-
-
-def add_config_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--config",
-        default=None,
-        metavar="FILE",
-        help=f"routing spec (default: $ROUTER_CONFIG or {DEFAULT_CONFIG})",
-    )
-
-
-def _router(args: argparse.Namespace, stderr: IO[str]) -> Any:
-    from router.engine import Router
-
-    path = args.config or default_config()
-    return Router.from_yaml(path)
 
 
 def _messages(args: argparse.Namespace) -> tuple[list[Any] | None, str | None]:
@@ -75,23 +59,6 @@ def _call_params(args: argparse.Namespace) -> dict[str, Any]:
     if getattr(args, "temperature", None) is not None:
         params["temperature"] = args.temperature
     return params
-
-
-def _fail(exc: BaseException, stderr: IO[str]) -> int:
-    if isinstance(exc, ConfigError):
-        stderr.write(f"{exc}\n")
-        return EXIT_FAILED
-    if isinstance(exc, RequestError):
-        stderr.write(f"router: {exc}\n")
-        return EXIT_USAGE
-    if isinstance(exc, OSError):
-        stderr.write(f"router: {exc.strerror or exc}: {getattr(exc, 'filename', '')}\n")
-        return EXIT_USAGE
-    if isinstance(exc, json.JSONDecodeError):
-        stderr.write(f"router: --messages is not valid JSON: {exc}\n")
-        return EXIT_USAGE
-    stderr.write(f"router: {exc}\n")
-    return EXIT_FAILED
 
 
 def add_commands(sub: Any) -> None:
@@ -140,66 +107,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--remote", action="store_true", help="also ask each provider for its list")
     p.set_defaults(command=cmd_models)
 
-    p = sub.add_parser(
-        "health",
-        help="show every circuit breaker, hold and rate limit, and the state backend",
-        description=(
-            "Show each model's circuit breaker (state, failures, cooldown), its Retry-After "
-            "and open-circuit holds, its rate limits, and the state backend in use. With "
-            "state on Redis this is what every process shares; in memory, a new process "
-            "starts closed."
-        ),
-    )
-    add_config_option(p)
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    p.set_defaults(command=cmd_health)
-
-    p = sub.add_parser(
-        "report",
-        help="cost, errors, latency and cache hits from the usage ledger",
-        description=(
-            "Summarize the usage ledger: cost per provider, model and task (unpriced calls "
-            "counted apart, never as $0), error rates, p50/p95 latency, fallbacks and cache "
-            "hit rate. Reads the SQLite ledger named by --ledger, or by the spec's "
-            "telemetry.ledger.path."
-        ),
-    )
-    add_config_option(p)
-    p.add_argument("--ledger", metavar="FILE", help="SQLite ledger file (overrides the spec)")
-    p.add_argument("--since", help="only records since: 30m, 2h, 7d, or an ISO date/time")
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    p.set_defaults(command=cmd_report)
-
-    p = sub.add_parser(
-        "simulate",
-        help="run a workload with injected faults against the sandbox; 0 when nothing is lost",
-        description=(
-            "Run N requests of the spec's tasks against the local sandbox with faults injected "
-            "per model, in simulated time (backoffs, Retry-After, latencies and limits take no "
-            "real time), and print per task: models that answered, fallbacks, requests lost, "
-            "cost and latency percentiles. Exit status 0 when no request was lost, 1 "
-            "otherwise, 2 for usage errors: usable as a CI check of a config. "
-            "FAULTS: 'TARGET=ITEM,...' entries separated by ';' where TARGET is all, first, "
-            "first:TASK, model:NAME or provider:NAME and ITEMs are sandbox faults (500, 429, "
-            "retry-after=S, reset, cut=N, badjson, context...), p=0.3, delay=MS, rpm=N."
-        ),
-    )
-    add_config_option(p)
-    p.add_argument("--requests", type=int, default=1000, metavar="N")
-    p.add_argument("--faults", action="append", metavar="SPEC", help="repeatable")
-    p.add_argument("--concurrency", type=int, default=32)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--mix", help="task weights, e.g. chat=3,code=1 (default: equal)")
-    p.add_argument("--stream-share", type=float, default=0.2, dest="stream_share")
-    p.add_argument(
-        "--rate", default="1", help="arrivals per simulated second, or 'burst' (all at once)"
-    )
-    p.add_argument(
-        "--no-model-latency", action="store_true", help="ignore the models' latency priors"
-    )
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("--progress", action="store_true", help="show the progress bar off a TTY too")
-    p.set_defaults(command=cmd_simulate)
+    add_operations(sub)
 
     p = sub.add_parser(
         "graph",
@@ -240,7 +148,7 @@ def cmd_complete(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> 
         if messages is None and not text:
             raise RequestError("give the prompt as TEXT, '-' for stdin, or --messages FILE")
         params = _call_params(args)
-        with _router(args, stderr) as router:
+        with load_router(args, stderr) as router:
             if args.no_stream:
                 response = router.complete(args.task, messages, prompt=text, **params)
                 stdout.write(response.content + "\n")
@@ -259,7 +167,7 @@ def cmd_complete(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> 
         stderr.write(f"router: {exc}\n")
         return EXIT_FAILED
     except (RouterError, OSError, json.JSONDecodeError) as exc:
-        return _fail(exc, stderr)
+        return report_error(exc, stderr)
     cost = "unpriced" if response.cost is None else f"${response.cost:.6f}"
     tried = " → ".join(
         f"{a.model}:{'ok' if a.outcome == 'ok' else type(a.error).__name__}"
@@ -278,7 +186,7 @@ def cmd_explain(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> i
 
     try:
         messages, text = _messages(args)
-        with _router(args, stderr) as router:
+        with load_router(args, stderr) as router:
             plan = router.explain(
                 args.task,
                 messages,
@@ -291,16 +199,16 @@ def cmd_explain(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> i
             else:
                 stdout.write(format_plan(plan, router.spec) + "\n")
     except (RouterError, OSError, json.JSONDecodeError) as exc:
-        return _fail(exc, stderr)
+        return report_error(exc, stderr)
     return EXIT_OK
 
 
 def cmd_models(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     try:
-        with _router(args, stderr) as router:
+        with load_router(args, stderr) as router:
             rows = router.models(remote=args.remote)
     except (RouterError, OSError) as exc:
-        return _fail(exc, stderr)
+        return report_error(exc, stderr)
     width = max(len(r.name) for r in rows)
     for r in rows:
         status = "available" if r.available else f"unavailable: {r.reason}"
@@ -314,117 +222,13 @@ def cmd_models(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> in
     return EXIT_OK
 
 
-def cmd_health(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
-    import time
-
-    try:
-        with _router(args, stderr) as router:
-            health = router.health()
-    except (RouterError, OSError) as exc:
-        return _fail(exc, stderr)
-    if args.format == "json":
-        stdout.write(json.dumps(health, indent=2, default=str) + "\n")
-        return EXIT_OK
-    state = health["state"]
-    stdout.write(
-        f"state: {state.get('backend')} ({'ok' if state.get('ok', True) else 'UNREACHABLE'})"
-        + (f", in use: {state['in_use']}" if "in_use" in state else "")
-        + "\n"
-    )
-    now = time.time()
-    width = max(len(name) for name in health["models"])
-    for name, m in health["models"].items():
-        b = m["breaker"]
-        parts = [f"breaker {b['state']}"]
-        if b["state"] != "closed":
-            parts.append(f"probe in {b['open_for']:.0f}s")
-        if b["consecutive_failures"]:
-            parts.append(f"{b['consecutive_failures']} failures in a row")
-        for label, key in (("Retry-After", "retry_after_until"), ("open", "open_until")):
-            if m[key]:
-                parts.append(f"{label} hold {max(m[key] - now, 0):.0f}s")
-        if m["limits"]:
-            parts.append("limits: " + "; ".join(m["limits"]))
-        if not m["available"]:
-            parts.append(f"unavailable: {m['reason']}")
-        stdout.write(f"{name:<{width}}  {m['provider']}: {', '.join(parts)}\n")
-    return EXIT_OK
-
-
-def cmd_report(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
-    from router.spec import load_spec
-    from router.telemetry.ledger import SQLiteLedger
-    from router.telemetry.report import format_table, parse_since, summarize, to_json
-
-    path = args.ledger
-    try:
-        if path is None:
-            spec = load_spec(args.config or default_config())
-            ledger_cfg = spec.telemetry.get("ledger")
-            path = ledger_cfg.get("path") if isinstance(ledger_cfg, dict) else None
-            if path is None:
-                raise RequestError(
-                    "no ledger file: the spec keeps its ledger in memory (per process); "
-                    "set telemetry.ledger.path or pass --ledger FILE"
-                )
-        since = parse_since(args.since) if args.since else None
-        ledger = SQLiteLedger(path, readonly=True)
-    except FileNotFoundError:
-        stderr.write(f"router report: no ledger at {path}\n")
-        return EXIT_USAGE
-    except ValueError as exc:
-        return _fail(RequestError(str(exc)), stderr)
-    except (RouterError, OSError) as exc:
-        return _fail(exc, stderr)
-    try:
-        report = summarize(ledger, since=since)
-    finally:
-        ledger.close()
-    if args.format == "json":
-        stdout.write(json.dumps(to_json(report), indent=2) + "\n")
-    else:
-        stdout.write(format_table(report) + "\n")
-    return EXIT_OK
-
-
-def cmd_simulate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
-    from router.simulate import format_report, run_simulation, to_json
-
-    try:
-        rate = None if args.rate == "burst" else float(args.rate)
-        report = run_simulation(
-            args.config or default_config(),
-            requests=args.requests,
-            faults=args.faults,
-            concurrency=args.concurrency,
-            seed=args.seed,
-            progress=stderr,
-            force_progress=args.progress,
-            mix=args.mix,
-            stream_share=args.stream_share,
-            rate=rate,
-            model_latency=not args.no_model_latency,
-        )
-    except ConfigError as exc:
-        stderr.write(f"{exc}\n")
-        return EXIT_USAGE
-    except (ValueError, OSError) as exc:
-        stderr.write(f"router simulate: {exc}\n")
-        return EXIT_USAGE
-    if args.format == "json":
-        stdout.write(json.dumps(to_json(report), indent=2) + "\n")
-    else:
-        stdout.write(format_report(report) + "\n")
-    return int(report.exit_code)
-
-
 def cmd_graph(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     try:
-        with _router(args, stderr) as router:
+        with load_router(args, stderr) as router:
             graph = router.graph
             stdout.write((graph.mermaid() if args.mermaid else str(graph)) + "\n")
     except (RouterError, OSError) as exc:
-        return _fail(exc, stderr)
+        return report_error(exc, stderr)
     return EXIT_OK
 
 
@@ -454,4 +258,4 @@ def cmd_demo(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     try:
         return run_demo(Path(args.config), stdout)
     except OSError as exc:
-        return _fail(exc, stderr)
+        return report_error(exc, stderr)
