@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from router.accounting import Accounting
-from router.chain import ChainRun, Go, Wait
+from router.chain import ChainRun, Wait
 from router.core import (
     Call,
     ParamsCache,
@@ -31,6 +31,7 @@ from router.core import (
     prepare_call,
 )
 from router.errors import ProviderError
+from router.hedge import hedged_attempt
 from router.nodes.breaker import BreakerNode, CircuitBreaker
 from router.nodes.cache import CacheNode
 from router.nodes.limiter import LimiterNode, limits_for
@@ -68,9 +69,6 @@ class ModelInfo:
     available: bool
     reason: str | None = None
     listed_by_provider: bool | None = None  # with remote=True: does the provider list the id?
-
-
-_Outcome = tuple[Target, Response | None, ProviderError | None, float]
 
 
 class Router:
@@ -309,7 +307,7 @@ class Router:
         call = await self._acct.agate(self._prepare(task, messages, prompt, params, stream=False))
         run = self._run(call)
         if call.task.name in self._hedges:
-            hedged = await self._ahedged(call, run)
+            hedged = await hedged_attempt(self, call, run, self._hedges[call.task.name])
             if hedged is not None:
                 return await self._acct.aok(call, hedged)
         while (step := run.next_step()) is not None:
@@ -331,66 +329,6 @@ class Router:
             return await self._acct.aok(call, response)
         self._acct.failed(call, run)
         raise run.give_up()
-
-    async def _attempt(self, call: Call, run: ChainRun, step: Go) -> _Outcome:
-        target = step.target
-        request = build_request(self.spec, call, target, step.timeout, self._params_for)
-        start = self._clock()
-        try:
-            response = await target.node.acomplete(request)
-            if (refusal := run.refused(target, response.finish_reason)) is not None:
-                raise refusal
-        except ProviderError as error:
-            return target, None, error, self._clock() - start
-        return target, response, None, self._clock() - start
-
-    async def _ahedged(self, call: Call, run: ChainRun) -> Response | None:
-        """The first attempt, hedged: if it has not answered after the hedge delay (a set
-        number of seconds, or the model's observed p95), the next model gets the same
-        request; the first complete answer wins and the other is cancelled. Returns None
-        when neither answered, so the ordinary chain walk carries on from there."""
-        hedge = call.task.hedge
-        budget = self._hedges[call.task.name]
-        budget.request()
-        first = run.next_step()
-        if not isinstance(first, Go) or hedge is None:
-            return None  # a wait or nothing to try: the ordinary walk handles it
-        delay = hedge.after
-        if delay is None:
-            delay = self._acct.latency.estimate(first.target.model).p95
-        started = self._clock()
-        racing: set[asyncio.Future[_Outcome]] = {
-            asyncio.ensure_future(self._attempt(call, run, first))
-        }
-        if delay is not None:
-            timer: asyncio.Future[Any] = asyncio.ensure_future(self._asleep(delay))
-            watched: set[asyncio.Future[Any]] = {*racing, timer}
-            await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
-            timer.cancel()
-            if not any(task.done() for task in racing) and budget.try_retry():
-                second = run.next_step()
-                if isinstance(second, Go):
-                    racing.add(asyncio.ensure_future(self._attempt(call, run, second)))
-        winner: tuple[Target, Response, float] | None = None
-        try:
-            while racing and winner is None:
-                done, racing = await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    target, response, error, latency = task.result()
-                    if response is not None and winner is None:
-                        winner = (target, response, latency)
-                    elif error is not None:
-                        run.failed(target, error, latency)
-        finally:
-            for task in racing:
-                task.cancel()
-            if racing:
-                await asyncio.gather(*racing, return_exceptions=True)
-            keep = winner[0].model.name if winner is not None else None
-            run.cancel_inflight(self._clock() - started, keep=keep)
-        if winner is None:
-            return None
-        return run.succeeded(*winner)
 
     def astream(
         self,
