@@ -48,7 +48,28 @@ class _StreamState:
         self.delivered = True
         return True
 
-    def interrupted(self, run: ChainRun, target: Target, error: ProviderError) -> StreamInterrupted:
+    def accept(self, run: ChainRun, target: Target, chunk: Chunk) -> bool:
+        """:meth:`admit`, after turning a refusal that arrives before any output into a
+        failure the chain can move on from."""
+        if not self.delivered and (refusal := run.refused(target, chunk.finish_reason)):
+            raise refusal
+        return self.admit(chunk)
+
+    def check_terminated(self, target: Target) -> None:
+        """A stream that ended without its terminal event is a failure, never a clean stop."""
+        if self.finish_reason is None:
+            raise ProviderUnavailable(
+                _UNTERMINATED, provider=target.provider, model=target.model.name
+            )
+
+    def cut(
+        self, run: ChainRun, target: Target, error: ProviderError, latency: float
+    ) -> StreamInterrupted | None:
+        """After output reached the caller a failure cannot be failed over: the attempt is
+        recorded and the StreamInterrupted to raise returned. None before any output."""
+        if not self.delivered:
+            return None
+        run.failed(target, error, latency)
         return StreamInterrupted(
             f"the stream from {target.model.name} was cut after it had started: {error}",
             partial_text="".join(self.parts),
@@ -111,21 +132,12 @@ class Stream:
             chunks: Iterator[Chunk] = target.node.stream(request)
             try:
                 for chunk in chunks:
-                    if not state.delivered and (
-                        refusal := run.refused(target, chunk.finish_reason)
-                    ):
-                        raise refusal
-                    if state.admit(chunk):
+                    if state.accept(run, target, chunk):
                         yield chunk
-                if state.finish_reason is None:
-                    raise ProviderUnavailable(
-                        _UNTERMINATED, provider=target.provider, model=target.model.name
-                    )
+                state.check_terminated(target)
             except ProviderError as error:
                 latency = router._clock() - start
-                if state.delivered:
-                    run.failed(target, error, latency)
-                    cut = state.interrupted(run, target, error)
+                if (cut := state.cut(run, target, error, latency)) is not None:
                     router._acct.interrupted(call, run, cut, cost_of(target.model, state.usage))
                     raise cut from error
                 if run.failed(target, error, latency):
@@ -175,21 +187,12 @@ class AsyncStream:
             chunks: AsyncIterator[Chunk] = target.node.astream(request)
             try:
                 async for chunk in chunks:
-                    if not state.delivered and (
-                        refusal := run.refused(target, chunk.finish_reason)
-                    ):
-                        raise refusal
-                    if state.admit(chunk):
+                    if state.accept(run, target, chunk):
                         yield chunk
-                if state.finish_reason is None:
-                    raise ProviderUnavailable(
-                        _UNTERMINATED, provider=target.provider, model=target.model.name
-                    )
+                state.check_terminated(target)
             except ProviderError as error:
                 latency = router._clock() - start
-                if state.delivered:
-                    run.failed(target, error, latency)
-                    cut = state.interrupted(run, target, error)
+                if (cut := state.cut(run, target, error, latency)) is not None:
                     router._acct.interrupted(call, run, cut, cost_of(target.model, state.usage))
                     raise cut from error
                 if run.failed(target, error, latency):
