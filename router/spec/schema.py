@@ -180,12 +180,6 @@ def schema_diagnostics(doc: Document) -> list[Diagnostic]:
     return out
 
 
-def _diag(
-    doc: Document, path: PathT, message: str, code: str, *, hint: str | None = None, key: bool
-) -> Diagnostic:
-    return doc.diagnostic(path, message, code, hint=hint, key=key)
-
-
 def _translate(error: ValidationError, doc: Document) -> Iterator[Diagnostic]:
     path: PathT = tuple(error.absolute_path)
     kind = str(error.validator)
@@ -196,8 +190,7 @@ def _translate(error: ValidationError, doc: Document) -> Iterator[Diagnostic]:
 
     if in_property_names:
         name_path: PathT = (*path, str(value))
-        yield _diag(
-            doc,
+        yield doc.diagnostic(
             name_path,
             f"{show(value, name_path)} is not a valid name in {where(path, doc.data)}",
             "invalid-name",
@@ -214,8 +207,7 @@ def _translate(error: ValidationError, doc: Document) -> Iterator[Diagnostic]:
                 continue
             close = difflib.get_close_matches(extra, allowed, n=1, cutoff=0.6)
             hint = f"did you mean '{close[0]}'?" if close else "allowed: " + ", ".join(allowed)
-            yield _diag(
-                doc,
+            yield doc.diagnostic(
                 (*path, extra),
                 f"unknown key '{extra}' in {where(path, doc.data)}",
                 "unknown-key",
@@ -230,8 +222,7 @@ def _translate(error: ValidationError, doc: Document) -> Iterator[Diagnostic]:
         missing = next(
             (r for r in absent if error.message.startswith(repr(r))), absent[0] if absent else "?"
         )
-        yield _diag(
-            doc,
+        yield doc.diagnostic(
             path,
             f"{where(path, doc.data)} is missing the required key '{missing}'",
             "missing-key",
@@ -248,8 +239,7 @@ def _translate(error: ValidationError, doc: Document) -> Iterator[Diagnostic]:
         # Point at the repeated entry, not at the start of the list.
         i = next((i for i, item in enumerate(value) if item in value[:i]), None)
         if i is not None:
-            yield _diag(
-                doc,
+            yield doc.diagnostic(
                 (*path, i),
                 f"{where(path, doc.data)} lists {show(value[i], path)} more than once",
                 "duplicate-item",
@@ -261,7 +251,7 @@ def _translate(error: ValidationError, doc: Document) -> Iterator[Diagnostic]:
     if isinstance(value, float) and not math.isfinite(value):
         return  # the semantic checks report NaN and infinity with better words
     message, code, advice = _words(kind, error, value, path, sub, where(path, doc.data))
-    yield _diag(doc, path, message, code, hint=advice, key=False)
+    yield doc.diagnostic(path, message, code, hint=advice, key=False)
 
 
 def _translate_alternatives(
@@ -271,8 +261,7 @@ def _translate_alternatives(
     sub: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
     if context and all(e.validator == "required" for e in context):
         options = [str(cast(Any, e.validator_value)[0]) for e in context]
-        yield _diag(
-            doc,
+        yield doc.diagnostic(
             path,
             f"{where(path, doc.data)} needs at least one of: {', '.join(options)}",
             "missing-key",
@@ -285,7 +274,7 @@ def _translate_alternatives(
     typed = [e for e in context if e.validator != "type"]
     best = best_match(typed or context) if context else None
     if best is None:  # pragma: no cover - oneOf matched twice; our branches are disjoint
-        yield _diag(doc, path, f"{where(path, doc.data)} is ambiguous", "schema", key=False)
+        yield doc.diagnostic(path, f"{where(path, doc.data)} is ambiguous", "schema", key=False)
         return
     for found in _translate(best, doc):
         diag = found
