@@ -205,7 +205,7 @@ def _translate(error: ValidationError, doc: Document) -> Iterator[Diagnostic]:
         for extra in value:
             if extra in allowed or any(p.search(extra) for p in patterns):
                 continue
-            close = difflib.get_close_matches(extra, allowed, n=1, cutoff=0.6)
+            close = _close(extra, allowed)
             hint = f"did you mean '{close[0]}'?" if close else "allowed: " + ", ".join(allowed)
             yield doc.diagnostic(
                 (*path, extra),
@@ -222,6 +222,8 @@ def _translate(error: ValidationError, doc: Document) -> Iterator[Diagnostic]:
         missing = next(
             (r for r in absent if error.message.startswith(repr(r))), absent[0] if absent else "?"
         )
+        if _misspelt(missing, value, sub):
+            return  # the unknown-key error already says "did you mean '<missing>'?"
         yield doc.diagnostic(
             path,
             f"{where(path, doc.data)} is missing the required key '{missing}'",
@@ -254,6 +256,32 @@ def _translate(error: ValidationError, doc: Document) -> Iterator[Diagnostic]:
     yield doc.diagnostic(path, message, code, hint=advice, key=False)
 
 
+def _accepted_types(branch: Mapping[str, Any]) -> set[str] | None:
+    """The JSON types a ``oneOf``/``anyOf`` branch can accept at all (from its ``type``,
+    ``const`` or ``enum``), or None when it does not say."""
+    if "type" in branch:
+        declared = branch["type"]
+        types = set(declared if isinstance(declared, list) else [declared])
+        return types | {"integer"} if "number" in types else types
+    if "const" in branch:
+        return {_type_of(branch["const"])}
+    if "enum" in branch:
+        return {_type_of(v) for v in branch["enum"]}
+    return None
+
+
+def _close(key: str, allowed: list[str]) -> list[str]:
+    return difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+
+
+def _misspelt(missing: str, value: Any, sub: Mapping[str, Any]) -> bool:
+    """Whether ``value`` holds an unknown key that is a misspelling of the ``missing`` one."""
+    allowed = sorted(sub.get("properties", {}))
+    if not isinstance(value, dict) or sub.get("additionalProperties") is not False:
+        return False
+    return any(k not in allowed and _close(str(k), allowed) == [missing] for k in value)
+
+
 def _translate_alternatives(
     error: ValidationError, doc: Document, path: PathT
 ) -> Iterator[Diagnostic]:
@@ -268,6 +296,23 @@ def _translate_alternatives(
             key=True,
         )
         return
+    # The branch written for this kind of value (the mapping form of `priority`, the list form
+    # of `stop`) says what is wrong, every error in it: a misspelt key inside a mapping is an
+    # unknown key there, whatever the other branches would have accepted.
+    branches = sub.get(str(error.validator)) or []
+    got = _type_of(error.instance)
+    fitting = [
+        i
+        for i, branch in enumerate(branches)
+        if isinstance(branch, Mapping) and got in (_accepted_types(branch) or {got})
+    ]
+    if len(fitting) == 1:
+        chosen = [e for e in context if e.relative_schema_path[0] == fitting[0]]
+        for e in chosen:
+            for diag in _translate(e, doc):
+                yield _with_hint(diag, sub, path)
+        if chosen:
+            return
     from jsonschema.exceptions import best_match
 
     # Among the alternatives, the one whose type matched says best what is wrong.
@@ -278,11 +323,9 @@ def _translate_alternatives(
         return
     for found in _translate(best, doc):
         diag = found
-        if not typed:
-            # Every alternative failed on its type: say which shapes are accepted.
-            shapes = " or ".join(
-                sorted({_TYPE_WORDS.get(str(e.validator_value), "?") for e in context})
-            )
+        if not typed or not fitting:
+            # No alternative takes this kind of value: say which shapes are accepted.
+            shapes = _alternative_words(branches)
             diag = replace(
                 found,
                 message=f"{where(path, doc.data)} must be {shapes}, "
@@ -290,9 +333,68 @@ def _translate_alternatives(
                 code="wrong-type",
                 hint=None,
             )
-        if diag.hint is None and sub.get("description"):
-            diag = replace(diag, hint=sub["description"])
-        yield diag
+        yield _with_hint(diag, sub, path)
+
+
+def _alternative_words(branches: list[Any]) -> str:
+    """What a set of alternatives accepts, in words: "cost, latency or quality, or a mapping"."""
+    words: list[str] = []
+    for branch in branches:
+        if not isinstance(branch, Mapping):
+            continue
+        if "const" in branch:
+            words.append(json.dumps(branch["const"]))
+        elif "enum" in branch:
+            values = [str(v) if isinstance(v, str) else json.dumps(v) for v in branch["enum"]]
+            words.append(
+                values[0] if len(values) == 1 else f"{', '.join(values[:-1])} or {values[-1]}"
+            )
+        else:
+            types = sorted(_accepted_types(branch) or ())
+            if "number" in types:
+                types.remove("integer")
+            words.extend(_TYPE_WORDS.get(t, t) for t in types)
+    words = list(dict.fromkeys(words))
+    glue = ", or " if any(" or " in w or "," in w for w in words) else " or "
+    return (
+        glue.join(words)
+        if len(words) < 3 or glue == ", or "
+        else (f"{', '.join(words[:-1])} or {words[-1]}")
+    )
+
+
+def _with_hint(diag: Diagnostic, sub: Mapping[str, Any], path: PathT) -> Diagnostic:
+    """The alternatives' description as the hint of an error about the value as a whole."""
+    if diag.hint is None and sub.get("description") and diag.path == json_path(path):
+        return replace(diag, hint=sub["description"])
+    return diag
+
+
+def _number(bound: Any) -> str:
+    return str(int(bound)) if isinstance(bound, float) and bound.is_integer() else str(bound)
+
+
+def _range(sub: Mapping[str, Any]) -> str:
+    """The numbers a schema allows, in words: "≥ 0", "> 0", "from 0 to 2", "> 0 and ≤ 1"."""
+    low = next(
+        (
+            f"{op} {_number(sub[k])}"
+            for k, op in (("minimum", "≥"), ("exclusiveMinimum", ">"))
+            if k in sub
+        ),
+        None,
+    )
+    high = next(
+        (
+            f"{op} {_number(sub[k])}"
+            for k, op in (("maximum", "≤"), ("exclusiveMaximum", "<"))
+            if k in sub
+        ),
+        None,
+    )
+    if "minimum" in sub and "maximum" in sub:
+        return f"from {_number(sub['minimum'])} to {_number(sub['maximum'])}"
+    return " and ".join(b for b in (low, high) if b)
 
 
 def _words(
@@ -332,17 +434,11 @@ def _words(
             None,
         )
     if kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
-        relation = {
-            "minimum": "at least",
-            "exclusiveMinimum": "greater than",
-            "maximum": "at most",
-            "exclusiveMaximum": "less than",
-        }[kind]
         hint = None
         if path and path[-1] in ("requests_per_minute", "tokens_per_minute"):
             hint = "to have no limit, remove the key"
         return (
-            f"{here} must be {relation} {expected}, got {show(value, path)}",
+            f"{here} must be {_range(sub)}, got {show(value, path)}",
             "out-of-range",
             hint,
         )
@@ -350,6 +446,10 @@ def _words(
         return f"{here} must list at least {expected} item(s)", "too-few", None
     if kind == "maxItems":
         return f"{here} may list at most {expected} item(s)", "too-many", None
+    if kind == "maxProperties":
+        keys = ", ".join(sorted(sub.get("properties", {})))
+        count = "only one" if expected == 1 else f"at most {expected}"
+        return f"{here} may set {count} of: {keys}", "too-many", None
     if kind == "minProperties":
         return (
             f"{here} must define at least {expected} entr{'y' if expected == 1 else 'ies'}",
