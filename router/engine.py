@@ -30,7 +30,7 @@ from router.core import (
     build_request,
     prepare_call,
 )
-from router.errors import ProviderError
+from router.errors import ConfigError, ProviderError
 from router.hedge import hedged_attempt
 from router.nodes.breaker import BreakerNode, CircuitBreaker
 from router.nodes.cache import CacheNode
@@ -40,6 +40,7 @@ from router.plan import Plan
 from router.providers.base import Adapter, ProviderSettings
 from router.providers.registry import get_adapter_class
 from router.spec import load_spec
+from router.spec.checks_providers import environment_errors
 from router.spec.model import ModelSpec, ProviderSpec, Spec
 from router.state import StateBackend
 from router.streams import AsyncStream, Stream
@@ -97,6 +98,8 @@ class Router:
         self._sleep = sleep
         self._asleep = asleep
         env = dict(os.environ if environ is None else environ)
+        if unsendable := environment_errors(spec, env):  # a key or header value with CR/LF...
+            raise ConfigError(unsendable)
         self.state = state if state is not None else make_state(spec, env, wall)
         self._adapters: dict[str, LazyAdapter] = {}
         self._provider_unavailable: dict[str, str | None] = {}

@@ -8,14 +8,15 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from itertools import pairwise
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 from router.spec.diagnostics import Diagnostic
+from router.spec.model import EnvRef, Spec
 from router.spec.schema import where
-from router.spec.yamlload import PathT
+from router.spec.yamlload import PathT, json_path
 
 if TYPE_CHECKING:
     from router.spec.checks import Context
@@ -196,29 +197,111 @@ def _env_check(ctx: Context, path: PathT, var: str, what: str) -> Iterator[Diagn
         )
 
 
+def header_value_problem(value: str) -> str | None:
+    """Why ``value`` cannot be sent as an HTTP header value, or None when it can.
+
+    A header value is one line of visible ASCII, with single spaces or tabs inside (RFC 9110
+    field-value; h11 refuses leading and trailing whitespace, httpx2 encodes values as ASCII).
+    A CR or LF would let the value start a new header or end the request head. The reason
+    never repeats the value, which is often a credential."""
+    for char in value:
+        if char in "\r\n":
+            return "contains a line break (CR or LF)"
+        if char == "\0":
+            return "contains a NUL character"
+        if (char < " " and char != "\t") or char == "\x7f":
+            return f"contains the control character U+{ord(char):04X}"
+    if not value.isascii():
+        return "contains characters outside ASCII, which HTTP headers cannot carry"
+    if value != value.strip(" \t"):
+        return "starts or ends with a space or tab"
+    return None
+
+
 def check_environment(ctx: Context) -> Iterator[Diagnostic]:
     """Names the variables that are unset; never reads a value into a message."""
     for name, provider in ctx.entries("providers"):
         var = provider.get("api_key_env")
         if isinstance(var, str):
-            yield from _env_check(
-                ctx, ("providers", name, "api_key_env"), var, f"the API key of provider '{name}'"
-            )
+            kpath: PathT = ("providers", name, "api_key_env")
+            yield from _env_check(ctx, kpath, var, f"the API key of provider '{name}'")
+            yield from _env_value_check(ctx, kpath, var, f"the API key of provider '{name}'")
         headers = provider.get("headers")
         for header, value in headers.items() if isinstance(headers, dict) else []:
             hpath: PathT = ("providers", name, "headers", header)
+            what = f"header {header} of provider '{name}'"
             if isinstance(value, dict) and isinstance(value.get("env"), str):
-                yield from _env_check(
-                    ctx, (*hpath, "env"), value["env"], f"header {header} of provider '{name}'"
+                yield from _env_check(ctx, (*hpath, "env"), value["env"], what)
+                yield from _env_value_check(ctx, (*hpath, "env"), value["env"], what)
+            elif isinstance(value, str) and (problem := header_value_problem(value)):
+                yield ctx.doc.diagnostic(
+                    hpath,
+                    f"{what} {problem} (value not shown)",
+                    "invalid-header",
+                    hint=_HEADER_HINT,
                 )
             elif isinstance(value, str) and _secret_header(header, value):
                 yield ctx.doc.diagnostic(
                     hpath,
-                    f"header {header} of provider '{name}' holds a literal secret "
-                    "(value not shown)",
+                    f"{what} holds a literal secret (value not shown)",
                     "secret-in-config",
                     hint="read it from the environment: {env: NAME}",
                 )
     state = ctx.section("state")
     if state.get("backend") == "redis" and isinstance(state.get("url_env"), str):
         yield from _env_check(ctx, ("state", "url_env"), state["url_env"], "the Redis URL")
+
+
+_HEADER_HINT = (
+    "a header value is one line of visible ASCII: no CR, LF, NUL or other control character, "
+    "no space at either end"
+)
+
+
+def _env_value_problem(var: str, what: str, environ: Mapping[str, str]) -> str | None:
+    """Why the value of ``var`` (set, but to something that cannot be sent in a header: a key
+    read from a file often ends with a newline) is refused, or None."""
+    value = environ.get(var) if _ENV_NAME.match(var) else None
+    problem = header_value_problem(value) if value else None
+    return f"environment variable {var} ({what}) {problem} (value not shown)" if problem else None
+
+
+def _env_value_check(ctx: Context, path: PathT, var: str, what: str) -> Iterator[Diagnostic]:
+    message = _env_value_problem(var, what, ctx.environ)
+    if message:
+        yield ctx.doc.diagnostic(path, message, "invalid-header", hint=_env_hint(var))
+
+
+def _env_hint(var: str) -> str:
+    return f"it is sent as an HTTP header: fix the value of {var}"
+
+
+def environment_errors(spec: Spec, environ: Mapping[str, str]) -> list[Diagnostic]:
+    """The same checks on the values a built spec reads from ``environ`` (a Router may be built
+    with another environment than the one its spec was validated in): every key and header
+    value that cannot be sent as an HTTP header, located by JSON path."""
+    found: list[Diagnostic] = []
+    for name, provider in spec.providers.items():
+        sources: list[tuple[PathT, str, str]] = []
+        if provider.api_key_env:
+            sources.append(
+                (("providers", name, "api_key_env"), provider.api_key_env, "the API key")
+            )
+        sources += [
+            (("providers", name, "headers", header, "env"), ref.name, f"header {header}")
+            for header, ref in provider.headers.items()
+            if isinstance(ref, EnvRef)
+        ]
+        for path, var, what in sources:
+            message = _env_value_problem(var, f"{what} of provider '{name}'", environ)
+            if message:
+                found.append(
+                    Diagnostic(
+                        message,
+                        code="invalid-header",
+                        path=json_path(path),
+                        file=spec.source,
+                        hint=_env_hint(var),
+                    )
+                )
+    return found

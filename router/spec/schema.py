@@ -308,6 +308,19 @@ def _translate_alternatives(
     ]
     if len(fitting) == 1:
         chosen = [e for e in context if e.relative_schema_path[0] == fitting[0]]
+        if [e.validator for e in chosen] == ["const"]:
+            # A constant among other shapes ("p95" or a number): name them all.
+            yield _with_hint(
+                doc.diagnostic(
+                    path,
+                    f"{where(path, doc.data)} must be {_alternative_words(branches)}, "
+                    f"got {show(error.instance, path)}",
+                    "invalid-value",
+                ),
+                sub,
+                path,
+            )
+            return
         for e in chosen:
             for diag in _translate(e, doc):
                 yield _with_hint(diag, sub, path)
@@ -337,30 +350,22 @@ def _translate_alternatives(
 
 
 def _alternative_words(branches: list[Any]) -> str:
-    """What a set of alternatives accepts, in words: "cost, latency or quality, or a mapping"."""
+    """What a set of alternatives accepts, in words: "cost, latency, quality or a mapping"."""
     words: list[str] = []
     for branch in branches:
         if not isinstance(branch, Mapping):
             continue
-        if "const" in branch:
-            words.append(json.dumps(branch["const"]))
-        elif "enum" in branch:
-            values = [str(v) if isinstance(v, str) else json.dumps(v) for v in branch["enum"]]
-            words.append(
-                values[0] if len(values) == 1 else f"{', '.join(values[:-1])} or {values[-1]}"
-            )
-        else:
-            types = sorted(_accepted_types(branch) or ())
-            if "number" in types:
-                types.remove("integer")
-            words.extend(_TYPE_WORDS.get(t, t) for t in types)
+        if "const" in branch or "enum" in branch:
+            values = [branch["const"]] if "const" in branch else branch["enum"]
+            words += [v if isinstance(v, str) else json.dumps(v) for v in values]
+            continue
+        types = sorted(_accepted_types(branch) or ())
+        if "number" in types:
+            types.remove("integer")
+        for t in types:
+            words += ["true", "false"] if t == "boolean" else [_TYPE_WORDS.get(t, t)]
     words = list(dict.fromkeys(words))
-    glue = ", or " if any(" or " in w or "," in w for w in words) else " or "
-    return (
-        glue.join(words)
-        if len(words) < 3 or glue == ", or "
-        else (f"{', '.join(words[:-1])} or {words[-1]}")
-    )
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
 def _with_hint(diag: Diagnostic, sub: Mapping[str, Any], path: PathT) -> Diagnostic:
@@ -415,7 +420,7 @@ def _words(
             got = f"{show(value, path)}"
         return f"{here} must be {words}, got {got}", "wrong-type", hint
     if kind == "enum":
-        options = [str(o) for o in expected]
+        options = [o if isinstance(o, str) else json.dumps(o) for o in expected]
         close = (
             difflib.get_close_matches(value, options, n=1, cutoff=0.5)
             if isinstance(value, str)

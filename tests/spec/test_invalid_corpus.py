@@ -75,6 +75,7 @@ ERROR_CODES = {
     "latency-prior",
     "priority-weights",
     "invalid-url",
+    "invalid-header",
     "unsafe-base-url",
     "secret-in-config",
     # a warning that strict mode turns into an error
@@ -219,9 +220,9 @@ def test_corpus_is_large_enough() -> None:
 
 def test_corpus_files_are_named_nn_short_name() -> None:
     bad = [
-        f.name for f in FILES if not re.fullmatch(r"\d{2}-[a-z0-9]+(?:-[a-z0-9]+)*\.yaml", f.name)
+        f.name for f in FILES if not re.fullmatch(r"\d{2,3}-[a-z0-9]+(?:-[a-z0-9]+)*\.yaml", f.name)
     ]
-    numbers = [f.name[:2] for f in FILES]
+    numbers = [f.name.split("-", 1)[0] for f in FILES]
 
     assert bad == []
     assert len(set(numbers)) == len(numbers), "two corpus files share a number"
