@@ -20,6 +20,8 @@ __all__ = ["AnthropicAdapter"]
 
 class AnthropicAdapter(SDKAdapter):
     type_name = "anthropic"
+    #: The official endpoint, used when the spec gives no base_url.
+    default_base_url: ClassVar[str] = "https://api.anthropic.com"
     sdk_package = "anthropic"
     completion_path = "/v1/messages"
     models_path = "/v1/models"
@@ -45,7 +47,9 @@ class AnthropicAdapter(SDKAdapter):
         return cls(
             # Explicit, so the SDK skips its own lookup (env, profiles on disk, federation).
             api_key=self._secret,
-            base_url=self.settings.base_url,
+            # Always explicit: left out, the SDK would read ANTHROPIC_BASE_URL (or a profile),
+            # a URL nobody validated.
+            base_url=self.settings.base_url or self.default_base_url,
             timeout=self._timeout,
             max_retries=0,  # the engine owns retries and fallbacks
             default_headers=dict(self.settings.headers) or None,

@@ -24,6 +24,8 @@ class OpenAIAdapter(SDKAdapter):
     models_path = "/models"
     #: ``max_tokens`` is deprecated on OpenAI itself and refused by its reasoning models.
     max_tokens_field: ClassVar[str] = "max_completion_tokens"
+    #: The official endpoint, used when the spec gives no base_url.
+    default_base_url: ClassVar[str] = "https://api.openai.com/v1"
     #: Read (by us, explicitly) when the settings carry no key; None: never read the env.
     api_key_env: ClassVar[str | None] = "OPENAI_API_KEY"
 
@@ -48,7 +50,8 @@ class OpenAIAdapter(SDKAdapter):
         cls = self._sdk.AsyncOpenAI if use_async else self._sdk.OpenAI
         return cls(
             api_key=self._client_key(),  # always explicit: the SDK would read the env itself
-            base_url=self.settings.base_url,
+            # Always explicit: left out, the SDK would read OPENAI_BASE_URL, a URL nobody validated.
+            base_url=self.settings.base_url or self.default_base_url,
             timeout=self._timeout,
             max_retries=0,  # the engine owns retries and fallbacks
             default_headers=dict(self.settings.headers) or None,
