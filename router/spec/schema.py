@@ -31,6 +31,11 @@ _SECRET_KEYS = frozenset({"api_key_env", "url_env", "env", "headers"})
 _KINDS = {"providers": "provider", "models": "model", "tasks": "task"}
 
 
+# Where _inline keeps the description of a referenced definition that the referring property
+# overrides with its own.
+_FORMAT = "formatHint"
+
+
 @cache
 def schema() -> dict[str, Any]:
     """The routes.yaml JSON Schema, as shipped with the package."""
@@ -45,7 +50,12 @@ def _inline(node: Any, defs: Mapping[str, Any]) -> Any:
     if isinstance(node, dict):
         if "$ref" in node:
             target = _inline(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
-            return {**target, **{k: _inline(v, defs) for k, v in node.items() if k != "$ref"}}
+            merged = {**target, **{k: _inline(v, defs) for k, v in node.items() if k != "$ref"}}
+            if "description" in target and merged["description"] != target["description"]:
+                # What the referenced definition says about its format ("A name: letters,
+                # digits...") is the hint for a value that does not match its pattern.
+                merged.setdefault(_FORMAT, target["description"])
+            return merged
         return {k: _inline(v, defs) for k, v in node.items() if k != "$defs"}
     if isinstance(node, list):
         return [_inline(v, defs) for v in node]
@@ -192,7 +202,8 @@ def _translate(error: ValidationError, doc: Document) -> Iterator[Diagnostic]:
         name_path: PathT = (*path, str(value))
         yield doc.diagnostic(
             name_path,
-            f"{show(value, name_path)} is not a valid name in {where(path, doc.data)}",
+            # A name is not a value: it is in the JSON path already, so it is shown here too.
+            f"{show(value, ())} is not a valid name in {where(path, doc.data)}",
             "invalid-name",
             hint=sub.get("description"),
             key=True,
@@ -473,7 +484,9 @@ def _words(
             seen.append(item)
         return f"{here} lists {show(dup, path)} more than once", "duplicate-item", None
     if kind == "pattern":
-        return f"{here} is not valid: {show(value, path)}", "invalid-name", sub.get("description")
+        hint = sub.get(_FORMAT) or sub.get("description")
+        shown = " (value not shown)" if is_secret_path(path) else f": {show(value, path)}"
+        return f"{here} is not valid{shown}", "invalid-name", hint
     if is_secret_path(path):
         return f"{here} is not valid (value not shown)", "schema", None
     return f"{here}: {error.message}", "schema", None
