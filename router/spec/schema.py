@@ -317,6 +317,13 @@ def _translate_alternatives(
         for i, branch in enumerate(branches)
         if isinstance(branch, Mapping) and got in (_accepted_types(branch) or {got})
     ]
+    written: Any = error.instance
+    if len(fitting) > 1 and isinstance(written, dict):
+        # Several mapping forms: the one that knows most of the keys written is the one meant.
+        known = {
+            i: len(written.keys() & (branches[i].get("properties") or {}).keys()) for i in fitting
+        }
+        fitting = [i for i in fitting if known[i] == max(known.values())]
     if len(fitting) == 1:
         chosen = [e for e in context if e.relative_schema_path[0] == fitting[0]]
         if [e.validator for e in chosen] == ["const"]:
