@@ -93,25 +93,7 @@ def check_references(ctx: Context) -> Iterator[Diagnostic]:
                 yield _unknown(
                     ctx, ("tasks", name, "candidates", i), ("tasks", name), "model", ref, models
                 )
-        fallback = task.get("fallback")
-        for i, entry in enumerate(fallback if isinstance(fallback, list) else []):
-            if isinstance(entry, str) and entry not in models:
-                yield _unknown(
-                    ctx, ("tasks", name, "fallback", i), ("tasks", name), "model", entry, models
-                )
-            elif (
-                isinstance(entry, dict)
-                and isinstance(entry.get("task"), str)
-                and entry["task"] not in tasks
-            ):
-                yield _unknown(
-                    ctx,
-                    ("tasks", name, "fallback", i, "task"),
-                    ("tasks", name),
-                    "task",
-                    entry["task"],
-                    tasks,
-                )
+        yield from _fallback_references(ctx, ("tasks", name), task.get("fallback"))
     for i, rule in ctx.rules():
         when: dict[str, Any] = rule["when"] if isinstance(rule.get("when"), dict) else {}
         task_refs = when.get("task")
@@ -123,10 +105,27 @@ def check_references(ctx: Context) -> Iterator[Diagnostic]:
         route_to = rule.get("route_to")
         if isinstance(route_to, str) and route_to not in tasks:
             yield _unknown(ctx, ("rules", i, "route_to"), ("rules", i), "task", route_to, tasks)
-        for key in ("candidates", "exclude"):
+        for key in ("candidates", "only", "exclude"):
             for j, ref in _names(rule.get(key)):
                 if ref not in models:
                     yield _unknown(ctx, ("rules", i, key, j), ("rules", i), "model", ref, models)
+        yield from _fallback_references(ctx, ("rules", i), rule.get("fallback"))
+
+
+def _fallback_references(ctx: Context, owner: PathT, fallback: Any) -> Iterator[Diagnostic]:
+    """Unknown models and tasks in a task's or a rule's fallback list."""
+    models, tasks = ctx.section("models"), ctx.section("tasks")
+    for i, entry in enumerate(fallback if isinstance(fallback, list) else []):
+        if isinstance(entry, str) and entry not in models:
+            yield _unknown(ctx, (*owner, "fallback", i), owner, "model", entry, models)
+        elif (
+            isinstance(entry, dict)
+            and isinstance(entry.get("task"), str)
+            and entry["task"] not in tasks
+        ):
+            yield _unknown(
+                ctx, (*owner, "fallback", i, "task"), owner, "task", entry["task"], tasks
+            )
 
 
 def check_duplicate_names(ctx: Context) -> Iterator[Diagnostic]:
@@ -286,6 +285,7 @@ def check_reachability(ctx: Context) -> Iterator[Diagnostic]:
         used.update(ref for _, ref in _names(task.get("fallback")))
     for _, rule in ctx.rules():
         used.update(ref for _, ref in _names(rule.get("candidates")))
+        used.update(ref for _, ref in _names(rule.get("fallback")))
     for name in ctx.section("models"):
         if name not in used:
             yield ctx.doc.diagnostic(
