@@ -37,7 +37,6 @@ __all__ = [
     "Candidate",
     "Features",
     "Plan",
-    "confinement",
     "estimate_tokens",
     "make_plan",
     "request_features",
@@ -285,8 +284,8 @@ def _merge(a: Constraints, b: Constraints) -> Constraints:
 
 @dataclass(frozen=True, slots=True)
 class _Step:
-    """One model a fallback list leads to: in the role it plays, for the task whose
-    parameters it is called with, under the constraints of every task on the way."""
+    """One model a fallback list leads to: the role it plays, the task that lists it (whose
+    parameters estimate its cost), and the constraints of every task on the way to it."""
 
     model: str
     role: str
@@ -294,7 +293,7 @@ class _Step:
     limits: Constraints
 
 
-def fallback_groups(
+def _fallback_groups(
     spec: Spec,
     entries: Sequence[FallbackEntry],
     owner: TaskSpec,
@@ -318,13 +317,13 @@ def fallback_groups(
             groups.append(
                 ([_Step(n, role, other, inner) for n in other.candidates], other.priority)
             )
-            groups += fallback_groups(
+            groups += _fallback_groups(
                 spec, other.fallback, other, inner, visiting | {entry.task}, entry.task
             )
     return groups
 
 
-def confinement(spec: Spec, rule: RuleSpec | None, task: TaskSpec) -> frozenset[str] | None:
+def _confinement(spec: Spec, rule: RuleSpec | None, task: TaskSpec) -> frozenset[str] | None:
     """The models a request for ``task`` matched by ``rule`` may reach (None: no
     confinement). ``only`` is the set itself; ``candidates`` confine to themselves plus the
     models of the rule's own ``fallback`` (a ``{task: X}`` entry there brings X's whole
@@ -333,7 +332,7 @@ def confinement(spec: Spec, rule: RuleSpec | None, task: TaskSpec) -> frozenset[
         return None
     if rule.only is not None:
         return frozenset(rule.only)
-    groups = fallback_groups(spec, rule.fallback or (), task, task.constraints, frozenset())
+    groups = _fallback_groups(spec, rule.fallback or (), task, task.constraints, frozenset())
     return frozenset(rule.candidates or ()) | {s.model for steps, _ in groups for s in steps}
 
 
@@ -351,7 +350,7 @@ def make_plan(
     seconds (observed p50 once enough calls were seen); the spec's prior by default.
 
     A rule that confines (``candidates`` or ``only``) bounds everything after it: models
-    outside :func:`confinement` are listed as skipped, wherever the chain would have
+    outside :func:`_confinement` are listed as skipped, wherever the chain would have
     reached them (the task's fallbacks, ``{task: X}`` expansions, ``route_to``'s task)."""
     params_of = params_for or spec.params_for
     latency_of = latency or _prior_p50
@@ -382,7 +381,7 @@ def make_plan(
         if rule.priority is not None:
             priority = rule.priority
         exclude = rule.exclude
-        confined = confinement(spec, rule, task)
+        confined = _confinement(spec, rule, task)
     outside = ""
     if rule is not None and confined is not None:
         keys = "only list confines" if rule.only is not None else "candidates confine"
@@ -413,7 +412,7 @@ def make_plan(
     limits = task.constraints
     first = [c for n in names if (c := consider(n, "candidate", task, limits)) is not None]
     chain = _order(first, priority)
-    for steps, order in fallback_groups(spec, fallback, task, limits, visiting):
+    for steps, order in _fallback_groups(spec, fallback, task, limits, visiting):
         found = [
             c for s in steps if (c := consider(s.model, s.role, s.owner, s.limits)) is not None
         ]

@@ -87,6 +87,16 @@ def test_explain_private_code_in_routes_yaml_matches_golden() -> None:
     check_golden("explain_private_code.txt", out)
 
 
+@pytest.mark.usefixtures("keys")
+def test_explain_json_names_the_confinement_set() -> None:
+    argv = ["--task", "chat", "--tag", "private", "--prompt", "x", "--format", "json"]
+    code, out, _ = call("explain", "--config", str(ROUTES), *argv)
+    assert code == 0
+    plan = json.loads(out)
+    assert (plan["rule"], plan["confined"]) == ("private-data", ["llama-local"])
+    assert [c["model"] for c in plan["chain"]] == ["llama-local"]
+
+
 CONFINEMENT = GOLDEN / "confinement.yaml"
 # Each golden shows a confining rule holding through one way a chain continues: the models
 # it would have reached are listed as skipped, "outside rule ...", never in the chain.
