@@ -15,7 +15,7 @@ from difflib import get_close_matches
 from typing import Any, get_args
 
 from router.spec.checks_providers import check_base_urls, check_environment
-from router.spec.checks_rules import check_rules
+from router.spec.checks_rules import check_rules, string_items
 from router.spec.diagnostics import Diagnostic
 from router.spec.model import Capability
 from router.spec.schema import where
@@ -48,11 +48,7 @@ class Context:
                     yield i, rule
 
 
-def _names(value: Any) -> list[tuple[int, str]]:
-    """(index, name) for each string in a list; tolerant of the wrong shape."""
-    if not isinstance(value, list):
-        return []
-    return [(i, v) for i, v in enumerate(value) if isinstance(v, str)]
+_names = string_items
 
 
 # --- references -------------------------------------------------------------------------------

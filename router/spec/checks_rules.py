@@ -133,8 +133,8 @@ def _outside_only(ctx: Context, i: int, rule: dict[str, Any]) -> Iterator[Diagno
     allowed = {m for m in only if isinstance(m, str)}
     candidates = rule.get("candidates")
     fallback = rule.get("fallback")
-    places = [("candidates", j, m, "chooses candidate") for j, m in _strings(candidates)]
-    places += [("fallback", j, m, "falls back to") for j, m in _strings(fallback)]
+    places = [("candidates", j, m, "chooses candidate") for j, m in string_items(candidates)]
+    places += [("fallback", j, m, "falls back to") for j, m in string_items(fallback)]
     for key, j, ref, what in places:
         if ref not in allowed:
             yield ctx.doc.diagnostic(
@@ -145,12 +145,11 @@ def _outside_only(ctx: Context, i: int, rule: dict[str, Any]) -> Iterator[Diagno
             )
 
 
-def _strings(value: Any) -> list[tuple[int, str]]:
-    return (
-        [(j, v) for j, v in enumerate(value) if isinstance(v, str)]
-        if isinstance(value, list)
-        else []
-    )
+def string_items(value: Any) -> list[tuple[int, str]]:
+    """(index, name) for each string in a list; tolerant of the wrong shape."""
+    if not isinstance(value, list):
+        return []
+    return [(i, v) for i, v in enumerate(value) if isinstance(v, str)]
 
 
 # --- with the built spec: what confinement leaves -------------------------------------------------
