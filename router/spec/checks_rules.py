@@ -3,7 +3,7 @@ itself, rules no request can reach because an earlier one matches everything the
 (rules are tried in order and the first match wins), and what confinement does: candidates
 outside a rule's ``only``, task fallbacks a rule's candidates leave out, and confined rules
 that leave no model at all for requests they match (:func:`plan_diagnostics`, which plans
-with the built spec)."""
+with the built spec, and also finds ``{task: X}`` fallbacks that add no model)."""
 
 from __future__ import annotations
 
@@ -186,11 +186,38 @@ def _task_label(plan: Plan) -> str:
     return f"task '{plan.task.name}'"
 
 
+def _empty_task_fallbacks(doc: Document, spec: Spec) -> Iterator[Diagnostic]:
+    """A ``{task: X}`` fallback none of whose models can serve the task that lists it: the
+    task's constraints hold through it, so it adds nothing to the chain."""
+    from router.plan import Features, make_plan
+
+    for task in spec.tasks.values():
+        for i, entry in enumerate(task.fallback):
+            if entry.task is None or entry.task == task.name:
+                continue
+            alone = replace(task, candidates=(), fallback=(entry,))
+            probe = replace(spec, rules=(), tasks={**spec.tasks, task.name: alone})
+            plan = make_plan(probe, Features(task=task.name, input_tokens=0, output_tokens=1))
+            if plan.chain or not plan.skipped:
+                continue
+            why = ", ".join(f"{c.model}: {c.skipped}" for c in plan.skipped)
+            yield doc.diagnostic(
+                ("tasks", task.name, "fallback", i),
+                f"fallback {{task: {entry.task}}} of task '{task.name}' adds no model to its "
+                f"chain ({why})",
+                "task-fallback-adds-nothing",
+                severity="warning",
+                hint=f"the constraints of task '{task.name}' hold for every model of its "
+                f"chain; remove the entry, or give task '{entry.task}' a model that meets them",
+            )
+
+
 def plan_diagnostics(doc: Document, spec: Spec) -> list[Diagnostic]:
-    """Confinement findings on a spec that built: task fallbacks a rule's candidates leave
-    out (a warning: the safe reading, but a change a user should see), and confined rules
-    that leave no model for requests they match (an error)."""
-    found = []
+    """Findings that need planning with the built spec: task fallbacks a rule's candidates
+    leave out (a warning: the safe reading, but a change a user should see), confined rules
+    that leave no model for requests they match (an error), and ``{task: X}`` fallbacks that
+    add no model under the listing task's constraints (a warning)."""
+    found = list(_empty_task_fallbacks(doc, spec))
     for rule in spec.rules:
         if not rule.confines:
             continue

@@ -92,6 +92,7 @@ WARNING_CODES = {
     "priority-without-data",
     "context-window-unknown",
     "rule-drops-fallbacks",
+    "task-fallback-adds-nothing",
     "env-unset",
 }
 # Dashed string literals in router/spec that are not codes validate_bytes can give.
