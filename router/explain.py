@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from router.plan import Candidate, Plan
+from router.plan import Candidate, Plan, cheapest_only
 from router.spec.model import Spec
 
 
@@ -39,16 +39,12 @@ def format_plan(plan: Plan, spec: Spec) -> str:
     if plan.rule is None:
         lines.append("rule:      none matched")
     else:
-        actions = []
-        if plan.rule.route_to:
-            actions.append(f"route_to {plan.rule.route_to}")
-        if plan.rule.candidates is not None:
-            actions.append(f"candidates {', '.join(plan.rule.candidates)}")
-        if plan.rule.exclude:
-            actions.append(f"exclude {', '.join(sorted(plan.rule.exclude))}")
-        if plan.rule.priority is not None:
-            actions.append(f"priority {plan.rule.priority}")
-        lines.append(f"rule:      '{plan.rule.name}' matched → {'; '.join(actions)}")
+        lines.append(f"rule:      '{plan.rule.name}' matched → {'; '.join(plan.rule.actions())}")
+    if plan.confined is not None:
+        lines.append(
+            f"confined:  {', '.join(sorted(plan.confined)) or '(no model)'} "
+            "(nothing outside this set is tried, fallbacks included)"
+        )
     needs = ", ".join(sorted(f.capabilities)) or "none"
     lines.append(f"request:   ~{f.input_tokens:,} input tokens; needs: {needs}")
     lines.append(
@@ -64,6 +60,12 @@ def format_plan(plan: Plan, spec: Spec) -> str:
     if plan.skipped:
         lines.append("skipped:")
         lines += [f"  - {c.model} ({c.role}): {c.skipped}" for c in plan.skipped]
+    if task.on_budget == "cheapest" and (task.budget or spec.budgets) and plan.chain:
+        cheapest = cheapest_only(plan).chain[0].model
+        lines.append(
+            f"spend cap: once reached, only {cheapest} is tried "
+            "(on_budget: cheapest, the cheapest model of this chain)"
+        )
     lines.append(f"moves on after: {', '.join(sorted(task.fallback_on))}")
     t = task.timeouts
     lines.append(
@@ -90,6 +92,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "requested_task": plan.requested_task,
         "task": plan.task.name,
         "rule": plan.rule.name if plan.rule else None,
+        "confined": sorted(plan.confined) if plan.confined is not None else None,
         "priority": str(plan.priority),
         "input_tokens": plan.features.input_tokens,
         "capabilities": sorted(plan.features.capabilities),

@@ -37,16 +37,7 @@ class Graph:
         if spec.rules:
             lines.append("rules (first match wins):")
             for rule in spec.rules:
-                actions = []
-                if rule.route_to:
-                    actions.append(f"route_to {rule.route_to}")
-                if rule.candidates is not None:
-                    actions.append(f"candidates {', '.join(rule.candidates)}")
-                if rule.exclude:
-                    actions.append(f"exclude {', '.join(sorted(rule.exclude))}")
-                if rule.priority is not None:
-                    actions.append(f"priority {rule.priority}")
-                lines.append(f"  {rule.index + 1}. {rule.name}: {'; '.join(actions)}")
+                lines.append(f"  {rule.index + 1}. {rule.name}: {'; '.join(rule.actions())}")
         lines.append("tasks:")
         for name, task in spec.tasks.items():
             lines.append(f"  {name} [priority {task.priority}]")
@@ -77,6 +68,9 @@ class Graph:
                 out.append(f"  {rid} -->|route_to| {_id('task', rule.route_to)}")
             for chosen in rule.candidates or ():
                 out.append(f"  {rid} -->|candidate| {_id('model', chosen)}")
+            for entry in rule.fallback or ():
+                target = _id("model", entry.model) if entry.model else _id("task", entry.task or "")
+                out.append(f"  {rid} -.->|fallback| {target}")
         for name, task in spec.tasks.items():
             tid = _id("task", name)
             for candidate in task.candidates:

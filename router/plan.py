@@ -7,7 +7,9 @@ engine walks the plan it returns; ``router explain`` prints the same plan instea
 request features ─▶ first matching rule ─▶ effective task
                  ─▶ candidates (rule may choose/exclude) ─▶ constraints filter
                  ─▶ order by priority (cost, latency, quality or weights; ties keep spec order)
-                 ─▶ + fallback chain ({task: X} expanded, excluded/duplicate models skipped)
+                 ─▶ + fallback chain (the rule's, else the task's; {task: X} expanded under the
+                      constraints of every task on the way; excluded/duplicate models skipped)
+                 ─▶ nothing outside the rule's confinement (candidates/only), anywhere
                  ─▶ bounded by max_attempts ─▶ Plan(steps, skipped, reasons)
 ```
 """
@@ -16,10 +18,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from router.errors import RequestError
-from router.spec.model import ModelSpec, Params, Priority, RuleSpec, Spec, TaskSpec
+from router.spec.model import (
+    Constraints,
+    FallbackEntry,
+    ModelSpec,
+    Params,
+    Priority,
+    RuleSpec,
+    Spec,
+    TaskSpec,
+)
 from router.types import ImagePart, Message
 
 __all__ = [
@@ -30,6 +41,8 @@ __all__ = [
     "make_plan",
     "request_features",
 ]
+
+N = TypeVar("N", int, float)
 
 # A rough, tokenizer-free estimate: ~4 characters per token for English text and code, plus a
 # fixed cost per message and per image (OpenAI bills a high-detail 512px tile at 765 tokens).
@@ -125,6 +138,8 @@ class Plan:
     chain: tuple[Candidate, ...]
     skipped: tuple[Candidate, ...]
     truncated: int = 0  # models left out by max_attempts
+    #: The models the matched rule confines the request to (None: the rule does not confine).
+    confined: frozenset[str] | None = None
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -161,22 +176,22 @@ def _estimate_cost(model: ModelSpec, f: Features, params_max: int | None) -> flo
 
 def _why_not(
     model: ModelSpec,
-    task: TaskSpec,
+    limits: Constraints,
     f: Features,
     cost: float | None,
     params_max: int | None,
     unavailable: Callable[[ModelSpec], str | None],
 ) -> str | None:
-    missing = sorted((task.constraints.require | f.capabilities) - model.capabilities)
+    missing = sorted((limits.require | f.capabilities) - model.capabilities)
     if missing:
         return f"lacks {', '.join(missing)}"
-    floor = task.constraints.min_context_window
+    floor = limits.min_context_window
     if floor is not None and model.context_window is not None and model.context_window < floor:
         return f"context window {model.context_window:,} < min_context_window {floor:,}"
     needed = f.input_tokens + _expected_output(model, f, params_max)
     if model.context_window is not None and needed > model.context_window:
         return f"context window {model.context_window:,} < ~{needed:,} tokens needed"
-    limit = task.constraints.max_cost_per_call
+    limit = limits.max_cost_per_call
     if limit is not None and cost is not None and cost > limit:
         return f"estimated ${cost:.4f} > max_cost_per_call ${limit:g}"
     return unavailable(model)
@@ -251,6 +266,76 @@ def cheapest_only(plan: Plan) -> Plan:
     return replace(plan, chain=(best,), skipped=plan.skipped + dropped)
 
 
+def _both(a: N | None, b: N | None, pick: Callable[[N, N], N]) -> N | None:
+    return b if a is None else a if b is None else pick(a, b)
+
+
+def _merge(a: Constraints, b: Constraints) -> Constraints:
+    """Both sets of constraints at once: every required capability, the larger window
+    floor, the smaller cost cap."""
+    if a == b or b == Constraints():
+        return a
+    return Constraints(
+        max_cost_per_call=_both(a.max_cost_per_call, b.max_cost_per_call, min),
+        require=a.require | b.require,
+        min_context_window=_both(a.min_context_window, b.min_context_window, max),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One model a fallback list leads to: the role it plays, the task that lists it (whose
+    parameters estimate its cost), and the constraints of every task on the way to it."""
+
+    model: str
+    role: str
+    owner: TaskSpec
+    limits: Constraints
+
+
+def _fallback_groups(
+    spec: Spec,
+    entries: Sequence[FallbackEntry],
+    owner: TaskSpec,
+    limits: Constraints,
+    visiting: frozenset[str],
+    via: str | None = None,
+) -> list[tuple[list[_Step], Priority | None]]:
+    """A fallback list expanded, in chain order: a model entry is a group of one; a
+    ``{task: X}`` entry is X's candidates (a group ordered by X's priority) followed by X's
+    own fallbacks, recursively. A task already on the way is not entered again. The
+    constraints of each task passed through add to ``limits``."""
+    groups: list[tuple[list[_Step], Priority | None]] = []
+    for entry in entries:
+        if entry.model is not None:
+            role = f"fallback via task '{via}'" if via else "fallback"
+            groups.append(([_Step(entry.model, role, owner, limits)], None))
+        elif entry.task is not None and entry.task not in visiting:
+            other = spec.tasks[entry.task]
+            inner = _merge(limits, other.constraints)
+            role = f"fallback via task '{entry.task}'"
+            groups.append(
+                ([_Step(n, role, other, inner) for n in other.candidates], other.priority)
+            )
+            groups += _fallback_groups(
+                spec, other.fallback, other, inner, visiting | {entry.task}, entry.task
+            )
+    return groups
+
+
+def _confinement(spec: Spec, rule: RuleSpec | None, task: TaskSpec) -> frozenset[str] | None:
+    """The models a request for ``task`` matched by ``rule`` may reach (None: no
+    confinement). ``only`` is the set itself; ``candidates`` confine to themselves plus the
+    models of the rule's own ``fallback`` (a ``{task: X}`` entry there brings X's whole
+    chain: its candidates and its fallbacks, recursively)."""
+    if rule is None or not rule.confines:
+        return None
+    if rule.only is not None:
+        return frozenset(rule.only)
+    groups = _fallback_groups(spec, rule.fallback or (), task, task.constraints, frozenset())
+    return frozenset(rule.candidates or ()) | {s.model for steps, _ in groups for s in steps}
+
+
 def make_plan(
     spec: Spec,
     features: Features,
@@ -262,7 +347,11 @@ def make_plan(
     """Decide the chain for a request. ``unavailable`` says why a model cannot be called at
     all right now (its key variable is unset...), or None. ``params_for`` is
     ``spec.params_for`` (the default) or a cache of it. ``latency`` gives a model's expected
-    seconds (observed p50 once enough calls were seen); the spec's prior by default."""
+    seconds (observed p50 once enough calls were seen); the spec's prior by default.
+
+    A rule that confines (``candidates`` or ``only``) bounds everything after it: models
+    outside :func:`_confinement` are listed as skipped, wherever the chain would have
+    reached them (the task's fallbacks, ``{task: X}`` expansions, ``route_to``'s task)."""
     params_of = params_for or spec.params_for
     latency_of = latency or _prior_p50
     task = spec.task(features.task)
@@ -276,20 +365,32 @@ def make_plan(
     priority = task.priority
     names = list(task.candidates)
     exclude: frozenset[str] = frozenset()
+    fallback = task.fallback
+    visiting = frozenset({task.name})
+    confined: frozenset[str] | None = None
     if rule is not None:
         if rule.route_to is not None:
             task = spec.tasks[rule.route_to]
             priority, names = task.priority, list(task.candidates)
+            fallback, visiting = task.fallback, frozenset({task.name})
         if rule.candidates is not None:
             names = list(rule.candidates)
+        if rule.fallback is not None:
+            # The rule's own list is not the task's chain: {task: NAME} may name the task.
+            fallback, visiting = rule.fallback, frozenset()
         if rule.priority is not None:
             priority = rule.priority
         exclude = rule.exclude
+        confined = _confinement(spec, rule, task)
+    outside = ""
+    if rule is not None and confined is not None:
+        keys = "only list confines" if rule.only is not None else "candidates confine"
+        outside = f"outside rule '{rule.name}' (its {keys} the request)"
 
     skipped: list[Candidate] = []
     seen: set[str] = set()
 
-    def consider(name: str, role: str, owner: TaskSpec) -> Candidate | None:
+    def consider(name: str, role: str, owner: TaskSpec, limits: Constraints) -> Candidate | None:
         model = spec.models[name]
         params_max = params_of(owner, model).max_tokens
         cost = _estimate_cost(model, features, params_max)
@@ -299,30 +400,23 @@ def make_plan(
         seen.add(name)
         if name in exclude:
             reason: str | None = f"excluded by rule '{rule.name}'" if rule else "excluded"
+        elif confined is not None and name not in confined:
+            reason = outside
         else:
-            reason = _why_not(model, owner, features, cost, params_max, unavailable)
+            reason = _why_not(model, limits, features, cost, params_max, unavailable)
         if reason is not None:
             skipped.append(Candidate(name, role, cost, cand.latency, cand.quality, skipped=reason))
             return None
         return cand
 
-    first = [c for n in names if (c := consider(n, "candidate", task)) is not None]
+    limits = task.constraints
+    first = [c for n in names if (c := consider(n, "candidate", task, limits)) is not None]
     chain = _order(first, priority)
-
-    def expand(owner: TaskSpec, via: str | None, visiting: frozenset[str]) -> None:
-        for entry in owner.fallback:
-            if entry.model is not None:
-                role = f"fallback via task '{via}'" if via else "fallback"
-                if (c := consider(entry.model, role, owner)) is not None:
-                    chain.append(c)
-            elif entry.task is not None and entry.task not in visiting:
-                other = spec.tasks[entry.task]
-                role = f"fallback via task '{entry.task}'"
-                more = [c for n in other.candidates if (c := consider(n, role, other)) is not None]
-                chain.extend(_order(more, other.priority))
-                expand(other, entry.task, visiting | {entry.task})
-
-    expand(task, None, frozenset({task.name}))
+    for steps, order in _fallback_groups(spec, fallback, task, limits, visiting):
+        found = [
+            c for s in steps if (c := consider(s.model, s.role, s.owner, s.limits)) is not None
+        ]
+        chain.extend(_order(found, order) if order is not None else found)
     truncated = 0
     if task.max_attempts is not None and len(chain) > task.max_attempts:
         truncated = len(chain) - task.max_attempts
@@ -336,4 +430,5 @@ def make_plan(
         chain=tuple(chain),
         skipped=tuple(skipped),
         truncated=truncated,
+        confined=confined,
     )

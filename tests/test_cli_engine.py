@@ -65,6 +65,74 @@ def test_explain_routes_yaml_matches_golden(golden: str) -> None:
     check_golden(golden, out)
 
 
+CLOUD_MODELS = ("gpt-4o-mini", "gpt-4o", "claude-haiku", "claude-sonnet")
+
+
+@pytest.mark.usefixtures("keys")
+@pytest.mark.parametrize("task", ["code", "chat", "summarize", "extract", "translate"])
+def test_explain_private_tag_never_lists_a_cloud_model_in_routes_yaml(task: str) -> None:
+    code, out, err = call(
+        "explain", "--config", str(ROUTES), "--task", task, "--tag", "private", "--prompt", "x"
+    )
+    assert code == 0, err
+    assert [m for m in CLOUD_MODELS if m in out] == []
+    assert "1.  llama-local" in out
+
+
+@pytest.mark.usefixtures("keys")
+def test_explain_private_code_in_routes_yaml_matches_golden() -> None:
+    argv = ["--task", "code", "--tag", "private", "--prompt", "Review this private diff."]
+    code, out, err = call("explain", "--config", str(ROUTES), *argv)
+    assert code == 0, err
+    check_golden("explain_private_code.txt", out)
+
+
+@pytest.mark.usefixtures("keys")
+def test_explain_json_names_the_confinement_set() -> None:
+    argv = ["--task", "chat", "--tag", "private", "--prompt", "x", "--format", "json"]
+    code, out, _ = call("explain", "--config", str(ROUTES), *argv)
+    assert code == 0
+    plan = json.loads(out)
+    assert (plan["rule"], plan["confined"]) == ("private-data", ["llama-local"])
+    assert [c["model"] for c in plan["chain"]] == ["llama-local"]
+
+
+CONFINEMENT = GOLDEN / "confinement.yaml"
+# Each golden shows a confining rule holding through one way a chain continues: the models
+# it would have reached are listed as skipped, "outside rule ...", never in the chain.
+CONFINED_CASES = {
+    # the task's direct fallbacks
+    "explain_confined_task_fallbacks.txt": ["--task", "chat", "--tag", "private"],
+    # a {task: NAME} fallback, whose chain continues through its own fallbacks
+    "explain_confined_task_chain.txt": ["--task", "code", "--tag", "private"],
+    # an unknown task served by the default task, which falls back through two tasks
+    "explain_confined_default_task.txt": ["--task", "translate", "--tag", "private"],
+    # route_to in the same rule as the candidates
+    "explain_confined_route_to.txt": ["--task", "chat", "--tag", "review"],
+    # only: the task's candidates and fallbacks inside the set, in their order
+    "explain_confined_only.txt": ["--task", "chat", "--tag", "on-prem"],
+    # on_budget: cheapest narrows to the cheapest model inside the confinement
+    "explain_confined_cheapest.txt": ["--task", "frugal", "--tag", "vetted"],
+    # no rule: extract requires json, also of the models it reaches through task 'general'
+    "explain_extract_json_through_task_fallback.txt": ["--task", "extract"],
+}
+
+
+@pytest.mark.usefixtures("keys")
+@pytest.mark.parametrize("golden", sorted(CONFINED_CASES))
+def test_explain_confinement_holds_through_every_fallback_path(golden: str) -> None:
+    argv = [*CONFINED_CASES[golden], "--prompt", "Keep this here."]
+    code, out, err = call("explain", "--config", str(CONFINEMENT), *argv)
+    assert code == 0, err
+    check_golden(golden, out)
+    chain = out.split("chain (tried in order):\n", 1)[1].split("\nskipped:", 1)[0]
+    tried = [line.split()[1] for line in chain.splitlines() if line.strip()[:1].isdigit()]
+    confined = next((ln for ln in out.splitlines() if ln.startswith("confined:")), None)
+    if confined is not None:  # every model tried is one the rule allows
+        allowed = confined.removeprefix("confined:").split("(")[0].replace(",", " ").split()
+        assert tried and set(tried) <= set(allowed)
+
+
 @pytest.mark.usefixtures("keys")
 def test_explain_huge_input_follows_the_rule_to_long_context(tmp_path: Path) -> None:
     messages = tmp_path / "messages.json"

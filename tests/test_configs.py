@@ -125,12 +125,16 @@ def test_routes_yaml_compiles_to_the_expected_spec() -> None:
     assert spec.tasks["code"].retry.max_retry_after == 30
     assert str(spec.tasks["chat"].priority) == "weighted(cost=0.3, latency=0.7)"
     assert spec.task("no-such-task") is spec.tasks["default"]
+    # private-data comes first, so no other rule (images, huge inputs) can take tagged data
+    # elsewhere; its candidates and empty fallback confine it to the local model.
     assert [r.name for r in spec.rules] == [
+        "private-data",
         "huge-inputs",
         "images",
-        "private-data",
         "premium-tenant",
     ]
+    private = spec.rules[0]
+    assert (private.candidates, private.fallback) == (("llama-local",), ())
     assert spec.models["gpt-4o-mini"].pricing is not None
     assert spec.models["gpt-4o-mini"].pricing.cost(1_000_000, 0) == pytest.approx(0.15)
 

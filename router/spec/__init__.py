@@ -17,6 +17,7 @@ from pathlib import Path
 from router.errors import ConfigError
 from router.spec.build import build_spec
 from router.spec.checks import semantic_diagnostics
+from router.spec.checks_rules import plan_diagnostics
 from router.spec.diagnostics import Diagnostic
 from router.spec.model import SUPPORTED_VERSIONS, Spec
 from router.spec.schema import schema, schema_diagnostics
@@ -107,14 +108,18 @@ def _validate(raw: bytes, file: str, strict: bool, env: Mapping[str, str]) -> Re
     if version is not None:
         return Report(file, (version,), None)
     found = schema_diagnostics(doc) + semantic_diagnostics(doc, environ=env)
+    spec = None
+    if not any(d.severity == "error" for d in found):
+        # Some findings need the built spec (what a rule's confinement leaves, by planning).
+        spec = build_spec(doc.data, source=file, warnings=())
+        found += plan_diagnostics(doc, spec)
     if strict:
         found = [replace(d, severity="error") for d in found]
     found.sort(key=lambda d: (d.line or 0, d.column or 0, d.severity != "error"))
     diagnostics = tuple(found)
-    if any(d.severity == "error" for d in diagnostics):
+    if spec is None or any(d.severity == "error" for d in diagnostics):
         return Report(file, diagnostics, None)
-    spec = build_spec(doc.data, source=file, warnings=diagnostics)
-    return Report(file, diagnostics, spec)
+    return Report(file, diagnostics, replace(spec, warnings=diagnostics))
 
 
 def validate_file(

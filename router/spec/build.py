@@ -79,6 +79,13 @@ def _hedge(data: Mapping[str, Any] | None) -> HedgePolicy | None:
     )
 
 
+def _fallback(entries: Any) -> tuple[FallbackEntry, ...]:
+    return tuple(
+        FallbackEntry(task=f["task"]) if isinstance(f, dict) else FallbackEntry(model=f)
+        for f in entries
+    )
+
+
 def _priority(data: Any) -> Priority:
     if isinstance(data, str):
         return Priority(**{data: 1.0}, name=data)
@@ -161,10 +168,7 @@ def build_spec(
                 require=frozenset(c.get("require", ())),
                 min_context_window=c.get("min_context_window"),
             ),
-            fallback=tuple(
-                FallbackEntry(task=f["task"]) if isinstance(f, dict) else FallbackEntry(model=f)
-                for f in t.get("fallback", ())
-            ),
+            fallback=_fallback(t.get("fallback", ())),
             fallback_on=frozenset(t["fallback_on"]) if "fallback_on" in t else defaults.fallback_on,
             max_attempts=t.get("max_attempts"),
             retry=_retry(t.get("retry"), defaults.retry),
@@ -208,6 +212,8 @@ def build_spec(
                 exclude=frozenset(r.get("exclude", ())),
                 priority=_priority(r["priority"]) if "priority" in r else None,
                 description=r.get("description"),
+                fallback=_fallback(r["fallback"]) if "fallback" in r else None,
+                only=tuple(r["only"]) if "only" in r else None,
             )
         )
     s = data.get("state") or {}

@@ -15,7 +15,7 @@ from difflib import get_close_matches
 from typing import Any, get_args
 
 from router.spec.checks_providers import check_base_urls, check_environment
-from router.spec.checks_rules import check_rules
+from router.spec.checks_rules import check_rules, string_items
 from router.spec.diagnostics import Diagnostic
 from router.spec.model import Capability
 from router.spec.schema import where
@@ -48,11 +48,7 @@ class Context:
                     yield i, rule
 
 
-def _names(value: Any) -> list[tuple[int, str]]:
-    """(index, name) for each string in a list; tolerant of the wrong shape."""
-    if not isinstance(value, list):
-        return []
-    return [(i, v) for i, v in enumerate(value) if isinstance(v, str)]
+_names = string_items
 
 
 # --- references -------------------------------------------------------------------------------
@@ -93,25 +89,7 @@ def check_references(ctx: Context) -> Iterator[Diagnostic]:
                 yield _unknown(
                     ctx, ("tasks", name, "candidates", i), ("tasks", name), "model", ref, models
                 )
-        fallback = task.get("fallback")
-        for i, entry in enumerate(fallback if isinstance(fallback, list) else []):
-            if isinstance(entry, str) and entry not in models:
-                yield _unknown(
-                    ctx, ("tasks", name, "fallback", i), ("tasks", name), "model", entry, models
-                )
-            elif (
-                isinstance(entry, dict)
-                and isinstance(entry.get("task"), str)
-                and entry["task"] not in tasks
-            ):
-                yield _unknown(
-                    ctx,
-                    ("tasks", name, "fallback", i, "task"),
-                    ("tasks", name),
-                    "task",
-                    entry["task"],
-                    tasks,
-                )
+        yield from _fallback_references(ctx, ("tasks", name), task.get("fallback"))
     for i, rule in ctx.rules():
         when: dict[str, Any] = rule["when"] if isinstance(rule.get("when"), dict) else {}
         task_refs = when.get("task")
@@ -123,10 +101,27 @@ def check_references(ctx: Context) -> Iterator[Diagnostic]:
         route_to = rule.get("route_to")
         if isinstance(route_to, str) and route_to not in tasks:
             yield _unknown(ctx, ("rules", i, "route_to"), ("rules", i), "task", route_to, tasks)
-        for key in ("candidates", "exclude"):
+        for key in ("candidates", "only", "exclude"):
             for j, ref in _names(rule.get(key)):
                 if ref not in models:
                     yield _unknown(ctx, ("rules", i, key, j), ("rules", i), "model", ref, models)
+        yield from _fallback_references(ctx, ("rules", i), rule.get("fallback"))
+
+
+def _fallback_references(ctx: Context, owner: PathT, fallback: Any) -> Iterator[Diagnostic]:
+    """Unknown models and tasks in a task's or a rule's fallback list."""
+    models, tasks = ctx.section("models"), ctx.section("tasks")
+    for i, entry in enumerate(fallback if isinstance(fallback, list) else []):
+        if isinstance(entry, str) and entry not in models:
+            yield _unknown(ctx, (*owner, "fallback", i), owner, "model", entry, models)
+        elif (
+            isinstance(entry, dict)
+            and isinstance(entry.get("task"), str)
+            and entry["task"] not in tasks
+        ):
+            yield _unknown(
+                ctx, (*owner, "fallback", i, "task"), owner, "task", entry["task"], tasks
+            )
 
 
 def check_duplicate_names(ctx: Context) -> Iterator[Diagnostic]:
@@ -286,6 +281,7 @@ def check_reachability(ctx: Context) -> Iterator[Diagnostic]:
         used.update(ref for _, ref in _names(task.get("fallback")))
     for _, rule in ctx.rules():
         used.update(ref for _, ref in _names(rule.get("candidates")))
+        used.update(ref for _, ref in _names(rule.get("fallback")))
     for name in ctx.section("models"):
         if name not in used:
             yield ctx.doc.diagnostic(

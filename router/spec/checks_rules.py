@@ -1,16 +1,23 @@
 """Semantic checks on rules: conditions that can never hold, rules that send a task to
-itself, and rules no request can reach because an earlier one matches everything they would
-(rules are tried in order and the first match wins)."""
+itself, rules no request can reach because an earlier one matches everything they would
+(rules are tried in order and the first match wins), and what confinement does: candidates
+outside a rule's ``only``, task fallbacks a rule's candidates leave out, and confined rules
+that leave no model at all for requests they match (:func:`plan_diagnostics`, which plans
+with the built spec, and also finds ``{task: X}`` fallbacks that add no model)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from router.spec.diagnostics import Diagnostic
+from router.spec.model import RuleSpec, Spec
 from router.spec.schema import where
+from router.spec.yamlload import Document
 
 if TYPE_CHECKING:
+    from router.plan import Plan
     from router.spec.checks import Context
 
 
@@ -95,6 +102,7 @@ def check_rules(ctx: Context) -> Iterator[Diagnostic]:
                 "rule-self-route",
                 hint="remove route_to or change the task condition",
             )
+        yield from _outside_only(ctx, i, rule)
         if impossible or not _comparable(when):
             continue  # it shadows nothing, and "never used" would only repeat the error above
         for j, prev, prev_when in earlier:
@@ -115,3 +123,155 @@ def check_rules(ctx: Context) -> Iterator[Diagnostic]:
                 )
                 break
         earlier.append((i, rule, when))
+
+
+def _outside_only(ctx: Context, i: int, rule: dict[str, Any]) -> Iterator[Diagnostic]:
+    """With ``only``, a candidate or a fallback model outside it could never be tried."""
+    only = rule.get("only")
+    if not isinstance(only, list):
+        return
+    allowed = {m for m in only if isinstance(m, str)}
+    candidates = rule.get("candidates")
+    fallback = rule.get("fallback")
+    places = [("candidates", j, m, "chooses candidate") for j, m in string_items(candidates)]
+    places += [("fallback", j, m, "falls back to") for j, m in string_items(fallback)]
+    for key, j, ref, what in places:
+        if ref not in allowed:
+            yield ctx.doc.diagnostic(
+                ("rules", i, key, j),
+                f"{_rule_name(rule, i)} {what} '{ref}', which its `only` list leaves out",
+                "outside-only",
+                hint=f"add '{ref}' to `only`, or remove it from `{key}`",
+            )
+
+
+def string_items(value: Any) -> list[tuple[int, str]]:
+    """(index, name) for each string in a list; tolerant of the wrong shape."""
+    if not isinstance(value, list):
+        return []
+    return [(i, v) for i, v in enumerate(value) if isinstance(v, str)]
+
+
+# --- with the built spec: what confinement leaves -------------------------------------------------
+
+
+def _plans(spec: Spec, rule: RuleSpec) -> list[Plan]:
+    """For each task the rule can match, the plan of the smallest request it matches: the
+    capabilities, tags and metadata its ``when`` asks for, ``min_input_tokens`` of input and
+    one token of output, every model available. What this plan lacks, every request lacks."""
+    from router.plan import Features, make_plan
+
+    alone = replace(spec, rules=(rule,))
+    w = rule.when
+    names = sorted(w.tasks) if w.tasks is not None else list(spec.tasks)
+    if rule.route_to is not None:
+        names = names[:1]  # every request goes to the same task
+    plans = []
+    for name in names:
+        if spec.task(name) is None:
+            continue  # an unknown task without a default: reported as such
+        features = Features(
+            task=name,
+            input_tokens=w.min_input_tokens or 0,
+            output_tokens=1,
+            capabilities=w.capabilities,
+            metadata={k: v[0] for k, v in w.metadata.items() if v},
+            tags=w.tags,
+        )
+        plans.append(make_plan(alone, features))
+    return plans
+
+
+def _task_label(plan: Plan) -> str:
+    return f"task '{plan.task.name}'"
+
+
+def _empty_task_fallbacks(doc: Document, spec: Spec) -> Iterator[Diagnostic]:
+    """A ``{task: X}`` fallback none of whose models can serve the task that lists it: the
+    task's constraints hold through it, so it adds nothing to the chain."""
+    from router.plan import Features, make_plan
+
+    for task in spec.tasks.values():
+        for i, entry in enumerate(task.fallback):
+            if entry.task is None or entry.task == task.name:
+                continue
+            alone = replace(task, candidates=(), fallback=(entry,))
+            probe = replace(spec, rules=(), tasks={**spec.tasks, task.name: alone})
+            plan = make_plan(probe, Features(task=task.name, input_tokens=0, output_tokens=1))
+            if plan.chain or not plan.skipped:
+                continue
+            why = ", ".join(f"{c.model}: {c.skipped}" for c in plan.skipped)
+            yield doc.diagnostic(
+                ("tasks", task.name, "fallback", i),
+                f"fallback {{task: {entry.task}}} of task '{task.name}' adds no model to its "
+                f"chain ({why})",
+                "task-fallback-adds-nothing",
+                severity="warning",
+                hint=f"the constraints of task '{task.name}' hold for every model of its "
+                f"chain; remove the entry, or give task '{entry.task}' a model that meets them",
+            )
+
+
+def plan_diagnostics(doc: Document, spec: Spec) -> list[Diagnostic]:
+    """Findings that need planning with the built spec: task fallbacks a rule's candidates
+    leave out (a warning: the safe reading, but a change a user should see), confined rules
+    that leave no model for requests they match (an error), and ``{task: X}`` fallbacks that
+    add no model under the listing task's constraints (a warning)."""
+    found = list(_empty_task_fallbacks(doc, spec))
+    for rule in spec.rules:
+        if not rule.confines:
+            continue
+        key = "candidates" if rule.candidates is not None else "only"
+        plans = _plans(spec, rule)
+        empty = [p for p in plans if not p.chain]
+        explicit = rule.when.tasks is not None or rule.route_to is not None
+        # A rule matching every task (no task condition) may leave some of them no model:
+        # those requests are refused, which is what confinement is for, and the only way to
+        # quiet such a finding (narrowing the rule) would send them elsewhere. When it leaves
+        # no model for any task, or for a task it names, it is a mistake.
+        if empty and (explicit or len(empty) == len(plans)):
+            why = "; ".join(
+                f"{_task_label(p)} → " + ", ".join(f"{c.model}: {c.skipped}" for c in p.skipped)
+                for p in empty
+            )
+            what = "requests it matches" if len(empty) == len(plans) else "some requests it matches"
+            found.append(
+                doc.diagnostic(
+                    ("rules", rule.index, key),
+                    f"rule '{rule.name}' leaves no model for {what} ({why})",
+                    "confined-rule-empty",
+                    hint="such requests would always be refused, never sent elsewhere; "
+                    "add a model that can serve them to the rule's "
+                    f"{'candidates or fallback' if key == 'candidates' else '`only` list'}",
+                )
+            )
+        if rule.candidates is None or rule.fallback is not None or rule.only is not None:
+            continue
+        dropped = []
+        for p in plans:
+            confined = p.confined or frozenset()
+            left = sorted(
+                {
+                    c.model
+                    for c in p.skipped
+                    if c.role != "candidate"
+                    and c.model not in confined
+                    and c.model not in rule.exclude
+                }
+            )
+            if left:
+                dropped.append(f"{_task_label(p)} → {', '.join(left)}")
+        if dropped:
+            found.append(
+                doc.diagnostic(
+                    ("rules", rule.index, "candidates"),
+                    f"rule '{rule.name}' confines requests to its candidates "
+                    f"({', '.join(rule.candidates)}), so these fallbacks are not tried: "
+                    + "; ".join(dropped),
+                    "rule-drops-fallbacks",
+                    severity="warning",
+                    hint="if the request may go there, list them in the rule's `fallback`; "
+                    "write `fallback: []` to confirm it stays on the candidates",
+                )
+            )
+    return found

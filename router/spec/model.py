@@ -271,6 +271,11 @@ class RuleWhen:
 
 @dataclass(frozen=True, slots=True)
 class RuleSpec:
+    """A rule's actions. ``candidates`` and ``only`` confine the request: with ``candidates``
+    it may reach those models and the models of the rule's own ``fallback`` (nothing else);
+    with ``only``, exactly the models listed there. ``fallback`` (when given, even empty)
+    replaces the task's fallback list."""
+
     name: str
     index: int
     when: RuleWhen = RuleWhen()
@@ -279,6 +284,29 @@ class RuleSpec:
     exclude: frozenset[str] = frozenset()
     priority: Priority | None = None
     description: str | None = None
+    fallback: tuple[FallbackEntry, ...] | None = None
+    only: tuple[str, ...] | None = None
+
+    @property
+    def confines(self) -> bool:
+        return self.candidates is not None or self.only is not None
+
+    def actions(self) -> list[str]:
+        """What the rule does, in words (``router explain`` and ``router graph``)."""
+        out = []
+        if self.route_to:
+            out.append(f"route_to {self.route_to}")
+        if self.candidates is not None:
+            out.append(f"candidates {', '.join(self.candidates)}")
+        if self.fallback is not None:
+            out.append(f"fallback {', '.join(str(f) for f in self.fallback) or '(none)'}")
+        if self.only is not None:
+            out.append(f"only {', '.join(self.only)}")
+        if self.exclude:
+            out.append(f"exclude {', '.join(sorted(self.exclude))}")
+        if self.priority is not None:
+            out.append(f"priority {self.priority}")
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from router.errors import RequestError
-from router.plan import Plan, make_plan, request_features
+from router.plan import Plan, cheapest_only, make_plan, request_features
 from router.spec import Spec, validate_bytes
 from router.types import ImagePart, Message, TextPart
 
@@ -127,7 +127,7 @@ rules:
 def test_first_matching_rule_wins_even_when_a_later_rule_is_more_specific() -> None:
     plan = plan_for(spec_of(RULES), "main", tags=["vip"], metadata={"tier": "gold"})
     assert plan.rule is not None and plan.rule.name == "first-tagged"
-    assert plan.models == ("pricey", "free")
+    assert plan.models == ("pricey",)
 
 
 def test_no_rule_matches_a_plain_request() -> None:
@@ -142,10 +142,13 @@ def test_route_to_serves_the_request_with_the_other_tasks_candidates_and_fallbac
     assert plan.models == ("pricey", "twin-a")
 
 
-def test_rule_candidates_replace_the_tasks_candidates_but_keep_its_fallbacks() -> None:
+def test_rule_candidates_replace_the_tasks_candidates_and_confine_its_fallbacks() -> None:
     plan = plan_for(spec_of(RULES), "main", tags=["vip"])
-    assert plan.models == ("pricey", "free")
-    assert [c.role for c in plan.chain] == ["candidate", "fallback"]
+    assert plan.models == ("pricey",)
+    assert plan.confined == frozenset({"pricey"})
+    assert skipped(plan) == {
+        "free": "outside rule 'first-tagged' (its candidates confine the request)"
+    }
 
 
 def test_rule_exclude_removes_models_from_candidates_and_fallbacks_with_a_reason() -> None:
@@ -383,3 +386,175 @@ def test_unknown_task_is_served_by_default_task() -> None:
     plan = plan_for(spec, "nope")
     assert plan.task.name == "default" and plan.requested_task == "nope"
     assert plan.models == ("cheap",)
+
+
+# --- confinement: nothing after a confining rule reaches outside it ----------------------------
+
+CONFINED = """
+tasks:
+  main:
+    candidates: [cheap, mid]
+    fallback: [free, {task: backup}]
+  backup:
+    candidates: [pricey, twin-a]
+    fallback: [twin-b, {task: last}]
+  last:
+    candidates: [batch]
+  default:
+    candidates: [mid]
+    fallback: [pricey, {task: backup}]
+rules:
+  - name: keep-local
+    when: {tags: [local]}
+    candidates: [cheap]
+  - name: local-then-twin
+    when: {tags: [widened]}
+    candidates: [cheap]
+    fallback: [twin-a]
+  - name: local-then-backup
+    when: {tags: [backup-chain]}
+    candidates: [cheap]
+    fallback: [{task: backup}]
+  - name: no-fallback
+    when: {tags: [no-fallback]}
+    fallback: []
+  - name: twins-only
+    when: {tags: [twins]}
+    only: [twin-a, twin-b, mid]
+  - name: rerouted
+    when: {tags: [rerouted]}
+    route_to: backup
+    candidates: [twin-a]
+  - name: rerouted-twins
+    when: {tags: [rerouted-twins]}
+    route_to: backup
+    only: [twin-b, batch]
+  - name: no-pricey
+    when: {tags: [no-pricey]}
+    exclude: [pricey, batch]
+"""
+
+OUTSIDE = "outside rule '{}' (its candidates confine the request)"
+
+
+def test_a_confining_rule_drops_task_fallbacks_and_task_fallback_chains_outside_it() -> None:
+    plan = plan_for(spec_of(CONFINED), "main", tags=["local"])
+    assert plan.models == ("cheap",)
+    # free is a direct fallback; pricey, twin-a, twin-b (backup) and batch (last, via backup)
+    # come through {task: NAME} fallbacks, recursively: every one is outside.
+    assert skipped(plan) == dict.fromkeys(
+        ["free", "pricey", "twin-a", "twin-b", "batch"], OUTSIDE.format("keep-local")
+    )
+
+
+def test_the_default_tasks_chain_stays_inside_the_confinement() -> None:
+    plan = plan_for(spec_of(CONFINED), "no-such-task", tags=["local"])
+    assert plan.task.name == "default"
+    assert plan.models == ("cheap",)
+    assert set(skipped(plan)) == {"pricey", "twin-a", "twin-b", "batch"}
+
+
+def test_a_rules_fallback_widens_the_confinement_by_exactly_its_models() -> None:
+    plan = plan_for(spec_of(CONFINED), "main", tags=["widened"])
+    assert plan.models == ("cheap", "twin-a")
+    assert plan.confined == frozenset({"cheap", "twin-a"})
+    assert [c.role for c in plan.chain] == ["candidate", "fallback"]
+    # The rule's fallback replaces the task's: main's fallbacks are not walked at all.
+    assert skipped(plan) == {}
+
+
+def test_a_task_entry_in_a_rules_fallback_brings_that_tasks_whole_chain() -> None:
+    plan = plan_for(spec_of(CONFINED), "main", tags=["backup-chain"])
+    assert plan.models == ("cheap", "twin-a", "pricey", "twin-b", "batch")
+    assert plan.confined == frozenset(plan.models)
+    assert "mid" not in plan.models and "free" not in plan.models
+
+
+def test_an_empty_rule_fallback_removes_the_tasks_fallbacks_without_confining() -> None:
+    plan = plan_for(spec_of(CONFINED), "main", tags=["no-fallback"])
+    assert plan.models == ("cheap", "mid")
+    assert plan.confined is None
+
+
+def test_only_keeps_the_tasks_candidates_and_fallbacks_that_are_inside_it() -> None:
+    plan = plan_for(spec_of(CONFINED), "main", tags=["twins"])
+    assert plan.models == ("mid", "twin-a", "twin-b")
+    reason = "outside rule 'twins-only' (its only list confines the request)"
+    assert skipped(plan) == dict.fromkeys(["cheap", "free", "pricey", "batch"], reason)
+
+
+def test_route_to_with_candidates_stays_inside_the_rules_confinement() -> None:
+    plan = plan_for(spec_of(CONFINED), "main", tags=["rerouted"])
+    assert plan.task.name == "backup"
+    assert plan.models == ("twin-a",)
+    assert set(skipped(plan)) == {"twin-b", "batch"}
+
+
+def test_route_to_with_only_keeps_the_routed_tasks_chain_inside_the_set() -> None:
+    plan = plan_for(spec_of(CONFINED), "main", tags=["rerouted-twins"])
+    assert plan.task.name == "backup"
+    assert plan.models == ("twin-b", "batch")
+    assert set(skipped(plan)) == {"pricey", "twin-a"}
+
+
+def test_exclude_removes_models_from_task_fallback_chains_too() -> None:
+    plan = plan_for(spec_of(CONFINED), "main", tags=["no-pricey"])
+    assert plan.models == ("cheap", "mid", "free", "twin-a", "twin-b")
+    assert skipped(plan) == dict.fromkeys(["pricey", "batch"], "excluded by rule 'no-pricey'")
+
+
+def test_the_cheapest_model_under_a_spend_cap_is_chosen_inside_the_confinement() -> None:
+    plan = plan_for(spec_of(CONFINED), "main", tags=["twins"])
+    narrowed = cheapest_only(plan)
+    # cheap (the cheapest model of the task) is outside the rule: twin-a is the cheapest inside.
+    assert narrowed.models == ("twin-a",)
+    assert set(narrowed.models) <= set(plan.models)
+
+
+# --- constraints through {task: NAME} fallbacks -------------------------------------------------
+
+THROUGH = """
+tasks:
+  extract:
+    candidates: [mid]
+    constraints: {require: [json]}
+    fallback: [{task: general}]
+  general:
+    candidates: [cheap, batch]
+    fallback: [pricey]
+  roomy:
+    candidates: [pricey]
+    constraints: {min_context_window: 100000}
+    fallback: [{task: general}]
+  capped-extract:
+    candidates: [batch]
+    constraints: {require: [json], max_cost_per_call: 0.02}
+    fallback: [{task: thrifty}]
+  thrifty:
+    candidates: [pricey, mid]
+    constraints: {max_cost_per_call: 0.005}
+"""
+
+
+def test_the_requested_tasks_required_capabilities_hold_through_task_fallbacks() -> None:
+    plan = plan_for(spec_of(THROUGH), "extract")
+    # general itself requires nothing, but a request for extract needs json all the way.
+    assert plan.models == ("mid", "batch", "pricey")
+    assert skipped(plan) == {"cheap": "lacks json"}
+    assert [c.role for c in plan.chain] == ["candidate"] + ["fallback via task 'general'"] * 2
+
+
+def test_min_context_window_holds_through_task_fallbacks() -> None:
+    plan = plan_for(spec_of(THROUGH), "roomy")
+    assert plan.models == ("pricey",)
+    assert set(skipped(plan)) == {"cheap", "batch"}
+    for reason in skipped(plan).values():
+        assert reason is not None and "min_context_window 100,000" in reason
+
+
+def test_both_tasks_cost_caps_hold_for_a_fallback_tasks_models() -> None:
+    plan = plan_for(spec_of(THROUGH), "capped-extract", text="x" * 4000, max_tokens=1000)
+    # pricey (~$0.04) is above both caps; mid (~$0.003) is under both.
+    assert plan.models == ("batch", "mid")
+    reason = skipped(plan)["pricey"]
+    assert reason is not None and reason.endswith("> max_cost_per_call $0.005")

@@ -101,7 +101,7 @@ def test_explain_takes_the_same_arguments_as_a_call(make_router: MakeRouter, sb:
         "summarize", [{"role": "user", "content": "Hi."}], tags=["vip"], max_tokens=10
     )
     assert plan.rule is not None and plan.rule.name == "vip-first"
-    assert plan.models == ("claude", "ghost")
+    assert plan.models == ("claude",)  # the rule's candidates confine: fallback ghost is out
     with pytest.raises(RequestError):
         router.explain("summarize", prompt="Hi.", api_key="sk-x")
     assert sb.stats["requests"] == 0

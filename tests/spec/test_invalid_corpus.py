@@ -70,6 +70,9 @@ ERROR_CODES = {
     "rule-never-matches",
     "rule-self-route",
     "shadowed-rule",
+    "outside-only",
+    # what a rule's confinement leaves, planned with the built spec (router/spec/checks_rules.py)
+    "confined-rule-empty",
     "non-finite-number",
     "output-exceeds-window",
     "latency-prior",
@@ -89,6 +92,8 @@ WARNING_CODES = {
     "insecure-base-url",
     "priority-without-data",
     "context-window-unknown",
+    "rule-drops-fallbacks",
+    "task-fallback-adds-nothing",
     "env-unset",
 }
 # Dashed string literals in router/spec that are not codes validate_bytes can give.

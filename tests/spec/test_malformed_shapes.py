@@ -37,7 +37,11 @@ SPEC: dict[str, Any] = yaml.safe_load(
         capabilities: [streaming, tools]
         latency: {p50: 0.8, p95: 2.5}
         quality: 6
-      llama: {provider: local, id: "llama3.1:8b", context_window: 32768}
+      llama:
+        provider: local
+        id: "llama3.1:8b"
+        context_window: 32768
+        capabilities: [streaming, tools]
     tasks:
       chat:
         candidates: [mini]

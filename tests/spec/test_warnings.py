@@ -158,6 +158,50 @@ CASES = [
         "$.tasks['long-context'].candidates[0]",
         "candidate 'mini' does not declare its context_window; task 'long-context' requires",
     ),
+    Case(
+        "rule-drops-fallbacks",
+        """
+        version: 1
+        providers:
+          openai: {type: openai, api_key_env: OPENAI_API_KEY}
+        models:
+          mini: {provider: openai, id: gpt-4o-mini}
+          big: {provider: openai, id: gpt-4o}
+        tasks:
+          chat: {candidates: [mini], fallback: [big]}
+          code: {candidates: [big], fallback: [{task: chat}]}
+        rules:
+          - name: only-mini
+            when: {tags: [cheap]}
+            candidates: [mini]
+        """,
+        "rule-drops-fallbacks",
+        13,
+        "$.rules[0].candidates",
+        "rule 'only-mini' confines requests to its candidates (mini), so these fallbacks are "
+        "not tried: task 'chat' → big; task 'code' → big",
+    ),
+    Case(
+        "task-fallback-adds-nothing",
+        """
+        version: 1
+        providers:
+          openai: {type: openai, api_key_env: OPENAI_API_KEY}
+        models:
+          mini: {provider: openai, id: gpt-4o-mini, capabilities: [streaming, json]}
+          plain: {provider: openai, id: gpt-4.1, capabilities: [streaming]}
+        tasks:
+          extract:
+            candidates: [mini]
+            constraints: {require: [json]}
+            fallback: [{task: general}]
+          general: {candidates: [plain]}
+        """,
+        "task-fallback-adds-nothing",
+        11,
+        "$.tasks.extract.fallback[0]",
+        "fallback {task: general} of task 'extract' adds no model to its chain (plain: lacks json)",
+    ),
 ]
 
 ENV_UNSET = Case(
