@@ -3,6 +3,7 @@ attributes, group members, attempts) and what a traceback or ``logging.exception
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
@@ -60,10 +61,8 @@ def strings_in(root: object, *, max_depth: int = 8, max_nodes: int = 50_000) -> 
             yield bytes(obj).decode("utf-8", "replace")
             continue
         children: list[object] = []
-        try:
+        with contextlib.suppress(Exception):  # a half-built object: its parts are still walked
             yield repr(obj)
-        except Exception:  # a half-built object: its parts are still walked
-            pass
         if isinstance(obj, BaseException):
             yield str(obj)
             children += [obj.__cause__, obj.__context__, *obj.args]
@@ -71,10 +70,8 @@ def strings_in(root: object, *, max_depth: int = 8, max_nodes: int = 50_000) -> 
             if isinstance(obj, BaseExceptionGroup):
                 children += list(obj.exceptions)
         if isinstance(obj, Mapping):
-            try:
+            with contextlib.suppress(Exception):
                 children += [x for kv in obj.items() for x in kv]
-            except Exception:
-                pass
         elif isinstance(obj, list | tuple | set | frozenset):
             children += list(obj)
         children += list(getattr(obj, "__dict__", {}).values())

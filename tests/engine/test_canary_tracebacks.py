@@ -354,9 +354,9 @@ def test_a_bad_redis_url_is_refused_without_its_password(
 def test_a_spec_with_a_literal_key_is_refused_without_the_key(
     sb: Sandbox, tmp_path: Path, logs: pytest.LogCaptureFixture
 ) -> None:
+    literal = f'headers: {{Authorization: "Bearer {ANTHROPIC_KEY}"}}'
     spec = _spec(sb).replace(
-        "api_key_env: ANT_KEY, local: true}",
-        f'api_key_env: ANT_KEY, local: true, headers: {{Authorization: "Bearer {ANTHROPIC_KEY}"}}}}',
+        "api_key_env: ANT_KEY, local: true}", f"api_key_env: ANT_KEY, local: true, {literal}}}"
     )
     path = tmp_path / "routes.yaml"
     path.write_text(spec)
