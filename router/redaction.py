@@ -25,7 +25,15 @@ import hashlib
 import re
 from collections.abc import Iterable
 
-__all__ = ["MASK", "SLICE", "Secrets", "credential_header", "describe", "redact"]
+__all__ = [
+    "MASK",
+    "SLICE",
+    "Secrets",
+    "credential_header",
+    "credential_value",
+    "describe",
+    "redact",
+]
 
 MASK = "***"
 SLICE = 8  # the shortest fragment of a secret that counts as leaking it
@@ -70,6 +78,15 @@ def _value_like(token: str) -> bool:
 def credential_header(name: str) -> bool:
     """Whether a header of this name carries a credential (its value is then a secret)."""
     return bool(_CREDENTIAL_HEADER.match(name.strip()))
+
+
+def credential_value(name: str, value: str) -> str | None:
+    """The secret in a header: its value (without an auth scheme such as ``Bearer``) when the
+    header carries a credential, else None."""
+    if not credential_header(name):
+        return None
+    scheme, _, rest = value.strip().partition(" ")
+    return rest.strip() if rest and scheme.lower() in ("bearer", "basic", "token") else value
 
 
 class Secrets:

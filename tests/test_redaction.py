@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from router.redaction import MASK, Secrets, credential_header, describe, redact
+from router.redaction import (
+    MASK,
+    Secrets,
+    credential_header,
+    credential_value,
+    describe,
+    redact,
+)
 
 # (text, the secret value in it)
 SECRETS_IN_TEXT = [
@@ -97,6 +104,9 @@ def test_credential_headers_are_told_from_ordinary_ones() -> None:
         assert credential_header(name), name
     for name in ("anthropic-version", "HTTP-Referer", "X-Title", "OpenAI-Organization"):
         assert not credential_header(name), name
+    assert credential_value("Authorization", "Bearer tok-123") == "tok-123"  # not "Bearer"
+    assert credential_value("x-gateway-key", "gw-42") == "gw-42"
+    assert credential_value("HTTP-Referer", "https://app.example.com") is None
 
 
 def test_describe_names_the_exception_and_redacts_its_message() -> None:

@@ -41,7 +41,7 @@ from router.errors import (
 from router.providers import _errors
 from router.providers._sse import StreamState, astream_chunks, stream_chunks
 from router.providers.base import Adapter, ProviderSettings
-from router.redaction import Secrets, credential_header
+from router.redaction import Secrets, credential_value
 from router.types import Chunk, Request, Response
 
 if TYPE_CHECKING:
@@ -212,8 +212,9 @@ class SDKAdapter(Adapter):
         self._timeout = httpx2.Timeout(settings.request_timeout, connect=settings.connect_timeout)
         self._secret = self._api_key()
         # What error texts are cleaned of: the key, and the values of credential headers.
+        headers = settings.headers.items()
         self._secrets = Secrets(
-            [self._secret or ""] + [v for k, v in settings.headers.items() if credential_header(k)]
+            [self._secret or "", *(credential_value(k, v) or "" for k, v in headers)]
         )
         self._client: Any = None
         self._aclient: Any = None
