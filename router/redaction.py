@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 __all__ = [
     "MASK",
@@ -33,6 +34,7 @@ __all__ = [
     "credential_value",
     "describe",
     "redact",
+    "url_secrets",
 ]
 
 MASK = "***"
@@ -87,6 +89,20 @@ def credential_value(name: str, value: str) -> str | None:
         return None
     scheme, _, rest = value.strip().partition(" ")
     return rest.strip() if rest and scheme.lower() in ("bearer", "basic", "token") else value
+
+
+def url_secrets(url: str) -> list[str]:
+    """The secrets in a URL (``redis://user:password@host/0?password=…``): its password, and
+    the values of query parameters named like credentials; the host, port and path are not
+    secrets (treating the whole URL as one would redact every mention of its host)."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password or ""
+    except ValueError:  # unparseable: all of it, then
+        return [url]
+    found = [password, unquote(password)]  # as written, and as the client sends it
+    found += [v for k, v in parse_qsl(parts.query) if credential_header(k)]
+    return list(dict.fromkeys(s for s in found if s))
 
 
 class Secrets:

@@ -11,6 +11,7 @@ from router.redaction import (
     credential_value,
     describe,
     redact,
+    url_secrets,
 )
 
 # (text, the secret value in it)
@@ -113,3 +114,10 @@ def test_describe_names_the_exception_and_redacts_its_message() -> None:
     exc = ConnectionError("Error connecting to redis://:pw12345@host:6379")
     assert describe(exc) == f"ConnectionError: Error connecting to redis://:{MASK}@host:6379"
     assert describe(TimeoutError()) == "TimeoutError"
+
+
+def test_the_secrets_of_a_url_are_its_password_and_credential_parameters() -> None:
+    assert url_secrets("redis://:pw-1234@127.0.0.1:6379/0") == ["pw-1234"]
+    assert url_secrets("rediss://user:p%40ss@cache.internal:6380/2") == ["p%40ss", "p@ss"]
+    assert url_secrets("redis://cache:6379/0?password=q-99&db=1") == ["q-99"]
+    assert url_secrets("redis://127.0.0.1:6379/0") == []  # a location is not a secret

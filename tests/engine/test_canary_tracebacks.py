@@ -364,3 +364,12 @@ def test_a_spec_with_a_literal_key_is_refused_without_the_key(
         Router.from_yaml(path, environ=ENV)
     assert "Authorization" in str(caught.value)
     assert leaks(CANARY, caught.value, logs.text) == {}
+
+
+def test_the_logs_guard_the_redis_password_not_its_host(sb: Sandbox, tmp_path: Path) -> None:
+    """The Redis URL's password is a secret; its host and port are not (guarding the whole
+    URL would redact every log line that names 127.0.0.1)."""
+    with _redis_router(sb, tmp_path, "fail_open") as router:
+        redactor = router.telemetry.log.redactor
+    assert redactor.leaks(f"AUTH {REDIS_PASSWORD}") and redactor.leaks(OPENAI_KEY[-10:])
+    assert not redactor.leaks(f"connection refused: {sb.openai_base_url} and redis at 127.0.0.1")
