@@ -87,6 +87,13 @@ def formatted(exc: BaseException) -> str:
     return "".join(traceback.format_exception(exc))
 
 
+def with_locals(exc: BaseException) -> str:
+    """The traceback with every frame's local variables (what error trackers and
+    ``capture_locals=True`` show)."""
+    te = traceback.TracebackException.from_exception(exc, capture_locals=True)
+    return "".join(te.format())
+
+
 def logged(exc: BaseException) -> str:
     """What ``logging.exception`` prints for ``exc`` with the standard formatter."""
     out = io.StringIO()
@@ -101,13 +108,18 @@ def logged(exc: BaseException) -> str:
     return out.getvalue()
 
 
-def leaks(canary: Canary, exc: BaseException, *extra: str) -> dict[str, list[str]]:
-    """Where the canary shows: in the exception's object graph, its formatted traceback, its
-    ``logging.exception`` output, or the ``extra`` texts (captured logs...)."""
+def leaks(
+    canary: Canary, exc: BaseException, *extra: str, frame_locals: bool = True
+) -> dict[str, list[str]]:
+    """Where the canary shows: in the exception's object graph, its formatted traceback (with
+    each frame's locals too, unless ``frame_locals`` is False), its ``logging.exception``
+    output, or the ``extra`` texts (captured logs...)."""
     places = {
         "object graph": "\n".join(strings_in(exc)),
         "format_exception": formatted(exc),
         "logging.exception": logged(exc),
         **{f"extra[{i}]": text for i, text in enumerate(extra)},
     }
+    if frame_locals:
+        places["capture_locals"] = with_locals(exc)
     return {where: found for where, text in places.items() if (found := canary.found_in(text))}
