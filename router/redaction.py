@@ -11,7 +11,7 @@ while "x-api-key: k9Zq81" becomes "x-api-key: ***". What counts as a value:
   echoes such as ``sk-abc12****wxyz``), Google's ``AIza…``, JSON Web Tokens (``eyJ….….…``);
 - the credentials of an auth scheme (``Bearer …``, ``Basic …``) and the value after a credential
   name and ``:`` or ``=`` (``x-api-key: …``, ``api_key=…``, ``password=…``), when they look like a
-  value (they hold a digit, or run to 16 characters or more), not like an ordinary word;
+  value (letters and digits mixed, or 16 characters and more), not like a word or a number;
 - the value of a query parameter named like a credential (``?key=…``, ``&access_token=…``);
 - the password in a URL (``redis://:pass@host`` becomes ``redis://:***@host``).
 
@@ -72,9 +72,11 @@ _CREDENTIAL_HEADER = re.compile(
 
 
 def _value_like(token: str) -> bool:
-    """Whether ``token`` reads as a credential rather than a word: a digit or a mask star in
-    it, or 16 characters and more."""
-    return len(token) >= 16 or any(c.isdigit() or c == "*" for c in token)
+    """Whether ``token`` reads as a credential rather than a word or a number: letters and
+    digits mixed, a mask star, or 16 characters and more."""
+    if len(token) >= 16 or "*" in token:
+        return True
+    return any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
 
 
 def credential_header(name: str) -> bool:
@@ -190,6 +192,8 @@ def _named(match: re.Match[str]) -> str:
 
 def _scheme(match: re.Match[str]) -> str:
     scheme, space, value = match.groups()
+    if scheme.lower() == "basic" and (scheme != "Basic" or len(value) < 8):
+        return match.group(0)  # "basic" is a common word; Basic credentials are base64
     return f"{scheme}{space}{MASK}" if _value_like(value) else match.group(0)
 
 

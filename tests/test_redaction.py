@@ -76,6 +76,8 @@ ORDINARY = [
     "POST https://res.openai.azure.com/openai/deployments/gpt/chat?api-version=2024-02-01",
     "Connection refused: redis at 127.0.0.1:6379",
     "The model `claude-sonnet-4` does not exist or you do not have access to it.",
+    "This plan covers basic 4k contexts; token: 4096 max",
+    "password: 3 attempts left",
 ]
 
 
