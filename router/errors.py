@@ -20,9 +20,12 @@ RouterError                     base of everything raised on purpose
                                 ``.exceptions`` holds one ProviderError per attempt, in order
 ```
 
-Provider adapters translate SDK exceptions into this tree at the boundary (``raise ... from
-exc``), so nothing above them ever sees an ``openai`` or ``anthropic`` exception class.
-Messages never contain API keys or the values of environment variables.
+Provider adapters translate SDK exceptions into this tree at the boundary, so nothing above
+them ever sees an ``openai`` or ``anthropic`` exception class. The SDK's exception is not kept:
+not as ``__cause__``, not as ``__context__`` (it holds the request, whose headers carry the
+key). A ProviderError carries the facts instead: ``status``, the provider's ``error_type``,
+``error_code`` and ``request_id``, and its message with secrets redacted. Messages never
+contain API keys or the values of environment variables.
 """
 
 from __future__ import annotations
@@ -82,6 +85,10 @@ class ProviderError(RouterError):
     ``provider`` is the spec's provider name, ``model`` the spec's model name, ``status`` the
     HTTP status when there was one. ``retriable`` tells whether the same target may be tried
     again; whether the chain moves on is decided by the task's ``fallback_on`` setting.
+
+    What the provider said about the failure, when it said it: ``error_type`` (e.g.
+    ``authentication_error``), ``error_code`` (e.g. ``invalid_api_key``) and ``request_id``
+    (the id to quote to the provider's support). ``str()`` shows them after the message.
     """
 
     kind: str = "provider_error"
@@ -97,6 +104,9 @@ class ProviderError(RouterError):
         retry_after: float | None = None,
         local: bool = False,
         circuit_open: bool = False,
+        request_id: str | None = None,
+        error_type: str | None = None,
+        error_code: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -108,11 +118,19 @@ class ProviderError(RouterError):
         #: circuit, a Retry-After hold): nothing was sent to the provider.
         self.local = local
         self.circuit_open = circuit_open
+        self.request_id = request_id
+        self.error_type = error_type
+        self.error_code = error_code
 
     def __str__(self) -> str:
         where = "/".join(p for p in (self.provider, self.model) if p)
-        status = f" (HTTP {self.status})" if self.status else ""
-        return f"{where}: {self.message}{status}" if where else f"{self.message}{status}"
+        facts = [f"HTTP {self.status}"] if self.status else []
+        if self.error_type:
+            facts.append(f"type {self.error_type}")
+        if self.request_id:
+            facts.append(f"request id {self.request_id}")
+        tail = f" ({', '.join(facts)})" if facts else ""
+        return f"{where}: {self.message}{tail}" if where else f"{self.message}{tail}"
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (
@@ -126,6 +144,9 @@ class ProviderError(RouterError):
                 self.retry_after,
                 self.local,
                 self.circuit_open,
+                self.request_id,
+                self.error_type,
+                self.error_code,
             ),
         )
 
@@ -139,6 +160,9 @@ def _rebuild_provider_error(
     retry_after: float | None,
     local: bool = False,
     circuit_open: bool = False,
+    request_id: str | None = None,
+    error_type: str | None = None,
+    error_code: str | None = None,
 ) -> ProviderError:
     return cls(
         message,
@@ -148,6 +172,9 @@ def _rebuild_provider_error(
         retry_after=retry_after,
         local=local,
         circuit_open=circuit_open,
+        request_id=request_id,
+        error_type=error_type,
+        error_code=error_code,
     )
 
 

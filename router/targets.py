@@ -12,6 +12,7 @@ from typing import Any
 from router.errors import ConfigError
 from router.plan import DEFAULT_EXPECTED_OUTPUT, estimate_tokens
 from router.providers.base import Adapter
+from router.redaction import url_secrets
 from router.spec.model import EnvRef, ProviderSpec, Spec
 from router.state import StateBackend, make_backend
 from router.types import Chunk, Request, Response
@@ -102,14 +103,14 @@ def make_state(spec: Spec, environ: Mapping[str, str], wall: Callable[[], float]
 
 def secrets_of(spec: Spec, environ: Mapping[str, str]) -> list[str]:
     """Every value read from the environment that could be a secret: keys, header values,
-    the Redis URL. Telemetry redacts them wherever they might appear."""
+    the Redis URL's password. Telemetry redacts them wherever they might appear."""
     names = [p.api_key_env for p in spec.providers.values() if p.api_key_env]
     names += [
         v.name for p in spec.providers.values() for v in p.headers.values() if isinstance(v, EnvRef)
     ]
-    if spec.state.url_env:
-        names.append(spec.state.url_env)
-    return [environ[n] for n in names if environ.get(n)]
+    found = [environ[n] for n in names if environ.get(n)]
+    url = environ.get(spec.state.url_env or "")
+    return found + url_secrets(url) if url else found
 
 
 def resolve(value: str | EnvRef, environ: Mapping[str, str]) -> str | None:

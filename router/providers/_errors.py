@@ -3,6 +3,11 @@
 Pure functions of status, headers and body, so both vendor SDKs (and the stream parsers, which
 see errors as SSE events) share one set of rules. Every message is passed through
 :func:`redact` so that a key echoed back by a provider or proxy never reaches a log.
+
+The errors made here carry what a user needs to act on a failure (HTTP status, the provider's
+error type and code, its request id, its message with secrets redacted) and nothing else: no
+SDK exception, response or request object (those hold the request's headers, key included).
+The adapters raise them :func:`detached`, with no ``__cause__`` or ``__context__``.
 """
 
 from __future__ import annotations
@@ -15,11 +20,26 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any
+from typing import Any, TypeVar
 
 from router import errors as E
+from router.redaction import Secrets
+from router.redaction import redact as _redact
 
-__all__ = ["SDKErrors", "classify", "parse_retry_after", "redact", "status_error", "translate"]
+__all__ = [
+    "SDKErrors",
+    "Secret",
+    "classify",
+    "detached",
+    "parse_retry_after",
+    "redact",
+    "status_error",
+    "translate",
+]
+
+#: The known secrets an error's text is cleaned of: one key, or a prepared set.
+Secret = str | Secrets | None
+_X = TypeVar("_X", bound=BaseException)
 
 _CONTEXT_CODES = frozenset(
     {"context_length_exceeded", "model_context_window_exceeded", "context_window_exceeded"}
@@ -59,7 +79,6 @@ _LABELS: dict[type[E.ProviderError], str] = {
     E.ModelError: "unusable response",
     E.ProviderUnavailable: "provider unavailable",
 }
-_BEARER_RE = re.compile(r"(?i)\b(bearer|x-api-key:?|api[_-]key[=:])(\s*)[^\s'\",]+")
 
 
 def parse_retry_after(value: str, now: float) -> float | None:
@@ -96,10 +115,35 @@ def retry_after_from_headers(headers: Mapping[str, str] | None, now: float) -> f
     return parse_retry_after(ra, now) if ra is not None else None
 
 
-def redact(text: str, secret: str | None) -> str:
-    if secret and len(secret) >= 4:
-        text = text.replace(secret, "***")
-    return _BEARER_RE.sub(r"\1\2***", text) if any(c in text for c in "bBxXaA") else text
+def redact(text: str, secret: Secret) -> str:
+    """``text`` with ``secret`` and anything shaped like a credential replaced by ``***``
+    (see :mod:`router.redaction`: values are redacted, never the words around them)."""
+    return _redact(text, secret)
+
+
+def detached(error: _X) -> _X:
+    """``error`` without an exception chain (``__cause__``, ``__context__``): what the SDK or
+    HTTP stack raised holds the request (its headers carry the key) and the raw response. Raise
+    the result outside any ``except`` block, or Python links the handled exception again."""
+    error.__cause__ = None
+    error.__context__ = None
+    error.__suppress_context__ = False
+    return error
+
+
+def request_id_of(headers: Mapping[str, str] | None, body: object) -> str | None:
+    """The provider's id for the request: OpenAI's ``x-request-id``, Anthropic's
+    ``request-id`` header, or a ``request_id`` in the error body (Anthropic's, in streams)."""
+    if headers:
+        for name in ("x-request-id", "request-id"):
+            value = headers.get(name)
+            if value:
+                return str(value)[:200]
+    if isinstance(body, Mapping):
+        value = body.get("request_id")
+        if isinstance(value, str) and value:
+            return value[:200]
+    return None
 
 
 def error_fields(body: object) -> tuple[str | None, str | None, str | None]:
@@ -166,12 +210,28 @@ def make_error(
     *,
     provider: str,
     model: str,
-    secret: str | None,
+    secret: Secret,
     status: int | None = None,
     retry_after: float | None = None,
+    request_id: str | None = None,
+    error_type: str | None = None,
+    error_code: str | None = None,
 ) -> E.ProviderError:
     message = redact(f"{_LABELS.get(cls, 'error')}: {detail}", secret)
-    return cls(message, provider=provider, model=model, status=status, retry_after=retry_after)
+    return cls(
+        message,
+        provider=provider,
+        model=model,
+        status=status,
+        retry_after=retry_after,
+        request_id=_fact(request_id, secret),
+        error_type=_fact(error_type, secret),
+        error_code=_fact(error_code, secret),
+    )
+
+
+def _fact(value: str | None, secret: Secret) -> str | None:
+    return redact(value, secret)[:200] if value else None
 
 
 def status_error(
@@ -181,7 +241,7 @@ def status_error(
     *,
     provider: str,
     model: str,
-    secret: str | None,
+    secret: Secret,
 ) -> E.ProviderError:
     """The error for a non-2xx answer (or an error object found inside a 2xx stream)."""
     message, code, etype = error_fields(body)
@@ -198,11 +258,14 @@ def status_error(
         secret=secret,
         status=status,
         retry_after=retry_after,
+        request_id=request_id_of(headers, body),
+        error_type=etype,
+        error_code=code,
     )
 
 
 def bad_body(
-    content: bytes, content_type: str, *, provider: str, model: str, secret: str | None
+    content: bytes, content_type: str, *, provider: str, model: str, secret: Secret
 ) -> E.ProviderError:
     """ModelError for a 2xx body that is not the JSON we expected."""
     text = content.decode("utf-8", "replace")
@@ -224,7 +287,9 @@ MALFORMED = (ValueError, KeyError, IndexError, TypeError, AttributeError)
 def bad_event(data: str, exc: BaseException, *, provider: str, model: str) -> E.ModelError:
     what = "is not JSON" if isinstance(exc, ValueError) else f"has an unexpected shape ({exc!r})"
     return E.ModelError(
-        f"unusable response: stream event {what}: {data[:200]!r}", provider=provider, model=model
+        redact(f"unusable response: stream event {what}: {data[:200]!r}", None),
+        provider=provider,
+        model=model,
     )
 
 
@@ -239,7 +304,7 @@ class SDKErrors:
 
 
 def translate(
-    exc: BaseException, sdk: SDKErrors, *, provider: str, model: str, secret: str | None
+    exc: BaseException, sdk: SDKErrors, *, provider: str, model: str, secret: Secret
 ) -> E.ProviderError:
     """The router error for an exception raised by an SDK call or while reading its stream."""
     if isinstance(exc, E.ProviderError):

@@ -21,19 +21,27 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import functools
 import importlib
 import json
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypeVar
 
-from router.errors import BadRequestError, ModelError, ProviderError, ProviderUnavailable
+from router.errors import (
+    BadRequestError,
+    ModelError,
+    ProviderError,
+    ProviderUnavailable,
+    RouterError,
+)
 from router.providers import _errors
 from router.providers._sse import StreamState, astream_chunks, stream_chunks
 from router.providers.base import Adapter, ProviderSettings
+from router.redaction import Secrets, credential_value
 from router.types import Chunk, Request, Response
 
 if TYPE_CHECKING:
@@ -70,6 +78,77 @@ def _tracing_live() -> bool:
 def _dumps(body: Any) -> bytes:
     """The request body as the SDKs serialize it (``openapi_dumps``: compact, UTF-8, no NaN)."""
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+# The boundary: every error leaves an adapter detached (no __cause__, no __context__), raised
+# outside the ``except`` block that made it, so no SDK exception (whose request holds the key)
+# rides along in a traceback. One wrapper per kind of method.
+def _detach(method: Callable[_P, _T]) -> Callable[_P, _T]:
+    @functools.wraps(method)
+    def call(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return method(*args, **kwargs)
+        except RouterError as exc:
+            error = exc
+        raise _errors.detached(error)
+
+    return call
+
+
+def _adetach(
+    method: Callable[_P, Awaitable[_T]],
+) -> Callable[_P, Coroutine[Any, Any, _T]]:
+    @functools.wraps(method)
+    async def call(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return await method(*args, **kwargs)
+        except RouterError as exc:
+            error = exc
+        raise _errors.detached(error)
+
+    return call
+
+
+def _detach_stream(method: Callable[_P, Iterator[_T]]) -> Callable[_P, Iterator[_T]]:
+    @functools.wraps(method)
+    def call(*args: _P.args, **kwargs: _P.kwargs) -> Iterator[_T]:
+        try:
+            yield from method(*args, **kwargs)
+            return
+        except RouterError as exc:
+            error = exc
+        raise _errors.detached(error)
+
+    return call
+
+
+def _adetach_stream(
+    method: Callable[_P, AsyncIterator[_T]],
+) -> Callable[_P, AsyncIterator[_T]]:
+    @functools.wraps(method)
+    async def call(*args: _P.args, **kwargs: _P.kwargs) -> AsyncIterator[_T]:
+        items = method(*args, **kwargs)
+        try:
+            while True:
+                try:
+                    item = await anext(items)
+                except StopAsyncIteration:
+                    return
+                except RouterError as exc:
+                    error = exc
+                    break
+                yield item
+        finally:
+            aclose = getattr(items, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        raise _errors.detached(error)
+
+    return call
 
 
 def _sdk_attr(sdk: ModuleType, module: str, name: str) -> Any:
@@ -132,6 +211,11 @@ class SDKAdapter(Adapter):
         self._catch: tuple[type[BaseException], ...] = (self._errors.base, httpx2.HTTPError)
         self._timeout = httpx2.Timeout(settings.request_timeout, connect=settings.connect_timeout)
         self._secret = self._api_key()
+        # What error texts are cleaned of: the key, and the values of credential headers.
+        headers = settings.headers.items()
+        self._secrets = Secrets(
+            [self._secret or "", *(credential_value(k, v) or "" for k, v in headers)]
+        )
         self._client: Any = None
         self._aclient: Any = None
         self._aclient_loop: asyncio.AbstractEventLoop | None = None
@@ -328,7 +412,7 @@ class SDKAdapter(Adapter):
     ) -> ProviderError:
         provider = request.provider if request is not None else self.settings.name
         model = request.model if request is not None else ""
-        kw: dict[str, Any] = {"provider": provider, "model": model, "secret": self._secret}
+        kw: dict[str, Any] = {"provider": provider, "model": model, "secret": self._secrets}
         broken = isinstance(exc, self._errors.connection) and not isinstance(
             exc, self._errors.timeout
         )
@@ -356,7 +440,7 @@ class SDKAdapter(Adapter):
             data, cause = None, exc
         if not isinstance(data, dict) or data.get("error") is not None:
             ctype = http.headers.get("content-type", "")
-            err = _errors.bad_body(content, ctype, provider=name, model=model, secret=self._secret)
+            err = _errors.bad_body(content, ctype, provider=name, model=model, secret=self._secrets)
             raise err from cause
         return data
 
@@ -377,10 +461,11 @@ class SDKAdapter(Adapter):
             http.headers.get("content-type", ""),
             provider=request.provider,
             model=request.model,
-            secret=self._secret,
+            secret=self._secrets,
         )
 
     # -- the Adapter API --------------------------------------------------------------------
+    @_detach
     def complete(self, request: Request) -> Response:
         body = self._wire_body(request, stream=False)
         start = time.perf_counter()
@@ -390,6 +475,7 @@ class SDKAdapter(Adapter):
             raise self._error(exc, request) from exc
         return self._response(http, request, start)
 
+    @_adetach
     async def acomplete(self, request: Request) -> Response:
         body = self._wire_body(request, stream=False)
         start = time.perf_counter()
@@ -399,6 +485,7 @@ class SDKAdapter(Adapter):
             raise self._error(exc, request) from exc
         return self._response(http, request, start)
 
+    @_detach_stream
     def stream(self, request: Request) -> Iterator[Chunk]:
         body = self._wire_body(request, stream=True)
         state = self._stream_state(request)
@@ -417,6 +504,7 @@ class SDKAdapter(Adapter):
             http.close()
         yield state.final()
 
+    @_adetach_stream
     async def astream(self, request: Request) -> AsyncIterator[Chunk]:
         body = self._wire_body(request, stream=True)
         state = self._stream_state(request)
@@ -436,6 +524,7 @@ class SDKAdapter(Adapter):
             await http.aclose()
         yield state.final()
 
+    @_detach
     def list_models(self) -> list[str]:
         ids: list[str] = []
         params: dict[str, Any] | None = {}
@@ -450,6 +539,7 @@ class SDKAdapter(Adapter):
             raise self._error(exc, None) from exc
         return ids
 
+    @_adetach
     async def alist_models(self) -> list[str]:
         ids: list[str] = []
         params: dict[str, Any] | None = {}

@@ -7,6 +7,10 @@ ones, so a path spec merged with a header spec lets the header win. Items:
                                                 shape (Anthropic: 429 rate_limit_error,
                                                 529 overloaded_error, 500 api_error, ...)
     quota                   with 429 on OpenAI: code insufficient_quota instead of a rate limit
+    echo-key                with 401/403: the error message quotes the whole key the client sent
+                            (as some OpenAI-compatible servers and gateways do); without it a
+                            401 on OpenAI quotes it masked as api.openai.com does
+                            (``sk-canar****************9b8a``), and Anthropic quotes nothing
     retry-after=S           Retry-After: S (seconds, verbatim)
     retry-after-date=S      Retry-After as an HTTP-date S seconds from now
     retry-after-ms=MS       retry-after-ms: MS (read by both SDKs before Retry-After)
@@ -46,7 +50,7 @@ from typing import Any
 from .http11 import Headers, http_date
 
 FAULT_HEADERS = ("x-sandbox-fault", "x-fake-fault")  # the latter for fakellm compatibility
-_FLAGS = ("clean", "reset", "badjson", "html", "context", "quota")
+_FLAGS = ("clean", "reset", "badjson", "html", "context", "quota", "echo-key")
 _FILTER_MODES = ("error", "finish")
 
 
@@ -68,6 +72,7 @@ class FaultSpec:
     html: bool = False
     context: bool = False
     quota: bool = False
+    echo_key: bool = False
     filter: str | None = None
     stream_error: int | None = None
 
@@ -110,7 +115,7 @@ def parse_fault(text: str) -> FaultSpec:
                 raise ValueError(f"fault status {key} out of range")
             fields["status"] = int(key)
         elif key in _FLAGS and not sep:
-            fields[key] = True
+            fields[key.replace("-", "_")] = True
         elif key == "filter":
             mode = value.lower() if sep else "error"
             if mode not in _FILTER_MODES:

@@ -30,7 +30,8 @@ def bad(message: str, *, param: str | None = None, code: str | None = None) -> W
 
 
 def mask_key(key: str) -> str:
-    return f"{key[:3]}{'*' * 8}{key[-4:]}" if len(key) > 8 else "*" * len(key)
+    """A key as api.openai.com quotes it in a 401: its first 8 and last 4 characters."""
+    return f"{key[:8]}{'*' * (len(key) - 12)}{key[-4:]}" if len(key) > 16 else "*" * len(key)
 
 
 def _text_of(content: Any, where: str) -> tuple[str, int]:

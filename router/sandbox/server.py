@@ -35,7 +35,7 @@ from .http11 import (
     sse_head,
 )
 from .state import RecordedRequest, SandboxState, redact
-from .wire import StreamPlan, Wire, WireError
+from .wire import StreamPlan, Wire, WireError, presented_key
 from .wire_anthropic import AnthropicWire
 from .wire_openai import OpenAIWire
 
@@ -233,7 +233,8 @@ class SandboxServer:
             state.bump("faults")
             if spec.delay_ms:
                 await asyncio.sleep(spec.delay_s)
-        return await self._answer(writer, wire, prompt, spec, key, rid, close, rec)
+        credential = presented_key(req.headers)
+        return await self._answer(writer, wire, prompt, spec, key, rid, close, rec, credential)
 
     async def _error(
         self,
@@ -262,6 +263,7 @@ class SandboxServer:
         rid: str,
         close: bool,
         rec: RecordedRequest,
+        credential: str | None = None,
     ) -> bool:
         headers = [*wire.id_headers(rid), *fault_headers(spec)]
         if spec is not None:
@@ -279,7 +281,7 @@ class SandboxServer:
                     close=close,
                 )
                 return await self._send(writer, page, not close)
-            error = self._fault_error(wire, prompt, spec)
+            error = self._fault_error(wire, prompt, spec, credential)
             if error is not None:
                 return await self._error(writer, wire, error, rid, close, rec, spec)
         refuse = spec is not None and spec.filter is not None
@@ -304,13 +306,17 @@ class SandboxServer:
             writer, response(200, body, "application/json", headers, close=close), not close
         )
 
-    def _fault_error(self, wire: Wire, prompt: Prompt, spec: FaultSpec) -> WireError | None:
+    def _fault_error(
+        self, wire: Wire, prompt: Prompt, spec: FaultSpec, credential: str | None = None
+    ) -> WireError | None:
         """The HTTP error a fault asks for, if any (mid-stream errors are not HTTP errors)."""
         if spec.stream_error is not None and prompt.stream:
             return None
         if spec.status is not None or spec.stream_error is not None:
             status = spec.status or _STREAM_ERROR_STATUS[wire.api]
-            return wire.status_error(status, prompt.model, quota=spec.quota)
+            return wire.status_error(
+                status, prompt.model, quota=spec.quota, credential=credential, echo=spec.echo_key
+            )
         if spec.context:
             return wire.context_error(prompt)
         if spec.filter == "error" and wire.api == "openai":

@@ -54,7 +54,18 @@ class Wire(Protocol):
 
     def stream(self, completion: Completion, prompt: Prompt) -> StreamPlan: ...
 
-    def status_error(self, status: int, model: str, *, quota: bool = False) -> WireError: ...
+    def status_error(
+        self,
+        status: int,
+        model: str,
+        *,
+        quota: bool = False,
+        credential: str | None = None,
+        echo: bool = False,
+    ) -> WireError:
+        """The provider's error for ``status``. ``credential`` is the key the client sent: an
+        auth error quotes it as the provider does (masked, or not at all), or whole with
+        ``echo``."""
 
     def context_error(self, prompt: Prompt) -> WireError: ...
 
@@ -67,6 +78,11 @@ class Wire(Protocol):
     def id_headers(self, request_id: str) -> Headers: ...
 
     def models_body(self, ids: list[str], created: int) -> dict[str, Any]: ...
+
+
+def presented_key(headers: Mapping[str, str]) -> str | None:
+    """The key the client sent: ``x-api-key`` or a Bearer token."""
+    return headers.get("x-api-key") or bearer_token(headers) or None
 
 
 def bearer_token(headers: Mapping[str, str]) -> str | None:

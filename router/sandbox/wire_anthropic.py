@@ -174,13 +174,24 @@ class AnthropicWire:
         ]
         return plan
 
-    def status_error(self, status: int, model: str, *, quota: bool = False) -> WireError:
+    def status_error(
+        self,
+        status: int,
+        model: str,
+        *,
+        quota: bool = False,
+        credential: str | None = None,
+        echo: bool = False,
+    ) -> WireError:
         etype, message = _ERRORS.get(status) or (
             ("api_error", "Internal server error")
             if status >= 500
             else ("invalid_request_error", f"Sandbox injected a {status} error.")
         )
-        return WireError(status, error_body(message.format(model=model), etype))
+        message = message.format(model=model)
+        if echo and credential and status in (401, 403):
+            message = f"{message}: {credential}"
+        return WireError(status, error_body(message, etype))
 
     def context_error(self, prompt: Prompt) -> WireError:
         window, used = context_overflow(prompt)

@@ -155,7 +155,15 @@ class OpenAIWire:
         plan.terminal.append(b"data: [DONE]\n\n")
         return plan
 
-    def status_error(self, status: int, model: str, *, quota: bool = False) -> WireError:
+    def status_error(
+        self,
+        status: int,
+        model: str,
+        *,
+        quota: bool = False,
+        credential: str | None = None,
+        echo: bool = False,
+    ) -> WireError:
         if status == 429 and quota:
             body = error_body(
                 "You exceeded your current quota, please check your plan and billing details.",
@@ -168,6 +176,13 @@ class OpenAIWire:
                 "requests per min (RPM): Limit 3, Used 3, Requested 1.",
                 "requests",
                 code="rate_limit_exceeded",
+            )
+        elif status == 401 and credential:
+            shown = credential if echo else mask_key(credential)
+            body = error_body(
+                f"Incorrect API key provided: {shown}. You can find your API key at "
+                "https://platform.openai.com/account/api-keys.",
+                code="invalid_api_key",
             )
         elif status == 401:
             body = error_body("Incorrect API key provided.", code="invalid_api_key")
@@ -193,6 +208,8 @@ class OpenAIWire:
             )
         else:
             body = error_body(f"Sandbox injected a {status} error.")
+        if echo and credential and status == 403:
+            body["error"]["message"] += f" (API key: {credential})"
         return WireError(status, body)
 
     def context_error(self, prompt: Prompt) -> WireError:

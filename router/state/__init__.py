@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from router.errors import ConfigError
+from router.redaction import redact
 from router.state.base import StateBackend, StateUnavailable
 from router.state.memory import MemoryBackend
 from router.state.resilient import ResilientBackend
@@ -78,13 +79,17 @@ def make_backend(
         raise ConfigError(
             "state.backend 'redis' needs the redis package: pip install 'router[redis]'"
         ) from exc
+    problem: str | None = None
     try:
         primary = RedisBackend(
             url, key_prefix=key_prefix, connect_timeout=connect_timeout, clock=clock
         )
     except ValueError as exc:
-        # The message names the scheme only, never the URL (it may carry a password).
-        raise ConfigError(f"state: {exc}") from None
+        problem = redact(str(exc), url)
+    if problem is not None:
+        # Raised outside the except block, so the ValueError is not its __context__. The
+        # message names the scheme only, never the URL (it may carry a password).
+        raise ConfigError(f"state: {problem}")
     fallback = (
         MemoryBackend(clock=clock, cache_max_entries=cache_max_entries)
         if mode == "fail_open"

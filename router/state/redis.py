@@ -59,6 +59,7 @@ import redis.retry
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript, Script
 
+from router.redaction import describe
 from router.state import gcra
 from router.state.base import StateBackend, check_cache_ttl, check_counter, check_hold
 
@@ -211,7 +212,13 @@ def redis_location(url: str) -> str:
     host = parts.hostname or "localhost"
     if ":" in host:
         host = f"[{host}]"
-    return f"{host}:{parts.port or 6379}"
+    try:
+        port = parts.port
+    except ValueError:  # its message quotes the text after the colon: maybe a password
+        port = -1
+    if port == -1:
+        raise ValueError("the Redis URL's port is not a number from 0 to 65535")
+    return f"{host}:{port or 6379}"
 
 
 def _ms(seconds: float) -> int:
@@ -496,7 +503,7 @@ class RedisBackend(StateBackend):
             client, _ = self._client()
             client.ping()
         except Exception as exc:
-            return {**report, "ok": False, "detail": f"{self.location}: {_describe(exc)}"}
+            return {**report, "ok": False, "detail": f"{self.location}: {describe(exc)}"}
         latency_ms = round((time.perf_counter() - started) * 1000, 3)
         return {**report, "ok": True, "detail": self.location, "latency_ms": latency_ms}
 
@@ -513,7 +520,3 @@ class RedisBackend(StateBackend):
         if current is not None and current[0] is asyncio.get_running_loop():
             await current[1].aclose()
         self.close()
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

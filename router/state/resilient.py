@@ -30,6 +30,7 @@ from typing import Any, Literal, TypeVar
 
 import structlog
 
+from router.redaction import describe
 from router.state.base import StateBackend, StateUnavailable
 from router.state.memory import MemoryBackend
 
@@ -118,7 +119,7 @@ class ResilientBackend(StateBackend):
 
     def _failed(self, exc: BaseException) -> None:
         with self._lock:
-            self._last_error = _describe(exc)
+            self._last_error = describe(exc)
             if self._down_since is not None:
                 return
             now = self._clock()
@@ -141,37 +142,41 @@ class ResilientBackend(StateBackend):
             self._last_error = None
         self._log.info(RECOVERED, backend=self.location, mode=self.mode, down_for=down_for)
 
-    def _fallback_or_refuse(self, exc: BaseException | None) -> StateBackend:
+    def _fallback_or_refuse(self) -> StateBackend:
+        # Called outside the ``except`` block that saw the failure, and raised without a
+        # cause: the client's exception (and its connection, URL included) stays behind.
         if self.fallback is None:
-            raise StateUnavailable(self.location, detail=self._last_error) from exc
+            raise StateUnavailable(self.location, detail=self._last_error)
         return self.fallback
 
     # -- the drivers ------------------------------------------------------------------------
     def _run(self, call: Callable[[StateBackend], _T]) -> _T:
         plan = self._plan()
         if plan is _Plan.DEGRADED:
-            return call(self._fallback_or_refuse(None))
+            return call(self._fallback_or_refuse())
         try:
             result = call(self.primary)
         except self._unavailable as exc:
             self._failed(exc)
-            return call(self._fallback_or_refuse(exc))
-        if plan is _Plan.PROBE:
-            self._recovered()
-        return result
+        else:
+            if plan is _Plan.PROBE:
+                self._recovered()
+            return result
+        return call(self._fallback_or_refuse())
 
     async def _arun(self, call: Callable[[StateBackend], Awaitable[_T]]) -> _T:
         plan = self._plan()
         if plan is _Plan.DEGRADED:
-            return await call(self._fallback_or_refuse(None))
+            return await call(self._fallback_or_refuse())
         try:
             result = await call(self.primary)
         except self._unavailable as exc:
             self._failed(exc)
-            return await call(self._fallback_or_refuse(exc))
-        if plan is _Plan.PROBE:
-            self._recovered()
-        return result
+        else:
+            if plan is _Plan.PROBE:
+                self._recovered()
+            return result
+        return await call(self._fallback_or_refuse())
 
     # -- the interface ----------------------------------------------------------------------
     def acquire(
@@ -286,7 +291,3 @@ class ResilientBackend(StateBackend):
         finally:
             if self.fallback is not None:
                 await self.fallback.aclose()
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

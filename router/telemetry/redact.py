@@ -11,21 +11,21 @@ and a structlog processor. Its repr never shows the secrets.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
+
+from router.redaction import SLICE, Secrets
 
 __all__ = ["REDACTED", "SLICE", "SecretRedactor"]
 
 REDACTED = "[redacted]"
-SLICE = 8  # the shortest fragment of a secret that counts as leaking it
 
 
 class SecretRedactor:
     """Replace every string that contains a secret, in any nesting of dicts, lists, tuples and
     sets, with ``"[redacted]"``. Called as a structlog processor, it scrubs the event dict."""
 
-    __slots__ = ("_clean", "_grams", "_whole")
+    __slots__ = ("_clean", "_secrets")
 
     # Spec names (tasks, models, providers) recur in every record: short strings found clean
     # once are remembered, so a request costs set lookups, not n-gram scans.
@@ -34,28 +34,16 @@ class SecretRedactor:
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._clean: set[str] = set()
-        self._grams: frozenset[str] = frozenset()
-        self._whole: tuple[str, ...] = ()
-        self.add(secrets)
+        self._secrets = Secrets(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
-        """Guard more secrets too (the sets are swapped whole, so concurrent scrubs see either
-        the old or the new ones)."""
-        grams: set[str] = set(self._grams)
-        whole: set[str] = set(self._whole)
-        for secret in secrets:
-            if not isinstance(secret, str) or not secret:
-                continue
-            digest = hashlib.sha256(secret.encode()).hexdigest()
-            whole.update((digest, digest.upper()))
-            if len(secret) < SLICE:
-                whole.add(secret)
-            else:
-                grams.update(secret[i : i + SLICE] for i in range(len(secret) - SLICE + 1))
-        self._grams, self._whole = frozenset(grams), tuple(whole)
+        """Guard more secrets too (the set is swapped whole, so concurrent scrubs see either
+        the old or the new one)."""
+        self._secrets = self._secrets.union(secrets)
+        self._clean = set()
 
     def __bool__(self) -> bool:
-        return bool(self._grams or self._whole)
+        return bool(self._secrets)
 
     def __repr__(self) -> str:
         return "SecretRedactor(<secrets>)"
@@ -64,18 +52,10 @@ class SecretRedactor:
         """True when ``text`` holds a secret, a slice of one, or a secret's SHA-256."""
         if text in self._clean:
             return False
-        found = self._leaks(text)
+        found = self._secrets.leaks(text)
         if not found and len(text) <= self._CLEAN_LEN and len(self._clean) < self._CLEAN_MAX:
             self._clean.add(text)
         return found
-
-    def _leaks(self, text: str) -> bool:
-        grams = self._grams
-        if grams and len(text) >= SLICE:
-            for i in range(len(text) - SLICE + 1):
-                if text[i : i + SLICE] in grams:
-                    return True
-        return any(w in text for w in self._whole)
 
     def text(self, text: str) -> str:
         return REDACTED if self.leaks(text) else text

@@ -17,6 +17,7 @@ from router.budget import BudgetExceeded
 from router.cli import run as cli_run
 from router.sandbox import Sandbox
 
+from .canary import formatted, logged, strings_in
 from .helpers import PROVIDERS, MakeRouter, models_sent
 
 PRICED = (
@@ -141,17 +142,9 @@ def _leaks(text: str) -> list[str]:
 
 
 def _chain_text(error: BaseException) -> str:
-    parts, seen = [], set()
-    stack: list[BaseException] = [error]
-    while stack:
-        e = stack.pop()
-        if id(e) in seen:
-            continue
-        seen.add(id(e))
-        parts += [repr(e), str(e)]
-        stack += [x for x in (e.__cause__, e.__context__) if x is not None]
-        stack += list(getattr(e, "exceptions", ()))
-    return "\n".join(parts)
+    """Everything reachable from the error, its formatted traceback and what
+    ``logging.exception`` prints (see tests/engine/canary.py)."""
+    return "\n".join([*strings_in(error), formatted(error), logged(error)])
 
 
 def test_the_key_never_appears_in_logs_errors_reprs_cache_or_metrics(

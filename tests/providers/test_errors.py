@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import pickle
 import time
 from email.utils import formatdate
 
@@ -95,8 +96,10 @@ def test_error_mapping(
     for err in errs:
         assert type(err) is cls, (fault, err)
         assert (err.provider, err.model, err.status) == (f"{kind}-p", "spec-model", status)
-        if cls is not E.ModelError:  # ModelErrors are often our own finding, with no cause
-            assert isinstance(err.__cause__, Exception)  # raised "from" the SDK's error
+        # No SDK exception rides along (its request holds the key); the facts do instead.
+        assert err.__cause__ is None and err.__context__ is None
+        if status is not None:
+            assert err.request_id and f"request id {err.request_id}" in str(err)
         assert API_KEY not in str(err)
         assert len(str(err)) > 20
 
@@ -247,6 +250,39 @@ def test_redact() -> None:
     assert "tok123" not in redact("header Authorization: Bearer tok123", None)
     assert "k9" not in redact("x-api-key: k9", None)
     assert redact("nothing to hide", "sk-abcdef123") == "nothing to hide"
+    assert redact("missing x-api-key header", None) == "missing x-api-key header"
+
+
+def test_a_status_error_carries_the_providers_facts_and_not_the_key() -> None:
+    key = "sk-Zq9Wm2Xk7Lp4Rt8Yv3Bn6Hc1"
+    body = {
+        "error": {
+            "message": f"Incorrect API key provided: {key}.",
+            "type": "invalid_request_error",
+            "code": "invalid_api_key",
+        }
+    }
+    err = status_error(
+        401, {"x-request-id": "req_abc123"}, body, provider="oai", model="gpt", secret=key
+    )
+    assert type(err) is E.AuthenticationError
+    assert (err.status, err.request_id) == (401, "req_abc123")
+    assert (err.error_type, err.error_code) == ("invalid_request_error", "invalid_api_key")
+    assert str(err) == (
+        "oai/gpt: authentication failed: Incorrect API key provided: ***. [invalid_api_key] "
+        "(HTTP 401, type invalid_request_error, request id req_abc123)"
+    )
+    # Anthropic puts the id in a request-id header, and in the body of a streamed error.
+    streamed = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    streamed["request_id"] = "req_011CAnt"
+    err = status_error(None, None, streamed, provider="ant", model="c", secret=None)
+    assert (err.request_id, err.error_type) == ("req_011CAnt", "overloaded_error")
+    clone = pickle.loads(pickle.dumps(err))
+    assert (clone.request_id, clone.error_type, str(clone)) == (
+        err.request_id,
+        err.error_type,
+        str(err),
+    )
 
 
 @pytest.mark.parametrize(
