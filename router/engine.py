@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from router.accounting import Accounting
+from router.callargs import prepare_schema_checks
 from router.chain import ChainRun, Wait
 from router.core import (
     Call,
@@ -48,6 +49,7 @@ from router.targets import (
     LazyAdapter,
     estimate_request,
     make_state,
+    misconfigured_reason,
     resolve,
     secrets_of,
     unavailable_reason,
@@ -101,7 +103,9 @@ class Router:
         self._adapters: dict[str, LazyAdapter] = {}
         self._provider_unavailable: dict[str, str | None] = {}
         for name, provider in spec.providers.items():
-            self._provider_unavailable[name] = unavailable_reason(provider, env)
+            self._provider_unavailable[name] = unavailable_reason(
+                provider, env
+            ) or misconfigured_reason(provider, env)
             self._adapters[name] = LazyAdapter(self._adapter_factory(provider, env))
         self._breakers: dict[str, CircuitBreaker] = {}
         self._acct = Accounting(
@@ -126,6 +130,8 @@ class Router:
             for name, task in spec.tasks.items()
             if task.hedge is not None
         }
+        if any(m.capabilities & {"tools", "json"} for m in spec.models.values()):
+            prepare_schema_checks()  # per-call tool schemas are checked: import jsonschema now
         caching = any(task.cache.enabled for task in spec.tasks.values())
         self._targets: dict[str, Target] = {}
         for name, model in spec.models.items():
@@ -209,6 +215,7 @@ class Router:
         prompt: str | None,
         params: Mapping[str, Any],
         stream: bool,
+        route: bool = True,
     ) -> Call:
         return prepare_call(
             self.spec,
@@ -220,6 +227,7 @@ class Router:
             unavailable=self._unavailable,
             params_for=self._params_for,
             latency=self._acct.expected_latency,
+            route=route,
         )
 
     # --- decisions without calls -------------------------------------------------------------
@@ -237,7 +245,7 @@ class Router:
         skipped models and why, the fallback chain. Calls nothing."""
         if messages is None and prompt is None:
             prompt = ""
-        return self._prepare(task, messages, prompt, params, stream).plan
+        return self._prepare(task, messages, prompt, params, stream, route=False).plan
 
     @property
     def graph(self) -> Any:

@@ -5,6 +5,7 @@ what the environment provides (keys, header values, the Redis URL), never shown 
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
@@ -21,6 +22,7 @@ __all__ = [
     "LazyAdapter",
     "estimate_request",
     "make_state",
+    "misconfigured_reason",
     "resolve",
     "secrets_of",
     "unavailable_reason",
@@ -122,4 +124,28 @@ def unavailable_reason(provider: ProviderSpec, environ: Mapping[str, str]) -> st
     for header, value in provider.headers.items():
         if isinstance(value, EnvRef) and not environ.get(value.name):
             return f"{value.name} (header {header}) is not set"
+    return None
+
+
+#: What an HTTP header value may hold: visible ASCII, spaces and tabs.
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
+
+
+def misconfigured_reason(provider: ProviderSpec, environ: Mapping[str, str]) -> str | None:
+    """Why the values the environment gives this provider (its key, its headers) cannot be
+    sent in an HTTP header, or None. Such a provider is unavailable, like one whose variable
+    is unset: the chain skips it. Values are never repeated (they are secrets)."""
+    names = [(provider.api_key_env, "its API key")] if provider.api_key_env else []
+    names += [(v.name, f"header {h}") for h, v in provider.headers.items() if isinstance(v, EnvRef)]
+    for name, what in names:
+        value = environ.get(name)
+        if not value:
+            continue
+        if value != value.strip():
+            return f"{name} ({what}) starts or ends with whitespace or a line break"
+        if _HEADER_VALUE.fullmatch(value) is None:
+            return (
+                f"{name} ({what}) holds a line break, a control or a non-ASCII character, "
+                "which cannot be sent in an HTTP header"
+            )
     return None
