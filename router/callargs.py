@@ -90,18 +90,25 @@ def check_number(name: str, value: object) -> int | float:
     return number  # type: ignore[no-any-return]
 
 
-def _stop(value: object) -> tuple[str, ...]:
-    items = (value,) if isinstance(value, str) else value
-    if not isinstance(items, list | tuple) or len(items) > MAX_STOP:
-        raise _bad(
-            "stop",
-            f"{_shown(value)} is not a stop string or a list of up to {MAX_STOP} of them",
-        )
-    for i, item in enumerate(items):
-        at = "stop" if isinstance(value, str) else f"stop[{i}]"
+def _strings(
+    name: str, value: object, containers: tuple[type, ...], most: int | None, what: str
+) -> tuple[str, ...]:
+    """One non-empty string, or a list of at most ``most`` of them."""
+    items: Any = (value,) if isinstance(value, str) else value
+    ok = isinstance(items, containers)
+    out: tuple[Any, ...] = tuple(items) if ok else ()
+    if not ok or (most is not None and len(out) > most):
+        limit = f"up to {most}" if most is not None else "a list"
+        raise _bad(name, f"{_shown(value)} is not a {what} string or {limit} of them")
+    for i, item in enumerate(out):
+        at = name if isinstance(value, str) else f"{name}[{i}]"
         if not check_text(item, at):
-            raise _bad(at, "a stop sequence cannot be empty")
-    return tuple(items)
+            raise _bad(at, f"a {what} cannot be empty")
+    return out
+
+
+def _stop(value: object) -> tuple[str, ...]:
+    return _strings("stop", value, (list, tuple), MAX_STOP, "stop sequence")
 
 
 def _timeout(value: object) -> float:
@@ -133,14 +140,7 @@ def _metadata(value: object) -> Mapping[str, str | int | float | bool]:
 
 
 def _tags(value: object) -> tuple[str, ...]:
-    items = (value,) if isinstance(value, str) else value
-    if not isinstance(items, list | tuple | set | frozenset):
-        raise _bad("tags", f"{_shown(value)} is not a tag string or a list of them")
-    for i, tag in enumerate(items):
-        at = "tags" if isinstance(value, str) else f"tags[{i}]"
-        if not check_text(tag, at):
-            raise _bad(at, "a tag cannot be empty")
-    return tuple(items)
+    return _strings("tags", value, (list, tuple, set, frozenset), None, "tag")
 
 
 def _tenant(value: object) -> str:

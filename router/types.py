@@ -285,7 +285,7 @@ def _short(value: object) -> str:
 def _name(value: object, where: str, pattern: re.Pattern[str], rule: str) -> str:
     if not isinstance(value, str) or pattern.fullmatch(value) is None:
         raise _bad(where, f"{_short(value)} is not a valid name; {rule}")
-    return value
+    return check_text(value, where)
 
 
 def tool_name(value: object, where: str) -> str:
