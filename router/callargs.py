@@ -94,6 +94,12 @@ def _strings(
     name: str, value: object, containers: tuple[type, ...], most: int | None, what: str
 ) -> tuple[str, ...]:
     """One non-empty string, or a list of at most ``most`` of them."""
+    if (
+        type(value) is list
+        and (most is None or len(value) <= most)
+        and all(type(v) is str and v and v.isascii() for v in value)
+    ):
+        return tuple(value)  # the common case, settled
     items: Any = (value,) if isinstance(value, str) else value
     ok = isinstance(items, containers)
     out: tuple[Any, ...] = tuple(items) if ok else ()
@@ -122,7 +128,20 @@ def _timeout(value: object) -> float:
     return float(value)
 
 
+def _plain_scalar(key: object, item: object) -> bool:
+    """The common metadata entry: ASCII text keys and values, ints, bools."""
+    kind = type(item)
+    return (
+        type(key) is str
+        and key.isascii()
+        and bool(key)
+        and ((kind is str and item.isascii()) or kind is int or kind is bool)  # type: ignore[attr-defined]
+    )
+
+
 def _metadata(value: object) -> Mapping[str, str | int | float | bool]:
+    if type(value) is dict and all(_plain_scalar(k, v) for k, v in value.items()):
+        return value
     if not isinstance(value, Mapping):
         raise _bad("metadata", f"{_shown(value)} is not a mapping of string keys to scalar values")
     for key, item in value.items():
@@ -207,45 +226,64 @@ def _tools(value: object) -> tuple[ToolDefinition, ...]:
     tools: list[ToolDefinition] = []
     seen: set[str] = set()
     for i, tool in enumerate(value):
-        where = f"tools[{i}]"
-        if isinstance(tool, ToolDefinition):
-            fn: Mapping[str, Any] = {
-                "name": tool.name,
-                "description": tool.description,
-                "parameters": tool.parameters,
-            }
-            inner, key = where, "parameters"
-        elif isinstance(tool, Mapping):
-            if "function" in tool:  # OpenAI's {"type": "function", "function": {...}}
-                if tool.get("type", "function") != "function":
-                    raise _bad(f"{where}.type", f"{_shown(tool.get('type'))} is not 'function'")
-                fn, inner = tool["function"], f"{where}.function"
-                if not isinstance(fn, Mapping):
-                    raise _bad(inner, "expected {'name': ..., 'parameters': {...}}")
-            else:  # the flat form, or Anthropic's {"name", "description", "input_schema"}
-                fn, inner = tool, where
-            key = "parameters" if "parameters" in fn or "input_schema" not in fn else "input_schema"
+        # The same tool objects come with call after call: one found valid before, and equal
+        # to what it was then, is not checked again (an equality test, not a serialisation).
+        hit = _known.get(id(tool))
+        if hit is not None and hit[0] is tool and hit[1] == _mutable(tool):
+            checked: ToolDefinition = hit[2]
         else:
-            raise _bad(
-                where,
-                f"{_shown(tool)} is not a tool definition: use ToolDefinition(...) or "
-                "{'type': 'function', 'function': {'name': ..., 'parameters': {...}}}",
-            )
-        name = tool_name(fn.get("name"), f"{inner}.name")
-        if name in seen:
-            raise _bad(f"{inner}.name", f"{name!r} is defined twice")
-        seen.add(name)
-        description = fn.get("description") or ""
-        check_text(description, f"{inner}.description")
-        params = fn.get(key)
-        if params is None:
-            tools.append(ToolDefinition(name, description))
-            continue
-        _check_schema(params, f"{inner}.{key}", object_only=True)
-        tools.append(
-            tool if isinstance(tool, ToolDefinition) else ToolDefinition(name, description, params)
-        )
+            checked = _tool(tool, f"tools[{i}]")
+            if len(_known) >= _MAX_REMEMBERED:
+                _known.clear()
+            _known[id(tool)] = (tool, json.loads(json_text(_mutable(tool), "tools")), checked)
+        if checked.name in seen:
+            raise _bad(f"tools[{i}]", f"tool {checked.name!r} is defined twice")
+        seen.add(checked.name)
+        tools.append(checked)
     return tuple(tools)
+
+
+#: id(tool) -> (the tool, a plain copy of what could change in it, its ToolDefinition)
+_known: dict[int, tuple[object, object, ToolDefinition]] = {}
+
+
+def _mutable(tool: object) -> object:
+    return tool.parameters if isinstance(tool, ToolDefinition) else tool
+
+
+def _tool(tool: object, where: str) -> ToolDefinition:
+    """One tool definition, checked: its shape, name, description and parameter schema."""
+    if isinstance(tool, ToolDefinition):
+        fn: Mapping[str, Any] = {
+            "name": tool.name,
+            "description": tool.description,
+            "parameters": tool.parameters,
+        }
+        inner, key = where, "parameters"
+    elif isinstance(tool, Mapping):
+        if "function" in tool:  # OpenAI's {"type": "function", "function": {...}}
+            if tool.get("type", "function") != "function":
+                raise _bad(f"{where}.type", f"{_shown(tool.get('type'))} is not 'function'")
+            fn, inner = tool["function"], f"{where}.function"
+            if not isinstance(fn, Mapping):
+                raise _bad(inner, "expected {'name': ..., 'parameters': {...}}")
+        else:  # the flat form, or Anthropic's {"name", "description", "input_schema"}
+            fn, inner = tool, where
+        key = "parameters" if "parameters" in fn or "input_schema" not in fn else "input_schema"
+    else:
+        raise _bad(
+            where,
+            f"{_shown(tool)} is not a tool definition: use ToolDefinition(...) or "
+            "{'type': 'function', 'function': {'name': ..., 'parameters': {...}}}",
+        )
+    name = tool_name(fn.get("name"), f"{inner}.name")
+    description = fn.get("description") or ""
+    check_text(description, f"{inner}.description")
+    params = fn.get(key)
+    if params is None:
+        return ToolDefinition(name, description)
+    _check_schema(params, f"{inner}.{key}", object_only=True)
+    return tool if isinstance(tool, ToolDefinition) else ToolDefinition(name, description, params)
 
 
 def _tool_choice(value: object, tools: tuple[ToolDefinition, ...]) -> object:

@@ -174,7 +174,7 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
         {"tools": [tool(description="\udfff")]},
         "tools[0].function.description",
     ),
-    ("tools-defined-twice", {"tools": [tool(), tool()]}, "tools[1].function.name"),
+    ("tools-defined-twice", {"tools": [tool(), tool()]}, "tools[1]"),
     (
         "tools-anthropic-shape-bad-schema",
         {"tools": [{"name": "f", "input_schema": {"type": "object", "required": "city"}}]},
@@ -830,3 +830,16 @@ def test_json_bodies_of_checked_calls_round_trip(make_router: MakeRouter, sb: Sa
     assert json.dumps(sent, sort_keys=True) == json.dumps(
         WEATHER_TOOL["function"]["parameters"], sort_keys=True
     )
+
+
+def test_a_tool_changed_after_a_valid_call_is_checked_again(
+    make_router: MakeRouter, sb: Sandbox
+) -> None:
+    router = make_router(BASIC)
+    weather = tool(parameters={"type": "object", "properties": {"city": {"type": "string"}}})
+    router.complete("ask-openai", prompt="Hi.", tools=[weather])
+    weather["function"]["parameters"]["properties"]["city"]["type"] = "strin"
+    with pytest.raises(RequestError) as info:
+        router.complete("ask-openai", prompt="Hi.", tools=[weather])
+    assert info.value.argument == "tools[0].function.parameters['properties']['city']['type']"
+    assert len(sb.requests) == 1
