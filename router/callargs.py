@@ -27,7 +27,13 @@ from typing import Any
 from router.errors import RequestError
 from router.types import ToolDefinition, check_text, json_text, tool_name
 
-__all__ = ["NUMBER_RULES", "CheckedParams", "check_params", "prepare_schema_checks"]
+__all__ = [
+    "NUMBER_RULES",
+    "CheckedParams",
+    "check_params",
+    "prepare_schema_checks",
+    "tool_definition",
+]
 
 #: name -> (integer?, lowest, highest): the spec schema's ``$defs.params`` ranges, and for
 #: ``seed`` the signed 64-bit range the providers take.
@@ -232,7 +238,7 @@ def _tools(value: object) -> tuple[ToolDefinition, ...]:
         if hit is not None and hit[0] is tool and hit[1] == _mutable(tool):
             checked: ToolDefinition = hit[2]
         else:
-            checked = _tool(tool, f"tools[{i}]")
+            checked = tool_definition(tool, f"tools[{i}]")
             if len(_known) >= _MAX_REMEMBERED:
                 _known.clear()
             _known[id(tool)] = (tool, json.loads(json_text(_mutable(tool), "tools")), checked)
@@ -251,7 +257,7 @@ def _mutable(tool: object) -> object:
     return tool.parameters if isinstance(tool, ToolDefinition) else tool
 
 
-def _tool(tool: object, where: str) -> ToolDefinition:
+def tool_definition(tool: object, where: str) -> ToolDefinition:
     """One tool definition, checked: its shape, name, description and parameter schema."""
     if isinstance(tool, ToolDefinition):
         fn: Mapping[str, Any] = {

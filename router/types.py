@@ -145,16 +145,11 @@ class ToolDefinition:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ToolDefinition:
         """Accepts OpenAI's ``{"type": "function", "function": {...}}``, its flat inner form,
-        and Anthropic's ``{"name", "description", "input_schema"}``."""
-        fn = d.get("function", d)
-        if not isinstance(fn, Mapping) or not isinstance(fn.get("name"), str) or not fn["name"]:
-            raise ValueError("tool definition needs a non-empty string 'name'")
-        params = fn.get("parameters", fn.get("input_schema"))
-        if params is None:
-            return cls(fn["name"], fn.get("description") or "")
-        if not isinstance(params, Mapping):
-            raise ValueError(f"tool {fn['name']!r}: 'parameters' must be a JSON-schema object")
-        return cls(fn["name"], fn.get("description") or "", params)
+        and Anthropic's ``{"name", "description", "input_schema"}``; checked as a call's
+        ``tools`` are (a ``ValueError`` says what is wrong)."""
+        from router.callargs import tool_definition
+
+        return tool_definition(d, "tool")
 
 
 @dataclass(frozen=True, slots=True)
