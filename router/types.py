@@ -204,6 +204,8 @@ def coerce_messages(items: Iterable[Message | Mapping[str, Any]]) -> tuple[Messa
     ``TypeError`` when ``items`` is not a list of dicts or Messages."""
     if isinstance(items, str | bytes | Mapping):
         raise TypeError("messages must be a list of messages, not a single string or dict")
+    if not isinstance(items, Iterable):
+        raise TypeError(f"messages must be a list of messages, not {type(items).__name__}")
     out: list[Message] = []
     for i, item in enumerate(items):
         if isinstance(item, Message):

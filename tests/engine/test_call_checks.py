@@ -180,7 +180,28 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
         {"tools": [{"name": "f", "input_schema": {"type": "object", "required": "city"}}]},
         "tools[0].input_schema['required']",
     ),
+    ("tools-item-none", {"tools": [None]}, "tools[0]"),
+    (
+        "response-format-nested-too-deep",
+        {
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "out", "schema": nested(100_000)},
+            }
+        },
+        "response_format.json_schema.schema",
+    ),
+    (
+        "response-format-strict-string",
+        {"response_format": {"type": "json_schema", "json_schema": {"name": "o", "strict": "yes"}}},
+        "response_format.json_schema.strict",
+    ),
     # tool_choice
+    (
+        "tool-choice-function-string",
+        {"tools": [WEATHER_TOOL], "tool_choice": {"type": "function", "function": "get_weather"}},
+        "tool_choice",
+    ),
     ("tool-choice-without-tools", {"tool_choice": "auto"}, "tool_choice"),
     (
         "tool-choice-unknown-mode",
@@ -203,6 +224,10 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("metadata-nan-value", {"metadata": {"score": math.nan}}, "metadata['score']"),
     ("metadata-number-key", {"metadata": {1: "x"}}, "metadata"),
     ("metadata-surrogate", {"metadata": {"k": "\ud800"}}, "metadata['k']"),
+    ("metadata-empty-key", {"metadata": {"": "x"}}, "metadata"),
+    ("stop-five-in-a-tuple", {"stop": ("a",) * 5}, "stop"),
+    ("seed-nan", {"seed": math.nan}, "seed"),
+    ("tags-none-item", {"tags": [None]}, "tags[0]"),
     ("tags-number", {"tags": 5}, "tags"),
     ("tags-number-item", {"tags": ["ok", 1]}, "tags[1]"),
     ("tags-empty-item", {"tags": [""]}, "tags[0]"),
@@ -222,6 +247,9 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("messages-string", {"messages": "hello"}, "messages"),
     ("messages-empty", {"messages": []}, "messages"),
     ("messages-item-string", {"messages": ["hello"]}, "messages"),
+    ("messages-number", {"messages": 5}, "messages"),
+    ("messages-nested-list", {"messages": [[{"role": "user", "content": "x"}]]}, "messages"),
+    ("part-none", {"messages": user(None)}, "messages[0].content[0]"),
     ("role-robot", {"messages": [{"role": "robot", "content": "x"}]}, "messages[0].role"),
     ("role-unhashable", {"messages": [{"role": ["user"], "content": "x"}]}, "messages[0].role"),
     ("content-number", {"messages": [{"role": "user", "content": 5}]}, "messages[0].content"),
