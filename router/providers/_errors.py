@@ -321,6 +321,8 @@ def foreign(
     retried; text that cannot be encoded is a BadRequestError; anything else unexpected (an
     exception group from the connection layer, an OSError...) is ProviderUnavailable. Header
     values are never repeated: they hold keys."""
+    if isinstance(exc, (E.ProviderError, sdk.status, *sdk.timeout)):
+        return None  # ours already, or the provider answered (or was reached): not config
     kw: dict[str, Any] = {"provider": provider, "model": model, "secret": secret}
     for e in _causes(exc):
         if (sdk.bad_url and isinstance(e, sdk.bad_url)) or (
@@ -340,13 +342,13 @@ def foreign(
         if isinstance(e, UnicodeEncodeError):
             detail = "the request holds text that cannot be encoded as UTF-8 (a lone surrogate)"
             return make_error(E.BadRequestError, detail, **kw)
-    known = (sdk.base, sdk.status, *sdk.timeout, *sdk.connection)
-    if isinstance(exc, (E.ProviderError, *known)):
+    known = (sdk.base, *sdk.connection)
+    if isinstance(exc, known):
         return None
     leaf = exc
     while isinstance(leaf, BaseExceptionGroup) and leaf.exceptions:
         leaf = leaf.exceptions[0]
-    if leaf is not exc and isinstance(leaf, known):
+    if leaf is not exc and isinstance(leaf, (*known, sdk.status, *sdk.timeout)):
         return translate(leaf, sdk, **kw)
     if isinstance(leaf, OSError):
         return make_error(E.ProviderUnavailable, f"connection failed: {describe(leaf)}", **kw)
