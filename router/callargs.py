@@ -25,7 +25,7 @@ from numbers import Integral, Real
 from typing import Any
 
 from router.errors import RequestError
-from router.types import ToolDefinition, check_text, json_text, tool_name
+from router.types import ToolDefinition, check_text, json_text, shown, tool_name
 
 __all__ = [
     "NUMBER_RULES",
@@ -55,16 +55,6 @@ def _bad(where: str, problem: str) -> RequestError:
     return RequestError(f"{where}: {problem}", argument=where)
 
 
-def _shown(value: object) -> str:
-    """A short description of a refused value (never long user text)."""
-    if isinstance(value, bool | int | float) or value is None:
-        return repr(value)
-    if isinstance(value, str):
-        text = repr(value)
-        return text if len(text) <= 40 else text[:37] + "...'"
-    return f"a {type(value).__name__}"
-
-
 def _span(lo: float | None, hi: float | None, integer: bool) -> str:
     kind = "an integer" if integer else "a finite number"
     if lo is not None and hi is not None:
@@ -79,20 +69,20 @@ def check_number(name: str, value: object) -> int | float:
     if kind is float or kind is int:
         number: Any = value
     elif isinstance(value, bool) or not isinstance(value, Real):
-        raise _bad(name, f"{_shown(value)} is not a number; expected {_span(lo, hi, integer)}")
+        raise _bad(name, f"{shown(value)} is not a number; expected {_span(lo, hi, integer)}")
     elif isinstance(value, Integral):
         number = int(value)  # numpy and friends: plain ints, so the body serialises
     else:
         number = float(value)
     if integer and type(number) is not int:
-        raise _bad(name, f"{_shown(value)} is not an integer; expected {_span(lo, hi, integer)}")
+        raise _bad(name, f"{shown(value)} is not an integer; expected {_span(lo, hi, integer)}")
     if (
         math.isnan(number)
         or (lo is not None and number < lo)
         or (hi is not None and number > hi)
         or (type(number) is float and not math.isfinite(number))
     ):
-        raise _bad(name, f"{_shown(number)} is out of range; expected {_span(lo, hi, integer)}")
+        raise _bad(name, f"{shown(number)} is out of range; expected {_span(lo, hi, integer)}")
     return number  # type: ignore[no-any-return]
 
 
@@ -111,7 +101,7 @@ def _strings(
     out: tuple[Any, ...] = tuple(items) if ok else ()
     if not ok or (most is not None and len(out) > most):
         limit = f"up to {most}" if most is not None else "a list"
-        raise _bad(name, f"{_shown(value)} is not a {what} string or {limit} of them")
+        raise _bad(name, f"{shown(value)} is not a {what} string or {limit} of them")
     for i, item in enumerate(out):
         at = name if isinstance(value, str) else f"{name}[{i}]"
         if not check_text(item, at):
@@ -130,7 +120,7 @@ def _timeout(value: object) -> float:
         or not math.isfinite(value)
         or value <= 0
     ):
-        raise _bad("timeout", f"{_shown(value)} is not a number of seconds > 0 (and finite)")
+        raise _bad("timeout", f"{shown(value)} is not a number of seconds > 0 (and finite)")
     return float(value)
 
 
@@ -149,10 +139,10 @@ def _metadata(value: object) -> Mapping[str, str | int | float | bool]:
     if type(value) is dict and all(_plain_scalar(k, v) for k, v in value.items()):
         return value
     if not isinstance(value, Mapping):
-        raise _bad("metadata", f"{_shown(value)} is not a mapping of string keys to scalar values")
+        raise _bad("metadata", f"{shown(value)} is not a mapping of string keys to scalar values")
     for key, item in value.items():
         if not isinstance(key, str) or not key:
-            raise _bad("metadata", f"key {_shown(key)} is not a non-empty string")
+            raise _bad("metadata", f"key {shown(key)} is not a non-empty string")
         where = f"metadata[{key!r}]"
         check_text(key, where)
         if isinstance(item, str):
@@ -160,7 +150,7 @@ def _metadata(value: object) -> Mapping[str, str | int | float | bool]:
         elif not isinstance(item, bool | int | float) or (
             type(item) is float and not math.isfinite(item)
         ):
-            raise _bad(where, f"{_shown(item)} is not a string, a finite number or a bool")
+            raise _bad(where, f"{shown(item)} is not a string, a finite number or a bool")
     return value
 
 
@@ -170,7 +160,7 @@ def _tags(value: object) -> tuple[str, ...]:
 
 def _tenant(value: object) -> str:
     if not isinstance(value, str) or not value or len(value) > MAX_TENANT:
-        raise _bad("tenant", f"{_shown(value)} is not a string of 1 to {MAX_TENANT} characters")
+        raise _bad("tenant", f"{shown(value)} is not a string of 1 to {MAX_TENANT} characters")
     if not value.isprintable():
         raise _bad("tenant", "contains control or unencodable characters")
     return value
@@ -178,7 +168,7 @@ def _tenant(value: object) -> str:
 
 def _cache(value: object) -> bool:
     if not isinstance(value, bool):
-        raise _bad("cache", f"{_shown(value)} is not True or False")
+        raise _bad("cache", f"{shown(value)} is not True or False")
     return value
 
 
@@ -204,7 +194,7 @@ def prepare_schema_checks() -> Any:
 
 def _check_schema(schema: object, where: str, *, object_only: bool) -> None:
     if not isinstance(schema, Mapping):
-        raise _bad(where, f"{_shown(schema)} is not a JSON Schema object")
+        raise _bad(where, f"{shown(schema)} is not a JSON Schema object")
     if object_only and schema.get("type") != "object":
         raise _bad(where, 'the providers take only object schemas: {"type": "object", ...}')
     text = json_text(schema, where)
@@ -228,7 +218,7 @@ def _check_schema(schema: object, where: str, *, object_only: bool) -> None:
 
 def _tools(value: object) -> tuple[ToolDefinition, ...]:
     if not isinstance(value, list | tuple):
-        raise _bad("tools", f"{_shown(value)} is not a list of tool definitions")
+        raise _bad("tools", f"{shown(value)} is not a list of tool definitions")
     tools: list[ToolDefinition] = []
     seen: set[str] = set()
     for i, tool in enumerate(value):
@@ -269,7 +259,7 @@ def tool_definition(tool: object, where: str) -> ToolDefinition:
     elif isinstance(tool, Mapping):
         if "function" in tool:  # OpenAI's {"type": "function", "function": {...}}
             if tool.get("type", "function") != "function":
-                raise _bad(f"{where}.type", f"{_shown(tool.get('type'))} is not 'function'")
+                raise _bad(f"{where}.type", f"{shown(tool.get('type'))} is not 'function'")
             fn, inner = tool["function"], f"{where}.function"
             if not isinstance(fn, Mapping):
                 raise _bad(inner, "expected {'name': ..., 'parameters': {...}}")
@@ -279,7 +269,7 @@ def tool_definition(tool: object, where: str) -> ToolDefinition:
     else:
         raise _bad(
             where,
-            f"{_shown(tool)} is not a tool definition: use ToolDefinition(...) or "
+            f"{shown(tool)} is not a tool definition: use ToolDefinition(...) or "
             "{'type': 'function', 'function': {'name': ..., 'parameters': {...}}}",
         )
     name = tool_name(fn.get("name"), f"{inner}.name")
@@ -309,12 +299,12 @@ def _tool_choice(value: object, tools: tuple[ToolDefinition, ...]) -> object:
             if name not in names:
                 raise _bad(
                     "tool_choice",
-                    f"names tool {_shown(name)}, which is not in tools ({', '.join(names)})",
+                    f"names tool {shown(name)}, which is not in tools ({', '.join(names)})",
                 )
             return value
     raise _bad(
         "tool_choice",
-        f"{_shown(value)} is not one of {', '.join(TOOL_CHOICE_MODES)} or a named tool "
+        f"{shown(value)} is not one of {', '.join(TOOL_CHOICE_MODES)} or a named tool "
         "({'type': 'function', 'function': {'name': ...}})",
     )
 
@@ -324,7 +314,7 @@ def _response_format(value: object) -> Mapping[str, Any]:
     if kind not in RESPONSE_FORMATS:
         raise _bad(
             "response_format",
-            f"{_shown(value if kind is None else kind)} is not a response format; use "
+            f"{shown(value if kind is None else kind)} is not a response format; use "
             "{'type': 'json_object'}, {'type': 'json_schema', 'json_schema': {'name': ..., "
             "'schema': {...}}} or {'type': 'text'}",
         )

@@ -274,14 +274,19 @@ def _plain(value: object) -> object:
     raise TypeError(f"a {type(value).__name__} is not JSON")
 
 
-def _short(value: object) -> str:
-    text = repr(value) if isinstance(value, str | int | float | None) else type(value).__name__
-    return text if len(text) <= 40 else text[:37] + "..."
+def shown(value: object) -> str:
+    """A short description of a refused value for an error message (never long user text)."""
+    if isinstance(value, bool | int | float) or value is None:
+        return repr(value)
+    if isinstance(value, str):
+        text = repr(value)
+        return text if len(text) <= 40 else text[:37] + "...'"
+    return f"a {type(value).__name__}"
 
 
 def _name(value: object, where: str, pattern: re.Pattern[str], rule: str) -> str:
     if not isinstance(value, str) or pattern.fullmatch(value) is None:
-        raise _bad(where, f"{_short(value)} is not a valid name; {rule}")
+        raise _bad(where, f"{shown(value)} is not a valid name; {rule}")
     return check_text(value, where)
 
 
@@ -297,7 +302,7 @@ def check_image(part: ImagePart, where: str, detail_at: str | None = None) -> Im
     if part.detail is not None and part.detail not in IMAGE_DETAILS:
         raise _bad(
             detail_at or f"{where}.detail",
-            f"{_short(part.detail)} is not one of {', '.join(IMAGE_DETAILS)}",
+            f"{shown(part.detail)} is not one of {', '.join(IMAGE_DETAILS)}",
         )
     if part.url is not None:
         url = part.url
