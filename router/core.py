@@ -219,6 +219,7 @@ def prepare_call(
         raise RequestError(
             f"task: expected a task name (a string), got {type(task).__name__}", argument="task"
         )
+    check_text(task, "task")  # a `default` task serves any name, which then reaches the logs
     msgs = _messages(messages, prompt)
     checked = check_params(params) if params else _UNCHECKED
     features = request_features(

@@ -526,11 +526,13 @@ def test_explain_checks_arguments_too(make_router: MakeRouter) -> None:
         make_router(BASIC).explain("ask-openai", prompt="Hi.", top_p=2)
 
 
-def test_a_task_name_that_is_not_a_string_is_a_request_error(
-    make_router: MakeRouter, sb: Sandbox
+@pytest.mark.parametrize("task", [5, None, "chat\ud800"], ids=["number", "none", "surrogate"])
+def test_a_task_name_that_is_not_valid_text_is_a_request_error(
+    make_router: MakeRouter, sb: Sandbox, task: Any
 ) -> None:
     with pytest.raises(RequestError) as info:
-        make_router(BASIC).complete(5, prompt="Hi.")  # type: ignore[arg-type]
+        with_default = BASIC.replace("\ntasks:\n", "\ntasks:\n  default: {candidates: [gpt]}\n", 1)
+        make_router(with_default).complete(task, prompt="Hi.")
     assert info.value.argument == "task"
     assert_nothing_sent(sb)
 
