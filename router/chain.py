@@ -12,8 +12,8 @@ from router.core import Call, Target, cost_of
 from router.errors import (
     AllModelsFailed,
     ContentFiltered,
+    NoRouteError,
     ProviderError,
-    RequestError,
     TimeoutError,
 )
 from router.nodes.retry import RetryBudget, backoff
@@ -189,6 +189,12 @@ class ChainRun:
         entry = self._inflight.pop(target.model.name, None) or _Entry(target)
         task = self.call.task
         now = self.clock()
+        if error.kind == "config":
+            # The model's provider is misconfigured (nothing was sent): retrying cannot help,
+            # and another model may serve the request, so the chain moves on whatever
+            # fallback_on says, without waiting for this one again.
+            self._record(target, error, latency, "skipped")
+            return bool(self._pending)
         if error.local:
             # Refused before sending: the model frees up later; nothing counts as a retry.
             self._record(target, error, latency, "skipped")
@@ -272,15 +278,17 @@ class ChainRun:
             response.raw_id,
         )
 
-    def give_up(self) -> AllModelsFailed:
+    def give_up(self) -> AllModelsFailed | NoRouteError:
         task = self.call.task.name
         if not self.errors:
-            skipped = "; ".join(f"{c.model}: {c.skipped}" for c in self.call.plan.skipped)
-            detail = f" (skipped: {skipped})" if skipped else ""
-            return AllModelsFailed(
-                f"task '{task}': no model can serve this request{detail}",
-                [RequestError(f"no model can serve task '{task}'{detail}")],
+            # prepare_call refuses a plan with an empty chain before a run starts; a run that
+            # tried nothing says the same, never "all models failed" with no attempt.
+            skipped = [(c.model, c.skipped or "skipped") for c in self.call.plan.skipped]
+            why = "; ".join(f"{m}: {r}" for m, r in skipped) or "the chain is empty"
+            return NoRouteError(
+                f"task '{task}': no model can take this request ({why})",
                 task=task,
+                skipped=skipped,
             )
         reason = self.stop_reason or "every model in the chain failed"
         failed = AllModelsFailed(f"task '{task}': {reason}", self.errors, task=task)

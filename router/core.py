@@ -11,9 +11,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from router.errors import (
-    RequestError,
-)
+from router.callargs import CheckedParams, check_params
+from router.errors import ConfigError, NoRouteError, RequestError
 from router.plan import Plan, make_plan, request_features
 from router.spec.model import ModelSpec, Params, Spec, TaskSpec
 from router.types import (
@@ -21,6 +20,7 @@ from router.types import (
     Request,
     ToolDefinition,
     Usage,
+    check_text,
     coerce_messages,
 )
 
@@ -135,12 +135,52 @@ def _over(top: Params, base: Params) -> Params:
     )
 
 
-def _stop(value: Any) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return (value,)
-    return tuple(value)
+_UNCHECKED = CheckedParams()  # no per-call arguments: the defaults (never mutated)
+
+
+def _messages(
+    messages: Iterable[Message | Mapping[str, Any]] | None, prompt: str | None
+) -> tuple[Message, ...]:
+    if (messages is None) == (prompt is None):
+        raise RequestError("pass exactly one of messages=[...] or prompt='...'")
+    if prompt is not None:
+        return (Message("user", check_text(prompt, "prompt")),)
+    try:
+        return coerce_messages(messages)  # type: ignore[arg-type]
+    except RequestError as exc:
+        raise RequestError(f"invalid messages: {exc}", argument=exc.argument) from None
+    except TypeError as exc:
+        raise RequestError(f"invalid messages: {exc}", argument="messages") from None
+
+
+def no_route(
+    spec: Spec, plan: Plan, unavailable: Callable[[ModelSpec], str | None]
+) -> NoRouteError | ConfigError:
+    """The error for a plan whose chain is empty, saying why for every model. When some
+    model would take the request but cannot be called (its key or header variable is unset or
+    unusable), the deployment is at fault, not the request: a ConfigError naming them."""
+    task = plan.task.name
+    skipped = [(c.model, c.skipped or "skipped") for c in plan.skipped]
+    why = "; ".join(f"{model}: {reason}" for model, reason in skipped) or "the chain is empty"
+    unset = [(m, r) for m, r in skipped if r == unavailable(spec.models[m])]
+    if unset:
+        from router.spec.diagnostics import Diagnostic
+
+        fix = "; ".join(f"{model}: {reason}" for model, reason in unset)
+        return ConfigError(
+            [
+                Diagnostic(
+                    f"task '{task}': no model can be called for this request ({why})",
+                    code="no-model-configured",
+                    path=f"$.tasks.{task}",
+                    file=spec.source,
+                    hint=f"configure the environment for {fix}",
+                )
+            ]
+        )
+    return NoRouteError(
+        f"task '{task}': no model can take this request ({why})", task=task, skipped=skipped
+    )
 
 
 def prepare_call(
@@ -154,53 +194,49 @@ def prepare_call(
     unavailable: Callable[[ModelSpec], str | None],
     params_for: ParamsFor | None = None,
     latency: Callable[[ModelSpec], float | None] | None = None,
+    route: bool = True,
 ) -> Call:
-    """Check the call's arguments and plan it; raise RequestError for anything invalid.
-    ``params_for`` is ``spec.params_for`` or a cache of it (:class:`ParamsCache`)."""
+    """Check the call's arguments and plan it; raise RequestError for anything invalid (see
+    :mod:`router.callargs`), before anything is sent. With ``route`` (a call, not ``explain``)
+    a plan no model can take raises :func:`no_route`'s error. ``params_for`` is
+    ``spec.params_for`` or a cache of it (:class:`ParamsCache`)."""
     if params:
         refused = sorted(REFUSED_PARAMS & params.keys())
         if refused:
             raise RequestError(
                 f"per-call {', '.join(refused)} is refused: endpoints, keys and models come "
-                "from the routing spec (choose models with tasks and rules)"
+                "from the routing spec (choose models with tasks and rules)",
+                argument=refused[0],
             )
         unknown = sorted(params.keys() - CALL_PARAMS)
         if unknown:
             raise RequestError(
                 f"unknown parameter {', '.join(unknown)}; "
-                f"accepted: {', '.join(sorted(CALL_PARAMS))}"
+                f"accepted: {', '.join(sorted(CALL_PARAMS))}",
+                argument=unknown[0],
             )
-    if (messages is None) == (prompt is None):
-        raise RequestError("pass exactly one of messages=[...] or prompt='...'")
-    try:
-        msgs = (Message("user", prompt),) if prompt is not None else coerce_messages(messages or ())
-    except (TypeError, ValueError) as exc:
-        raise RequestError(f"invalid messages: {exc}") from None
-    if not msgs:
-        raise RequestError("messages is empty")
-    tools: tuple[ToolDefinition, ...] = ()
-    if params.get("tools"):
-        try:
-            tools = tuple(
-                t if isinstance(t, ToolDefinition) else ToolDefinition.from_dict(t)
-                for t in params["tools"]
-            )
-        except (TypeError, ValueError, KeyError) as exc:
-            raise RequestError(f"invalid tools: {exc}") from None
-    tags = params.get("tags") or ()
+    if not isinstance(task, str):
+        raise RequestError(
+            f"task: expected a task name (a string), got {type(task).__name__}", argument="task"
+        )
+    check_text(task, "task")  # a `default` task serves any name, which then reaches the logs
+    msgs = _messages(messages, prompt)
+    checked = check_params(params) if params else _UNCHECKED
     features = request_features(
         task,
         msgs,
         stream=stream,
-        tools=bool(tools),
-        json_output=params.get("response_format") is not None,
-        max_tokens=params.get("max_tokens"),
-        metadata=params.get("metadata"),
-        tags=[tags] if isinstance(tags, str) else list(tags),
+        tools=bool(checked.tools),
+        json_output=checked.json_output,
+        max_tokens=checked.max_tokens,
+        metadata=checked.metadata,
+        tags=checked.tags,
     )
     plan = make_plan(
         spec, features, unavailable=unavailable, params_for=params_for, latency=latency
     )
+    if route and not plan.chain:
+        raise no_route(spec, plan, unavailable)
     for m in msgs:
         if m.role == "system":
             break
@@ -209,25 +245,25 @@ def prepare_call(
     overrides = _NO_OVERRIDES
     if params:
         overrides = Params(
-            temperature=params.get("temperature"),
-            max_tokens=params.get("max_tokens"),
-            top_p=params.get("top_p"),
-            stop=_stop(params.get("stop")),
-            seed=params.get("seed"),
-            presence_penalty=params.get("presence_penalty"),
-            frequency_penalty=params.get("frequency_penalty"),
+            temperature=checked.temperature,
+            max_tokens=checked.max_tokens,
+            top_p=checked.top_p,
+            stop=checked.stop,
+            seed=checked.seed,
+            presence_penalty=checked.presence_penalty,
+            frequency_penalty=checked.frequency_penalty,
         )
     return Call(
         plan=plan,
         messages=msgs,
         overrides=overrides,
-        tools=tools,
-        tool_choice=params.get("tool_choice"),
-        response_format=params.get("response_format"),
-        timeout=params.get("timeout"),
+        tools=checked.tools,
+        tool_choice=checked.tool_choice,
+        response_format=checked.response_format,
+        timeout=checked.timeout,
         extra={},
-        cache=params.get("cache", True) is not False,
-        tenant=None if params.get("tenant") is None else str(params["tenant"]),
+        cache=checked.cache,
+        tenant=checked.tenant,
     )
 
 

@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from router.accounting import Accounting
+from router.callargs import prepare_schema_checks
 from router.chain import ChainRun, Wait
 from router.core import (
     Call,
@@ -129,6 +130,8 @@ class Router:
             for name, task in spec.tasks.items()
             if task.hedge is not None
         }
+        if any(m.capabilities & {"tools", "json"} for m in spec.models.values()):
+            prepare_schema_checks()  # per-call tool schemas are checked: import jsonschema now
         caching = any(task.cache.enabled for task in spec.tasks.values())
         self._targets: dict[str, Target] = {}
         for name, model in spec.models.items():
@@ -212,6 +215,7 @@ class Router:
         prompt: str | None,
         params: Mapping[str, Any],
         stream: bool,
+        route: bool = True,
     ) -> Call:
         return prepare_call(
             self.spec,
@@ -223,6 +227,7 @@ class Router:
             unavailable=self._unavailable,
             params_for=self._params_for,
             latency=self._acct.expected_latency,
+            route=route,
         )
 
     # --- decisions without calls -------------------------------------------------------------
@@ -240,7 +245,7 @@ class Router:
         skipped models and why, the fallback chain. Calls nothing."""
         if messages is None and prompt is None:
             prompt = ""
-        return self._prepare(task, messages, prompt, params, stream).plan
+        return self._prepare(task, messages, prompt, params, stream, route=False).plan
 
     @property
     def graph(self) -> Any:

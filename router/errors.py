@@ -4,7 +4,9 @@
 RouterError                     base of everything raised on purpose
 ├── ConfigError                 the spec cannot be loaded; carries every Diagnostic
 ├── RequestError                (also a ValueError) the call itself is invalid: unknown task,
-│                               unknown or refused parameter, malformed messages; nothing sent
+│   │                           unknown or refused parameter, malformed messages; nothing sent
+│   └── NoRouteError            no model in the chain can take this request (too large for
+│                               every window, needs a capability none has...); nothing sent
 ├── ProviderError               one attempt at one target failed (provider, model, status)
 │   ├── AuthenticationError     401/403: a bad or missing key; never retried on the same target
 │   ├── RateLimitError          429: carries ``retry_after`` (seconds) when the provider sent it
@@ -13,7 +15,10 @@ RouterError                     base of everything raised on purpose
 │   ├── ContentFiltered         the provider refused the content
 │   ├── BadRequestError         400/404/422: the request itself is wrong; never retried
 │   ├── ModelError              the provider answered, but with something unusable
-│   └── ProviderUnavailable     5xx, 529, connection refused or reset
+│   ├── ProviderUnavailable     5xx, 529, connection refused or reset
+│   └── ProviderConfigError     (also a ConfigError) the provider's configuration fails at call
+│                               time (unusable base URL, a key or header value that is not
+│                               valid HTTP); nothing sent, never retried, the chain moves on
 ├── StreamInterrupted           a stream failed after its first chunk reached the caller;
 │                               carries the partial text and the usage seen so far
 └── AllModelsFailed             (also an ExceptionGroup) every target of the chain failed;
@@ -44,6 +49,8 @@ __all__ = [
     "ContentFiltered",
     "ContextWindowExceeded",
     "ModelError",
+    "NoRouteError",
+    "ProviderConfigError",
     "ProviderError",
     "ProviderUnavailable",
     "RateLimitError",
@@ -75,8 +82,28 @@ class ConfigError(RouterError):
 
 class RequestError(RouterError, ValueError):
     """The call is invalid before anything is sent: an unknown task (and no ``default``), an
-    unknown parameter, a refused per-call override (``base_url``, ``api_key``), or messages in
-    a shape that cannot be read."""
+    unknown parameter, a refused per-call override (``base_url``, ``api_key``), an argument of
+    the wrong type or out of range, or messages in a shape that cannot be read. ``argument``
+    names the offending argument when there is one (``temperature``,
+    ``messages[2].content[1].image_url``)."""
+
+    def __init__(self, message: str, *, argument: str | None = None) -> None:
+        super().__init__(message)
+        self.argument = argument
+
+
+class NoRouteError(RequestError):
+    """No model in the task's chain can take this request, so nothing was sent: it is too
+    large for every context window, needs a capability (vision, tools, json) no candidate has,
+    or every model is excluded. ``task`` is the task that was planned; ``skipped`` holds
+    ``(model, reason)`` for every model considered, as ``router explain`` shows them."""
+
+    def __init__(
+        self, message: str, *, task: str | None = None, skipped: Sequence[tuple[str, str]] = ()
+    ) -> None:
+        super().__init__(message)
+        self.task = task
+        self.skipped = tuple(skipped)
 
 
 class ProviderError(RouterError):
@@ -231,6 +258,22 @@ class ProviderUnavailable(ProviderError):
     """5xx, 529 (overloaded), connection refused, reset or closed."""
 
     kind = "unavailable"
+
+
+class ProviderConfigError(ProviderError, ConfigError):
+    """The provider's configuration fails at call time, before anything is sent: a base URL
+    the HTTP stack cannot use, an API key or header value (usually from an environment
+    variable) that is not valid in an HTTP header. It is not the provider being down: it is
+    never retried and does not count against the circuit breaker, and the chain always moves
+    on to the next model (whatever ``fallback_on`` says), so one misconfigured model does not
+    lose a request another model could serve. Also a :class:`ConfigError`."""
+
+    kind = "config"
+    retriable = False
+
+    def __init__(self, message: str, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.args = (message,)  # as every ProviderError (ConfigError's would be the rendering)
 
 
 class StreamInterrupted(RouterError):

@@ -124,3 +124,6 @@ def unavailable_reason(provider: ProviderSpec, environ: Mapping[str, str]) -> st
         if isinstance(value, EnvRef) and not environ.get(value.name):
             return f"{value.name} (header {header}) is not set"
     return None
+
+
+#: What an HTTP header value may hold: visible ASCII, spaces and tabs.

@@ -31,6 +31,7 @@ __all__ = [
     "Secret",
     "classify",
     "detached",
+    "foreign",
     "parse_retry_after",
     "redact",
     "status_error",
@@ -78,6 +79,7 @@ _LABELS: dict[type[E.ProviderError], str] = {
     E.BadRequestError: "bad request",
     E.ModelError: "unusable response",
     E.ProviderUnavailable: "provider unavailable",
+    E.ProviderConfigError: "provider misconfigured",
 }
 
 
@@ -301,6 +303,10 @@ class SDKErrors:
     connection: tuple[type[BaseException], ...]
     status: type[BaseException]
     base: type[BaseException]
+    #: What the HTTP stack raises for a base URL it cannot use, and for a header it will not
+    #: send: configuration problems that only show at call time (see :func:`foreign`).
+    bad_url: tuple[type[BaseException], ...] = ()
+    bad_header: tuple[type[BaseException], ...] = ()
 
 
 def translate(
@@ -327,6 +333,85 @@ def translate(
         cls = E.AuthenticationError if "credential" in str(exc).lower() else E.ModelError
         return make_error(cls, describe(exc), **kw)
     raise TypeError(f"not a provider failure: {exc!r}") from exc
+
+
+#: Everything but our own errors (and what must never be caught: exits, interrupts,
+#: cancellation, MemoryError): what may escape an SDK or HTTP-stack call, to be mapped.
+FOREIGN: tuple[type[BaseException], ...] = (
+    ArithmeticError,
+    AssertionError,
+    AttributeError,
+    BufferError,
+    EOFError,
+    ExceptionGroup,
+    ImportError,
+    LookupError,
+    OSError,
+    RuntimeError,
+    TypeError,
+    ValueError,
+)
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc``, what it was raised from or during, and the members of exception groups, in that
+    order (each once, at most 16)."""
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo and len(seen) < 16:
+        e = todo.pop(0)
+        if any(e is s for s in seen):
+            continue
+        seen.append(e)
+        if isinstance(e, BaseExceptionGroup):
+            todo.extend(e.exceptions)
+        todo.extend(c for c in (e.__cause__, e.__context__) if c is not None)
+    return seen
+
+
+def foreign(
+    exc: BaseException, sdk: SDKErrors, *, provider: str, model: str, secret: Secret
+) -> E.ProviderError | None:
+    """The router error for a failure the SDKs do not classify, or None for one
+    :func:`translate` knows. Configuration problems that show only when a request is built (a
+    base URL the HTTP stack cannot use; an API key or header value with a line break, a
+    control or a non-ASCII character) are :class:`~router.errors.ProviderConfigError`, never
+    retried; text that cannot be encoded is a BadRequestError; anything else unexpected (an
+    exception group from the connection layer, an OSError...) is ProviderUnavailable. Header
+    values are never repeated: they hold keys."""
+    if isinstance(exc, (E.ProviderError, sdk.status, *sdk.timeout)):
+        return None  # ours already, or the provider answered (or was reached): not config
+    kw: dict[str, Any] = {"provider": provider, "model": model, "secret": secret}
+    for e in _causes(exc):
+        if (sdk.bad_url and isinstance(e, sdk.bad_url)) or (
+            isinstance(e, OverflowError) and "port" in str(e)  # asyncio's connect, port > 65535
+        ):
+            detail = f"its base URL cannot be used ({describe(e)}); fix base_url in the spec"
+            return make_error(E.ProviderConfigError, detail, **kw)
+        if (sdk.bad_header and isinstance(e, sdk.bad_header) and "header" in str(e).lower()) or (
+            isinstance(e, UnicodeEncodeError) and e.encoding not in ("utf-8", "utf8")
+        ):
+            detail = (
+                "an HTTP header cannot be sent: the API key or a header value holds a line "
+                "break, a control or a non-ASCII character; check the environment variables "
+                "that hold them"
+            )
+            return make_error(E.ProviderConfigError, detail, **kw)
+        if isinstance(e, UnicodeEncodeError):
+            detail = "the request holds text that cannot be encoded as UTF-8 (a lone surrogate)"
+            return make_error(E.BadRequestError, detail, **kw)
+    known = (sdk.base, *sdk.connection)
+    if isinstance(exc, known):
+        return None
+    leaf = exc
+    while isinstance(leaf, BaseExceptionGroup) and leaf.exceptions:
+        leaf = leaf.exceptions[0]
+    if leaf is not exc and isinstance(leaf, (*known, sdk.status, *sdk.timeout)):
+        return translate(leaf, sdk, **kw)
+    if isinstance(leaf, OSError):
+        return make_error(E.ProviderUnavailable, f"connection failed: {describe(leaf)}", **kw)
+    detail = f"unexpected failure in the HTTP client: {describe(leaf)}"
+    return make_error(E.ProviderUnavailable, detail, **kw)
 
 
 def describe(exc: BaseException) -> str:

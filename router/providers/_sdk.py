@@ -207,8 +207,18 @@ class SDKAdapter(Adapter):
             connection=(sdk.APIConnectionError, httpx2.HTTPError),
             status=sdk.APIStatusError,
             base=self._sdk_base_error(),
+            bad_url=(httpx2.InvalidURL, httpx2.UnsupportedProtocol),
+            bad_header=(httpx2.LocalProtocolError,),
         )
-        self._catch: tuple[type[BaseException], ...] = (self._errors.base, httpx2.HTTPError)
+        # Everything an SDK or HTTP-stack call may raise but our own errors: nothing raw
+        # leaves an adapter (see _errors.foreign).
+        self._catch: tuple[type[BaseException], ...] = (
+            self._errors.base,
+            httpx2.HTTPError,
+            httpx2.InvalidURL,
+            httpx2.CookieConflict,
+            *_errors.FOREIGN,
+        )
         self._timeout = httpx2.Timeout(settings.request_timeout, connect=settings.connect_timeout)
         self._secret = self._api_key()
         # What error texts are cleaned of: the key, and the values of credential headers.
@@ -413,6 +423,9 @@ class SDKAdapter(Adapter):
         provider = request.provider if request is not None else self.settings.name
         model = request.model if request is not None else ""
         kw: dict[str, Any] = {"provider": provider, "model": model, "secret": self._secrets}
+        mapped = _errors.foreign(exc, self._errors, **kw)
+        if mapped is not None:
+            return mapped
         broken = isinstance(exc, self._errors.connection) and not isinstance(
             exc, self._errors.timeout
         )
@@ -424,7 +437,7 @@ class SDKAdapter(Adapter):
     def _wire_body(self, request: Request, *, stream: bool) -> dict[str, Any]:
         try:
             return self._body(request, stream=stream)
-        except ValueError as exc:  # a request this provider cannot express
+        except (ValueError, TypeError, LookupError, AttributeError) as exc:  # cannot express it
             raise BadRequestError(
                 f"bad request: {exc}", provider=request.provider, model=request.model
             ) from exc

@@ -13,6 +13,7 @@ from router import (
     ContentFiltered,
     ContextWindowExceeded,
     ModelError,
+    NoRouteError,
     ProviderError,
     ProviderUnavailable,
     RateLimitError,
@@ -266,10 +267,12 @@ def test_a_request_no_model_can_serve_fails_without_sending(
 ) -> None:
     # None of these models declares vision.
     image = {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}
-    with pytest.raises(AllModelsFailed, match="no model can serve") as info:
+    with pytest.raises(NoRouteError, match="no model can take this request") as info:
         make_router(CHAINS).complete("openai-first", [{"role": "user", "content": [image]}])
-    [error] = info.value.exceptions
-    assert isinstance(error, RequestError) and "lacks vision" in str(error)
+    assert isinstance(info.value, RequestError) and not isinstance(info.value, AllModelsFailed)
+    assert info.value.task == "openai-first"
+    assert info.value.skipped == (("oai-a", "lacks vision"), ("ant-a", "lacks vision"))
+    assert "oai-a: lacks vision; ant-a: lacks vision" in str(info.value)
     assert sb.requests == []
 
 

@@ -1,0 +1,413 @@
+"""Every per-call argument checked before anything is sent.
+
+:func:`check_params` is what :func:`router.core.prepare_call` runs on the keyword arguments of
+``complete``/``stream``/``acomplete``/``astream``/``explain``; the messages themselves are
+checked while they are coerced (:func:`router.types.coerce_messages`). Each problem is one
+:class:`~router.errors.RequestError` whose ``argument`` names the argument (``temperature``,
+``tools[0].function.parameters``) and whose message says what is allowed.
+
+The generation parameters follow the spec's own ``params`` rules (``$defs.params`` in
+``routes.schema.json``; a test keeps the two in step), plus what JSON Schema cannot say: no
+NaN or infinity, no ``True`` where a number is meant, seeds that fit in 64 bits.
+
+This runs on every call, so the common case is a few ``type(...) is`` tests; the only costly
+check, a tool's or a response format's JSON Schema against the metaschema, is done once per
+distinct schema (remembered by its JSON text).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections.abc import Callable, Mapping
+from numbers import Integral, Real
+from typing import Any
+
+from router.errors import RequestError
+from router.types import ToolDefinition, check_text, json_text, shown, tool_name
+
+__all__ = [
+    "NUMBER_RULES",
+    "CheckedParams",
+    "check_params",
+    "prepare_schema_checks",
+    "tool_definition",
+]
+
+#: name -> (integer?, lowest, highest): the spec schema's ``$defs.params`` ranges, and for
+#: ``seed`` the signed 64-bit range the providers take.
+NUMBER_RULES: dict[str, tuple[bool, float | None, float | None]] = {
+    "temperature": (False, 0, 2),
+    "top_p": (False, 0, 1),
+    "presence_penalty": (False, -2, 2),
+    "frequency_penalty": (False, -2, 2),
+    "max_tokens": (True, 1, None),
+    "seed": (True, -(2**63), 2**63 - 1),
+}
+MAX_STOP = 4  # stop sequences: OpenAI takes at most 4
+TOOL_CHOICE_MODES = ("auto", "none", "required", "any")
+RESPONSE_FORMATS = ("text", "json_object", "json_schema")
+MAX_TENANT = 256
+
+
+def _bad(where: str, problem: str) -> RequestError:
+    return RequestError(f"{where}: {problem}", argument=where)
+
+
+def _span(lo: float | None, hi: float | None, integer: bool) -> str:
+    kind = "an integer" if integer else "a finite number"
+    if lo is not None and hi is not None:
+        return f"{kind} from {lo:g} to {hi:g}"
+    return f"{kind} >= {lo:g}" if lo is not None else kind
+
+
+def check_number(name: str, value: object) -> int | float:
+    """A generation parameter as a plain ``int``/``float`` within :data:`NUMBER_RULES`."""
+    integer, lo, hi = NUMBER_RULES[name]
+    kind = type(value)
+    if kind is float or kind is int:
+        number: Any = value
+    elif isinstance(value, bool) or not isinstance(value, Real):
+        raise _bad(name, f"{shown(value)} is not a number; expected {_span(lo, hi, integer)}")
+    elif isinstance(value, Integral):
+        number = int(value)  # numpy and friends: plain ints, so the body serialises
+    else:
+        number = float(value)
+    if integer and type(number) is not int:
+        raise _bad(name, f"{shown(value)} is not an integer; expected {_span(lo, hi, integer)}")
+    if (
+        math.isnan(number)
+        or (lo is not None and number < lo)
+        or (hi is not None and number > hi)
+        or (type(number) is float and not math.isfinite(number))
+    ):
+        raise _bad(name, f"{shown(number)} is out of range; expected {_span(lo, hi, integer)}")
+    return number  # type: ignore[no-any-return]
+
+
+def _strings(
+    name: str, value: object, containers: tuple[type, ...], most: int | None, what: str
+) -> tuple[str, ...]:
+    """One non-empty string, or a list of at most ``most`` of them."""
+    if (
+        type(value) is list
+        and (most is None or len(value) <= most)
+        and all(type(v) is str and v and v.isascii() for v in value)
+    ):
+        return tuple(value)  # the common case, settled
+    items: Any = (value,) if isinstance(value, str) else value
+    ok = isinstance(items, containers)
+    out: tuple[Any, ...] = tuple(items) if ok else ()
+    if not ok or (most is not None and len(out) > most):
+        limit = f"up to {most}" if most is not None else "a list"
+        raise _bad(name, f"{shown(value)} is not a {what} string or {limit} of them")
+    for i, item in enumerate(out):
+        at = name if isinstance(value, str) else f"{name}[{i}]"
+        if not check_text(item, at):
+            raise _bad(at, f"a {what} cannot be empty")
+    return out
+
+
+def _stop(value: object) -> tuple[str, ...]:
+    return _strings("stop", value, (list, tuple), MAX_STOP, "stop sequence")
+
+
+def _timeout(value: object) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, Real)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise _bad("timeout", f"{shown(value)} is not a number of seconds > 0 (and finite)")
+    return float(value)
+
+
+def _plain_scalar(key: object, item: object) -> bool:
+    """The common metadata entry: ASCII text keys and values, ints, bools."""
+    kind = type(item)
+    return (
+        type(key) is str
+        and key.isascii()
+        and bool(key)
+        and ((kind is str and item.isascii()) or kind is int or kind is bool)  # type: ignore[attr-defined]
+    )
+
+
+def _metadata(value: object) -> Mapping[str, str | int | float | bool]:
+    if type(value) is dict and all(_plain_scalar(k, v) for k, v in value.items()):
+        return value
+    if not isinstance(value, Mapping):
+        raise _bad("metadata", f"{shown(value)} is not a mapping of string keys to scalar values")
+    for key, item in value.items():
+        if not isinstance(key, str) or not key:
+            raise _bad("metadata", f"key {shown(key)} is not a non-empty string")
+        where = f"metadata[{key!r}]"
+        check_text(key, where)
+        if isinstance(item, str):
+            check_text(item, where)
+        elif not isinstance(item, bool | int | float) or (
+            type(item) is float and not math.isfinite(item)
+        ):
+            raise _bad(where, f"{shown(item)} is not a string, a finite number or a bool")
+    return value
+
+
+def _tags(value: object) -> tuple[str, ...]:
+    return _strings("tags", value, (list, tuple, set, frozenset), None, "tag")
+
+
+def _tenant(value: object) -> str:
+    if not isinstance(value, str) or not value or len(value) > MAX_TENANT:
+        raise _bad("tenant", f"{shown(value)} is not a string of 1 to {MAX_TENANT} characters")
+    if not value.isprintable():
+        raise _bad("tenant", "contains control or unencodable characters")
+    return value
+
+
+def _cache(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise _bad("cache", f"{shown(value)} is not True or False")
+    return value
+
+
+# --- JSON Schemas (tool parameters, response formats) -----------------------------------------
+
+_schema_lock = threading.Lock()
+_meta: list[Any] = []  # the metaschema validator, once built
+_schemas_ok: set[str] = set()  # JSON texts of schemas already found valid
+_MAX_REMEMBERED = 1024
+
+
+def prepare_schema_checks() -> Any:
+    """The metaschema validator, built on first use (it imports jsonschema): the Router builds
+    it when it is built, if a model could take tools or JSON, so no call pays for the import."""
+    if not _meta:
+        with _schema_lock:
+            if not _meta:
+                from jsonschema import Draft202012Validator
+
+                _meta.append(Draft202012Validator(Draft202012Validator.META_SCHEMA))
+    return _meta[0]
+
+
+def _check_schema(schema: object, where: str, *, object_only: bool) -> None:
+    if not isinstance(schema, Mapping):
+        raise _bad(where, f"{shown(schema)} is not a JSON Schema object")
+    if object_only and schema.get("type") != "object":
+        raise _bad(where, 'the providers take only object schemas: {"type": "object", ...}')
+    text = json_text(schema, where)
+    if text in _schemas_ok:
+        return
+    meta = prepare_schema_checks()
+    from jsonschema.exceptions import best_match
+
+    try:  # plain dicts and lists, as jsonschema expects (not MappingProxyType, tuples)
+        error = best_match(meta.iter_errors(json.loads(text)))
+    except RecursionError:
+        raise _bad(where, "is nested too deeply to be checked") from None
+    if error is not None:
+        path = "".join(f"[{p!r}]" if isinstance(p, str) else f"[{p}]" for p in error.path)
+        raise _bad(f"{where}{path}", f"not a valid JSON Schema: {error.message[:200]}")
+    with _schema_lock:
+        if len(_schemas_ok) >= _MAX_REMEMBERED:
+            _schemas_ok.clear()
+        _schemas_ok.add(text)
+
+
+def _tools(value: object) -> tuple[ToolDefinition, ...]:
+    if not isinstance(value, list | tuple):
+        raise _bad("tools", f"{shown(value)} is not a list of tool definitions")
+    tools: list[ToolDefinition] = []
+    seen: set[str] = set()
+    for i, tool in enumerate(value):
+        # The same tool objects come with call after call: one found valid before, and equal
+        # to what it was then, is not checked again (an equality test, not a serialisation).
+        hit = _known.get(id(tool))
+        if hit is not None and hit[0] is tool and hit[1] == _mutable(tool):
+            checked: ToolDefinition = hit[2]
+        else:
+            checked = tool_definition(tool, f"tools[{i}]")
+            if len(_known) >= _MAX_REMEMBERED:
+                _known.clear()
+            _known[id(tool)] = (tool, json.loads(json_text(_mutable(tool), "tools")), checked)
+        if checked.name in seen:
+            raise _bad(f"tools[{i}]", f"tool {checked.name!r} is defined twice")
+        seen.add(checked.name)
+        tools.append(checked)
+    return tuple(tools)
+
+
+#: id(tool) -> (the tool, a plain copy of what could change in it, its ToolDefinition)
+_known: dict[int, tuple[object, object, ToolDefinition]] = {}
+
+
+def _mutable(tool: object) -> object:
+    return tool.parameters if isinstance(tool, ToolDefinition) else tool
+
+
+def tool_definition(tool: object, where: str) -> ToolDefinition:
+    """One tool definition, checked: its shape, name, description and parameter schema."""
+    if isinstance(tool, ToolDefinition):
+        fn: Mapping[str, Any] = {
+            "name": tool.name,
+            "description": tool.description,
+            "parameters": tool.parameters,
+        }
+        inner, key = where, "parameters"
+    elif isinstance(tool, Mapping):
+        if "function" in tool:  # OpenAI's {"type": "function", "function": {...}}
+            if tool.get("type", "function") != "function":
+                raise _bad(f"{where}.type", f"{shown(tool.get('type'))} is not 'function'")
+            fn, inner = tool["function"], f"{where}.function"
+            if not isinstance(fn, Mapping):
+                raise _bad(inner, "expected {'name': ..., 'parameters': {...}}")
+        else:  # the flat form, or Anthropic's {"name", "description", "input_schema"}
+            fn, inner = tool, where
+        key = "parameters" if "parameters" in fn or "input_schema" not in fn else "input_schema"
+    else:
+        raise _bad(
+            where,
+            f"{shown(tool)} is not a tool definition: use ToolDefinition(...) or "
+            "{'type': 'function', 'function': {'name': ..., 'parameters': {...}}}",
+        )
+    name = tool_name(fn.get("name"), f"{inner}.name")
+    description = fn.get("description") or ""
+    check_text(description, f"{inner}.description")
+    params = fn.get(key)
+    if params is None:
+        return ToolDefinition(name, description)
+    _check_schema(params, f"{inner}.{key}", object_only=True)
+    return tool if isinstance(tool, ToolDefinition) else ToolDefinition(name, description, params)
+
+
+def _tool_choice(value: object, tools: tuple[ToolDefinition, ...]) -> object:
+    names = [t.name for t in tools]
+    if not tools:
+        raise _bad("tool_choice", "is set but no tools are: pass tools=[...] or leave it out")
+    if isinstance(value, str):
+        if value in TOOL_CHOICE_MODES:
+            return value
+    elif isinstance(value, Mapping):
+        kind = value.get("type")
+        fn = value.get("function")
+        name = fn.get("name") if isinstance(fn, Mapping) else value.get("name")
+        if name is None and kind in TOOL_CHOICE_MODES:
+            return value
+        if kind in (None, "function", "tool") and isinstance(name, str):
+            if name not in names:
+                raise _bad(
+                    "tool_choice",
+                    f"names tool {shown(name)}, which is not in tools ({', '.join(names)})",
+                )
+            return value
+    raise _bad(
+        "tool_choice",
+        f"{shown(value)} is not one of {', '.join(TOOL_CHOICE_MODES)} or a named tool "
+        "({'type': 'function', 'function': {'name': ...}})",
+    )
+
+
+def _response_format(value: object) -> Mapping[str, Any]:
+    kind = value.get("type") if isinstance(value, Mapping) else None
+    if kind not in RESPONSE_FORMATS:
+        raise _bad(
+            "response_format",
+            f"{shown(value if kind is None else kind)} is not a response format; use "
+            "{'type': 'json_object'}, {'type': 'json_schema', 'json_schema': {'name': ..., "
+            "'schema': {...}}} or {'type': 'text'}",
+        )
+    assert isinstance(value, Mapping)
+    if kind == "json_schema":
+        spec = value.get("json_schema")
+        if not isinstance(spec, Mapping):
+            raise _bad("response_format.json_schema", "expected {'name': ..., 'schema': {...}}")
+        tool_name(spec.get("name"), "response_format.json_schema.name")
+        if "strict" in spec and not isinstance(spec["strict"], bool):
+            raise _bad("response_format.json_schema.strict", "must be True or False")
+        if spec.get("schema") is not None:
+            _check_schema(spec["schema"], "response_format.json_schema.schema", object_only=False)
+    json_text(value, "response_format")
+    return value
+
+
+# --- all of them ------------------------------------------------------------------------------
+
+
+class CheckedParams:
+    """The per-call arguments, checked and normalised (plain ints and floats, tuples)."""
+
+    __slots__ = (
+        "cache",
+        "frequency_penalty",
+        "json_output",
+        "max_tokens",
+        "metadata",
+        "presence_penalty",
+        "response_format",
+        "seed",
+        "stop",
+        "tags",
+        "temperature",
+        "tenant",
+        "timeout",
+        "tool_choice",
+        "tools",
+        "top_p",
+    )
+
+    def __init__(self) -> None:
+        self.temperature: float | None = None
+        self.max_tokens: int | None = None
+        self.top_p: float | None = None
+        self.stop: tuple[str, ...] | None = None
+        self.seed: int | None = None
+        self.presence_penalty: float | None = None
+        self.frequency_penalty: float | None = None
+        self.tools: tuple[ToolDefinition, ...] = ()
+        self.tool_choice: Any = None
+        self.response_format: Mapping[str, Any] | None = None
+        self.json_output = False
+        self.metadata: Mapping[str, Any] | None = None
+        self.tags: tuple[str, ...] = ()
+        self.timeout: float | None = None
+        self.cache = True
+        self.tenant: str | None = None
+
+
+_SIMPLE: dict[str, Callable[[Any], Any]] = {
+    "stop": _stop,
+    "timeout": _timeout,
+    "metadata": _metadata,
+    "tags": _tags,
+    "tenant": _tenant,
+    "cache": _cache,
+}
+
+
+def check_params(params: Mapping[str, Any]) -> CheckedParams:
+    """Every per-call argument in ``params`` (already known to be accepted names) checked;
+    ``None`` means "not given" for each of them."""
+    out = CheckedParams()
+    for name, value in params.items():
+        if value is None or name in ("tools", "tool_choice"):
+            continue
+        if name in NUMBER_RULES:
+            setattr(out, name, check_number(name, value))
+        elif name == "response_format":
+            out.response_format = _response_format(value)
+            out.json_output = value.get("type") != "text"
+        else:
+            setattr(out, name, _SIMPLE[name](value))
+    tools = params.get("tools")
+    if tools is not None:
+        out.tools = _tools(tools)
+    choice = params.get("tool_choice")
+    if choice is not None:
+        out.tool_choice = _tool_choice(choice, out.tools)
+    return out
+
+
+def check_prompt(prompt: object) -> str:
+    return check_text(prompt, "prompt")
