@@ -41,7 +41,7 @@ from router.providers.base import Adapter, ProviderSettings
 from router.providers.registry import get_adapter_class
 from router.spec import load_spec
 from router.spec.model import ModelSpec, ProviderSpec, Spec
-from router.state import StateBackend
+from router.state import StateBackend, StateUnavailable
 from router.streams import AsyncStream, Stream
 from router.targets import (
     AdapterNode,
@@ -86,11 +86,18 @@ class Router:
         sleep: Callable[[float], None] = time.sleep,
         asleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         redact: Callable[[str], str] | None = None,
+        preload: bool = True,
     ) -> None:
         """``state`` overrides the spec's state backend; ``clock`` (monotonic: latencies,
         deadlines, breakers), ``wall`` (shared holds) and the two sleeps are injectable so
         tests never wait. ``redact`` is applied to prompt and response text before it is
-        logged (only with ``telemetry.log.content: true``), e.g. to mask personal data."""
+        logged (only with ``telemetry.log.content: true``), e.g. to mask personal data.
+
+        ``preload`` (default): import each usable provider's SDK and build its clients now, so
+        that no call does it (an async call would otherwise stall the event loop for the
+        import, 0.3-0.8 s). ``preload=False`` defers that to each provider's first call (done
+        in a worker thread for async calls): for tools that only plan, like ``router explain``.
+        """
         self.spec = spec
         self._params_for = ParamsCache(spec)
         self._clock = clock
@@ -103,6 +110,10 @@ class Router:
         for name, provider in spec.providers.items():
             self._provider_unavailable[name] = unavailable_reason(provider, env)
             self._adapters[name] = LazyAdapter(self._adapter_factory(provider, env))
+        if preload:  # providers without their key are never called: nothing to load for them
+            for name, lazy in self._adapters.items():
+                if self._provider_unavailable[name] is None:
+                    lazy.prepare()
         self._breakers: dict[str, CircuitBreaker] = {}
         self._acct = Accounting(
             spec,
@@ -375,10 +386,28 @@ class Router:
 
     def health(self) -> dict[str, Any]:
         """Every breaker, hold and limit, and the state backend: what ``router health``
-        prints."""
+        prints. Never raises for an unreachable state backend: ``state`` then says so
+        (``ok: False``, ``status``: ``degraded`` when failing open, ``refusing`` when failing
+        closed), and each model's holds are those this process serves with, or unknown
+        (``holds_known: False``) when the backend refuses."""
+        state = self.state.health()  # first: an unreachable backend is found once, here
+        names = list(self._targets)
+        keys = [f"{kind}:{name}" for name in names for kind in ("after", "open")]
+        held: list[float | None] | None
+        refused: tuple[type[BaseException], ...] = (
+            StateUnavailable,
+            *self.state.unavailable_errors,
+        )
+        try:
+            held = self.state.held_until_many(keys)
+        except refused:
+            held = None
         models = {}
-        for name, target in self._targets.items():
-            holds = {kind: self.state.held_until(f"{kind}:{name}") for kind in ("after", "open")}
+        for i, (name, target) in enumerate(self._targets.items()):
+            holds = {
+                "after": held[2 * i] if held is not None else None,
+                "open": held[2 * i + 1] if held is not None else None,
+            }
             node = target.node
             limits = []
             while node is not None:
@@ -392,10 +421,11 @@ class Router:
                 "breaker": self._breakers[name].snapshot(),
                 "retry_after_until": holds["after"],
                 "open_until": holds["open"],
+                "holds_known": held is not None,
                 "limits": limits,
             }
         return {
-            "state": self.state.health(),
+            "state": state,
             "models": models,
             "retry_budgets": {name: b.snapshot() for name, b in self._budgets.items()},
         }
