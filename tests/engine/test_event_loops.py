@@ -97,10 +97,16 @@ def client_sockets(port: int) -> int:
 
 
 @pytest.fixture
-def own_sandbox() -> Iterator[Sandbox]:
-    """A sandbox of this test's own: its connections are the test's alone to count."""
+def served(tmp_path: Path) -> Iterator[tuple[Router, int]]:
+    """A router on a sandbox of this test's own (its connections are the test's alone to
+    count), and the sandbox's port."""
     with Sandbox() as sandbox:
-        yield sandbox
+        path = tmp_path / "routes.yaml"
+        text = SPEC.replace("{openai}", sandbox.openai_base_url)
+        path.write_text(text.replace("{anthropic}", sandbox.anthropic_base_url), encoding="utf-8")
+        router = Router.from_yaml(path, environ={"SANDBOX_API_KEY": SANDBOX_KEY})
+        yield router, int(sandbox.url.rsplit(":", 1)[1])
+        router.close()
 
 
 @pytest.fixture
@@ -125,20 +131,10 @@ def loop_trouble(
     ]
 
 
-def make_router(sb: Sandbox, tmp_path: Path) -> Router:
-    path = tmp_path / "routes.yaml"
-    text = SPEC.replace("{openai}", sb.openai_base_url).replace(
-        "{anthropic}", sb.anthropic_base_url
-    )
-    path.write_text(text, encoding="utf-8")
-    return Router.from_yaml(path, environ={"SANDBOX_API_KEY": SANDBOX_KEY})
-
-
 def test_one_router_serves_two_event_loops_in_turn_and_closes_each_loops_connections(
-    own_sandbox: Sandbox, tmp_path: Path, loop_trouble: list[str]
+    served: tuple[Router, int], loop_trouble: list[str]
 ) -> None:
-    router = make_router(own_sandbox, tmp_path)
-    port = int(own_sandbox.url.rsplit(":", 1)[1])
+    router, port = served
 
     async def main() -> tuple[list[str], int]:
         answers = []
@@ -162,10 +158,9 @@ def test_one_router_serves_two_event_loops_in_turn_and_closes_each_loops_connect
 
 
 def test_aclose_closes_the_running_loops_connections_at_once(
-    own_sandbox: Sandbox, tmp_path: Path, loop_trouble: list[str]
+    served: tuple[Router, int], loop_trouble: list[str]
 ) -> None:
-    router = make_router(own_sandbox, tmp_path)
-    port = int(own_sandbox.url.rsplit(":", 1)[1])
+    router, port = served
 
     async def main() -> tuple[int, int]:
         await router.acomplete("oai", prompt="One. Yes.")
@@ -179,8 +174,7 @@ def test_aclose_closes_the_running_loops_connections_at_once(
 
 
 def test_a_loop_closed_without_shutting_down_leaves_nothing_for_the_next_loop_to_trip_on(
-    own_sandbox: Sandbox,
-    tmp_path: Path,
+    served: tuple[Router, int],
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
@@ -196,7 +190,7 @@ def test_a_loop_closed_without_shutting_down_leaves_nothing_for_the_next_loop_to
         lambda u: None if u.exc_type is ResourceWarning else seen.append(repr(u.exc_value)),
     )
     caplog.set_level(logging.DEBUG, logger="asyncio")
-    router = make_router(own_sandbox, tmp_path)
+    router, _ = served
     answers = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
@@ -216,10 +210,9 @@ def test_a_loop_closed_without_shutting_down_leaves_nothing_for_the_next_loop_to
 
 
 def test_router_close_from_another_thread_closes_a_live_loops_clients_on_that_loop(
-    own_sandbox: Sandbox, tmp_path: Path, loop_trouble: list[str]
+    served: tuple[Router, int], loop_trouble: list[str]
 ) -> None:
-    router = make_router(own_sandbox, tmp_path)
-    port = int(own_sandbox.url.rsplit(":", 1)[1])
+    router, port = served
 
     async def main() -> tuple[int, int]:
         await router.acomplete("oai", prompt="One. Yes.")
