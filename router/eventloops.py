@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import threading
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -144,13 +145,15 @@ class LoopLocal(Generic[_T]):
         """Makes ``value`` the entry's and hooks its close to the loop's shutdown. Called on
         the loop's thread, under the lock."""
         entry.value = value
+        self._last = entry
+        if sys.get_asyncgen_hooks().firstiter is None:
+            return  # a loop that does not track async generators: closed by aclose() only
         closer = _close_at_shutdown(weakref.ref(self), entry)
         # Starting the generator registers it with the running loop (its first-iteration hook);
         # the loop keeps it only weakly, the entry keeps it alive.
         with contextlib.suppress(StopIteration):
             closer.asend(None).send(None)
         entry.closer = closer
-        self._last = entry
 
     def _prune(self) -> None:
         """Forgets the resources of closed loops (under the lock)."""
@@ -205,9 +208,7 @@ class LoopLocal(Generic[_T]):
             self._last = None
         for entry in entries:
             closer = entry.closer
-            if closer is None:
-                continue
-            if entry.loop.is_closed():
+            if closer is None or entry.loop.is_closed():
                 self._forget(entry)
                 continue
             try:
