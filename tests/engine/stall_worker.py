@@ -1,10 +1,13 @@
 """Run in a fresh interpreter by test_event_loops.py (so the SDKs are really imported here):
-how long the first calls of each provider stall the event loop, with the SDK imports made slow.
+how long the first calls of each provider stall the event loop, with the SDK imports and the
+SDK clients' construction made slow.
 
     python stall_worker.py SANDBOX_URL preload|lazy
 
 Slowness is simulated, not waited for: an import hook (``sys.meta_path``) charges SLOW_S
-seconds to the thread that imports a SLOW module, on a clock of that thread. A ticker coroutine
+seconds to the thread that imports a SLOW module, and SLOW_CLIENT_S to the thread that builds
+an SDK client (the hook wraps the SDK clients' constructors as the SDK is loaded), on a clock
+of that thread. A ticker coroutine
 reads the event loop thread's clock at every turn of the loop; the longest gap between two
 turns is the loop's worst stall. Slow work done while the Router is built, or in a worker
 thread, charges no turn of the loop. The hook also lists every module imported on the loop's
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import importlib.abc
+import importlib.machinery
 import json
 import os
 import sys
@@ -27,6 +31,8 @@ from typing import Any
 
 SLOW = frozenset({"openai", "anthropic", "httpx2", "wave"})
 SLOW_S = 0.5
+SLOW_CLIENT_S = 0.25
+SDK_CLIENTS = {"openai": ("OpenAI", "AsyncOpenAI"), "anthropic": ("Anthropic", "AsyncAnthropic")}
 LOOP_THREAD = threading.get_ident()
 spent: dict[int, float] = {}  # simulated seconds of slow work, per thread
 imported_on_loop: list[str] = []
@@ -40,16 +46,48 @@ def _loop_running_here() -> bool:
     return threading.get_ident() == LOOP_THREAD
 
 
+def charge(seconds: float) -> None:
+    thread = threading.get_ident()
+    spent[thread] = spent.get(thread, 0.0) + seconds
+
+
 class SlowImports(importlib.abc.MetaPathFinder):
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
-    ) -> None:
-        thread = threading.get_ident()
+    ) -> importlib.machinery.ModuleSpec | None:
         if fullname in SLOW:
-            spent[thread] = spent.get(thread, 0.0) + SLOW_S
+            charge(SLOW_S)
         if _loop_running_here():
             imported_on_loop.append(fullname)
-        # Finds nothing: the normal finders import the module.
+        if fullname in SDK_CLIENTS:
+            spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+            if spec is not None and spec.loader is not None:
+                spec.loader = SlowClients(spec.loader, SDK_CLIENTS[fullname])
+            return spec
+        return None  # the normal finders import the module
+
+
+class SlowClients(importlib.abc.Loader):
+    """Loads an SDK as usual, then makes its client classes slow to construct."""
+
+    def __init__(self, loader: Any, classes: Sequence[str]) -> None:
+        self.loader, self.classes = loader, classes
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        module: ModuleType | None = self.loader.create_module(spec)
+        return module
+
+    def exec_module(self, module: ModuleType) -> None:
+        self.loader.exec_module(module)
+        for name in self.classes:
+            cls = getattr(module, name)
+            original = cls.__init__
+
+            def slow_init(self: Any, *args: Any, __init: Any = original, **kw: Any) -> None:
+                charge(SLOW_CLIENT_S)
+                __init(self, *args, **kw)
+
+            cls.__init__ = slow_init
 
 
 async def worst_stall(work: Callable[[], Awaitable[Any]]) -> float:
