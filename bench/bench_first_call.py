@@ -14,6 +14,12 @@ and repetition, a fresh worker process (``--worker TYPE --url URL``) that:
 3. runs ``asyncio.run`` a second time with the same Router and measures its first call the same
    way (``new loop``): a new loop needs a client of its own.
 
+Then, in another fresh process per provider and repetition, ``--calls`` calls (1,000) at
+``--concurrency`` (32) through a new Router, the first calls included: the p50/p99 latency of
+a call from the moment it could start (the run's start for the first ``--concurrency`` calls,
+then the end of the call whose slot it takes) to its answer, so calls held up behind a stalled
+loop count their wait.
+
 Each figure is the median over the repetitions, with the worst in brackets. Nothing else runs
 in the worker process, so a gap is the router's own work on the loop thread.
 """
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import os
 import statistics
@@ -79,7 +86,7 @@ async def _stall_during(call: Any) -> tuple[float, float]:
     return worst, took
 
 
-def worker(kind: str, url: str) -> dict[str, float]:
+def _router(kind: str, url: str) -> tuple[Any, float]:
     from router import Router
 
     fd, path = tempfile.mkstemp(suffix=".yaml")
@@ -89,6 +96,35 @@ def worker(kind: str, url: str) -> dict[str, float]:
     router = Router.from_yaml(path, environ={"BENCH_KEY": KEY})
     build = time.perf_counter() - start
     os.unlink(path)
+    return router, build
+
+
+def burst_worker(kind: str, url: str, calls: int, concurrency: int) -> dict[str, float]:
+    router, _ = _router(kind, url)
+    latencies: list[float] = []
+
+    async def main() -> None:
+        gate = asyncio.Semaphore(concurrency)
+        free = collections.deque([time.perf_counter()] * concurrency)  # when each slot freed
+
+        async def one() -> None:
+            async with gate:
+                start = free.popleft()
+                await router.acomplete("summarize", messages=MESSAGES)
+                end = time.perf_counter()
+                latencies.append(end - start)
+                free.append(end)
+
+        await asyncio.gather(*(one() for _ in range(calls)))
+        await router.aclose()
+
+    asyncio.run(main())
+    cuts = statistics.quantiles(latencies, n=100)
+    return {"p50": cuts[49], "p99": cuts[98]}
+
+
+def worker(kind: str, url: str) -> dict[str, float]:
+    router, build = _router(kind, url)
 
     def call() -> Any:
         return router.acomplete("summarize", messages=MESSAGES)
@@ -119,28 +155,40 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--providers", default=",".join(PROVIDERS))
+    parser.add_argument("--calls", type=int, default=1000, help="0: no burst run")
+    parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--burst", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker, args.url)))
+        if args.burst:
+            result = burst_worker(args.worker, args.url, args.calls, args.concurrency)
+        else:
+            result = worker(args.worker, args.url)
+        print(json.dumps(result))
         return
 
     from router.sandbox import Sandbox
 
     kinds = [k for k in args.providers.split(",") if k]
     rows: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
+    bursts: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
+
+    def run(kind: str, *extra: str) -> dict[str, float]:
+        argv = [sys.executable, __file__, "--worker", kind, "--url", url, *extra]
+        out = subprocess.run(argv, capture_output=True, text=True, check=True)
+        result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+        return result
+
     with Sandbox(api_key=KEY) as sb:
         url = sb.openai_base_url.removesuffix("/v1")
         for _ in range(args.reps):
             for kind in kinds:
-                out = subprocess.run(
-                    [sys.executable, __file__, "--worker", kind, "--url", url],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                rows[kind].append(json.loads(out.stdout.strip().splitlines()[-1]))
+                rows[kind].append(run(kind))
+                if args.calls:
+                    burst = ("--burst", "--calls", str(args.calls))
+                    bursts[kind].append(run(kind, *burst, "--concurrency", str(args.concurrency)))
     print(f"worst event-loop stall, ms: median [max] of {args.reps} fresh processes per provider\n")
     print(
         "| provider | Router build | first call: loop stall | first call took | "
@@ -153,6 +201,15 @@ def main() -> None:
             for k in ("build", "first", "first_call", "warm", "new_loop")
         ]
         print(f"| {kind} | " + " | ".join(cols) + " |")
+    if args.calls:
+        print(
+            f"\n{args.calls:,} calls at concurrency {args.concurrency} in a fresh process, "
+            "first calls included: latency ms, median [max] over the repetitions\n"
+        )
+        print("| provider | p50 | p99 |\n|---|---:|---:|")
+        for kind, results in bursts.items():
+            p50, p99 = (_fmt([r[k] for r in results]) for k in ("p50", "p99"))
+            print(f"| {kind} | {p50} | {p99} |")
 
 
 if __name__ == "__main__":
