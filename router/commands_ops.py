@@ -94,7 +94,7 @@ def cmd_health(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> in
     except (RouterError, OSError) as exc:
         return report_error(exc, stderr)
     state = health["state"]
-    code = EXIT_FAILED if state.get("status") == "refusing" else EXIT_OK
+    code = EXIT_FAILED if state.get("status") in ("refusing", "unreachable") else EXIT_OK
     if args.format == "json":
         stdout.write(json.dumps(health, indent=2, default=str) + "\n")
         return code

@@ -387,12 +387,13 @@ class Router:
     def health(self) -> dict[str, Any]:
         """Every breaker, hold and limit, and the state backend: what ``router health``
         prints. Never raises for an unreachable state backend: ``state`` then says so
-        (``ok: False``, ``status``: ``degraded`` when failing open, ``refusing`` when failing
-        closed), and each model's holds are those this process serves with, or unknown
-        (``holds_known: False``) when the backend refuses."""
+        (``ok: False``; ``status``: ``degraded`` when failing open, ``refusing`` when failing
+        closed, ``unreachable`` for a backend without either policy), and each model's holds
+        are those this process serves with, or unknown (``holds_known: False``) when the
+        backend refuses."""
         state = self.state.health()  # first: an unreachable backend is found once, here
-        names = list(self._targets)
-        keys = [f"{kind}:{name}" for name in names for kind in ("after", "open")]
+        state.setdefault("status", "ok" if state.get("ok", True) else "unreachable")
+        keys = [f"{kind}:{name}" for name in self._targets for kind in ("after", "open")]
         held: list[float | None] | None
         refused: tuple[type[BaseException], ...] = (
             StateUnavailable,

@@ -19,7 +19,9 @@ the SDK path.
 Nothing slow happens on the event loop. :meth:`SDKAdapter.prepare` (run when the Router is
 built) imports what a first call would (the SDK is imported by the constructor), builds the
 sync client and an async client for the first event loop that calls, and reads the platform
-facts the SDK sends (OS, architecture: possibly blocking I/O). Async clients are per event loop
+facts the SDK sends (OS, architecture: possibly blocking I/O). Building an async client outside
+any loop is safe: httpx2/httpcore2 make their locks and pick the async backend on first use,
+and open connections only inside the loop that sends. Async clients are per event loop
 (:class:`~router.eventloops.LoopLocal`): their pooled connections belong to the loop that
 opened them. A loop after the first gets its client built in a thread (``asyncio.to_thread``),
 so other requests on that loop go on meanwhile, and each loop's client is closed before that

@@ -330,3 +330,21 @@ def test_a_redis_backed_router_serves_event_loops_in_turn_without_leaking_client
     assert all(runs) and unraisable == []
     clients = [c for c in redis_server.client().client_list() if c.get("cmd") != "client|list"]
     assert clients == []
+
+
+def test_health_of_a_router_on_a_bare_dead_redis_backend_does_not_raise(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    """A backend passed in without a fallback policy: reported unreachable, holds unknown."""
+    from router.spec import load_spec
+    from router.state.redis import RedisBackend
+
+    server = RedisServer().start()
+    server.stop()
+    env = {"SANDBOX_API_KEY": SANDBOX_KEY, "REDIS_URL": server.url}
+    spec = load_spec(write_spec(tmp_path, sb), environ=env)
+    with Router(spec, environ=env, state=RedisBackend(server.url, connect_timeout=1)) as router:
+        health = router.health()
+    assert health["state"]["ok"] is False and health["state"]["status"] == "unreachable"
+    assert not any(m["holds_known"] for m in health["models"].values())
+    assert PASSWORD not in repr(health)
