@@ -437,6 +437,9 @@ class Router:
         return self._acct.telemetry
 
     def close(self) -> None:
+        """Closes the sync clients and the state backend; each event loop's async clients are
+        closed on their own loop (asked from any thread), or released if that loop is closed.
+        Callable from any thread."""
         for lazy in self._adapters.values():
             if lazy.created is not None:
                 lazy.created.close()
@@ -444,6 +447,8 @@ class Router:
         self._acct.close()
 
     async def aclose(self) -> None:
+        """Closes the running event loop's clients at once, then as :meth:`close`. (Without
+        it, ``asyncio.run`` closes a loop's clients as that loop shuts down.)"""
         for lazy in self._adapters.values():
             if lazy.created is not None:
                 await lazy.created.aclose()
