@@ -179,7 +179,7 @@ class LoopLocal(Generic[_T]):
         try:
             await self._aclose(value)
         except Exception as exc:  # closing is best effort: the loop is ending anyway
-            _log.debug("closing a per-loop client failed: %r", exc)
+            _log.debug("closing a per-loop client failed: %s", type(exc).__name__)
 
     async def aclose(self) -> None:
         """Closes the running loop's resource (waiting for one being made)."""
