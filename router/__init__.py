@@ -7,8 +7,8 @@
 The error tree is drawn in :mod:`router.errors`; the spec format in README.md.
 
 The names below are imported on first use (``router.Router`` imports the engine, the spec
-loader and the state backends; a vendor SDK is imported only when its provider is first
-called), so ``import router`` itself costs next to nothing.
+loader and the state backends; a vendor SDK is imported when a Router with a provider of its
+type is built, never inside a call), so ``import router`` itself costs next to nothing.
 """
 
 from __future__ import annotations

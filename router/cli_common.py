@@ -31,7 +31,8 @@ def load_router(args: argparse.Namespace, stderr: IO[str]) -> Any:
     from router.engine import Router
 
     path = args.config or default_config()
-    return Router.from_yaml(path)
+    # One-shot commands: each provider's SDK loads when (if) the command calls it.
+    return Router.from_yaml(path, preload=False)
 
 
 def report_error(exc: BaseException, stderr: IO[str]) -> int:

@@ -8,6 +8,7 @@ import json
 from typing import IO, Any
 
 from router.cli_common import (
+    EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
     add_config_option,
@@ -26,7 +27,10 @@ def add_operations(sub: Any) -> None:
             "Show each model's circuit breaker (state, failures, cooldown), its Retry-After "
             "and open-circuit holds, its rate limits, and the state backend in use. With "
             "state on Redis this is what every process shares; in memory, a new process "
-            "starts closed."
+            "starts closed. An unreachable Redis is reported, not raised: DEGRADED "
+            "(state.on_unavailable: fail_open, calls served with per-process state) or "
+            "REFUSING (fail_closed, calls refused). Exit status 0, or 1 when calls would be "
+            "refused."
         ),
     )
     add_config_option(p)
@@ -89,13 +93,20 @@ def cmd_health(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> in
             health = router.health()
     except (RouterError, OSError) as exc:
         return report_error(exc, stderr)
+    state = health["state"]
+    code = EXIT_FAILED if state.get("status") in ("refusing", "unreachable") else EXIT_OK
     if args.format == "json":
         stdout.write(json.dumps(health, indent=2, default=str) + "\n")
-        return EXIT_OK
-    state = health["state"]
+        return code
+    if state.get("ok", True):
+        verdict = "ok"
+    else:
+        status = state.get("status")
+        verdict = {"degraded": "DEGRADED", "refusing": "REFUSING"}.get(status, "UNREACHABLE")
+        verdict += f": {state['detail']}" if state.get("detail") else ""
     stdout.write(
-        f"state: {state.get('backend')} ({'ok' if state.get('ok', True) else 'UNREACHABLE'})"
-        + (f", in use: {state['in_use']}" if "in_use" in state else "")
+        f"state: {state.get('backend')} ({verdict})"
+        + (f", in use: {state['in_use']}" if state.get("in_use") else "")
         + "\n"
     )
     now = time.time()
@@ -107,6 +118,8 @@ def cmd_health(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> in
             parts.append(f"probe in {b['open_for']:.0f}s")
         if b["consecutive_failures"]:
             parts.append(f"{b['consecutive_failures']} failures in a row")
+        if not m.get("holds_known", True):
+            parts.append("holds unknown (state backend unreachable)")
         for label, key in (("Retry-After", "retry_after_until"), ("open", "open_until")):
             if m[key]:
                 parts.append(f"{label} hold {max(m[key] - now, 0):.0f}s")
@@ -115,7 +128,7 @@ def cmd_health(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> in
         if not m["available"]:
             parts.append(f"unavailable: {m['reason']}")
         stdout.write(f"{name:<{width}}  {m['provider']}: {', '.join(parts)}\n")
-    return EXIT_OK
+    return code
 
 
 def cmd_report(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:

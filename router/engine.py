@@ -43,7 +43,7 @@ from router.providers.registry import get_adapter_class
 from router.spec import load_spec
 from router.spec.checks_providers import environment_errors
 from router.spec.model import ModelSpec, ProviderSpec, Spec
-from router.state import StateBackend
+from router.state import StateBackend, StateUnavailable
 from router.streams import AsyncStream, Stream
 from router.targets import (
     AdapterNode,
@@ -88,11 +88,18 @@ class Router:
         sleep: Callable[[float], None] = time.sleep,
         asleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         redact: Callable[[str], str] | None = None,
+        preload: bool = True,
     ) -> None:
         """``state`` overrides the spec's state backend; ``clock`` (monotonic: latencies,
         deadlines, breakers), ``wall`` (shared holds) and the two sleeps are injectable so
         tests never wait. ``redact`` is applied to prompt and response text before it is
-        logged (only with ``telemetry.log.content: true``), e.g. to mask personal data."""
+        logged (only with ``telemetry.log.content: true``), e.g. to mask personal data.
+
+        ``preload`` (default): import each usable provider's SDK and build its clients now, so
+        that no call does it (an async call would otherwise stall the event loop for the
+        import, 0.3-0.8 s). ``preload=False`` defers that to each provider's first call (done
+        in a worker thread for async calls): for tools that only plan, like ``router explain``.
+        """
         self.spec = spec
         self._params_for = ParamsCache(spec)
         self._clock = clock
@@ -107,6 +114,10 @@ class Router:
         for name, provider in spec.providers.items():
             self._provider_unavailable[name] = unavailable_reason(provider, env)
             self._adapters[name] = LazyAdapter(self._adapter_factory(provider, env))
+        if preload:  # providers without their key are never called: nothing to load for them
+            for name, lazy in self._adapters.items():
+                if self._provider_unavailable[name] is None:
+                    lazy.prepare()
         self._breakers: dict[str, CircuitBreaker] = {}
         self._acct = Accounting(
             spec,
@@ -383,10 +394,29 @@ class Router:
 
     def health(self) -> dict[str, Any]:
         """Every breaker, hold and limit, and the state backend: what ``router health``
-        prints."""
+        prints. Never raises for an unreachable state backend: ``state`` then says so
+        (``ok: False``; ``status``: ``degraded`` when failing open, ``refusing`` when failing
+        closed, ``unreachable`` for a backend without either policy), and each model's holds
+        are those this process serves with, or unknown (``holds_known: False``) when the
+        backend refuses."""
+        state = self.state.health()  # first: an unreachable backend is found once, here
+        state.setdefault("status", "ok" if state.get("ok", True) else "unreachable")
+        keys = [f"{kind}:{name}" for name in self._targets for kind in ("after", "open")]
+        held: list[float | None] | None
+        refused: tuple[type[BaseException], ...] = (
+            StateUnavailable,
+            *self.state.unavailable_errors,
+        )
+        try:
+            held = self.state.held_until_many(keys)
+        except refused:
+            held = None
         models = {}
-        for name, target in self._targets.items():
-            holds = {kind: self.state.held_until(f"{kind}:{name}") for kind in ("after", "open")}
+        for i, (name, target) in enumerate(self._targets.items()):
+            holds = {
+                "after": held[2 * i] if held is not None else None,
+                "open": held[2 * i + 1] if held is not None else None,
+            }
             node = target.node
             limits = []
             while node is not None:
@@ -400,10 +430,11 @@ class Router:
                 "breaker": self._breakers[name].snapshot(),
                 "retry_after_until": holds["after"],
                 "open_until": holds["open"],
+                "holds_known": held is not None,
                 "limits": limits,
             }
         return {
-            "state": self.state.health(),
+            "state": state,
             "models": models,
             "retry_budgets": {name: b.snapshot() for name, b in self._budgets.items()},
         }
@@ -414,6 +445,9 @@ class Router:
         return self._acct.telemetry
 
     def close(self) -> None:
+        """Closes the sync clients and the state backend; each event loop's async clients are
+        closed on their own loop (asked from any thread), or released if that loop is closed.
+        Callable from any thread."""
         for lazy in self._adapters.values():
             if lazy.created is not None:
                 lazy.created.close()
@@ -421,6 +455,8 @@ class Router:
         self._acct.close()
 
     async def aclose(self) -> None:
+        """Closes the running event loop's clients at once, then as :meth:`close`. (Without
+        it, ``asyncio.run`` closes a loop's clients as that loop shuts down.)"""
         for lazy in self._adapters.values():
             if lazy.created is not None:
                 await lazy.created.aclose()

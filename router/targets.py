@@ -1,10 +1,13 @@
-"""What a model compiles into, around its provider adapter: the adapter created on first
-use (so SDKs load only for providers actually called), the innermost node of the stack, and
-what the environment provides (keys, header values, the Redis URL), never shown anywhere.
+"""What a model compiles into, around its provider adapter: the adapter (made and prepared
+when the Router is built, so no call imports an SDK or builds a client on the event loop), the
+innermost node of the stack, and what the environment provides (keys, header values, the
+Redis URL), never shown anywhere.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
@@ -28,9 +31,15 @@ __all__ = [
 ]
 
 
+_log = logging.getLogger("router.engine")
+
+
 class LazyAdapter:
-    """Creates the provider's adapter on first use, so SDKs are imported only for providers
-    that are actually called, and a missing key only matters when its provider is."""
+    """The provider's adapter. :meth:`prepare` makes it and has it do its slow one-time work
+    (SDK import, clients) at start-up; a problem there (no key, SDK not installed) is left for
+    the first call that needs this provider to report. Not prepared, it is made on first use:
+    by sync calls on their thread, by async calls in a worker thread (:meth:`aget`), never on
+    the event loop."""
 
     __slots__ = ("_adapter", "_lock", "_make")
 
@@ -47,6 +56,25 @@ class LazyAdapter:
                     self._adapter = self._make()
                 adapter = self._adapter
         return adapter
+
+    async def aget(self) -> Adapter:
+        adapter = self._adapter
+        if adapter is None:
+            adapter = await asyncio.to_thread(self._prepared)
+        return adapter
+
+    def _prepared(self) -> Adapter:
+        created = self._adapter is None
+        adapter = self.get()
+        if created:
+            adapter.prepare()
+        return adapter
+
+    def prepare(self) -> None:
+        try:
+            self.get().prepare()
+        except Exception as exc:  # the first call to this provider raises it
+            _log.debug("provider not prepared at start-up: %s", type(exc).__name__)
 
     @property
     def created(self) -> Adapter | None:
@@ -65,13 +93,27 @@ class AdapterNode:
         return self._lazy.get().complete(request)
 
     async def acomplete(self, request: Any) -> Response:
-        return await self._lazy.get().acomplete(request)
+        adapter = self._lazy.created or await self._lazy.aget()
+        return await adapter.acomplete(request)
 
     def stream(self, request: Any) -> Iterator[Chunk]:
         return self._lazy.get().stream(request)
 
     def astream(self, request: Any) -> AsyncIterator[Chunk]:
-        return self._lazy.get().astream(request)
+        adapter = self._lazy.created
+        if adapter is not None:
+            return adapter.astream(request)
+        return self._astream_when_made(request)
+
+    async def _astream_when_made(self, request: Any) -> AsyncIterator[Chunk]:
+        chunks = (await self._lazy.aget()).astream(request)
+        try:
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     def describe(self) -> str:
         return "adapter"

@@ -292,6 +292,7 @@ def test_health_shows_breakers_limits_and_state(demo_config: Path) -> None:
     health = json.loads(out)
     assert health["models"]["sonnet"]["breaker"]["state"] == "closed"
     assert health["state"]["backend"] == "memory"
+    assert health["state"]["status"] == "ok"
 
 
 def test_simulate_routes_yaml_with_first_candidates_failing_loses_nothing() -> None:

@@ -15,12 +15,24 @@ sends a request with the same URL and the same headers, built by the SDK, throug
 httpx2 client, raising the SDK's own exceptions for failures. Clients with anything that can
 change a request per call (custom auth, key providers, token caches, middleware, tracing) keep
 the SDK path.
+
+Nothing slow happens on the event loop. :meth:`SDKAdapter.prepare` (run when the Router is
+built) imports what a first call would (the SDK is imported by the constructor), builds the
+sync client and an async client for the first event loop that calls, and reads the platform
+facts the SDK sends (OS, architecture: possibly blocking I/O). Building an async client outside
+any loop is safe: httpx2/httpcore2 make their locks and pick the async backend on first use,
+and open connections only inside the loop that sends. Async clients are per event loop
+(:class:`~router.eventloops.LoopLocal`): their pooled connections belong to the loop that
+opened them. A loop after the first gets its client built in a thread (``asyncio.to_thread``),
+so other requests on that loop go on meanwhile, and each loop's client is closed before that
+loop closes.
 """
 
 from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 import functools
 import importlib
 import json
@@ -38,6 +50,7 @@ from router.errors import (
     ProviderUnavailable,
     RouterError,
 )
+from router.eventloops import LoopLocal
 from router.providers import _errors
 from router.providers._sse import StreamState, astream_chunks, stream_chunks
 from router.providers.base import Adapter, ProviderSettings
@@ -57,6 +70,12 @@ _PER_CALL_HOOKS = (
     "_workload_identity_auth",
     "_token_cache",
 )
+
+
+#: What a first call would otherwise import on the event loop: anyio's asyncio backend (httpx2's
+#: async transport loads it on its first connection), the IDNA codec (host names) and the
+#: thread pool behind ``asyncio.to_thread``. :meth:`SDKAdapter.prepare` imports them.
+_FIRST_CALL_IMPORTS = ("anyio._backends._asyncio", "encodings.idna", "concurrent.futures.thread")
 
 
 def _tracing_live() -> bool:
@@ -227,12 +246,15 @@ class SDKAdapter(Adapter):
             [self._secret or "", *(credential_value(k, v) or "" for k, v in headers)]
         )
         self._client: Any = None
-        self._aclient: Any = None
-        self._aclient_loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
         # The prepared route of each client, as (client, route or None: use the SDK's path).
         self._route: tuple[Any, _Route | None] | None = None
-        self._aroute: tuple[Any, _Route | None] | None = None
+        # Async clients with their routes: one per event loop, and one made ahead by prepare()
+        # for the first loop that calls.
+        self._aclients: LoopLocal[tuple[Any, _Route | None]] = LoopLocal(
+            _aclose_client, abandon=_abandon_client
+        )
+        self._spare: tuple[Any, _Route | None] | None = None
         self._final_options: Any = _sdk_attr(sdk, "_models", "FinalRequestOptions")
         self._get_platform: Any = _sdk_attr(sdk, "_base_client", "get_platform")
         # What the SDK wraps in its connection error when sending fails (openai: httpx2's
@@ -266,6 +288,25 @@ class SDKAdapter(Adapter):
         return {}
 
     # -- plumbing ---------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Does now what a first call would: the imports, the sync client and its route, an
+        async client for the first event loop, the platform facts. Raises what making a client
+        raises (no key configured: AuthenticationError)."""
+        for name in _FIRST_CALL_IMPORTS:
+            with contextlib.suppress(ImportError):
+                importlib.import_module(name)
+        client = self._sync()
+        if self._route is None or self._route[0] is not client:
+            self._route = (client, self._make_route(client))
+        if self._spare is None:
+            spare = self._new_async()
+            with self._lock:
+                extra = spare if self._spare is not None else None
+                if extra is None:
+                    self._spare = spare
+            if extra is not None:  # made by another thread meanwhile: one is enough
+                _abandon_client(extra)
+
     def _sync(self) -> Any:
         if self._client is None:
             with self._lock:
@@ -273,18 +314,28 @@ class SDKAdapter(Adapter):
                     self._client = self._make_client(use_async=False)
         return self._client
 
-    def _async(self) -> Any:
-        # An async client's pooled connections belong to the event loop that opened them; a
-        # caller who runs asyncio.run() per call would otherwise get "Event loop is closed"
-        # from the second call on. So the client is per loop (the old one is dropped: its
-        # loop is gone and cannot close it).
-        loop = asyncio.get_running_loop()
-        if self._aclient is None or self._aclient_loop is not loop:
-            with self._lock:
-                if self._aclient is None or self._aclient_loop is not loop:
-                    self._aclient = self._make_client(use_async=True)
-                    self._aclient_loop = loop
-        return self._aclient
+    def _new_async(self) -> tuple[Any, _Route | None]:
+        """A new async client and its route (blocking work: not on the event loop)."""
+        client = self._make_client(use_async=True)
+        if getattr(client, "_platform", False) is None and self._get_platform is not None:
+            # What the SDK does before its first call, in a thread: it may block.
+            client._platform = self._get_platform()
+        return client, self._make_route(client)
+
+    async def _claim_async(self) -> tuple[Any, _Route | None]:
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None:
+            return spare
+        return await asyncio.to_thread(self._new_async)
+
+    async def _async(self) -> tuple[Any, _Route | None]:
+        """The running loop's client and route: the one prepare() made for the first loop,
+        else one built in a thread (the loop goes on with other work meanwhile)."""
+        current = self._aclients.current()
+        if current is not None:
+            return current
+        return await self._aclients.aget(self._claim_async)
 
     def _options(self, request: Request | None) -> dict[str, Any]:
         return self._options_for(request.timeout if request is not None else None)
@@ -386,14 +437,7 @@ class SDKAdapter(Adapter):
     async def _apost(
         self, body: dict[str, Any], request: Request, *, stream: bool
     ) -> httpx2.Response:
-        client = self._async()
-        cached = self._aroute
-        if cached is None or cached[0] is not client:
-            if getattr(client, "_platform", False) is None and self._get_platform is not None:
-                # What the SDK does before its first call: this may block, so not on the loop.
-                client._platform = await asyncio.to_thread(self._get_platform)
-            self._aroute = cached = (client, self._make_route(client))
-        route = cached[1]
+        client, route = self._aclients.current() or await self._async()
         if route is None or (route.traced and _tracing_live()):
             http: httpx2.Response = await client.post(
                 self.completion_path,
@@ -559,7 +603,8 @@ class SDKAdapter(Adapter):
         try:
             while params is not None:
                 options = {**self._options(None), "params": params}
-                http = await self._async().get(
+                client, _ = await self._async()
+                http = await client.get(
                     self.models_path, cast_to=self._httpx2.Response, options=options
                 )
                 params = _collect_page(self._decode(http, None), ids)
@@ -568,18 +613,39 @@ class SDKAdapter(Adapter):
         return ids
 
     def close(self) -> None:
-        """Closes the sync client. The async one needs ``aclose()`` (it cannot be awaited
-        here); ``aclose()`` closes both."""
-        client, self._client = self._client, None
+        """Closes the sync client; each event loop's async client is closed on its own loop
+        (when that loop next runs), or released if its loop is already closed. The clients
+        are made again if the adapter is used after this."""
+        with self._lock:
+            client, self._client, self._route = self._client, None, None
+            spare, self._spare = self._spare, None
         if client is not None:
             client.close()
+        if spare is not None:
+            _abandon_client(spare)
+        self._aclients.close()
 
     async def aclose(self) -> None:
-        aclient, loop = self._aclient, self._aclient_loop
-        self._aclient = self._aclient_loop = None
-        if aclient is not None and loop is asyncio.get_running_loop():
-            await aclient.close()
+        """Closes the running loop's async client now, then as :meth:`close`."""
+        await self._aclients.aclose()
         self.close()
+
+
+async def _aclose_client(pair: tuple[Any, _Route | None]) -> None:
+    await pair[0].close()
+
+
+def _abandon_client(pair: tuple[Any, _Route | None]) -> None:
+    """Releases an async client that cannot be closed: its event loop is closed (closing
+    would go through that loop) or it never ran on one. It is marked closed, so the SDK's
+    finalizer does not schedule a close on whatever loop runs when it is collected (that close
+    would fail: "Event loop is closed", "Task exception was never retrieved"); sockets it may
+    still hold are released by the collector."""
+    http = getattr(pair[0], "_client", None)
+    state = getattr(sys.modules.get("httpx2._client"), "ClientState", None)
+    if http is not None and state is not None:
+        with contextlib.suppress(AttributeError):
+            http._state = state.CLOSED
 
 
 def _collect_page(page: Mapping[str, Any], ids: list[str]) -> dict[str, Any] | None:

@@ -1,6 +1,7 @@
 """Adapter for Anthropic's Messages API (``type: anthropic``).
 
-The ``anthropic`` SDK is imported when the adapter is constructed, its clients on first use.
+The ``anthropic`` SDK is imported when the adapter is constructed, its clients by ``prepare()``
+(when the Router is built) or on first use.
 Note that anthropic 2.x sends the key as ``Authorization: Bearer``, not ``x-api-key``.
 """
 

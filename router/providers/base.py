@@ -45,7 +45,7 @@ class ProviderSettings:
 
 class Adapter(abc.ABC):
     """Talks to one provider. One instance serves many concurrent calls (its HTTP clients are
-    made on first use and reused); ``close``/``aclose`` release them.
+    made by ``prepare()`` or on first use, and reused); ``close``/``aclose`` release them.
 
     ``complete``/``acomplete`` return a Response with ``cost=None`` and ``attempts=()`` and the
     adapter's own ``latency_s``. ``stream``/``astream`` are lazy: nothing is sent until the
@@ -62,6 +62,11 @@ class Adapter(abc.ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.settings!r})"
+
+    def prepare(self) -> None:  # noqa: B027 - an adapter with nothing slow to do does nothing
+        """Does the slow one-time work now (imports, client construction), so that no call
+        does it, on an event loop least of all. The Router calls it when it is built; an
+        adapter that is never prepared does the work on first use."""
 
     @abc.abstractmethod
     def complete(self, request: Request) -> Response: ...

@@ -1,6 +1,7 @@
 """Adapter for OpenAI's Chat Completions API (``type: openai``).
 
-The ``openai`` SDK is imported when the adapter is constructed, its clients on first use.
+The ``openai`` SDK is imported when the adapter is constructed, its clients by ``prepare()``
+(when the Router is built) or on first use.
 """
 
 from __future__ import annotations

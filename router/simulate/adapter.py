@@ -149,6 +149,9 @@ class SimAdapter(Adapter):
             adapter = self._adapters[fault] = self._make(provider)
         return adapter
 
+    def prepare(self) -> None:
+        self._adapter("").prepare()  # the SDK import and clients, before the simulated run
+
     async def acomplete(self, request: Request) -> Response:
         decision, latency = self._sim.decide(request)
         await self._sim.wait(request, latency)

@@ -26,7 +26,8 @@ collection, set relative to now with a second of slack: an absolute PEXPIREAT wo
 the server's clock and make a fake clock (or a host a little behind) lose them at once.
 
 Connections. Clients are made on first use: one ``redis.Redis`` for threads, one
-``redis.asyncio.Redis`` per running event loop, each with a blocking pool of ``max_connections``
+``redis.asyncio.Redis`` per running event loop (closed before its loop closes, see
+:mod:`router.eventloops`), each with a blocking pool of ``max_connections``
 (redis-py's plain pool raises "Too many connections", a ConnectionError, past 100 concurrent
 calls: that would read as "Redis is down"). Connecting, every read, and the wait for a pooled
 connection are each bounded by ``connect_timeout``; a command is retried once only after a
@@ -41,7 +42,6 @@ health and errors show ``host:port``.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import struct
 import threading
@@ -59,6 +59,7 @@ import redis.retry
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript, Script
 
+from router.eventloops import LoopLocal
 from router.redaction import describe
 from router.state import gcra
 from router.state.base import StateBackend, check_cache_ttl, check_counter, check_hold
@@ -303,9 +304,9 @@ class RedisBackend(StateBackend):
         )
         self._lock = threading.Lock()
         self._sync: tuple[redis.Redis, _Scripts[Script]] | None = None
-        self._async: (
-            tuple[asyncio.AbstractEventLoop, redis.asyncio.Redis, _Scripts[AsyncScript]] | None
-        ) = None
+        self._async: LoopLocal[tuple[redis.asyncio.Redis, _Scripts[AsyncScript]]] = LoopLocal(
+            _aclose_client
+        )
 
     @property
     def location(self) -> str:
@@ -330,18 +331,13 @@ class RedisBackend(StateBackend):
 
     def _aclient(self) -> tuple[redis.asyncio.Redis, _Scripts[AsyncScript]]:
         # Pooled asyncio connections belong to the loop that opened them, so each loop gets
-        # its own client; one left behind by a finished loop is dropped (it cannot be closed
-        # from another loop, and its sockets are closed when it is collected).
-        loop = asyncio.get_running_loop()
-        current = self._async
-        if current is None or current[0] is not loop:
-            with self._lock:
-                current = self._async
-                if current is None or current[0] is not loop:
-                    client = self._make_async()
-                    scripts = _Scripts.register(client.register_script)
-                    current = self._async = (loop, client, scripts)
-        return current[1], current[2]
+        # its own client (made here: cheap, nothing connects yet), closed before that loop
+        # closes.
+        return self._async.current() or self._async.get(self._new_aclient)
+
+    def _new_aclient(self) -> tuple[redis.asyncio.Redis, _Scripts[AsyncScript]]:
+        client = self._make_async()
+        return client, _Scripts.register(client.register_script)
 
     # -- rate limits ------------------------------------------------------------------------
     def acquire(
@@ -508,15 +504,18 @@ class RedisBackend(StateBackend):
         return {**report, "ok": True, "detail": self.location, "latency_ms": latency_ms}
 
     def close(self) -> None:
-        """Closes the sync client and forgets the async one (an async client can only be
-        closed from its own loop, by ``aclose()``; a forgotten one is left to the collector)."""
+        """Closes the sync client; each event loop's async client is closed on its own loop
+        (when that loop next runs), or left to the collector if its loop is already closed."""
         current, self._sync = self._sync, None
-        self._async = None
+        self._async.close()
         if current is not None:
             current[0].close()
 
     async def aclose(self) -> None:
-        current, self._async = self._async, None
-        if current is not None and current[0] is asyncio.get_running_loop():
-            await current[1].aclose()
+        """Closes the running loop's async client now, then as :meth:`close`."""
+        await self._async.aclose()
         self.close()
+
+
+async def _aclose_client(client: tuple[redis.asyncio.Redis, _Scripts[AsyncScript]]) -> None:
+    await client[0].aclose()

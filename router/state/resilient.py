@@ -118,8 +118,11 @@ class ResilientBackend(StateBackend):
             return _Plan.PROBE
 
     def _failed(self, exc: BaseException) -> None:
+        self._down(describe(exc))
+
+    def _down(self, error: str) -> None:
         with self._lock:
-            self._last_error = describe(exc)
+            self._last_error = error
             if self._down_since is not None:
                 return
             now = self._clock()
@@ -251,16 +254,25 @@ class ResilientBackend(StateBackend):
 
     # -- lifecycle --------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
-        """The primary's health while up (a round trip); while down, which backend serves
-        and when the primary is probed next, without touching it."""
+        """Never raises. While up, the primary's health (a round trip); a primary found
+        unreachable there is down from then on, as if a call had failed. While down, which
+        backend serves and when the primary is probed next, without touching it. ``status``
+        says what calls get: ``ok`` (the primary), ``degraded`` (fail_open: per-process
+        state) or ``refusing`` (fail_closed: StateUnavailable)."""
+        if self._down_since is None:
+            report = self.primary.health()
+            if report.get("ok", True):
+                return {**report, "mode": self.mode, "in_use": self.primary.name, "status": "ok"}
+            detail = str(report.get("detail") or "health check failed")
+            self._down(detail.removeprefix(f"{self.location}: "))
         with self._lock:
             down_since, next_probe, last_error = (
                 self._down_since,
                 self._next_probe,
                 self._last_error,
             )
-        if down_since is None:
-            return {**self.primary.health(), "mode": self.mode, "in_use": self.primary.name}
+        if down_since is None:  # recovered meanwhile
+            return self.health()
         now = self._clock()
         serving = (
             f"serving with {self.fallback.location}"
@@ -276,6 +288,7 @@ class ResilientBackend(StateBackend):
                 f"{self.location} unreachable for {now - down_since:.1f}s ({last_error}); {serving}"
             ),
             "next_probe_in": max(0.0, next_probe - now),
+            "status": "degraded" if self.fallback is not None else "refusing",
         }
 
     def close(self) -> None:

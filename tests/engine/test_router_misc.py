@@ -118,27 +118,31 @@ def test_from_yaml_refuses_an_invalid_spec_with_every_problem(tmp_path: Path) ->
     assert len(info.value.diagnostics) > 1
 
 
-def test_importing_router_and_planning_do_not_import_the_sdks() -> None:
+def test_sdks_load_when_the_router_is_built_and_never_for_import_or_planning() -> None:
+    """``import router`` loads no SDK; a Router built with ``preload=False`` (the CLI's
+    planning commands) plans without one; a default Router loads each usable provider's SDK
+    while it is built, so no call does (on an event loop, that import would stall it)."""
     code = textwrap.dedent(
         """
         import sys
         import router
-        loaded = [m for m in ("openai", "anthropic", "httpx2") if m in sys.modules]
-        r = router.Router.from_yaml(
-            "configs/routes.yaml",
-            environ={"OPENAI_API_KEY": "k", "ANTHROPIC_API_KEY": "k"},
-        )
+        SDKS = ("openai", "anthropic", "httpx2")
+        env = {"OPENAI_API_KEY": "k", "ANTHROPIC_API_KEY": "k"}
+        loaded = [m for m in SDKS if m in sys.modules]
+        r = router.Router.from_yaml("configs/routes.yaml", environ=env, preload=False)
         r.explain("summarize", prompt="Hello.")
         r.models()
         str(r.graph)
-        loaded += [m for m in ("openai", "anthropic", "httpx2") if m in sys.modules]
+        loaded += [m for m in SDKS if m in sys.modules]
         print(",".join(loaded) or "none")
+        router.Router.from_yaml("configs/routes.yaml", environ=env)
+        print(",".join(m for m in SDKS if m in sys.modules))
         """
     )
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    assert done.stdout.strip() == "none", done.stderr
+    assert done.stdout.split() == ["none", "openai,anthropic,httpx2"], done.stderr
 
 
 def test_one_router_serves_many_threads_and_event_loops(

@@ -4,19 +4,25 @@ breaker, one Retry-After, one cache; when Redis dies, the configured mode holds.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import subprocess
 import sys
 import textwrap
+import warnings
 from collections.abc import Iterator
+from io import StringIO
 from pathlib import Path
 
 import pytest
-from state.helpers import RedisServer
+from state.helpers import PASSWORD, RedisServer
+from structlog.testing import capture_logs
 
 from router import AllModelsFailed, Router
+from router.cli import run
 from router.sandbox import Sandbox
 from router.state import StateUnavailable
+from router.state.resilient import DOWN_SERVING
 
 from .helpers import PROVIDERS, SANDBOX_KEY, FakeTime, models_sent
 
@@ -231,3 +237,114 @@ def test_all_models_failed_is_still_raised_when_everything_fails(
     sb.set_fault("500")
     with pytest.raises(AllModelsFailed):
         first.complete("two", prompt="x", cache=False)
+
+
+# -- health when Redis is dead ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("mode", "status", "exit_code"), [("fail_closed", "refusing", 1), ("fail_open", "degraded", 0)]
+)
+def test_health_reports_a_dead_redis_instead_of_raising(
+    mode: str,
+    status: str,
+    exit_code: int,
+    sb: Sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = RedisServer().start()
+    try:
+        path = write_spec(tmp_path, sb, mode, limited=True)
+        env = {"SANDBOX_API_KEY": SANDBOX_KEY, "REDIS_URL": server.url}
+        with Router.from_yaml(path, environ=env) as router:
+            assert router.health()["state"]["status"] == "ok"
+            router.complete("two", prompt="before", cache=False)  # connected, then it dies
+            server.stop()
+            health = router.health()
+        # And from a new process's point of view: `router health` with Redis already dead.
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        out, err = StringIO(), StringIO()
+        code = run(["health", "--config", str(path)], out, err)
+        json_out = StringIO()
+        run(["health", "--config", str(path), "--format", "json"], json_out, StringIO())
+    finally:
+        server.stop()
+    state = health["state"]
+    assert state["ok"] is False and state["status"] == status and state["mode"] == mode
+    assert f"127.0.0.1:{server.port}" in state["detail"]
+    assert state["in_use"] == (None if mode == "fail_closed" else "memory")
+    # Holds: unknown when the backend refuses; those of this process when failing open.
+    assert health["models"]["a"]["holds_known"] is (mode == "fail_open")
+    assert health["models"]["a"]["limits"] == ["model 'a': 60 requests/min"]
+    assert health["models"]["a"]["breaker"]["state"] == "closed"
+    first_line = out.getvalue().splitlines()[0]
+    assert code == exit_code, err.getvalue()
+    assert first_line.startswith(f"state: redis ({status.upper()}: redis at 127.0.0.1:")
+    assert json.loads(json_out.getvalue())["state"]["status"] == status
+    for text in (repr(health), out.getvalue(), err.getvalue(), json_out.getvalue()):
+        assert PASSWORD not in text
+
+
+def test_health_probes_a_dead_redis_once_then_answers_without_waiting(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    """The health check itself finds Redis dead; the holds are then read from the fallback
+    (fail_open) without a second connection attempt per model."""
+    server = RedisServer().start()
+    path = write_spec(tmp_path, sb, "fail_open")
+    env = {"SANDBOX_API_KEY": SANDBOX_KEY, "REDIS_URL": server.url}
+    server.stop()
+    with Router.from_yaml(path, environ=env) as router, capture_logs() as logs:
+        health = router.health()
+        again = router.health()
+    assert health["state"]["status"] == again["state"]["status"] == "degraded"
+    assert [e["event"] for e in logs] == [DOWN_SERVING]
+    assert all(m["holds_known"] for m in health["models"].values())
+
+
+# -- one Redis-backed Router, one event loop after another -------------------------------------
+def test_a_redis_backed_router_serves_event_loops_in_turn_without_leaking_clients(
+    redis_server: RedisServer, sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each loop's Redis and HTTP clients are closed before the loop closes: no "unclosed
+    Connection" or "Unclosed client session" ResourceWarning, no error from asyncio."""
+    redis_server.client().flushdb()
+    unraisable: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: unraisable.append(u.exc_value))
+    path = write_spec(tmp_path, sb, limited=True)
+    env = {"SANDBOX_API_KEY": SANDBOX_KEY, "REDIS_URL": redis_server.url}
+
+    async def main() -> list[str]:
+        answers = [(await router.acomplete("two", prompt="Hi. Yes.", cache=False)).model]
+        async for chunk in router.astream("two", prompt="Again. Yes.", cache=False):
+            answers.append(chunk.model)
+        return answers
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        router = Router.from_yaml(path, environ=env)
+        runs = [asyncio.run(main()) for _ in range(3)]
+        gc.collect()
+        router.close()
+        gc.collect()
+    assert all(runs) and unraisable == []
+    clients = [c for c in redis_server.client().client_list() if c.get("cmd") != "client|list"]
+    assert clients == []
+
+
+def test_health_of_a_router_on_a_bare_dead_redis_backend_does_not_raise(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    """A backend passed in without a fallback policy: reported unreachable, holds unknown."""
+    from router.spec import load_spec
+    from router.state.redis import RedisBackend
+
+    server = RedisServer().start()
+    server.stop()
+    env = {"SANDBOX_API_KEY": SANDBOX_KEY, "REDIS_URL": server.url}
+    spec = load_spec(write_spec(tmp_path, sb), environ=env)
+    with Router(spec, environ=env, state=RedisBackend(server.url, connect_timeout=1)) as router:
+        health = router.health()
+    assert health["state"]["ok"] is False and health["state"]["status"] == "unreachable"
+    assert not any(m["holds_known"] for m in health["models"].values())
+    assert PASSWORD not in repr(health)

@@ -84,19 +84,27 @@ def test_scripts_are_reloaded_after_the_server_forgets_them(
     assert backend.incr("n", 2, ttl=10) == 2.0
 
 
-def test_each_event_loop_gets_its_own_client(make_redis: MakeRedis, clock: FakeClock) -> None:
+def test_each_event_loop_gets_its_own_client_closed_before_the_loop_ends(
+    make_redis: MakeRedis, clock: FakeClock, redis_client: redis.Redis
+) -> None:
     backend = make_redis()
 
-    async def once() -> float:
-        return await backend.aacquire("k", cost=1, interval=1.0, burst=3, now=clock.now)
+    async def once() -> tuple[float, int]:
+        wait = await backend.aacquire("k", cost=1, interval=1.0, burst=3, now=clock.now)
+        return wait, len(redis_client.client_list())
 
-    # Without awaiting aclose: the client of a finished loop must not break the next loop.
-    # (Its sockets are left to the garbage collector, which warns about them: collected here.)
+    # Without awaiting aclose: the client of a finished loop must not break the next loop,
+    # and is closed when its loop ends (asyncio.run), not left open for the collector.
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        assert [asyncio.run(once()) for _ in range(4)] == [0.0, 0.0, 0.0, 1.0]
-        backend.close()
+        warnings.simplefilter("error")
+        runs = [asyncio.run(once()) for _ in range(4)]
         gc.collect()
+        connected_after = len(redis_client.client_list())
+        backend.close()
+    assert [wait for wait, _ in runs] == [0.0, 0.0, 0.0, 1.0]
+    # The test's own client, and the running loop's: never one per finished loop.
+    assert {clients for _, clients in runs} == {2}
+    assert connected_after == 1
 
 
 def test_more_concurrent_tasks_than_connections_queue_instead_of_failing(
