@@ -7,12 +7,16 @@ partial text. A cut stream never ends as a clean stop.
 
 from __future__ import annotations
 
+import asyncio
+import builtins
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from router.chain import ChainRun, Wait
 from router.core import Call, Target, build_request, cost_of
+from router.deadline import DeadlineReached, StreamDeadline, reset_current, set_current
 from router.errors import ProviderError, ProviderUnavailable, StreamInterrupted
 from router.types import Chunk, Response, ToolCall, Usage
 
@@ -99,6 +103,16 @@ class _StreamState:
 _UNTERMINATED = "the stream ended before its terminal event"
 
 
+def _failure(
+    run: ChainRun, target: Target, caught: BaseException, *, overdue: bool = False
+) -> ProviderError:
+    """The attempt's failure: the request's timeout when its deadline ended the stream
+    (``overdue``: the sync watchdog shut the socket, whatever error the read then gave)."""
+    if isinstance(caught, ProviderError) and not overdue:
+        return caught
+    return run.overdue(target)
+
+
 class Stream:
     """Iterate for Chunks; after the last one, ``response`` holds the assembled answer (with
     usage, cost and every attempt)."""
@@ -129,14 +143,27 @@ class Stream:
             request = build_request(router.spec, call, target, step.timeout, router._params_for)
             start = router._clock()
             state = _StreamState()
+            # The request's deadline on the real monotonic clock: a watchdog ends the read
+            # that is blocked when it comes (see router.deadline).
+            deadline = StreamDeadline(time.monotonic() + (run.deadline - start))
             chunks: Iterator[Chunk] = target.node.stream(request)
             try:
-                for chunk in chunks:
+                while True:
+                    token = set_current(deadline)
+                    try:
+                        chunk = next(chunks, None)
+                    finally:
+                        reset_current(token)
+                    if chunk is None:
+                        break
+                    if router._clock() >= run.deadline:
+                        raise DeadlineReached()  # it came after the deadline: not passed on
                     if state.accept(run, target, chunk):
                         yield chunk
                 state.check_terminated(target)
-            except ProviderError as error:
+            except (ProviderError, DeadlineReached) as caught:
                 latency = router._clock() - start
+                error = _failure(run, target, caught, overdue=deadline.fired)
                 if (cut := state.cut(run, target, error, latency)) is not None:
                     router._acct.interrupted(call, run, cut, cost_of(target.model, state.usage))
                     raise cut from error
@@ -186,12 +213,28 @@ class AsyncStream:
             state = _StreamState()
             chunks: AsyncIterator[Chunk] = target.node.astream(request)
             try:
-                async for chunk in chunks:
+                while True:
+                    left = run.deadline - router._clock()
+                    if left <= 0:
+                        raise DeadlineReached()
+                    limit = asyncio.timeout(left)
+                    try:
+                        async with limit:
+                            chunk = await anext(chunks)
+                    except StopAsyncIteration:
+                        break
+                    except builtins.TimeoutError:
+                        if limit.expired():
+                            raise DeadlineReached() from None
+                        raise
+                    if router._clock() >= run.deadline:
+                        raise DeadlineReached()  # it came after the deadline: not passed on
                     if state.accept(run, target, chunk):
                         yield chunk
                 state.check_terminated(target)
-            except ProviderError as error:
+            except (ProviderError, DeadlineReached) as caught:
                 latency = router._clock() - start
+                error = _failure(run, target, caught)
                 if (cut := state.cut(run, target, error, latency)) is not None:
                     router._acct.interrupted(call, run, cut, cost_of(target.model, state.usage))
                     raise cut from error

@@ -1,0 +1,196 @@
+"""timeouts.total bounds streams (sync and async), through the real SDKs against the sandbox:
+a stream still sending, or silent, when the request's deadline comes ends with
+StreamInterrupted (the partial text, a TimeoutError attempt) and its connection is closed; a
+silence longer than timeouts.request (the idle bound) before the first chunk fails over."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import pytest
+
+from router import AllModelsFailed, Router, StreamInterrupted, TimeoutError
+from router.sandbox import Sandbox
+
+from .helpers import PROVIDERS, MakeRouter, attempt_log, models_sent
+
+DEADLINES = (
+    PROVIDERS
+    + """
+models:
+  gpt: {provider: oai, id: sandbox-gpt}
+  claude: {provider: ant, id: sandbox-claude}
+tasks:
+  openai-first:
+    candidates: [gpt]
+    fallback: [claude]
+    timeouts: {total: TOTAL, request: REQUEST}
+  anthropic-first:
+    candidates: [claude]
+    fallback: [gpt]
+    timeouts: {total: TOTAL, request: REQUEST}
+"""
+)
+FIRST = {
+    "openai": ("openai-first", "gpt", "claude"),
+    "anthropic": ("anthropic-first", "claude", "gpt"),
+}
+ID = {"gpt": "sandbox-gpt", "claude": "sandbox-claude"}
+MODES = ("sync", "async")
+PROMPT = "One two three four five."
+ANSWER = "Summary: One two three four five."
+
+
+def _spec(total: float, request: float = 60) -> str:
+    return DEADLINES.replace("TOTAL", str(total)).replace("REQUEST", str(request))
+
+
+def _stream(
+    router: Router,
+    sb: Sandbox,
+    mode: str,
+    task: str,
+    fault: str,
+    model_id: str,
+    received: list[str],
+    after_chunk: Callable[[], None] = lambda: None,
+) -> BaseException | None:
+    """Warm the router up (a whole stream from each provider: clients built, connections
+    open), put ``fault`` on ``model_id``, then stream ``task``, appending each delta to
+    ``received``. Returns the error the stream ended with, or None."""
+    warm_up = ("openai-first", "anthropic-first")
+
+    def arm() -> None:
+        sb.reset()
+        sb.set_fault(fault, model=model_id)
+
+    def sync() -> None:
+        for warm in warm_up:
+            list(router.stream(warm, prompt="Warm up."))
+        arm()
+        for chunk in router.stream(task, prompt=PROMPT):
+            received.append(chunk.delta)
+            after_chunk()
+
+    async def run() -> None:
+        async with router:
+            for warm in warm_up:
+                async for _ in router.astream(warm, prompt="Warm up."):
+                    pass
+            arm()
+            async for chunk in router.astream(task, prompt=PROMPT):
+                received.append(chunk.delta)
+                after_chunk()
+
+    try:
+        if mode == "sync":
+            sync()
+        else:
+            asyncio.run(run())
+    except (StreamInterrupted, AllModelsFailed) as exc:
+        return exc
+    return None
+
+
+def _hung_up(sb: Sandbox) -> bool:
+    """Whether the client closed the connection the sandbox was holding open (the sandbox
+    notices it asynchronously: wait for that, a few seconds at most)."""
+    for _ in range(500):
+        if sb.stats["hangups"] >= 1:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _cut_by_timeout(error: BaseException | None, sb: Sandbox, first: str) -> StreamInterrupted:
+    """The stream ended as a cut one: StreamInterrupted caused by the attempt's
+    TimeoutError, no other model asked (never a switch mid-text), the connection closed."""
+    assert isinstance(error, StreamInterrupted)
+    assert error.model == first
+    assert attempt_log(error.attempts) == [(first, "TimeoutError")]
+    assert isinstance(error.__cause__, TimeoutError)
+    assert models_sent(sb) == [ID[first]]
+    assert _hung_up(sb)  # the connection was closed, not left reading
+    return error
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_stream_that_trickles_forever_ends_at_the_total_deadline_with_the_partial_text(
+    make_router: MakeRouter, sb: Sandbox, kind: str, mode: str
+) -> None:
+    task, first, _ = FIRST[kind]
+    router = make_router(_spec(total=10))
+    clock = router.fake_time  # type: ignore[attr-defined]
+    received: list[str] = []
+    # The server sends a chunk every 5 ms, forever; each chunk the caller gets takes one
+    # (injected) second, so the deadline passes after the tenth.
+    error = _stream(
+        router, sb, mode, task, "trickle=5", ID[first], received, lambda: clock.sleep(1)
+    )
+    cut = _cut_by_timeout(error, sb, first)
+    assert len(received) == 10 and cut.partial_text == "".join(received)
+    assert "deadline of 10s passed" in str(cut.__cause__)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_stream_that_stalls_after_some_chunks_ends_at_the_deadline_with_the_partial_text(
+    make_router: MakeRouter, sb: Sandbox, kind: str, mode: str
+) -> None:
+    # Real time, unavoidably: only the deadline can end a read blocked on a silent socket
+    # (the read timeout, timeouts.request, is 60 s away). Sync: the watchdog shuts the socket
+    # down; async: asyncio.timeout.
+    task, first, _ = FIRST[kind]
+    router = make_router(_spec(total=1), clock=time.monotonic)
+    received: list[str] = []
+    error = _stream(router, sb, mode, task, "stall=2", ID[first], received)
+    cut = _cut_by_timeout(error, sb, first)
+    assert received == ["Summary", ":"] and cut.partial_text == "Summary:"
+    assert "deadline of 1s passed" in str(cut.__cause__)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_stream_silent_past_the_read_timeout_after_its_first_chunk_is_interrupted(
+    make_router: MakeRouter, sb: Sandbox, kind: str, mode: str
+) -> None:
+    task, first, _ = FIRST[kind]
+    router = make_router(_spec(total=60, request=0.3), clock=time.monotonic)
+    received: list[str] = []
+    error = _stream(router, sb, mode, task, "stall=2", ID[first], received)
+    cut = _cut_by_timeout(error, sb, first)
+    assert received == ["Summary", ":"] and cut.partial_text == "Summary:"
+    assert "deadline" not in str(cut.__cause__)  # the read timeout, not the deadline
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_stream_that_stalls_before_its_first_chunk_fails_over_to_the_next_model(
+    make_router: MakeRouter, sb: Sandbox, kind: str, mode: str
+) -> None:
+    # The idle bound is the read timeout (timeouts.request, 0.3 s here; real time again).
+    task, first, second = FIRST[kind]
+    router = make_router(_spec(total=60, request=0.3), clock=time.monotonic)
+    received: list[str] = []
+    assert _stream(router, sb, mode, task, "stall=0", ID[first], received) is None
+    assert "".join(received) == ANSWER
+    assert models_sent(sb) == [ID[first], ID[second]]
+    assert _hung_up(sb)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_stream_silent_until_the_deadline_before_its_first_chunk_fails_with_every_attempt(
+    make_router: MakeRouter, sb: Sandbox, kind: str, mode: str
+) -> None:
+    task, first, second = FIRST[kind]
+    router = make_router(_spec(total=1), clock=time.monotonic)
+    received: list[str] = []
+    error = _stream(router, sb, mode, task, "stall=0", ID[first], received)
+    assert isinstance(error, AllModelsFailed) and received == []
+    # The first timed out while silent; no time was left to try the second.
+    assert [(type(e), getattr(e, "model", None)) for e in error.exceptions] == [
+        (TimeoutError, first),
+        (TimeoutError, second),
+    ]
+    assert "before this model could be tried" in str(error.exceptions[1])
+    assert models_sent(sb) == [ID[first]]
+    assert _hung_up(sb)
