@@ -150,6 +150,10 @@ def watch(response: Any) -> Iterator[StreamDeadline | None]:
 
 
 def _socket_of(response: Any) -> socket.socket | None:
+    """The socket ``response`` alone reads from: HTTP/1 only (an HTTP/2 connection carries
+    other streams too; there the read timeout and the checks between chunks remain)."""
+    if getattr(response, "http_version", None) not in ("HTTP/1.1", "HTTP/1.0"):
+        return None
     stream = getattr(response, "extensions", {}).get("network_stream")
     get = getattr(stream, "get_extra_info", None)
     sock = get("socket") if get is not None else None

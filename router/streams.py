@@ -156,7 +156,7 @@ class Stream:
                         reset_current(token)
                     if chunk is None:
                         break
-                    if router._clock() >= run.deadline:
+                    if deadline.fired or router._clock() >= run.deadline:
                         raise DeadlineReached()  # it came after the deadline: not passed on
                     if state.accept(run, target, chunk):
                         yield chunk
