@@ -8,11 +8,10 @@ partial text. A cut stream never ends as a clean stop.
 from __future__ import annotations
 
 import asyncio
-import builtins
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from router.chain import ChainRun, Wait
 from router.core import Call, Target, build_request, cost_of
@@ -113,6 +112,42 @@ def _failure(
     return run.overdue(target)
 
 
+class _AsyncDeadline:
+    """The request's deadline over one async streamed attempt: one loop timer for the whole
+    attempt (not one per chunk, as ``asyncio.timeout`` around each wait would be) that
+    cancels the task only while it waits for the next chunk; the wait then raises
+    DeadlineReached. Between chunks the task runs the caller's code, which it never cancels."""
+
+    __slots__ = ("_handle", "_waiting", "fired")
+
+    def __init__(self, seconds: float) -> None:
+        self.fired = False
+        self._waiting: asyncio.Task[Any] | None = None
+        self._handle = asyncio.get_running_loop().call_later(max(seconds, 0.0), self._fire)
+
+    def _fire(self) -> None:
+        self.fired = True
+        if self._waiting is not None:
+            self._waiting.cancel()
+
+    async def next(self, chunks: AsyncIterator[Chunk]) -> Chunk:
+        if self.fired:
+            raise DeadlineReached()
+        task = self._waiting = asyncio.current_task()
+        try:
+            return await chunks.__anext__()
+        except asyncio.CancelledError:
+            # Ours alone (no other cancellation pending): the deadline, not a cancelled caller.
+            if self.fired and task is not None and task.uncancel() == 0:
+                raise DeadlineReached() from None
+            raise
+        finally:
+            self._waiting = None
+
+    def cancel(self) -> None:
+        self._handle.cancel()
+
+
 class Stream:
     """Iterate for Chunks; after the last one, ``response`` holds the assembled answer (with
     usage, cost and every attempt)."""
@@ -211,30 +246,22 @@ class AsyncStream:
             request = build_request(router.spec, call, target, step.timeout, router._params_for)
             start = router._clock()
             state = _StreamState()
+            deadline = _AsyncDeadline(run.deadline - start)
             chunks: AsyncIterator[Chunk] = target.node.astream(request)
             try:
                 while True:
-                    left = run.deadline - router._clock()
-                    if left <= 0:
-                        raise DeadlineReached()
-                    limit = asyncio.timeout(left)
                     try:
-                        async with limit:
-                            chunk = await anext(chunks)
+                        chunk = await deadline.next(chunks)
                     except StopAsyncIteration:
                         break
-                    except builtins.TimeoutError:
-                        if limit.expired():
-                            raise DeadlineReached() from None
-                        raise
-                    if router._clock() >= run.deadline:
+                    if deadline.fired or router._clock() >= run.deadline:
                         raise DeadlineReached()  # it came after the deadline: not passed on
                     if state.accept(run, target, chunk):
                         yield chunk
                 state.check_terminated(target)
             except (ProviderError, DeadlineReached) as caught:
                 latency = router._clock() - start
-                error = _failure(run, target, caught)
+                error = _failure(run, target, caught, overdue=deadline.fired)
                 if (cut := state.cut(run, target, error, latency)) is not None:
                     router._acct.interrupted(call, run, cut, cost_of(target.model, state.usage))
                     raise cut from error
@@ -242,6 +269,7 @@ class AsyncStream:
                     continue
                 break
             finally:
+                deadline.cancel()
                 aclose = getattr(chunks, "aclose", None)
                 if aclose is not None:
                     await aclose()
