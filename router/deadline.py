@@ -16,6 +16,7 @@ import contextlib
 import contextvars
 import heapq
 import itertools
+import os
 import socket
 import threading
 import time
@@ -109,8 +110,14 @@ class _Watchdog:
                 else:
                     self._stale = max(0, self._stale - 1)
 
+    def _after_fork(self) -> None:
+        """In a forked child the thread is gone (and the lock may be held by it): start
+        afresh, so the child's streams get a watchdog of their own."""
+        self.__init__()  # type: ignore[misc]
+
 
 _WATCHDOG = _Watchdog()
+os.register_at_fork(after_in_child=_WATCHDOG._after_fork)
 _CURRENT: contextvars.ContextVar[StreamDeadline | None] = contextvars.ContextVar(
     "router_stream_deadline", default=None
 )

@@ -6,6 +6,7 @@ silence longer than timeouts.request (the idle bound) before the first chunk fai
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
 
@@ -23,6 +24,8 @@ models:
   gpt: {provider: oai, id: sandbox-gpt}
   claude: {provider: ant, id: sandbox-claude}
 tasks:
+  warm-up-openai: {candidates: [gpt]}
+  warm-up-anthropic: {candidates: [claude]}
   openai-first:
     candidates: [gpt]
     fallback: [claude]
@@ -60,7 +63,7 @@ def _stream(
     """Warm the router up (a whole stream from each provider: clients built, connections
     open), put ``fault`` on ``model_id``, then stream ``task``, appending each delta to
     ``received``. Returns the error the stream ended with, or None."""
-    warm_up = ("openai-first", "anthropic-first")
+    warm_up = ("warm-up-openai", "warm-up-anthropic")  # (the default deadline: 120 s)
 
     def arm() -> None:
         sb.reset()
@@ -194,3 +197,24 @@ def test_a_stream_silent_until_the_deadline_before_its_first_chunk_fails_with_ev
     assert "before this model could be tried" in str(error.exceptions[1])
     assert models_sent(sb) == [ID[first]]
     assert _hung_up(sb)
+
+
+def test_a_forked_child_still_ends_its_sync_streams_at_the_deadline(
+    make_router: MakeRouter, sb: Sandbox
+) -> None:
+    # The parent's stream starts the watchdog thread; a forked child (a prefork server's
+    # worker) has no such thread and must get one of its own.
+    router = make_router(_spec(total=1, request=5), clock=time.monotonic)
+    parent = _stream(router, sb, "sync", "openai-first", "stall=2", "sandbox-gpt", [])
+    assert isinstance(parent, StreamInterrupted)
+    pid = os.fork()
+    if pid == 0:  # the child: exit status 0 only for a stream cut at its deadline
+        code = 1
+        try:
+            list(router.stream("openai-first", prompt=PROMPT))
+        except StreamInterrupted as exc:
+            code = 0 if "deadline of 1s passed" in str(exc.__cause__) else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
