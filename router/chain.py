@@ -217,6 +217,7 @@ class ChainRun:
         if (
             error.retriable
             and entry.sends < retry.attempts
+            and now < self.deadline  # no retry (nor retry budget spent) once time is up
             and (wait is None or wait <= retry.max_retry_after)
             and (self.budget is None or self.budget.try_retry())
         ):

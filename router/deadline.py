@@ -1,13 +1,14 @@
 """The total deadline of a sync stream, enforced while a read is blocked.
 
-An async stream is bounded by ``asyncio.timeout`` around each wait for its next chunk. A sync
-stream blocks in a socket read that only the socket's own timeout (the ``timeouts.request``
-read timeout) ends, and a server that keeps sending a byte now and then never lets that fire.
-So the sync driver arms a :class:`StreamDeadline` for each streamed attempt; the adapter's SSE
-reader hands it the response's socket (:func:`watch`) and one daemon thread for the whole
-process (not one per stream or per chunk) shuts that socket down when the deadline comes: the
-blocked read returns at once, the reader raises :class:`DeadlineReached`, and the driver ends
-the stream with the request's timeout.
+An async stream is bounded by one loop timer per attempt that cancels its wait for the next
+chunk (``router.streams._AsyncDeadline``). A sync stream blocks in a socket read that only the
+socket's own timeout (the ``timeouts.request`` read timeout) ends, and a server that keeps
+sending a byte now and then never lets that fire. So the sync driver arms a
+:class:`StreamDeadline` for each streamed attempt; the adapter's SSE reader hands it the
+response's socket (:func:`watch`) and one daemon thread for the whole process (not one per
+stream or per chunk) shuts that socket down when the deadline comes: the blocked read returns
+at once, the reader raises :class:`DeadlineReached`, and the driver ends the stream with the
+request's timeout.
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ __all__ = ["DeadlineReached", "StreamDeadline", "reset_current", "set_current", 
 
 
 class DeadlineReached(BaseException):
-    """Raised out of a sync stream's reader when its request's deadline shut the socket.
+    """A streamed attempt ran into its request's deadline (raised by the sync reader when the
+    watchdog shut its socket, and by the stream drivers); the drivers turn it into the
+    attempt's TimeoutError, it never reaches the caller.
 
-    A BaseException like ``asyncio.CancelledError`` (its async twin): no adapter or node takes
-    it for a provider failure, so a circuit breaker gives no verdict on the model for it."""
+    A BaseException like ``asyncio.CancelledError`` (what the async path cancels with): no
+    adapter or node takes it for a provider failure, so no circuit breaker counts it."""
 
 
 class StreamDeadline:
