@@ -185,7 +185,8 @@ def test_a_stream_silent_until_the_deadline_before_its_first_chunk_fails_with_ev
     make_router: MakeRouter, sb: Sandbox, kind: str, mode: str
 ) -> None:
     task, first, second = FIRST[kind]
-    router = make_router(_spec(total=1), clock=time.monotonic)
+    # Same-model retries on (2 attempts): none is scheduled once the deadline has passed.
+    router = make_router(_spec(total=1), clock=time.monotonic, retries=True)
     received: list[str] = []
     error = _stream(router, sb, mode, task, "stall=0", ID[first], received)
     assert isinstance(error, AllModelsFailed) and received == []
@@ -195,6 +196,7 @@ def test_a_stream_silent_until_the_deadline_before_its_first_chunk_fails_with_ev
         (TimeoutError, second),
     ]
     assert "before this model could be tried" in str(error.exceptions[1])
+    assert router.health()["retry_budgets"][task]["retries"] == 0
     assert models_sent(sb) == [ID[first]]
     assert _hung_up(sb)
 
