@@ -220,3 +220,72 @@ def test_a_forked_child_still_ends_its_sync_streams_at_the_deadline(
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_an_async_caller_slower_than_the_deadline_is_never_cancelled_between_chunks(
+    make_router: MakeRouter, sb: Sandbox, kind: str
+) -> None:
+    # The deadline is a clock: time the caller spends between chunks counts. It ends the
+    # stream at the next wait for a chunk, never by cancelling the caller's own code.
+    task, first, _ = FIRST[kind]
+    router = make_router(_spec(total=1), clock=time.monotonic)
+    slept: list[bool] = []
+
+    async def run() -> BaseException | None:
+        async with router:
+            async for _ in router.astream(f"warm-up-{kind}", prompt="Warm up."):
+                pass
+            sb.reset()
+            try:
+                async for chunk in router.astream(task, prompt=PROMPT):
+                    assert chunk.delta == "Summary"
+                    await asyncio.sleep(1.5)  # past the deadline: the timer fires meanwhile
+                    slept.append(True)
+            except StreamInterrupted as exc:
+                return exc
+        return None
+
+    cut = asyncio.run(run())
+    assert slept == [True]
+    assert isinstance(cut, StreamInterrupted) and cut.partial_text == "Summary"
+    assert attempt_log(cut.attempts) == [(first, "TimeoutError")]
+
+
+def test_cancelling_an_async_stream_stays_a_cancellation_not_a_deadline(
+    make_router: MakeRouter, sb: Sandbox, kind: str
+) -> None:
+    task, first, _ = FIRST[kind]
+    router = make_router(_spec(total=60), clock=time.monotonic)
+    received: list[str] = []
+
+    async def consume() -> None:
+        async for chunk in router.astream(task, prompt=PROMPT):
+            received.append(chunk.delta)
+
+    async def run() -> None:
+        async with router:
+            async for _ in router.astream(f"warm-up-{kind}", prompt="Warm up."):
+                pass
+            sb.reset()
+            sb.set_fault("stall=2", model=ID[first])
+            with pytest.raises(asyncio.TimeoutError):  # the caller's own timeout, unchanged
+                await asyncio.wait_for(consume(), 0.5)
+
+    asyncio.run(run())
+    assert received == ["Summary", ":"]
+    assert _hung_up(sb)
+
+
+def test_a_sync_caller_slower_than_the_deadline_gets_stream_interrupted_at_its_next_chunk(
+    make_router: MakeRouter, sb: Sandbox, kind: str
+) -> None:
+    task, first, _ = FIRST[kind]
+    router = make_router(_spec(total=1), clock=time.monotonic)
+    received: list[str] = []
+    # The whole answer is on its way at once; the caller takes 1.5 s over the first chunk.
+    error = _stream(
+        router, sb, "sync", task, "chunk-delay=1", ID[first], received, lambda: time.sleep(1.5)
+    )
+    assert isinstance(error, StreamInterrupted) and error.partial_text == "Summary"
+    assert received == ["Summary"]
+    assert attempt_log(error.attempts) == [(first, "TimeoutError")]
