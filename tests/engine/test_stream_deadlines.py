@@ -222,6 +222,14 @@ def test_a_forked_child_still_ends_its_sync_streams_at_the_deadline(
     assert os.waitstatus_to_exitcode(status) == 0
 
 
+async def _awarm_up(router: Router, sb: Sandbox, kind: str) -> None:
+    """One whole async stream from ``kind``'s provider (client built, connection open), then
+    a clean sandbox."""
+    async for _ in router.astream(f"warm-up-{kind}", prompt="Warm up."):
+        pass
+    sb.reset()
+
+
 def test_an_async_caller_slower_than_the_deadline_is_never_cancelled_between_chunks(
     make_router: MakeRouter, sb: Sandbox, kind: str
 ) -> None:
@@ -233,9 +241,7 @@ def test_an_async_caller_slower_than_the_deadline_is_never_cancelled_between_chu
 
     async def run() -> BaseException | None:
         async with router:
-            async for _ in router.astream(f"warm-up-{kind}", prompt="Warm up."):
-                pass
-            sb.reset()
+            await _awarm_up(router, sb, kind)
             try:
                 async for chunk in router.astream(task, prompt=PROMPT):
                     assert chunk.delta == "Summary"
@@ -264,9 +270,7 @@ def test_cancelling_an_async_stream_stays_a_cancellation_not_a_deadline(
 
     async def run() -> None:
         async with router:
-            async for _ in router.astream(f"warm-up-{kind}", prompt="Warm up."):
-                pass
-            sb.reset()
+            await _awarm_up(router, sb, kind)
             sb.set_fault("stall=2", model=ID[first])
             with pytest.raises(asyncio.TimeoutError):  # the caller's own timeout, unchanged
                 await asyncio.wait_for(consume(), 0.5)
