@@ -151,9 +151,9 @@ def watch(response: Any) -> Iterator[StreamDeadline | None]:
     _WATCHDOG.arm(deadline, sock)
     try:
         yield deadline
-    except Exception as exc:
+    except Exception:
         if deadline.fired:
-            raise DeadlineReached() from exc
+            raise DeadlineReached() from None  # the read failed because the socket was shut
         raise
     finally:
         _WATCHDOG.disarm(deadline)

@@ -182,6 +182,8 @@ class Stream:
             # that is blocked when it comes (see router.deadline).
             deadline = StreamDeadline(time.monotonic() + (run.deadline - start))
             chunks: Iterator[Chunk] = target.node.stream(request)
+            failure: ProviderError | None = None
+            latency = 0.0
             try:
                 while True:
                     token = set_current(deadline)
@@ -197,18 +199,19 @@ class Stream:
                         yield chunk
                 state.check_terminated(target)
             except (ProviderError, DeadlineReached) as caught:
+                failure = _failure(run, target, caught, overdue=deadline.fired)
                 latency = router._clock() - start
-                error = _failure(run, target, caught, overdue=deadline.fired)
-                if (cut := state.cut(run, target, error, latency)) is not None:
-                    router._acct.interrupted(call, run, cut, cost_of(target.model, state.usage))
-                    raise cut from error
-                if run.failed(target, error, latency):
-                    continue
-                break
             finally:
                 close = getattr(chunks, "close", None)
                 if close is not None:
                     close()
+            if failure is not None:  # handled out here: nothing internal in the chain
+                if (cut := state.cut(run, target, failure, latency)) is not None:
+                    router._acct.interrupted(call, run, cut, cost_of(target.model, state.usage))
+                    raise cut from failure
+                if run.failed(target, failure, latency):
+                    continue
+                break
             done = state.response(run, target, target.model.id, router._clock() - start)
             self.response = router._acct.ok(call, done, stream=True)
             return
@@ -248,6 +251,8 @@ class AsyncStream:
             state = _StreamState()
             deadline = _AsyncDeadline(run.deadline - start)
             chunks: AsyncIterator[Chunk] = target.node.astream(request)
+            failure = None
+            latency = 0.0
             try:
                 while True:
                     try:
@@ -260,19 +265,20 @@ class AsyncStream:
                         yield chunk
                 state.check_terminated(target)
             except (ProviderError, DeadlineReached) as caught:
+                failure = _failure(run, target, caught, overdue=deadline.fired)
                 latency = router._clock() - start
-                error = _failure(run, target, caught, overdue=deadline.fired)
-                if (cut := state.cut(run, target, error, latency)) is not None:
-                    router._acct.interrupted(call, run, cut, cost_of(target.model, state.usage))
-                    raise cut from error
-                if run.failed(target, error, latency):
-                    continue
-                break
             finally:
                 deadline.cancel()
                 aclose = getattr(chunks, "aclose", None)
                 if aclose is not None:
                     await aclose()
+            if failure is not None:  # handled out here: nothing internal in the chain
+                if (cut := state.cut(run, target, failure, latency)) is not None:
+                    router._acct.interrupted(call, run, cut, cost_of(target.model, state.usage))
+                    raise cut from failure
+                if run.failed(target, failure, latency):
+                    continue
+                break
             done = state.response(run, target, target.model.id, router._clock() - start)
             self.response = await router._acct.aok(call, done, stream=True)
             return

@@ -119,6 +119,18 @@ def _cut_by_timeout(error: BaseException | None, sb: Sandbox, first: str) -> Str
     return error
 
 
+def _chain(error: BaseException) -> list[str]:
+    """The types of every exception reachable from ``error`` through causes and contexts."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [error]
+    while todo:
+        current = todo.pop(0)
+        if current is not None and current not in seen:
+            seen.append(current)
+            todo += [current.__cause__, current.__context__]
+    return [type(e).__name__ for e in seen]
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_a_stream_that_trickles_forever_ends_at_the_total_deadline_with_the_partial_text(
     make_router: MakeRouter, sb: Sandbox, kind: str, mode: str
@@ -135,6 +147,7 @@ def test_a_stream_that_trickles_forever_ends_at_the_total_deadline_with_the_part
     cut = _cut_by_timeout(error, sb, first)
     assert len(received) == 10 and cut.partial_text == "".join(received)
     assert "deadline of 10s passed" in str(cut.__cause__)
+    assert _chain(cut) == ["StreamInterrupted", "TimeoutError"]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -151,6 +164,8 @@ def test_a_stream_that_stalls_after_some_chunks_ends_at_the_deadline_with_the_pa
     cut = _cut_by_timeout(error, sb, first)
     assert received == ["Summary", ":"] and cut.partial_text == "Summary:"
     assert "deadline of 1s passed" in str(cut.__cause__)
+    # Nothing internal (the watchdog's signal, the shut socket's read error) in the chain.
+    assert _chain(cut) == ["StreamInterrupted", "TimeoutError"]
 
 
 @pytest.mark.parametrize("mode", MODES)
