@@ -112,6 +112,23 @@ def _failure(
     return run.overdue(target)
 
 
+def _goes_on(
+    router: Router,
+    call: Call,
+    run: ChainRun,
+    target: Target,
+    state: _StreamState,
+    failure: ProviderError,
+    latency: float,
+) -> bool:
+    """After a failed attempt: raises StreamInterrupted when output had reached the caller
+    (no failover then), else records the failure; True when the chain goes on."""
+    if (cut := state.cut(run, target, failure, latency)) is not None:
+        router._acct.interrupted(call, run, cut, cost_of(target.model, state.usage))
+        raise cut from failure
+    return run.failed(target, failure, latency)
+
+
 class _AsyncDeadline:
     """The request's deadline over one async streamed attempt: one loop timer for the whole
     attempt (not one per chunk, as ``asyncio.timeout`` around each wait would be) that
@@ -206,10 +223,7 @@ class Stream:
                 if close is not None:
                     close()
             if failure is not None:  # handled out here: nothing internal in the chain
-                if (cut := state.cut(run, target, failure, latency)) is not None:
-                    router._acct.interrupted(call, run, cut, cost_of(target.model, state.usage))
-                    raise cut from failure
-                if run.failed(target, failure, latency):
+                if _goes_on(router, call, run, target, state, failure, latency):
                     continue
                 break
             done = state.response(run, target, target.model.id, router._clock() - start)
@@ -273,10 +287,7 @@ class AsyncStream:
                 if aclose is not None:
                     await aclose()
             if failure is not None:  # handled out here: nothing internal in the chain
-                if (cut := state.cut(run, target, failure, latency)) is not None:
-                    router._acct.interrupted(call, run, cut, cost_of(target.model, state.usage))
-                    raise cut from failure
-                if run.failed(target, failure, latency):
+                if _goes_on(router, call, run, target, state, failure, latency):
                     continue
                 break
             done = state.response(run, target, target.model.id, router._clock() - start)
