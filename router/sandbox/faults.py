@@ -30,6 +30,8 @@ ones, so a path spec merged with a header spec lets the header win. Items:
     stall=N                 stream: preamble + N content events, then silence with the
                             connection held open; non-stream: silence, no status line. Until
                             the client hangs up (counted in the ``hangups`` stat)
+    keepalive=MS            with stall=N (stream): instead of silence, an SSE comment line
+                            every MS: bytes that keep a read timeout from firing, no event
     trickle=MS              stream: preamble, then the answer's content events over and over,
                             one every MS, never the terminal event, until the client hangs
                             up (``hangups``); non-stream: ignored
@@ -78,6 +80,7 @@ class FaultSpec:
     stream_error: int | None = None
     stall: int | None = None
     trickle_ms: float | None = None
+    keepalive_ms: float | None = None
 
     @property
     def delay_s(self) -> float:
@@ -140,8 +143,8 @@ def parse_fault(text: str) -> FaultSpec:
             fields["p"] = p
         elif key in ("delay", "chunk-delay") and sep:
             fields[key.replace("-", "_") + "_ms"] = _number(key, value)
-        elif key == "trickle" and sep:
-            fields["trickle_ms"] = _number(key, value, minimum=1.0)
+        elif key in ("trickle", "keepalive") and sep:
+            fields[f"{key}_ms"] = _number(key, value, minimum=1.0)
         elif key in ("cut", "stream-error", "stall"):
             fields[key.replace("-", "_")] = _int(key, value) if sep else 0
         else:

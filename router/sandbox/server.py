@@ -67,6 +67,10 @@ def rst(writer: asyncio.StreamWriter) -> None:
     writer.transport.abort()
 
 
+# An SSE comment: bytes on the wire, no event (what servers send to keep a connection alive).
+KEEPALIVE = b": keep-alive\n\n"
+
+
 class SandboxServer:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
@@ -324,8 +328,9 @@ class SandboxServer:
         content: list[bytes],
         gap: float,
     ) -> bool:
-        """The content events over and over, one every ``gap`` seconds, never the terminal
-        event, until the client hangs up (trickle=MS)."""
+        """``content`` over and over, one event every ``gap`` seconds, never the terminal
+        event, until the client hangs up (trickle=MS: the content events; stall=N with
+        keepalive=MS: SSE comments)."""
         with contextlib.suppress(ConnectionError):
             for event in itertools.cycle(content):
                 if (reader is not None and reader.at_eof()) or writer.transport.is_closing():
@@ -390,9 +395,11 @@ class SandboxServer:
                 await asyncio.sleep(gap)
             writer.write(chunk(event))
             await writer.drain()
-        if hang:
-            if spec is not None and spec.trickle_ms is not None:
+        if hang and spec is not None:
+            if spec.trickle_ms is not None:
                 return await self._trickle(writer, reader, plan.content, spec.trickle_ms / 1000)
+            if spec.keepalive_ms is not None:
+                return await self._trickle(writer, reader, [KEEPALIVE], spec.keepalive_ms / 1000)
             return await self._hang(reader)
         if abrupt:
             # No chunked terminator: the client sees the body end mid-message.

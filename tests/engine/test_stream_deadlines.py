@@ -169,6 +169,22 @@ def test_a_stream_that_stalls_after_some_chunks_ends_at_the_deadline_with_the_pa
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_a_stream_kept_alive_without_text_ends_at_the_deadline_not_at_the_read_timeout(
+    make_router: MakeRouter, sb: Sandbox, kind: str, mode: str
+) -> None:
+    # After two chunks the server sends only SSE comments, every 50 ms, forever: bytes keep
+    # the read timeout (0.3 s) from firing and no chunk comes to check the clock at, so only
+    # the deadline can end it (real time: the sync watchdog, the async loop timer).
+    task, first, _ = FIRST[kind]
+    router = make_router(_spec(total=1, request=0.3), clock=time.monotonic)
+    received: list[str] = []
+    error = _stream(router, sb, mode, task, "stall=2,keepalive=50", ID[first], received)
+    cut = _cut_by_timeout(error, sb, first)
+    assert received == ["Summary", ":"] and cut.partial_text == "Summary:"
+    assert "deadline of 1s passed" in str(cut.__cause__)
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_a_stream_silent_past_the_read_timeout_after_its_first_chunk_is_interrupted(
     make_router: MakeRouter, sb: Sandbox, kind: str, mode: str
 ) -> None:

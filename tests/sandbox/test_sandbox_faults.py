@@ -349,3 +349,21 @@ def test_trickle_repeats_the_content_without_end_until_the_client_hangs_up(
     assert _hung_up(sb)
     with pytest.raises(ValueError, match="trickle"):
         sb.script("trickle=0")
+
+
+def test_keepalive_sends_comment_lines_during_a_stall(sb: Sandbox) -> None:
+    body = {"model": "m", "messages": MSGS, "stream": True}
+    headers = {"authorization": "Bearer k", "x-sandbox-fault": "stall=1,keepalive=5"}
+    seen = b""
+    with (
+        httpx2.Client(timeout=2) as client,
+        client.stream(
+            "POST", f"{sb.openai_base_url}/chat/completions", json=body, headers=headers
+        ) as response,
+    ):
+        for data in response.iter_bytes():
+            seen += data
+            if seen.count(b": keep-alive") >= 3:
+                break
+    assert b'"content":"Summary"' in seen and b"[DONE]" not in seen
+    assert _hung_up(sb)
