@@ -150,51 +150,39 @@ def test_a_stream_that_trickles_forever_ends_at_the_total_deadline_with_the_part
     assert _chain(cut) == ["StreamInterrupted", "TimeoutError"]
 
 
+# Streams that stop sending text after two chunks, in real time (unavoidably: what is tested
+# is a read blocked on a socket, which only the deadline's timer or the read timeout ends):
+# the fault, timeouts.total, timeouts.request, and the deadline's message when it ends it.
+AFTER_TWO_CHUNKS = {
+    # Silent: the read timeout is 60 s away, so only the deadline ends the blocked read
+    # (sync: the watchdog shuts the socket down; async: the loop timer cancels the wait).
+    "silent-until-the-deadline": ("stall=2", 1, 60, "deadline of 1s passed"),
+    # SSE comments every 50 ms, forever: bytes keep the read timeout (0.3 s) from firing and
+    # no chunk comes to check the clock at: only the deadline ends it.
+    "kept-alive-until-the-deadline": ("stall=2,keepalive=50", 1, 0.3, "deadline of 1s passed"),
+    # Silent longer than the read timeout (the idle bound), well before the deadline.
+    "silent-past-the-read-timeout": ("stall=2", 60, 0.3, None),
+}
+
+
+@pytest.mark.parametrize("case", AFTER_TWO_CHUNKS)
 @pytest.mark.parametrize("mode", MODES)
-def test_a_stream_that_stalls_after_some_chunks_ends_at_the_deadline_with_the_partial_text(
-    make_router: MakeRouter, sb: Sandbox, kind: str, mode: str
+def test_a_stream_that_stops_sending_text_after_two_chunks_is_interrupted_with_them(
+    make_router: MakeRouter, sb: Sandbox, kind: str, mode: str, case: str
 ) -> None:
-    # Real time, unavoidably: only the deadline can end a read blocked on a silent socket
-    # (the read timeout, timeouts.request, is 60 s away). Sync: the watchdog shuts the socket
-    # down; async: asyncio.timeout.
+    fault, total, request, ended_by = AFTER_TWO_CHUNKS[case]
     task, first, _ = FIRST[kind]
-    router = make_router(_spec(total=1), clock=time.monotonic)
+    router = make_router(_spec(total, request), clock=time.monotonic)
     received: list[str] = []
-    error = _stream(router, sb, mode, task, "stall=2", ID[first], received)
+    error = _stream(router, sb, mode, task, fault, ID[first], received)
     cut = _cut_by_timeout(error, sb, first)
     assert received == ["Summary", ":"] and cut.partial_text == "Summary:"
-    assert "deadline of 1s passed" in str(cut.__cause__)
-    # Nothing internal (the watchdog's signal, the shut socket's read error) in the chain.
-    assert _chain(cut) == ["StreamInterrupted", "TimeoutError"]
-
-
-@pytest.mark.parametrize("mode", MODES)
-def test_a_stream_kept_alive_without_text_ends_at_the_deadline_not_at_the_read_timeout(
-    make_router: MakeRouter, sb: Sandbox, kind: str, mode: str
-) -> None:
-    # After two chunks the server sends only SSE comments, every 50 ms, forever: bytes keep
-    # the read timeout (0.3 s) from firing and no chunk comes to check the clock at, so only
-    # the deadline can end it (real time: the sync watchdog, the async loop timer).
-    task, first, _ = FIRST[kind]
-    router = make_router(_spec(total=1, request=0.3), clock=time.monotonic)
-    received: list[str] = []
-    error = _stream(router, sb, mode, task, "stall=2,keepalive=50", ID[first], received)
-    cut = _cut_by_timeout(error, sb, first)
-    assert received == ["Summary", ":"] and cut.partial_text == "Summary:"
-    assert "deadline of 1s passed" in str(cut.__cause__)
-
-
-@pytest.mark.parametrize("mode", MODES)
-def test_a_stream_silent_past_the_read_timeout_after_its_first_chunk_is_interrupted(
-    make_router: MakeRouter, sb: Sandbox, kind: str, mode: str
-) -> None:
-    task, first, _ = FIRST[kind]
-    router = make_router(_spec(total=60, request=0.3), clock=time.monotonic)
-    received: list[str] = []
-    error = _stream(router, sb, mode, task, "stall=2", ID[first], received)
-    cut = _cut_by_timeout(error, sb, first)
-    assert received == ["Summary", ":"] and cut.partial_text == "Summary:"
-    assert "deadline" not in str(cut.__cause__)  # the read timeout, not the deadline
+    if ended_by is not None:
+        assert ended_by in str(cut.__cause__)
+        # Nothing internal (the watchdog's signal, the shut socket's read error) in the chain.
+        assert _chain(cut) == ["StreamInterrupted", "TimeoutError"]
+    else:  # the attempt's own read timeout (a TimeoutError from the adapter)
+        assert "deadline" not in str(cut.__cause__)
 
 
 @pytest.mark.parametrize("mode", MODES)
