@@ -3,6 +3,13 @@
 failover is transparent until the first chunk with content has reached the caller; after
 that a failure, or an end without the terminal event, raises StreamInterrupted carrying the
 partial text. A cut stream never ends as a clean stop.
+
+The request's deadline (``timeouts.total``) runs to the last chunk. Each attempt's read
+timeout (``timeouts.request``, capped by the time left) is the idle bound; the deadline ends a
+wait for the next chunk that is still going when it comes (async: one loop timer per attempt;
+sync: the process's watchdog thread shuts the socket down, see :mod:`router.deadline`), and a
+chunk that arrives after it is not passed on. Either way the attempt fails with a TimeoutError:
+before any output the chain moves on (if time is left), after it StreamInterrupted.
 """
 
 from __future__ import annotations
