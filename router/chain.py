@@ -174,6 +174,16 @@ class ChainRun:
         self.stop_reason = "the request's deadline passed"
         self._pending.clear()
 
+    def overdue(self, target: Target) -> TimeoutError:
+        """The failure of an attempt the request's deadline ended while it was still running
+        (a stream still sending, or silent, when ``timeouts.total`` ran out)."""
+        return TimeoutError(
+            f"the request's deadline of {self.call.task.timeouts.total:g}s passed while "
+            "this model was still answering",
+            provider=target.provider,
+            model=target.model.name,
+        )
+
     # -- outcomes -----------------------------------------------------------------------------
 
     def _record(
@@ -213,6 +223,7 @@ class ChainRun:
         if (
             error.retriable
             and entry.sends < retry.attempts
+            and now < self.deadline  # no retry (nor retry budget spent) once time is up
             and (wait is None or wait <= retry.max_retry_after)
             and (self.budget is None or self.budget.try_retry())
         ):

@@ -32,7 +32,7 @@ from router.core import (
     prepare_call,
 )
 from router.errors import ConfigError, ProviderError
-from router.hedge import hedged_attempt
+from router.hedge import HedgeBudget, hedged_attempt
 from router.nodes.breaker import BreakerNode, CircuitBreaker
 from router.nodes.cache import CacheNode
 from router.nodes.limiter import LimiterNode, limits_for
@@ -135,9 +135,9 @@ class Router:
         self._budgets = {
             name: RetryBudget(task.retry.budget, clock=clock) for name, task in spec.tasks.items()
         }
-        # Hedges may be at most max_share of a task's requests (no floor: a hedge is extra load).
+        # Hedges: max_share of a task's requests, and at least one per window (router.hedge).
         self._hedges = {
-            name: RetryBudget(task.hedge.max_share, clock=clock, floor=0)
+            name: HedgeBudget(task.hedge.max_share, clock=clock)
             for name, task in spec.tasks.items()
             if task.hedge is not None
         }

@@ -4,6 +4,8 @@ delay; the first complete answer wins and the other is cancelled and recorded.""
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from router.chain import ChainRun, Go
@@ -15,7 +17,25 @@ from router.types import Response
 if TYPE_CHECKING:
     from router.engine import Router
 
-__all__ = ["hedged_attempt"]
+__all__ = ["HedgeBudget", "hedged_attempt"]
+
+
+class HedgeBudget(RetryBudget):
+    """Hedges may be ``max_share`` of a task's requests in the last ``window`` seconds, and
+    at least ``floor`` (one) per window whatever the traffic: a quiet service that sees fewer
+    than 1/max_share requests in a window still hedges its slow ones, and a busy one stays
+    within its share (the floor is not added on top of it, as a retry budget's is)."""
+
+    __slots__ = ()
+
+    def __init__(
+        self, max_share: float, *, clock: Callable[[], float] = time.monotonic, floor: int = 1
+    ) -> None:
+        super().__init__(max_share, clock=clock, floor=floor)
+
+    def _allowed(self, requests: int) -> float:
+        return max(self.floor, self.ratio * requests)
+
 
 _Outcome = tuple[Target, Response | None, ProviderError | None, float]
 

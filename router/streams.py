@@ -3,16 +3,26 @@
 failover is transparent until the first chunk with content has reached the caller; after
 that a failure, or an end without the terminal event, raises StreamInterrupted carrying the
 partial text. A cut stream never ends as a clean stop.
+
+The request's deadline (``timeouts.total``) runs to the last chunk. Each attempt's read
+timeout (``timeouts.request``, capped by the time left) is the idle bound; the deadline ends a
+wait for the next chunk that is still going when it comes (async: one loop timer per attempt;
+sync: the process's watchdog thread shuts the socket down, see :mod:`router.deadline`), and a
+chunk that arrives after it is not passed on. Either way the attempt fails with a TimeoutError:
+before any output the chain moves on (if time is left), after it StreamInterrupted.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from router.chain import ChainRun, Wait
 from router.core import Call, Target, build_request, cost_of
+from router.deadline import DeadlineReached, StreamDeadline, reset_current, set_current
 from router.errors import ProviderError, ProviderUnavailable, StreamInterrupted
 from router.types import Chunk, Response, ToolCall, Usage
 
@@ -99,6 +109,69 @@ class _StreamState:
 _UNTERMINATED = "the stream ended before its terminal event"
 
 
+def _failure(
+    run: ChainRun, target: Target, caught: BaseException, *, overdue: bool = False
+) -> ProviderError:
+    """The attempt's failure: the request's timeout when its deadline ended the stream
+    (``overdue``: the sync watchdog shut the socket, whatever error the read then gave)."""
+    if isinstance(caught, ProviderError) and not overdue:
+        return caught
+    return run.overdue(target)
+
+
+def _goes_on(
+    router: Router,
+    call: Call,
+    run: ChainRun,
+    target: Target,
+    state: _StreamState,
+    failure: ProviderError,
+    latency: float,
+) -> bool:
+    """After a failed attempt: raises StreamInterrupted when output had reached the caller
+    (no failover then), else records the failure; True when the chain goes on."""
+    if (cut := state.cut(run, target, failure, latency)) is not None:
+        router._acct.interrupted(call, run, cut, cost_of(target.model, state.usage))
+        raise cut from failure
+    return run.failed(target, failure, latency)
+
+
+class _AsyncDeadline:
+    """The request's deadline over one async streamed attempt: one loop timer for the whole
+    attempt (not one per chunk, as ``asyncio.timeout`` around each wait would be) that
+    cancels the task only while it waits for the next chunk; the wait then raises
+    DeadlineReached. Between chunks the task runs the caller's code, which it never cancels."""
+
+    __slots__ = ("_handle", "_waiting", "fired")
+
+    def __init__(self, seconds: float) -> None:
+        self.fired = False
+        self._waiting: asyncio.Task[Any] | None = None
+        self._handle = asyncio.get_running_loop().call_later(max(seconds, 0.0), self._fire)
+
+    def _fire(self) -> None:
+        self.fired = True
+        if self._waiting is not None:
+            self._waiting.cancel()
+
+    async def next(self, chunks: AsyncIterator[Chunk]) -> Chunk:
+        if self.fired:
+            raise DeadlineReached()
+        task = self._waiting = asyncio.current_task()
+        try:
+            return await chunks.__anext__()
+        except asyncio.CancelledError:
+            # Ours alone (no other cancellation pending): the deadline, not a cancelled caller.
+            if self.fired and task is not None and task.uncancel() == 0:
+                raise DeadlineReached() from None
+            raise
+        finally:
+            self._waiting = None
+
+    def cancel(self) -> None:
+        self._handle.cancel()
+
+
 class Stream:
     """Iterate for Chunks; after the last one, ``response`` holds the assembled answer (with
     usage, cost and every attempt)."""
@@ -129,24 +202,37 @@ class Stream:
             request = build_request(router.spec, call, target, step.timeout, router._params_for)
             start = router._clock()
             state = _StreamState()
+            # The request's deadline on the real monotonic clock: a watchdog ends the read
+            # that is blocked when it comes (see router.deadline).
+            deadline = StreamDeadline(time.monotonic() + (run.deadline - start))
             chunks: Iterator[Chunk] = target.node.stream(request)
+            failure: ProviderError | None = None
+            latency = 0.0
             try:
-                for chunk in chunks:
+                while True:
+                    token = set_current(deadline)
+                    try:
+                        chunk = next(chunks, None)
+                    finally:
+                        reset_current(token)
+                    if chunk is None:
+                        break
+                    if deadline.fired or router._clock() >= run.deadline:
+                        raise DeadlineReached()  # it came after the deadline: not passed on
                     if state.accept(run, target, chunk):
                         yield chunk
                 state.check_terminated(target)
-            except ProviderError as error:
+            except (ProviderError, DeadlineReached) as caught:
+                failure = _failure(run, target, caught, overdue=deadline.fired)
                 latency = router._clock() - start
-                if (cut := state.cut(run, target, error, latency)) is not None:
-                    router._acct.interrupted(call, run, cut, cost_of(target.model, state.usage))
-                    raise cut from error
-                if run.failed(target, error, latency):
-                    continue
-                break
             finally:
                 close = getattr(chunks, "close", None)
                 if close is not None:
                     close()
+            if failure is not None:  # handled out here: nothing internal in the chain
+                if _goes_on(router, call, run, target, state, failure, latency):
+                    continue
+                break
             done = state.response(run, target, target.model.id, router._clock() - start)
             self.response = router._acct.ok(call, done, stream=True)
             return
@@ -184,24 +270,33 @@ class AsyncStream:
             request = build_request(router.spec, call, target, step.timeout, router._params_for)
             start = router._clock()
             state = _StreamState()
+            deadline = _AsyncDeadline(run.deadline - start)
             chunks: AsyncIterator[Chunk] = target.node.astream(request)
+            failure = None
+            latency = 0.0
             try:
-                async for chunk in chunks:
+                while True:
+                    try:
+                        chunk = await deadline.next(chunks)
+                    except StopAsyncIteration:
+                        break
+                    if deadline.fired or router._clock() >= run.deadline:
+                        raise DeadlineReached()  # it came after the deadline: not passed on
                     if state.accept(run, target, chunk):
                         yield chunk
                 state.check_terminated(target)
-            except ProviderError as error:
+            except (ProviderError, DeadlineReached) as caught:
+                failure = _failure(run, target, caught, overdue=deadline.fired)
                 latency = router._clock() - start
-                if (cut := state.cut(run, target, error, latency)) is not None:
-                    router._acct.interrupted(call, run, cut, cost_of(target.model, state.usage))
-                    raise cut from error
-                if run.failed(target, error, latency):
-                    continue
-                break
             finally:
+                deadline.cancel()
                 aclose = getattr(chunks, "aclose", None)
                 if aclose is not None:
                     await aclose()
+            if failure is not None:  # handled out here: nothing internal in the chain
+                if _goes_on(router, call, run, target, state, failure, latency):
+                    continue
+                break
             done = state.response(run, target, target.model.id, router._clock() - start)
             self.response = await router._acct.aok(call, done, stream=True)
             return

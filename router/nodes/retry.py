@@ -65,6 +65,10 @@ class RetryBudget:
         while self._retries and self._retries[0] <= edge:
             self._retries.popleft()
 
+    def _allowed(self, requests: int) -> float:
+        """How many retries the window allows after ``requests`` requests."""
+        return self.ratio * requests + self.floor
+
     def request(self) -> None:
         with self._lock:
             now = self.clock()
@@ -76,8 +80,7 @@ class RetryBudget:
         with self._lock:
             now = self.clock()
             self._trim(now)
-            allowed = self.ratio * len(self._requests) + self.floor
-            if len(self._retries) + 1 > allowed:
+            if len(self._retries) + 1 > self._allowed(len(self._requests)):
                 return False
             self._retries.append(now)
             return True

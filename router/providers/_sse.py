@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Protocol
 
+from router.deadline import DeadlineReached, watch
 from router.types import Chunk
 
 if TYPE_CHECKING:
@@ -101,13 +102,18 @@ class StreamState(Protocol):
 
 
 def stream_chunks(response: httpx2.Response, state: StreamState) -> Iterator[Chunk]:
-    """The chunks of a stream up to its terminal event (the final chunk is the caller's)."""
-    for event, data in iter_sse(response):
-        chunk = state.feed(event, data)
-        if chunk is not None:
-            yield chunk
-        if state.done:
-            return
+    """The chunks of a stream up to its terminal event (the final chunk is the caller's).
+    Under the sync driver's armed deadline (:mod:`router.deadline`), a request deadline that
+    comes while reading ends the read and raises DeadlineReached."""
+    with watch(response) as deadline:
+        for event, data in iter_sse(response):
+            chunk = state.feed(event, data)
+            if chunk is not None:
+                yield chunk
+            if state.done:
+                return
+        if deadline is not None and deadline.fired:
+            raise DeadlineReached()  # the shut-down socket read as the end of the body
 
 
 async def astream_chunks(response: httpx2.Response, state: StreamState) -> AsyncIterator[Chunk]:

@@ -31,6 +31,14 @@ ones, so a path spec merged with a header spec lets the header win. Items:
     stream-error=N          stream: N content events, then an in-stream error event (OpenAI
                             `data: {"error": ...}`, Anthropic `event: error`; the status item,
                             default 500 / 529, picks its type); non-stream: that HTTP error
+    stall=N                 stream: preamble + N content events, then silence with the
+                            connection held open; non-stream: silence, no status line. Until
+                            the client hangs up (counted in the ``hangups`` stat)
+    keepalive=MS            with stall=N (stream): instead of silence, an SSE comment line
+                            every MS: bytes that keep a read timeout from firing, no event
+    trickle=MS              stream: preamble, then the answer's content events over and over,
+                            one every MS, never the terminal event, until the client hangs
+                            up (``hangups``); non-stream: ignored
 
 Sources, in precedence order: the ``x-sandbox-fault`` header (``x-fake-fault`` also works)
 merged over a ``/fault/SPEC/...`` path prefix; then Sandbox.script(); then
@@ -75,6 +83,9 @@ class FaultSpec:
     echo_key: bool = False
     filter: str | None = None
     stream_error: int | None = None
+    stall: int | None = None
+    trickle_ms: float | None = None
+    keepalive_ms: float | None = None
 
     @property
     def delay_s(self) -> float:
@@ -137,7 +148,9 @@ def parse_fault(text: str) -> FaultSpec:
             fields["p"] = p
         elif key in ("delay", "chunk-delay") and sep:
             fields[key.replace("-", "_") + "_ms"] = _number(key, value)
-        elif key in ("cut", "stream-error"):
+        elif key in ("trickle", "keepalive") and sep:
+            fields[f"{key}_ms"] = _number(key, value, minimum=1.0)
+        elif key in ("cut", "stream-error", "stall"):
             fields[key.replace("-", "_")] = _int(key, value) if sep else 0
         else:
             raise ValueError(f"unknown fault item {item!r}")

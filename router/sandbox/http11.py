@@ -11,7 +11,7 @@ import email.utils
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 MAX_HEAD = 64 * 1024
@@ -64,6 +64,8 @@ class HttpRequest:
     version: str
     headers: dict[str, str]
     body: bytes = b""
+    #: The connection's reader, for faults that wait for the client to hang up.
+    reader: asyncio.StreamReader | None = field(default=None, repr=False, compare=False)
 
     @property
     def keep_alive(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import itertools
 import json
 import socket
 import struct
@@ -66,6 +67,10 @@ def rst(writer: asyncio.StreamWriter) -> None:
     writer.transport.abort()
 
 
+# An SSE comment: bytes on the wire, no event (what servers send to keep a connection alive).
+KEEPALIVE = b": keep-alive\n\n"
+
+
 class SandboxServer:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
@@ -108,6 +113,7 @@ class SandboxServer:
                 if req.expects_continue:
                     writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
                 req.body = await read_body(reader, req)
+                req.reader = reader
                 self.state.bump("requests")
                 if not await self._dispatch(req, writer) or not req.keep_alive:
                     break
@@ -234,7 +240,9 @@ class SandboxServer:
             if spec.delay_ms:
                 await asyncio.sleep(spec.delay_s)
         credential = presented_key(req.headers)
-        return await self._answer(writer, wire, prompt, spec, key, rid, close, rec, credential)
+        return await self._answer(
+            writer, wire, prompt, spec, key, rid, close, rec, credential, req.reader
+        )
 
     async def _error(
         self,
@@ -264,9 +272,12 @@ class SandboxServer:
         close: bool,
         rec: RecordedRequest,
         credential: str | None = None,
+        reader: asyncio.StreamReader | None = None,
     ) -> bool:
         headers = [*wire.id_headers(rid), *fault_headers(spec)]
         if spec is not None:
+            if spec.stall is not None and not prompt.stream:
+                return await self._hang(reader)
             if spec.reset:
                 self.state.bump("resets")
                 rst(writer)
@@ -290,7 +301,7 @@ class SandboxServer:
         if prompt.stream:
             self.state.bump("streams")
             return await self._stream(
-                writer, wire, wire.stream(completion, prompt), spec, headers, close
+                writer, wire, wire.stream(completion, prompt), spec, headers, close, reader
             )
         body = dumps(wire.render(completion, prompt))
         if spec is not None and spec.badjson:
@@ -305,6 +316,34 @@ class SandboxServer:
         return await self._send(
             writer, response(200, body, "application/json", headers, close=close), not close
         )
+
+    async def _hang(self, reader: asyncio.StreamReader | None) -> bool:
+        """Send nothing more until the client hangs up (stall=N)."""
+        with contextlib.suppress(ConnectionError):
+            while reader is not None and await reader.read(4096):
+                pass  # a client does not send while its answer is pending; ignore it if so
+        self.state.bump("hangups")
+        return False
+
+    async def _trickle(
+        self,
+        writer: asyncio.StreamWriter,
+        reader: asyncio.StreamReader | None,
+        content: list[bytes],
+        gap: float,
+    ) -> bool:
+        """``content`` over and over, one event every ``gap`` seconds, never the terminal
+        event, until the client hangs up (trickle=MS: the content events; stall=N with
+        keepalive=MS: SSE comments)."""
+        with contextlib.suppress(ConnectionError):
+            for event in itertools.cycle(content):
+                if (reader is not None and reader.at_eof()) or writer.transport.is_closing():
+                    break
+                writer.write(chunk(event))
+                await writer.drain()
+                await asyncio.sleep(gap)
+        self.state.bump("hangups")
+        return False
 
     def _fault_error(
         self, wire: Wire, prompt: Prompt, spec: FaultSpec, credential: str | None = None
@@ -331,9 +370,11 @@ class SandboxServer:
         spec: FaultSpec | None,
         headers: Headers,
         close: bool,
+        reader: asyncio.StreamReader | None = None,
     ) -> bool:
         events = plan.events
         abrupt = False
+        hang = False
         if spec is not None and spec.badjson:
             broken = plan.content[0] if plan.content else plan.terminal[0]
             events = [*plan.preamble, broken[: len(broken) // 2] + b"\n\n"]
@@ -341,6 +382,12 @@ class SandboxServer:
             self.state.bump("cuts")
             events = plan.preamble + plan.content[: spec.cut]
             abrupt = not spec.clean
+        elif spec is not None and spec.stall is not None:
+            events = plan.preamble + plan.content[: spec.stall]
+            hang = True
+        elif spec is not None and spec.trickle_ms is not None and plan.content:
+            events = plan.preamble
+            hang = True
         elif spec is not None and spec.stream_error is not None:
             status = spec.status or _STREAM_ERROR_STATUS[wire.api]
             events = [
@@ -356,6 +403,12 @@ class SandboxServer:
                 await asyncio.sleep(gap)
             writer.write(chunk(event))
             await writer.drain()
+        if hang and spec is not None:
+            if spec.trickle_ms is not None:
+                return await self._trickle(writer, reader, plan.content, spec.trickle_ms / 1000)
+            if spec.keepalive_ms is not None:
+                return await self._trickle(writer, reader, [KEEPALIVE], spec.keepalive_ms / 1000)
+            return await self._hang(reader)
         if abrupt:
             # No chunked terminator: the client sees the body end mid-message.
             writer.close()

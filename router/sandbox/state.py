@@ -40,6 +40,7 @@ _COUNTERS = (
     "faults",
     "cuts",
     "resets",
+    "hangups",
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from router import Router
+from router import AllModelsFailed, Router, TimeoutError
 from router.sandbox import Sandbox
 
 from .helpers import PROVIDERS, MakeRouter
@@ -20,6 +20,11 @@ tasks:
   t: {candidates: [slow], fallback: [quick], hedge: {after: 0.05, max_share: 1}}
   p95: {candidates: [slow], fallback: [quick], hedge: {after: p95, max_share: 1}}
   capped: {candidates: [slow], fallback: [quick], hedge: {after: 0.05, max_share: 0.25}}
+  bounded:
+    candidates: [slow]
+    fallback: [quick]
+    hedge: {after: 0.05, max_share: 1}
+    timeouts: {total: 0.5}
 """
 )
 
@@ -59,8 +64,48 @@ def test_hedges_stay_within_their_share_of_requests(make_router: MakeRouter, sb:
 
     results = asyncio.run(many())
     hedged = [r for r in results if len(_outcomes(r)) > 1]
-    # No floor for hedges: 25% of the requests seen, so the 4th and the 8th may hedge.
+    # One hedge per window whatever the traffic (the 1st), then 25% of the requests seen:
+    # the 8th; the floor is not added on top of the share.
+    assert [i for i, r in enumerate(results) if len(_outcomes(r)) > 1] == [0, 7]
     assert len(hedged) == 2
+
+
+def test_a_quiet_service_still_hedges_once_per_window(make_router: MakeRouter, sb: Sandbox) -> None:
+    # max_share 0.25 would need 4 requests in the 10 s window before the first hedge: a
+    # service this quiet (one request every 11 s) would never hedge without the floor.
+    router = make_router(HEDGED)
+    sb.set_fault("delay=150", model="slow")
+    clock = router.fake_time  # type: ignore[attr-defined]
+
+    async def quiet() -> list[object]:
+        results = []
+        for i in range(3):
+            results.append(await router.acomplete("capped", prompt=f"Call {i}. Ok."))
+            clock.sleep(11)
+        return results
+
+    results = asyncio.run(quiet())
+    assert [_outcomes(r) for r in results] == [[("slow", "cancelled"), ("quick", "ok")]] * 3
+
+
+def test_the_floor_is_one_hedge_per_window_not_per_request(
+    make_router: MakeRouter, sb: Sandbox
+) -> None:
+    router = make_router(HEDGED)
+    sb.set_fault("delay=150", model="slow")
+    clock = router.fake_time  # type: ignore[attr-defined]
+
+    async def two_windows() -> list[int]:
+        hedged = []
+        for window in range(2):
+            for i in range(3):  # three quiet requests 1 s apart, all in one 10 s window
+                r = await router.acomplete("capped", prompt=f"Call {window}-{i}. Ok.")
+                hedged.append(len(_outcomes(r)) - 1)
+                clock.sleep(1)
+            clock.sleep(10)
+        return hedged
+
+    assert asyncio.run(two_windows()) == [1, 0, 0, 1, 0, 0]
 
 
 def test_the_p95_hedge_delay_comes_from_the_latency_prior(
@@ -77,3 +122,26 @@ def test_sync_calls_are_never_hedged(make_router: MakeRouter, sb: Sandbox) -> No
     sb.set_fault("delay=100", model="slow")
     r = router.complete("t", prompt="Sync. Ok.")
     assert r.model == "slow" and _outcomes(r) == [("slow", "ok")]
+
+
+def test_a_hedged_call_ends_within_its_deadline_when_neither_model_answers(
+    make_router: MakeRouter, sb: Sandbox
+) -> None:
+    # Real time: each attempt's wait is capped by what is left of timeouts.total (0.5 s).
+    router = make_router(HEDGED)
+    sb.set_fault("delay=5000")
+
+    async def call() -> BaseException:
+        try:
+            await router.acomplete("bounded", prompt="Never answered. Ok.")
+        except AllModelsFailed as exc:
+            return exc
+        raise AssertionError("a hedged call outlived its deadline")
+
+    failed = asyncio.run(call())
+    assert isinstance(failed, AllModelsFailed)
+    # Both timed out (the hedge, given less time, first), neither outlived the deadline.
+    assert {(type(e), getattr(e, "model", None)) for e in failed.exceptions} == {
+        (TimeoutError, "slow"),
+        (TimeoutError, "quick"),
+    }

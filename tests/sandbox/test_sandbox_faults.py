@@ -308,3 +308,62 @@ def test_invalid_spec_is_rejected_loudly(sb: Sandbox, oai: openai.OpenAI) -> Non
     assert "unknown fault item" in info.value.message
     with pytest.raises(ValueError, match="unknown fault item"):
         sb.script("teapot")
+
+
+def _hung_up(sb: Sandbox) -> bool:
+    """The sandbox notices a hang-up asynchronously: wait for it (a few seconds at most)."""
+    for _ in range(500):
+        if sb.stats["hangups"] == 1:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_stall_sends_n_events_then_holds_the_connection_until_the_client_hangs_up(
+    sb: Sandbox,
+) -> None:
+    got: list[Any] = []
+    with oai_at(sb.openai_base_url, timeout=0.3) as client:
+        with pytest.raises(openai.APITimeoutError):
+            for chunk in chat(client, stream=True, extra_headers={"x-sandbox-fault": "stall=2"}):
+                got.append(chunk.choices[0].delta.content)
+        assert got == ["", "Summary", ":"]  # the role chunk, then 2 content events
+        assert _hung_up(sb)
+        with pytest.raises(openai.APITimeoutError):  # non-stream: no answer at all
+            chat(client, extra_headers={"x-sandbox-fault": "stall=0"})
+
+
+def test_trickle_repeats_the_content_without_end_until_the_client_hangs_up(
+    sb: Sandbox, ant: anthropic.Anthropic
+) -> None:
+    texts: list[str] = []
+    events = message(ant, stream=True, extra_headers={"x-sandbox-fault": "trickle=1"})
+    for event in events:
+        if event.type == "content_block_delta":
+            texts.append(event.delta.text)  # type: ignore[union-attr]
+        if len(texts) == 40:  # far more than the answer has: it comes round again
+            break
+    events.close()
+    answer = "".join(texts)
+    assert answer.startswith("Summary: The quick brown fox") and answer.count("Summary") >= 2
+    assert _hung_up(sb)
+    with pytest.raises(ValueError, match="trickle"):
+        sb.script("trickle=0")
+
+
+def test_keepalive_sends_comment_lines_during_a_stall(sb: Sandbox) -> None:
+    body = {"model": "m", "messages": MSGS, "stream": True}
+    headers = {"authorization": "Bearer k", "x-sandbox-fault": "stall=1,keepalive=5"}
+    seen = b""
+    with (
+        httpx2.Client(timeout=2) as client,
+        client.stream(
+            "POST", f"{sb.openai_base_url}/chat/completions", json=body, headers=headers
+        ) as response,
+    ):
+        for data in response.iter_bytes():
+            seen += data
+            if seen.count(b": keep-alive") >= 3:
+                break
+    assert b'"content":"Summary"' in seen and b"[DONE]" not in seen
+    assert _hung_up(sb)
