@@ -311,10 +311,12 @@ def test_a_dead_redis_failing_closed_refuses_without_its_password(
 ) -> None:
     with _redis_router(sb, tmp_path, "fail_closed") as router:
         exc = _raised(DRIVERS[driver], router, "one")
+        health = router.health()
     assert isinstance(exc, StateUnavailable), exc
     assert "127.0.0.1" in str(exc) and "unreachable" in str(exc)
     assert exc.__cause__ is None and exc.__context__ is None
-    assert leaks(CANARY, exc, logs.text) == {}
+    assert health["state"]["status"] == "refusing"
+    assert leaks(CANARY, exc, logs.text, repr(health)) == {}
 
 
 def test_a_dead_redis_failing_open_serves_and_logs_without_its_password(
