@@ -288,6 +288,11 @@ class SandboxServer:
                 self.state.bump("resets")
                 rst(writer)
                 return False
+            if spec.redirect is not None:
+                rec.status = spec.status if spec.status and 300 <= spec.status < 400 else 307
+                location = [*headers, ("location", spec.redirect)]
+                moved = response(rec.status, b"", "text/plain", location, close=close)
+                return await self._send(writer, moved, not close)
             if spec.html:
                 rec.status = spec.status or 200
                 page = response(
