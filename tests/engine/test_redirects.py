@@ -13,7 +13,7 @@ import pytest
 from router import AllModelsFailed, ProviderConfigError, Router
 from router.sandbox import Sandbox
 
-from .helpers import PROVIDERS, MakeRouter
+from .helpers import MODEL, MODEL_ID, PROVIDERS, MakeRouter
 
 SPEC = (
     PROVIDERS
@@ -27,7 +27,6 @@ tasks:
   gpt-then-claude: {candidates: [gpt], fallback: [claude]}
 """
 )
-MODEL_OF = {"openai": ("gpt", "sandbox-gpt"), "anthropic": ("claude", "sandbox-claude")}
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +64,7 @@ def test_a_redirect_is_not_followed_and_is_a_config_error(
     make_router: MakeRouter, sb: Sandbox, elsewhere: Sandbox, kind: str, status: int
 ) -> None:
     elsewhere.reset()
-    task, model_id = MODEL_OF[kind]
+    task, model_id = MODEL[kind], MODEL_ID[kind]  # each model has a task of its name
     path = "/v1/chat/completions" if kind == "openai" else "/v1/messages"
     sb.set_fault(f"redirect={elsewhere.url}{path}?token=t0k3n,{status}", model=model_id)
     router = make_router(SPEC)
