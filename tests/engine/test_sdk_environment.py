@@ -131,12 +131,10 @@ def open_sb() -> Iterator[Sandbox]:
 
 
 @pytest.fixture
-def router(
-    keyed: Sandbox,
-    open_sb: Sandbox,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Router]:
+def spec_path(
+    keyed: Sandbox, open_sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """The spec, with every canary variable set and $HOME holding a credentials profile."""
     keyed.reset()
     open_sb.reset()
     home = tmp_path / "home"
@@ -146,7 +144,12 @@ def router(
         monkeypatch.setenv(name, value)
     path = tmp_path / "routes.yaml"
     path.write_text(SPEC.format(keyed=keyed.url, open=open_sb.url))
-    with Router.from_yaml(path, environ={"SPEC_KEY": SPEC_KEY}) as built:
+    return path
+
+
+@pytest.fixture
+def router(spec_path: Path) -> Iterator[Router]:
+    with Router.from_yaml(spec_path, environ={"SPEC_KEY": SPEC_KEY}) as built:
         yield built
 
 
@@ -182,3 +185,38 @@ def test_only_the_spec_reaches_the_provider_whatever_the_environment_holds(
         # The keyed sandbox answered, so the key sent was the spec's; a keyless provider
         # sends no Authorization at all (not a placeholder).
         assert ("authorization" in headers) == (task != "local")
+
+
+def test_the_sdks_own_tracing_neither_records_prompts_nor_sends_trace_headers(
+    spec_path: Path, keyed: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With an OpenTelemetry SDK configured and ANTHROPIC_OPEN_TELEMETRY_* asking for content,
+    the anthropic SDK would put the prompt on its spans and a traceparent on the request.
+    Its tracing is off: the router's own spans (no text) are the ones."""
+    pytest.importorskip("opentelemetry.sdk")
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", provider)  # the global, for this test only
+    monkeypatch.setenv("ANTHROPIC_OPEN_TELEMETRY_TRACES_CONTENT_MODE", "content")
+    prompt = f"A private question {CANARY}."
+
+    with (
+        Router.from_yaml(spec_path, environ={"SPEC_KEY": SPEC_KEY}) as router,
+        provider.get_tracer("app").start_as_current_span("app.request"),
+    ):
+        assert router.complete("claude", prompt=prompt).content
+        assert "".join(c.delta for c in router.stream("claude", prompt=prompt))
+
+    spans = exporter.get_finished_spans()
+    assert {s.instrumentation_scope.name for s in spans if s.instrumentation_scope} <= {
+        "app",
+        "router",
+    }
+    assert CANARY not in json.dumps([dict(s.attributes or {}) for s in spans], default=str)
+    assert all("traceparent" not in r.headers for r in keyed.requests)
