@@ -207,7 +207,7 @@ class Router:
                 connect_timeout=provider.timeouts.connect,
                 request_timeout=provider.timeouts.request,
             )
-            return get_adapter_class(provider.type)(settings)
+            return get_adapter_class(provider.type, provider=provider.name)(settings)
 
         return make
 

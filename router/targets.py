@@ -36,10 +36,10 @@ _log = logging.getLogger("router.engine")
 
 class LazyAdapter:
     """The provider's adapter. :meth:`prepare` makes it and has it do its slow one-time work
-    (SDK import, clients) at start-up; a problem there (no key, SDK not installed) is left for
-    the first call that needs this provider to report. Not prepared, it is made on first use:
-    by sync calls on their thread, by async calls in a worker thread (:meth:`aget`), never on
-    the event loop."""
+    (SDK import, clients) at start-up; an SDK that cannot be imported is a ConfigError then,
+    other problems (no key) are left for the first call that needs this provider to report.
+    Not prepared, it is made on first use: by sync calls on their thread, by async calls in a
+    worker thread (:meth:`aget`), never on the event loop."""
 
     __slots__ = ("_adapter", "_lock", "_make")
 
@@ -73,6 +73,8 @@ class LazyAdapter:
     def prepare(self) -> None:
         try:
             self.get().prepare()
+        except ConfigError:
+            raise  # its SDK cannot be imported: no call to this provider could work
         except Exception as exc:  # the first call to this provider raises it
             _log.debug("provider not prepared at start-up: %s", type(exc).__name__)
 

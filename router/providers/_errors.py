@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from router import errors as E
 from router.redaction import Secrets
@@ -188,6 +189,8 @@ def classify(
     status: int | None, code: str | None, etype: str | None, message: str | None
 ) -> type[E.ProviderError]:
     s = status or 0
+    if 300 <= s < 400:  # a redirect, never followed (see redirect_detail)
+        return E.ProviderConfigError
     if s in (401, 403):
         return E.AuthenticationError
     if s == 429:
@@ -249,6 +252,8 @@ def status_error(
     message, code, etype = error_fields(body)
     cls = classify(status, code, etype, message)
     detail = message or (f"HTTP {status} with an empty body" if status else "no details given")
+    if status is not None and 300 <= status < 400:
+        detail = redirect_detail(status, (headers or {}).get("location"))
     if code and code not in detail:
         detail = f"{detail} [{code}]"
     retry_after = retry_after_from_headers(headers, time.time())
@@ -263,6 +268,26 @@ def status_error(
         request_id=request_id_of(headers, body),
         error_type=etype,
         error_code=code,
+    )
+
+
+def redirect_detail(status: int, location: str | None) -> str:
+    """Why a redirect is an error: following it would resend the key, the spec's headers and
+    the prompt to an address the spec never named. Names where it pointed by origin only (a
+    path or query may hold a token)."""
+    where = "another address"
+    try:
+        parts = urlsplit((location or "").strip())
+    except ValueError:  # not a URL one could follow anyway
+        parts = None
+    if parts is not None and parts.scheme and parts.netloc:  # without any user:password@
+        where = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+    elif parts is not None and parts.path:
+        where = "another path on the same host"
+    return (
+        f"the provider answered HTTP {status}, a redirect to {where}; redirects are not "
+        "followed (the key, the headers and the prompt would go there): set base_url to the "
+        "address that answers"
     )
 
 

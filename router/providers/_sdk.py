@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypeVar
 from router.errors import (
     BadRequestError,
     ModelError,
+    ProviderConfigError,
     ProviderError,
     ProviderUnavailable,
     RouterError,
@@ -60,7 +61,7 @@ from router.types import Chunk, Request, Response
 if TYPE_CHECKING:
     import httpx2
 
-__all__ = ["SDKAdapter", "StreamState", "require_sdk"]
+__all__ = ["SDKAdapter", "StreamState", "require_sdk", "spec_only"]
 
 #: Client attributes that, when set, mean a request may differ per call: such clients always
 #: go through the SDK's own request pipeline.
@@ -197,28 +198,54 @@ class _Route:
         self.prepared: dict[float | None, tuple[Any, dict[str, Any]]] = {}
 
 
-def require_sdk(package: str, provider_type: str) -> ModuleType:
-    """Import a vendor SDK, or fail with an error that says what to install."""
+def require_sdk(
+    package: str, provider_type: str, *, provider: str | None = None, install: str | None = None
+) -> ModuleType:
+    """Import a vendor SDK, or fail with a :class:`ProviderConfigError` (a ConfigError) that
+    names the provider and says what to install (``install``: by default ``pip install
+    PACKAGE``; an optional provider names its extra)."""
     try:
         return importlib.import_module(package)
     except ImportError as exc:
-        raise ImportError(
-            f"provider type {provider_type!r} needs the {package!r} package, which is not "
-            f"installed: pip install {package}",
-            name=package,
-        ) from exc
+        reason = f"{type(exc).__name__}: {exc}"
+    raise ProviderConfigError(  # str() starts with the provider's name
+        f"provider type {provider_type!r} needs the {package!r} package, which cannot be "
+        f"imported ({reason}); "
+        f"install it: {install or f'pip install {package}'}",
+        provider=provider,
+    )
+
+
+def spec_only(client: Any, headers: Mapping[str, str]) -> Any:
+    """``client`` (just made) sending only what the spec says. The SDKs merge headers from
+    the environment (``OPENAI_CUSTOM_HEADERS``, ``ANTHROPIC_CUSTOM_HEADERS``: any name, an
+    ``Authorization`` that replaces the key included) into the client's custom headers, and
+    no argument turns that off: they are replaced by the spec's. And a provider answering
+    with a redirect is not followed (the SDKs' httpx2 clients would): the key, the spec's
+    headers and the prompt would go to whatever host it names; the 30x is an error instead."""
+    client._custom_headers = dict(headers)
+    client._client.follow_redirects = False
+    return client
 
 
 class SDKAdapter(Adapter):
     sdk_package: ClassVar[str]
+    #: What installs the SDK when it is missing (None: ``pip install <sdk_package>``; a
+    #: provider behind an optional extra names it: ``pip install 'router[NAME]'``), and what
+    #: upgrades it to a release that runs on httpx2.
+    install: ClassVar[str | None] = None
+    upgrade: ClassVar[str]
     completion_path: ClassVar[str]
     models_path: ClassVar[str]
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
-        self._sdk = require_sdk(self.sdk_package, self.type_name)
-        import httpx2  # present whenever the SDK is: both are built on it
-
+        name = settings.name
+        self._sdk = require_sdk(
+            self.sdk_package, self.type_name, provider=name, install=self.install
+        )
+        # Present whenever the SDK is recent enough: it is built on it.
+        httpx2: Any = require_sdk("httpx2", self.type_name, provider=name, install=self.upgrade)
         self._httpx2 = httpx2
         sdk = self._sdk
         self._errors = _errors.SDKErrors(

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from router.errors import AuthenticationError
 from router.providers import _anthropic_wire as wire
-from router.providers._sdk import SDKAdapter, StreamState
+from router.providers._sdk import SDKAdapter, StreamState, spec_only
 from router.types import Request, Response
 
 __all__ = ["AnthropicAdapter"]
@@ -24,6 +24,7 @@ class AnthropicAdapter(SDKAdapter):
     #: The official endpoint, used when the spec gives no base_url.
     default_base_url: ClassVar[str] = "https://api.anthropic.com"
     sdk_package = "anthropic"
+    upgrade = "pip install --upgrade anthropic"
     completion_path = "/v1/messages"
     models_path = "/v1/models"
     #: Sent when the request sets no ``max_tokens`` (the API requires one).
@@ -45,8 +46,9 @@ class AnthropicAdapter(SDKAdapter):
                 provider=self.settings.name,
             )
         cls = self._sdk.AsyncAnthropic if use_async else self._sdk.Anthropic
-        return cls(
-            # Explicit, so the SDK skips its own lookup (env, profiles on disk, federation).
+        client = cls(
+            # Explicit, so the SDK skips its own lookup (ANTHROPIC_API_KEY,
+            # ANTHROPIC_AUTH_TOKEN, profiles under ~/.config/anthropic, federation).
             api_key=self._secret,
             # Always explicit: left out, the SDK would read ANTHROPIC_BASE_URL (or a profile),
             # a URL nobody validated.
@@ -54,7 +56,13 @@ class AnthropicAdapter(SDKAdapter):
             timeout=self._timeout,
             max_retries=0,  # the engine owns retries and fallbacks
             default_headers=dict(self.settings.headers) or None,
+            # The SDK's own OpenTelemetry spans are off, whatever ANTHROPIC_OPEN_TELEMETRY_*
+            # say: they could record prompts ("content" mode) and would send trace headers to
+            # the provider. The router's spans (telemetry.tracing) hold no text.
+            open_telemetry=False,
         )
+        client.webhook_key = None  # read from ANTHROPIC_WEBHOOK_SIGNING_KEY otherwise
+        return spec_only(client, self.settings.headers)
 
     def _body(self, request: Request, *, stream: bool) -> dict[str, Any]:
         return wire.build_body(request, stream=stream, default_max_tokens=self.default_max_tokens)

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from router.errors import AuthenticationError
 from router.providers import _openai_wire as wire
-from router.providers._sdk import SDKAdapter, StreamState
+from router.providers._sdk import SDKAdapter, StreamState, spec_only
 from router.types import Request, Response
 
 __all__ = ["OpenAIAdapter"]
@@ -21,6 +21,7 @@ __all__ = ["OpenAIAdapter"]
 class OpenAIAdapter(SDKAdapter):
     type_name = "openai"
     sdk_package = "openai"
+    upgrade = "pip install --upgrade openai"
     completion_path = "/chat/completions"
     models_path = "/models"
     #: ``max_tokens`` is deprecated on OpenAI itself and refused by its reasoning models.
@@ -49,7 +50,7 @@ class OpenAIAdapter(SDKAdapter):
 
     def _make_client(self, *, use_async: bool) -> Any:
         cls = self._sdk.AsyncOpenAI if use_async else self._sdk.OpenAI
-        return cls(
+        client = cls(
             api_key=self._client_key(),  # always explicit: the SDK would read the env itself
             # Always explicit: left out, the SDK would read OPENAI_BASE_URL, a URL nobody validated.
             base_url=self.settings.base_url or self.default_base_url,
@@ -57,6 +58,16 @@ class OpenAIAdapter(SDKAdapter):
             max_retries=0,  # the engine owns retries and fallbacks
             default_headers=dict(self.settings.headers) or None,
         )
+        # What the SDK fills from the environment when these are left out, with no argument
+        # that means "none": OPENAI_ORG_ID and OPENAI_PROJECT_ID (sent as OpenAI-Organization
+        # and OpenAI-Project to whatever base_url), OPENAI_ADMIN_KEY, OPENAI_WEBHOOK_SECRET.
+        # The spec sets an organisation or project with headers, like any other header.
+        client.organization = None
+        client.project = None
+        client.admin_api_key = None
+        client.webhook_secret = None
+        client._ambient_authorizations = frozenset()  # from OPENAI_CUSTOM_HEADERS
+        return spec_only(client, self.settings.headers)
 
     def _extra_options(self) -> dict[str, Any]:
         # What the typed ``create`` asks for: the key as a bearer token, never the admin key

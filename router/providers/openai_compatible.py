@@ -15,7 +15,7 @@ from router.providers.openai import OpenAIAdapter
 
 __all__ = ["OpenAICompatibleAdapter"]
 
-#: The SDK refuses to build a client without a key; keyless servers ignore this one.
+#: The SDK refuses to build a client without a key; this one is never sent (see _extra_options).
 PLACEHOLDER_KEY = "not-needed"
 
 
@@ -32,11 +32,10 @@ class OpenAICompatibleAdapter(OpenAIAdapter):
     def _client_key(self) -> str:
         return self._secret or PLACEHOLDER_KEY
 
-    def _make_client(self, *, use_async: bool) -> Any:
-        client = super()._make_client(use_async=use_async)
-        # The SDK fills these from OPENAI_ORG_ID / OPENAI_PROJECT_ID / OPENAI_ADMIN_KEY and would
-        # send them as headers to whatever server this is.
-        client.organization = None
-        client.project = None
-        client.admin_api_key = None
-        return client
+    def _extra_options(self) -> dict[str, Any]:
+        options = super()._extra_options()
+        if not self._secret:
+            # Keyless: no Authorization header at all, rather than the placeholder (a server
+            # with optional auth may refuse a token it does not know).
+            options["headers"] = {"Authorization": self._sdk.Omit()}
+        return options

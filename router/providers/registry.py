@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 
+from router.errors import ProviderConfigError
 from router.providers.base import Adapter
 
 __all__ = ["PROVIDER_TYPES", "get_adapter_class"]
@@ -23,15 +24,27 @@ _ADAPTERS: dict[str, str] = {
 PROVIDER_TYPES: tuple[str, ...] = tuple(_ADAPTERS)
 
 
-def get_adapter_class(type_name: str) -> type[Adapter]:
-    """The adapter class for a spec ``type``; ``ValueError`` for an unknown one."""
+def get_adapter_class(type_name: str, *, provider: str | None = None) -> type[Adapter]:
+    """The adapter class for a spec ``type``; ``ValueError`` for an unknown one, and a
+    :class:`~router.errors.ProviderConfigError` (naming ``provider``) when its module cannot
+    be imported."""
     try:
         target = _ADAPTERS[type_name]
     except KeyError:
         known = ", ".join(PROVIDER_TYPES)
         raise ValueError(f"unknown provider type {type_name!r} (known: {known})") from None
     module_name, _, attr = target.partition(":")
-    cls = getattr(importlib.import_module(module_name), attr)
-    if not (isinstance(cls, type) and issubclass(cls, Adapter)):
-        raise TypeError(f"{target} is not an Adapter subclass")
-    return cls
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:  # something the adapter's module imports is not installed
+        reason, missing = f"{type(exc).__name__}: {exc}", exc.name or module_name
+    else:
+        cls = getattr(module, attr)
+        if not (isinstance(cls, type) and issubclass(cls, Adapter)):
+            raise TypeError(f"{target} is not an Adapter subclass")
+        return cls
+    raise ProviderConfigError(  # str() starts with the provider's name; no ImportError chained
+        f"provider type {type_name!r} cannot be used ({reason}); "
+        f"install the package that provides {missing!r}",
+        provider=provider,
+    )

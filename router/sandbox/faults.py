@@ -36,6 +36,9 @@ ones, so a path spec merged with a header spec lets the header win. Items:
                             the client hangs up (counted in the ``hangups`` stat)
     keepalive=MS            with stall=N (stream): instead of silence, an SSE comment line
                             every MS: bytes that keep a read timeout from firing, no event
+    redirect=URL            answer with a redirect to URL (Location header), 307 unless a
+                            3xx status item says otherwise (redirect=URL,301): a client that
+                            follows it resends the request, key and body, there
     trickle=MS              stream: preamble, then the answer's content events over and over,
                             one every MS, never the terminal event, until the client hangs
                             up (``hangups``); non-stream: ignored
@@ -86,6 +89,7 @@ class FaultSpec:
     stall: int | None = None
     trickle_ms: float | None = None
     keepalive_ms: float | None = None
+    redirect: str | None = None
 
     @property
     def delay_s(self) -> float:
@@ -150,6 +154,10 @@ def parse_fault(text: str) -> FaultSpec:
             fields[key.replace("-", "_") + "_ms"] = _number(key, value)
         elif key in ("trickle", "keepalive") and sep:
             fields[f"{key}_ms"] = _number(key, value, minimum=1.0)
+        elif key == "redirect" and sep:
+            if not value.startswith(("http://", "https://", "/")):
+                raise ValueError(f"fault item redirect={value!r}: expected a URL or a path")
+            fields["redirect"] = value
         elif key in ("cut", "stream-error", "stall"):
             fields[key.replace("-", "_")] = _int(key, value) if sep else 0
         else:

@@ -20,6 +20,11 @@ MAX_BODY = 64 * 1024 * 1024
 REASONS: dict[int, str] = {
     100: "Continue",
     200: "OK",
+    301: "Moved Permanently",
+    302: "Found",
+    303: "See Other",
+    307: "Temporary Redirect",
+    308: "Permanent Redirect",
     400: "Bad Request",
     401: "Unauthorized",
     402: "Payment Required",

@@ -21,11 +21,19 @@ class Sandbox:
     """A local OpenAI + Anthropic compatible server; see router/sandbox/__init__.py."""
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None, *, seed: int = 0
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str | None = None,
+        *,
+        seed: int = 0,
+        keyless: bool = False,
     ) -> None:
+        """``api_key``: the only key accepted (None: any); ``keyless``: requests without a key
+        are answered too, as a local server without auth answers them."""
         self.host = host
         self._requested_port = port
-        self._state = SandboxState(seed=seed, api_key=api_key)
+        self._state = SandboxState(seed=seed, api_key=api_key, keyless=keyless)
         self._server = SandboxServer(self._state)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

@@ -10,6 +10,7 @@ import json
 import socket
 import struct
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from . import control
@@ -168,13 +169,18 @@ class SandboxServer:
             err.status = 404
         return await self._send(writer, json_response(err.status, err.body, close=close), keep)
 
+    def _check_auth(self, wire: Wire, headers: Mapping[str, str]) -> None:
+        if self.state.keyless and presented_key(headers) is None:
+            return
+        wire.check_auth(headers, self.state.api_key)
+
     async def _models(
         self, req: HttpRequest, writer: asyncio.StreamWriter, wire: Wire, model: str | None
     ) -> bool:
         keep = req.keep_alive
         ids = self.state.model_ids()
         try:
-            wire.check_auth(req.headers, self.state.api_key)
+            self._check_auth(wire, req.headers)
             if model is not None and model not in ids:
                 raise wire.status_error(404, model)
         except WireError as err:
@@ -224,7 +230,7 @@ class SandboxServer:
                 explicit = parse_fault(",".join(texts)) if texts else None
             except ValueError as bad_spec:
                 raise wire.invalid(f"invalid sandbox fault spec: {bad_spec}") from None
-            wire.check_auth(req.headers, state.api_key)
+            self._check_auth(wire, req.headers)
             if body is None:
                 raise wire.invalid("We could not parse the JSON body of your request.")
             prompt = wire.parse(body)
@@ -282,6 +288,11 @@ class SandboxServer:
                 self.state.bump("resets")
                 rst(writer)
                 return False
+            if spec.redirect is not None:
+                rec.status = spec.status if spec.status and 300 <= spec.status < 400 else 307
+                location = [*headers, ("location", spec.redirect)]
+                moved = response(rec.status, b"", "text/plain", location, close=close)
+                return await self._send(writer, moved, not close)
             if spec.html:
                 rec.status = spec.status or 200
                 page = response(

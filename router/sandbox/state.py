@@ -64,9 +64,12 @@ def redact(headers: dict[str, str]) -> dict[str, str]:
 
 
 class SandboxState:
-    def __init__(self, *, seed: int = 0, api_key: str | None = None) -> None:
+    def __init__(self, *, seed: int = 0, api_key: str | None = None, keyless: bool = False) -> None:
         self.seed = seed
         self.api_key = api_key
+        #: Requests without a credential are answered, as by a local server started without
+        #: a key (vLLM, Ollama); one that is presented is still checked.
+        self.keyless = keyless
         self.faults = FaultBook(seed)
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from difflib import get_close_matches
 from typing import Any, get_args
 
-from router.spec.checks_providers import check_base_urls, check_environment
+from router.spec.checks_providers import check_base_urls, check_environment, check_header_names
 from router.spec.checks_rules import check_rules, string_items
 from router.spec.diagnostics import Diagnostic
 from router.spec.model import Capability
@@ -429,6 +429,7 @@ CHECKS: tuple[Callable[[Context], Iterator[Diagnostic]], ...] = (
     check_priorities,
     check_base_urls,
     check_environment,
+    check_header_names,
     check_hedges,
 )
 

@@ -395,6 +395,73 @@ def check_environment(ctx: Context) -> Iterator[Diagnostic]:
         yield from _env_check(ctx, ("state", "url_env"), state["url_env"], "the Redis URL")
 
 
+# Headers that frame the HTTP message or the connection: the HTTP client sets them for each
+# request from base_url and the body; a value from the spec could corrupt the request or
+# smuggle a second one. Proxy-* headers are for a proxy (HTTPS_PROXY), not the provider.
+_FRAMING_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "upgrade",
+        "te",
+        "trailer",
+        "keep-alive",
+        "expect",
+    }
+)
+# Headers that carry the key: with api_key_env, the adapter sends the key itself.
+_KEY_HEADERS = frozenset({"authorization", "x-api-key", "api-key"})
+
+
+def _reserved_header(header: str, provider: Mapping[str, object]) -> tuple[str, str] | None:
+    """Why the spec may not set ``header`` for ``provider`` (message tail, hint), or None."""
+    name = header.lower()
+    if name == "host":
+        return "is derived from base_url for each request", "set base_url instead"
+    if name in _FRAMING_HEADERS:
+        return (
+            "frames the HTTP request, which the HTTP client does for each request (a value "
+            "from the spec could corrupt it or smuggle a second request)",
+            "remove it",
+        )
+    if name.startswith("proxy-"):
+        return (
+            "is meant for a proxy, but would be sent to the provider",
+            "configure a proxy with HTTPS_PROXY (its credentials in the proxy URL)",
+        )
+    if name in _KEY_HEADERS and isinstance(provider.get("api_key_env"), str):
+        hint = (
+            "remove api_key_env to authenticate with this header alone ({env: NAME})"
+            if provider.get("type") == "openai_compatible"
+            else "remove it: the key from api_key_env is what authenticates"
+        )
+        return (
+            "carries a key, but the adapter already sends the key from api_key_env (with "
+            "both, the request holds two keys and which one counts is up to the server)",
+            hint,
+        )
+    return None
+
+
+def check_header_names(ctx: Context) -> Iterator[Diagnostic]:
+    """Headers the spec may not set: those that frame the request, Proxy-*, and a second key
+    beside api_key_env."""
+    for name, provider in ctx.entries("providers"):
+        headers = provider.get("headers")
+        for header in headers if isinstance(headers, dict) else []:
+            reserved = _reserved_header(header, provider) if isinstance(header, str) else None
+            if reserved is not None:
+                why, hint = reserved
+                yield ctx.doc.diagnostic(
+                    ("providers", name, "headers", header),
+                    f"header {header} of provider '{name}' {why}",
+                    "reserved-header",
+                    hint=hint,
+                )
+
+
 _HEADER_HINT = (
     "a header value is one line of visible ASCII: no CR, LF, NUL or other control character, "
     "no space at either end"

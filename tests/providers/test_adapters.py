@@ -300,18 +300,6 @@ def test_adapters_reuse_their_clients(make_adapter: MakeAdapter, sb: Sandbox) ->
     assert sb.stats["connections"] == 1
 
 
-def test_compatible_adapter_sends_no_env_credentials(
-    make_adapter: MakeAdapter, sb: Sandbox, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env-must-not-leak")
-    monkeypatch.setenv("OPENAI_ORG_ID", "org-env")
-    adapter = make_adapter("openai_compatible", api_key=None)
-    assert adapter.complete(req("openai_compatible", "Hi.")).content
-    headers = sb.requests[-1].headers
-    assert "openai-organization" not in headers
-    assert adapter._client.api_key == "not-needed"  # type: ignore[attr-defined]
-
-
 def test_usage_defaults() -> None:
     assert Usage(3, 4).total_tokens == 7
     assert Usage(3, 4, total_tokens=9).total_tokens == 9

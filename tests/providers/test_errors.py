@@ -319,3 +319,24 @@ def test_status_error_classification(
 ) -> None:
     err = status_error(status, None, body, provider="p", model="m", secret=None)
     assert type(err) is cls and err.status == status
+
+
+@pytest.mark.parametrize(
+    ("location", "where"),
+    [
+        (
+            "https://user:pw@elsewhere.example:8443/v1/x?token=t0k3n",
+            "https://elsewhere.example:8443",
+        ),
+        ("http://[::1]:9/v1", "http://[::1]:9"),
+        ("/v2/chat/completions?key=t0k3n", "another path on the same host"),
+        ("http://[::1", "another address"),  # not a URL anyone could follow
+        (None, "another address"),
+    ],
+)
+def test_a_redirect_names_where_it_pointed_by_origin_only(location: str | None, where: str) -> None:
+    headers = {"location": location} if location is not None else {}
+    err = status_error(302, headers, None, provider="p", model="m", secret=None)
+    assert isinstance(err, E.ProviderConfigError) and not err.retriable and err.status == 302
+    assert f"a redirect to {where}; redirects are not followed" in str(err)
+    assert "t0k3n" not in str(err) and "pw" not in str(err)

@@ -9,6 +9,7 @@ import textwrap
 
 import pytest
 
+from router.errors import ConfigError, ProviderConfigError
 from router.providers import PROVIDER_TYPES, Adapter, ProviderSettings, get_adapter_class
 from router.providers._sdk import require_sdk
 from router.providers._sse import SSEDecoder
@@ -42,9 +43,15 @@ def test_sdks_are_imported_only_when_an_adapter_is_built() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_missing_sdk_names_the_package() -> None:
-    with pytest.raises(ImportError, match="pip install no_such_sdk_pkg"):
-        require_sdk("no_such_sdk_pkg", "future")
+def test_a_missing_sdk_is_a_config_error_naming_the_provider_and_what_to_install() -> None:
+    with pytest.raises(ConfigError, match="pip install 'router\\[future\\]'") as caught:
+        require_sdk(
+            "no_such_sdk_pkg", "future", provider="f", install="pip install 'router[future]'"
+        )
+    error = caught.value
+    assert isinstance(error, ProviderConfigError) and error.provider == "f"
+    assert "'no_such_sdk_pkg' package" in str(error) and str(error).startswith("f: ")
+    assert error.__cause__ is None and error.__context__ is None
 
 
 def test_compatible_needs_a_base_url() -> None:

@@ -367,3 +367,17 @@ def test_keepalive_sends_comment_lines_during_a_stall(sb: Sandbox) -> None:
                 break
     assert b'"content":"Summary"' in seen and b"[DONE]" not in seen
     assert _hung_up(sb)
+
+
+def test_redirect_answers_with_its_location_and_status(sb: Sandbox) -> None:
+    body = {"model": "m", "messages": MSGS}
+    headers = {"authorization": "Bearer k"}
+    sb.script("redirect=https://elsewhere.example/v1/chat/completions")
+    sb.script("redirect=/v2/chat/completions,301")
+    with httpx2.Client(timeout=2) as client:
+        first = client.post(f"{sb.openai_base_url}/chat/completions", json=body, headers=headers)
+        second = client.post(f"{sb.openai_base_url}/chat/completions", json=body, headers=headers)
+    assert first.status_code == 307
+    assert first.headers["location"] == "https://elsewhere.example/v1/chat/completions"
+    assert (second.status_code, second.headers["location"]) == (301, "/v2/chat/completions")
+    assert [r.status for r in sb.requests] == [307, 301]

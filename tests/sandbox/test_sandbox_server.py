@@ -197,7 +197,16 @@ def test_fault_grammar() -> None:
     assert (spec.chunk_delay_ms, spec.cut, spec.clean) == (5.0, 3, True)
     assert parse_fault("html,502").html and parse_fault("filter").filter == "error"
     assert parse_fault("filter=finish").filter == "finish"
-    for bad in ("p=2", "cut=-1", "retry-after=soon", "999", "explode", "filter=maybe"):
+    assert parse_fault("redirect=http://h:1/v1/x,308").redirect == "http://h:1/v1/x"
+    for bad in (
+        "p=2",
+        "cut=-1",
+        "retry-after=soon",
+        "999",
+        "explode",
+        "filter=maybe",
+        "redirect=h",
+    ):
         with pytest.raises(ValueError):
             parse_fault(bad)
 

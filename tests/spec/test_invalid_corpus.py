@@ -79,6 +79,7 @@ ERROR_CODES = {
     "priority-weights",
     "invalid-url",
     "invalid-header",
+    "reserved-header",
     "unsafe-base-url",
     "secret-in-config",
     # a warning that strict mode turns into an error
@@ -104,6 +105,10 @@ NOT_CODES = {
     "proxy-authorization",
     "x-api-key",
     "x-auth-token",
+    # header names the spec may not set (checks_providers._FRAMING_HEADERS)
+    "content-length",
+    "transfer-encoding",
+    "keep-alive",
 }
 # "schema" is the fallback code for a JSON Schema keyword without its own wording; every
 # keyword routes.schema.json uses has one, so it cannot occur.
