@@ -240,6 +240,9 @@ class BreakerNode:
         except ProviderError as error:
             self._done(error)
             raise
+        except BaseException:  # the deadline or a cancellation: no verdict on the model
+            self.breaker.release()
+            raise
         self._done(None)
         return response  # type: ignore[no-any-return]
 
@@ -249,6 +252,9 @@ class BreakerNode:
             response = await self.wrapped.acomplete(request)
         except ProviderError as error:
             await self._adone(error)
+            raise
+        except BaseException:  # the deadline or a cancellation: no verdict on the model
+            self.breaker.release()
             raise
         await self._adone(None)
         return response  # type: ignore[no-any-return]

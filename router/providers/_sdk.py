@@ -43,6 +43,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Itera
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypeVar
 
+from router.deadline import DeadlineReached, watch
 from router.errors import (
     BadRequestError,
     ModelError,
@@ -412,25 +413,28 @@ class SDKAdapter(Adapter):
             self._route = cached = (client, self._make_route(client))
         route = cached[1]
         if route is None or (route.traced and _tracing_live()):
+            # The body is read here, not by the SDK, so that the deadline bounds that read.
             http: httpx2.Response = client.post(
                 self.completion_path,
                 body=body,
                 cast_to=self._httpx2.Response,
                 options=self._options(request),
-                stream=stream,
+                stream=True,
             )
+            if not stream:
+                _read(http)
             return http
         http_request = self._build(route, body, request)
         try:
-            http = route.http.send(http_request, stream=stream)
+            http = route.http.send(http_request, stream=True)
         except Exception as exc:
             error = self._send_error(exc, http_request)
             if error is None:
                 raise
             raise error from exc
+        if not stream or not http.is_success:
+            _read(http)
         if not http.is_success:
-            if not http.is_closed:
-                http.read()
             raise route.status_error(http) from None
         return http
 
@@ -646,6 +650,19 @@ def _abandon_client(pair: tuple[Any, _Route | None]) -> None:
     if http is not None and state is not None:
         with contextlib.suppress(AttributeError):
             http._state = state.CLOSED
+
+
+def _read(http: httpx2.Response) -> None:
+    """Reads the whole body of ``http`` under the sync driver's armed deadline (if any,
+    :mod:`router.deadline`): a server trickling it past the request's deadline gets its
+    connection shut and the read raises DeadlineReached. Closes ``http`` either way."""
+    try:
+        with watch(http) as deadline:
+            http.read()
+        if deadline is not None and deadline.fired:
+            raise DeadlineReached()  # the shut-down socket read as the end of the body
+    finally:
+        http.close()
 
 
 def _collect_page(page: Mapping[str, Any], ids: list[str]) -> dict[str, Any] | None:

@@ -38,7 +38,8 @@ ones, so a path spec merged with a header spec lets the header win. Items:
                             every MS: bytes that keep a read timeout from firing, no event
     trickle=MS              stream: preamble, then the answer's content events over and over,
                             one every MS, never the terminal event, until the client hangs
-                            up (``hangups``); non-stream: ignored
+                            up (``hangups``); non-stream: the head at once, then the
+                            JSON body one byte every MS (a hang-up counts in ``hangups``)
 
 Sources, in precedence order: the ``x-sandbox-fault`` header (``x-fake-fault`` also works)
 merged over a ``/fault/SPEC/...`` path prefix; then Sandbox.script(); then

@@ -306,6 +306,9 @@ class SandboxServer:
         body = dumps(wire.render(completion, prompt))
         if spec is not None and spec.badjson:
             body = body[: len(body) // 2]
+        if spec is not None and spec.trickle_ms is not None:
+            full = response(200, body, "application/json", headers, close=close)
+            return await self._trickle_body(writer, reader, full, len(body), spec.trickle_ms)
         if spec is not None and spec.cut is not None:
             self.state.bump("cuts")
             full = response(200, body, "application/json", headers)
@@ -342,6 +345,31 @@ class SandboxServer:
                 writer.write(chunk(event))
                 await writer.drain()
                 await asyncio.sleep(gap)
+        self.state.bump("hangups")
+        return False
+
+    async def _trickle_body(
+        self,
+        writer: asyncio.StreamWriter,
+        reader: asyncio.StreamReader | None,
+        full: bytes,
+        body_len: int,
+        gap_ms: float,
+    ) -> bool:
+        """A non-streamed answer whose head goes at once and whose body follows one byte every
+        ``gap_ms`` (trickle=MS); a client that hangs up first is counted in ``hangups``."""
+        head = len(full) - body_len
+        with contextlib.suppress(ConnectionError):
+            writer.write(full[:head])
+            await writer.drain()
+            for i in range(head, len(full)):
+                await asyncio.sleep(gap_ms / 1000)
+                if (reader is not None and reader.at_eof()) or writer.transport.is_closing():
+                    break
+                writer.write(full[i : i + 1])
+                await writer.drain()
+            else:
+                return False  # the whole body went out; close (this fault is for tests)
         self.state.bump("hangups")
         return False
 

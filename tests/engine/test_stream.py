@@ -3,6 +3,8 @@ StreamInterrupted after it (never a clean stop)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from router import AllModelsFailed, ProviderUnavailable, StreamInterrupted
@@ -186,3 +188,24 @@ def test_closing_a_stream_early_leaves_no_response_and_the_router_usable(
     stream.close()
     assert stream.response is None
     assert router.complete(f"ask-{kind}", prompt="Still here.").content == "Summary: Still here."
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_sequential_streams_reuse_one_connection(
+    make_router: MakeRouter, sb: Sandbox, kind: str, mode: str
+) -> None:
+    router = make_router(BASIC)
+    task = f"ask-{kind}"
+
+    async def astreams() -> None:
+        async with router:
+            for _ in range(4):
+                assert "".join([c.delta async for c in router.astream(task, prompt="Hi.")])
+
+    if mode == "sync":
+        for _ in range(4):
+            assert "".join(c.delta for c in router.stream(task, prompt="Hi."))
+    else:
+        asyncio.run(astreams())
+    assert sb.stats["streams"] == 4
+    assert sb.stats["connections"] == 1  # each stream's body read to its end: pooled again
