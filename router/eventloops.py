@@ -12,12 +12,19 @@ was never retrieved"). So :class:`LoopLocal` keeps one resource per loop and clo
 - when ``aclose()`` is awaited on the loop (``Router.aclose()``);
 - on ``close()`` from outside: a live loop is asked to close it (thread-safely); the resource
   of a loop that is already closed is *abandoned*, never touched through that loop.
+
+:func:`untracked` is the other side of the same mechanism: a streamed answer is a stack of
+async generators (the router's stream, the nodes', the adapter's, the SSE reader's), each
+closing the one beneath it. If the loop tracked them all, ``shutdown_asyncgens()`` would close
+them all at once and an inner one would be closed twice concurrently ("aclose(): asynchronous
+generator is already running"). So only the outermost is tracked; it closes the rest in order.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import sys
 import threading
@@ -26,12 +33,48 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-__all__ = ["LoopLocal"]
+__all__ = ["LoopLocal", "retrack", "untracked"]
 
 _T = TypeVar("_T")
 _log = logging.getLogger("router.eventloops")
 #: Close tasks started from sync code: the loop holds its tasks only weakly.
 _closing: set[asyncio.Task[Any]] = set()
+
+
+_UNTRACKED: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "router_untracked_asyncgens", default=False
+)
+
+
+class _FirstIter:
+    """The running loop's first-iteration hook, skipped for generators started while
+    :func:`untracked` is in force (they still get the loop's finalizer)."""
+
+    __slots__ = ("loop_hook",)
+
+    def __init__(self, loop_hook: Callable[[Any], object]) -> None:
+        self.loop_hook = loop_hook
+
+    def __call__(self, agen: Any) -> None:
+        if not _UNTRACKED.get():
+            self.loop_hook(agen)
+
+
+def untracked() -> contextvars.Token[bool]:
+    """From now until :func:`retrack` (in this task), async generators started are left out
+    of the running loop's list of generators to close at shutdown: their owner (an outer
+    generator the loop does track) closes them. Set around each step of an owned stack, never
+    across a ``yield`` to a caller. The running loop's hook is wrapped once per run of the
+    loop (the loop puts its own back when it stops)."""
+    hooks = sys.get_asyncgen_hooks()
+    first = hooks.firstiter
+    if first is not None and not isinstance(first, _FirstIter):
+        sys.set_asyncgen_hooks(firstiter=_FirstIter(first), finalizer=hooks.finalizer)
+    return _UNTRACKED.set(True)
+
+
+def retrack(token: contextvars.Token[bool]) -> None:
+    _UNTRACKED.reset(token)
 
 
 @dataclass(eq=False, slots=True)
@@ -151,8 +194,12 @@ class LoopLocal(Generic[_T]):
         closer = _close_at_shutdown(weakref.ref(self), entry)
         # Starting the generator registers it with the running loop (its first-iteration hook);
         # the loop keeps it only weakly, the entry keeps it alive.
-        with contextlib.suppress(StopIteration):
-            closer.asend(None).send(None)
+        tracked = _UNTRACKED.set(False)  # made during a stream's step: tracked all the same
+        try:
+            with contextlib.suppress(StopIteration):
+                closer.asend(None).send(None)
+        finally:
+            _UNTRACKED.reset(tracked)
         entry.closer = closer
 
     def _prune(self) -> None:

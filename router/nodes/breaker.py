@@ -19,6 +19,7 @@ quota, not the model's health, and do not open the circuit.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import deque
@@ -278,8 +279,9 @@ class BreakerNode:
         await self._acheck()
         recorded = False
         try:
-            async for chunk in self.wrapped.astream(request):
-                yield chunk
+            async with contextlib.aclosing(self.wrapped.astream(request)) as chunks:
+                async for chunk in chunks:
+                    yield chunk
             recorded = True
             await self._adone(None)
         except ProviderError as error:

@@ -577,8 +577,9 @@ class SDKAdapter(Adapter):
             if "event-stream" not in http.headers.get("content-type", ""):
                 await http.aread()
                 raise self._not_a_stream(http, request)
-            async for chunk in astream_chunks(http, state):
-                yield chunk
+            async with contextlib.aclosing(astream_chunks(http, state)) as chunks:
+                async for chunk in chunks:
+                    yield chunk
         except self._catch as exc:
             raise self._error(exc, request, mid_stream=True) from exc
         finally:

@@ -9,7 +9,8 @@ friends, which may legally appear unescaped inside a JSON ``data:`` line.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Protocol
 
 from router.deadline import DeadlineReached, limited, watch
@@ -132,22 +133,24 @@ def stream_chunks(response: httpx2.Response, state: StreamState) -> Iterator[Chu
     _drain(response, raw)
 
 
-async def astream_chunks(response: httpx2.Response, state: StreamState) -> AsyncIterator[Chunk]:
+async def astream_chunks(
+    response: httpx2.Response, state: StreamState
+) -> AsyncGenerator[Chunk, None]:
     """As :func:`stream_chunks`; after the terminal event the rest of the body (normally only
     the chunked terminator, already received) is read, so that the connection goes back to
     the pool instead of being closed: a new connection per stream costs more CPU than the
     stream itself. A server that keeps the body open longer than :data:`DRAIN_SECONDS` after
     its terminal event gets the connection closed, as before."""
     decoder = SSEDecoder()
-    raw = response.aiter_bytes()
-    async for data in raw:
-        for event, text in decoder.feed(data):
-            chunk = state.feed(event, text)
-            if chunk is not None:
-                yield chunk
-            if state.done:
-                await _adrain(raw)
-                return
+    async with contextlib.aclosing(response.aiter_bytes()) as raw:
+        async for data in raw:
+            for event, text in decoder.feed(data):
+                chunk = state.feed(event, text)
+                if chunk is not None:
+                    yield chunk
+                if state.done:
+                    await _adrain(raw)
+                    return
     for event, text in decoder.flush():
         chunk = state.feed(event, text)
         if chunk is not None:
