@@ -9,8 +9,10 @@ streamed or not; the adapter's reader hands it the response's socket (:func:`wat
 reads the body, and one daemon thread for the whole process (not one per call or per chunk)
 shuts that socket down when the deadline comes: the blocked read returns at once, the reader
 raises :class:`DeadlineReached`, and the driver ends the attempt with the request's timeout.
-(Before the response's head has arrived the sync read is bounded by the read timeout, which
-the drivers cap by the time left.)
+The adapters also hand it the connection's socket while the request is sent and the answer's
+head awaited (:func:`sending`); where they cannot (a client with custom transports or the
+SDK's own request path) the read timeout, which the drivers cap by the time left, bounds
+that wait.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "StreamDeadline",
     "limited",
     "reset_current",
+    "sending",
     "set_current",
     "watch",
     "within",
@@ -171,6 +174,38 @@ def watch(response: Any) -> Iterator[StreamDeadline | None]:
         raise
     finally:
         _WATCHDOG.disarm(deadline)
+
+
+@contextlib.contextmanager
+def sending(
+    find_socket: Callable[[Any], socket.socket | None],
+) -> Iterator[Callable[[str, dict[str, Any]], None] | None]:
+    """While a sync attempt sends its request and waits for the answer's head: yields an
+    httpcore ``trace`` extension (None when no deadline is armed) that, as the request starts
+    going out on an HTTP/1.1 connection, hands the armed deadline that connection's socket
+    (``find_socket(the httpcore request)``; None: it cannot be found, and the read timeout
+    remains the bound). A failure after the deadline fired raises :class:`DeadlineReached`."""
+    deadline = _CURRENT.get()
+    if deadline is None:
+        yield None
+        return
+
+    def trace(event: str, info: dict[str, Any]) -> None:
+        if event == "http11.send_request_headers.started":
+            sock = find_socket(info.get("request"))
+            if sock is not None:
+                _WATCHDOG.arm(deadline, sock)
+
+    try:
+        yield trace
+    except Exception:
+        if deadline.fired:
+            raise DeadlineReached() from None
+        raise
+    finally:
+        _WATCHDOG.disarm(deadline)
+    if deadline.fired:  # the shut-down socket may have read as a (short) head
+        raise DeadlineReached()
 
 
 @contextlib.contextmanager

@@ -35,7 +35,9 @@ ones, so a path spec merged with a header spec lets the header win. Items:
                             connection held open; non-stream: silence, no status line. Until
                             the client hangs up (counted in the ``hangups`` stat)
     keepalive=MS            with stall=N (stream): instead of silence, an SSE comment line
-                            every MS: bytes that keep a read timeout from firing, no event
+                            every MS: bytes that keep a read timeout from firing, no event;
+                            non-stream: a status line, then a header line every MS, never
+                            the end of the head, until the client hangs up (``hangups``)
     trickle=MS              stream: preamble, then the answer's content events over and over,
                             one every MS, never the terminal event, until the client hangs
                             up (``hangups``); non-stream: the head at once, then the

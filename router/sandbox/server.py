@@ -276,6 +276,8 @@ class SandboxServer:
     ) -> bool:
         headers = [*wire.id_headers(rid), *fault_headers(spec)]
         if spec is not None:
+            if spec.keepalive_ms is not None and not prompt.stream:
+                return await self._trickle_head(writer, reader, spec.keepalive_ms / 1000)
             if spec.stall is not None and not prompt.stream:
                 return await self._hang(reader)
             if spec.reset:
@@ -345,6 +347,20 @@ class SandboxServer:
                 writer.write(chunk(event))
                 await writer.drain()
                 await asyncio.sleep(gap)
+        self.state.bump("hangups")
+        return False
+
+    async def _trickle_head(
+        self, writer: asyncio.StreamWriter, reader: asyncio.StreamReader | None, gap: float
+    ) -> bool:
+        """A status line, then one more header line every ``gap`` seconds, never the end of
+        the head, until the client hangs up (keepalive=MS on a non-streamed request)."""
+        with contextlib.suppress(ConnectionError):
+            writer.write(b"HTTP/1.1 200 OK\r\n")
+            while not ((reader is not None and reader.at_eof()) or writer.transport.is_closing()):
+                await writer.drain()
+                await asyncio.sleep(gap)
+                writer.write(b"x-keep-alive: 1\r\n")
         self.state.bump("hangups")
         return False
 

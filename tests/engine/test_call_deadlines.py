@@ -1,8 +1,8 @@
 """timeouts.total bounds non-streamed calls too (sync and async), through the real SDKs against
-the sandbox: an answer whose body is still arriving, a byte at a time, when the request's
-deadline comes ends its attempt with the request's TimeoutError and the connection closed, and
-the chain gives up (no time is left for the fallback) with AllModelsFailed; a caller's own
-cancellation stays a cancellation."""
+the sandbox: an answer whose head or body is still arriving, a line or a byte at a time, when
+the request's deadline comes ends its attempt with the request's TimeoutError and the
+connection closed, and the chain gives up (no time is left for the fallback) with
+AllModelsFailed; a caller's own cancellation stays a cancellation."""
 
 from __future__ import annotations
 
@@ -56,27 +56,24 @@ def _gave_up_at_the_deadline(
     assert _chain(cut) == ["TimeoutError"]
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_a_body_trickled_past_the_deadline_ends_the_call_with_a_timeout(
-    make_router: MakeRouter, sb: Sandbox, kind: str, mode: str
-) -> None:
-    task, first, _ = FIRST[kind]
-    # The head at once, then one byte of JSON every 20 ms (seconds for the whole body): each
-    # read is far inside the read timeout, only the total deadline (a real second) ends it.
-    router = make_router(_spec(total=1, request=30), clock=time.monotonic)
-    sb.set_fault("trickle=20", model=ID[first])
-    _gave_up_at_the_deadline(_complete(router, mode, task), sb, kind)
+# How a server can hold a call past its deadline: the head at once, then one byte of JSON
+# every 20 ms (seconds for the whole body); a status line, then a header line every 20 ms,
+# never the end of the head; silence, no status line. The first two keep every read far
+# inside the read timeout: only the total deadline (a real second) ends them. In silence the
+# read timeout (capped by the time left) and the deadline come together: either ends it.
+HOLDS = {"body trickled": "trickle=20", "head kept alive": "keepalive=20", "silence": "stall=0"}
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_a_call_answered_in_silence_until_the_deadline_ends_with_a_timeout(
-    make_router: MakeRouter, sb: Sandbox, kind: str, mode: str
+@pytest.mark.parametrize("hold", list(HOLDS))
+def test_a_call_held_past_the_deadline_ends_with_a_timeout_and_all_models_failed(
+    make_router: MakeRouter, sb: Sandbox, kind: str, mode: str, hold: str
 ) -> None:
     task, first, _ = FIRST[kind]
     router = make_router(_spec(total=1, request=30), clock=time.monotonic)
-    sb.set_fault("stall=0", model=ID[first])  # no status line, the connection held open
-    # The read timeout (capped by the time left) and the deadline come together: either ends it.
-    _gave_up_at_the_deadline(_complete(router, mode, task), sb, kind, cut_by_deadline=False)
+    sb.set_fault(HOLDS[hold], model=ID[first])
+    error = _complete(router, mode, task)
+    _gave_up_at_the_deadline(error, sb, kind, cut_by_deadline=hold != "silence")
 
 
 def test_cancelling_an_async_call_stays_a_cancellation_not_a_deadline(
