@@ -38,6 +38,9 @@ ones, so a path spec merged with a header spec lets the header win. Items:
                             every MS: bytes that keep a read timeout from firing, no event;
                             non-stream: a status line, then a header line every MS, never
                             the end of the head, until the client hangs up (``hangups``)
+    linger                  stream: the whole answer, terminal events included, then the
+                            body held open (no chunked terminator) until the client hangs
+                            up (``hangups``)
     trickle=MS              stream: preamble, then the answer's content events over and over,
                             one every MS, never the terminal event, until the client hangs
                             up (``hangups``); non-stream: the head at once, then the
@@ -61,7 +64,7 @@ from typing import Any
 from .http11 import Headers, http_date
 
 FAULT_HEADERS = ("x-sandbox-fault", "x-fake-fault")  # the latter for fakellm compatibility
-_FLAGS = ("clean", "reset", "badjson", "html", "context", "quota", "echo-key")
+_FLAGS = ("clean", "reset", "badjson", "html", "context", "quota", "echo-key", "linger")
 _FILTER_MODES = ("error", "finish")
 
 
@@ -89,6 +92,7 @@ class FaultSpec:
     stall: int | None = None
     trickle_ms: float | None = None
     keepalive_ms: float | None = None
+    linger: bool = False
 
     @property
     def delay_s(self) -> float:

@@ -439,6 +439,8 @@ class SandboxServer:
                 *plan.content[: spec.stream_error],
                 wire.stream_error_event(status),
             ]
+        elif spec is not None and spec.linger:
+            hang = True
         gap = spec.chunk_delay_s if spec is not None else 0.0
         writer.write(sse_head(headers, close=close))
         await writer.drain()

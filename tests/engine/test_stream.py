@@ -21,6 +21,7 @@ from .helpers import (
     expected_cost,
     models_sent,
 )
+from .test_stream_deadlines import _hung_up
 
 CHAIN = (
     PROVIDERS
@@ -40,6 +41,7 @@ FIRST = {
     "anthropic": ("anthropic-first", "claude", "gpt"),
 }
 ID = {"gpt": "sandbox-gpt", "claude": "sandbox-claude"}
+PROMPT = "Stream me. Thanks."
 ANSWER = "Summary: Stream me. Thanks."
 
 
@@ -209,3 +211,26 @@ def test_sequential_streams_reuse_one_connection(
         asyncio.run(astreams())
     assert sb.stats["streams"] == 4
     assert sb.stats["connections"] == 1  # each stream's body read to its end: pooled again
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_stream_whose_body_stays_open_after_its_end_completes_and_closes_the_connection(
+    make_router: MakeRouter, sb: Sandbox, kind: str, mode: str
+) -> None:
+    """After the terminal event the rest of the body is read for at most DRAIN_SECONDS (a real
+    half second here): a server that holds the body open then gets the connection closed,
+    and the answer is whole."""
+    router = make_router(BASIC)
+    task = f"ask-{kind}"
+    sb.set_fault("linger")
+
+    async def astream() -> str:
+        async with router:
+            return "".join([c.delta async for c in router.astream(task, prompt=PROMPT)])
+
+    if mode == "sync":
+        text = "".join(c.delta for c in router.stream(task, prompt=PROMPT))
+    else:
+        text = asyncio.run(astream())
+    assert text == ANSWER
+    assert _hung_up(sb)
