@@ -180,16 +180,19 @@ _schemas_ok: set[str] = set()  # JSON texts of schemas already found valid
 _MAX_REMEMBERED = 1024
 
 
-def prepare_schema_checks() -> Any:
-    """The metaschema validator, built on first use (it imports jsonschema): the Router builds
-    it when it is built, if a model could take tools or JSON, so no call pays for the import."""
+def prepare_schema_checks() -> tuple[Any, Callable[..., Any]]:
+    """The metaschema validator and jsonschema's ``best_match``, on first use (it imports
+    jsonschema): the Router makes them when it is built, if a model could take tools or JSON,
+    so no call pays for the import (not even one with an invalid schema)."""
     if not _meta:
         with _schema_lock:
             if not _meta:
                 from jsonschema import Draft202012Validator
+                from jsonschema.exceptions import best_match
 
-                _meta.append(Draft202012Validator(Draft202012Validator.META_SCHEMA))
-    return _meta[0]
+                _meta.append((Draft202012Validator(Draft202012Validator.META_SCHEMA), best_match))
+    checks: tuple[Any, Callable[..., Any]] = _meta[0]
+    return checks
 
 
 def _check_schema(schema: object, where: str, *, object_only: bool) -> None:
@@ -200,9 +203,7 @@ def _check_schema(schema: object, where: str, *, object_only: bool) -> None:
     text = json_text(schema, where)
     if text in _schemas_ok:
         return
-    meta = prepare_schema_checks()
-    from jsonschema.exceptions import best_match
-
+    meta, best_match = prepare_schema_checks()
     try:  # plain dicts and lists, as jsonschema expects (not MappingProxyType, tuples)
         error = best_match(meta.iter_errors(json.loads(text)))
     except RecursionError:

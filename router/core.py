@@ -14,6 +14,7 @@ from typing import Any
 from router.callargs import CheckedParams, check_params
 from router.errors import ConfigError, NoRouteError, RequestError
 from router.plan import Plan, make_plan, request_features
+from router.spec.diagnostics import Diagnostic
 from router.spec.model import ModelSpec, Params, Spec, TaskSpec
 from router.types import (
     Message,
@@ -164,8 +165,6 @@ def no_route(
     why = "; ".join(f"{model}: {reason}" for model, reason in skipped) or "the chain is empty"
     unset = [(m, r) for m, r in skipped if r == unavailable(spec.models[m])]
     if unset:
-        from router.spec.diagnostics import Diagnostic
-
         fix = "; ".join(f"{model}: {reason}" for model, reason in unset)
         return ConfigError(
             [

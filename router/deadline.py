@@ -1,18 +1,23 @@
-"""The total deadline of a sync stream, enforced while a read is blocked.
+"""The total deadline of a request (``timeouts.total``), enforced while a read is blocked.
 
-An async stream is bounded by one loop timer per attempt that cancels its wait for the next
-chunk (``router.streams._AsyncDeadline``). A sync stream blocks in a socket read that only the
-socket's own timeout (the ``timeouts.request`` read timeout) ends, and a server that keeps
-sending a byte now and then never lets that fire. So the sync driver arms a
-:class:`StreamDeadline` for each streamed attempt; the adapter's SSE reader hands it the
-response's socket (:func:`watch`) and one daemon thread for the whole process (not one per
-stream or per chunk) shuts that socket down when the deadline comes: the blocked read returns
-at once, the reader raises :class:`DeadlineReached`, and the driver ends the stream with the
-request's timeout.
+An async attempt is bounded by one loop timer: a stream's cancels its wait for the next chunk
+(``router.streams._AsyncDeadline``), a non-streamed call's cancels the whole attempt
+(:func:`within`). A sync call blocks in a socket read that only the socket's own timeout (the
+``timeouts.request`` read timeout) ends, and a server that keeps sending a byte now and then
+never lets that fire. So the sync drivers arm a :class:`StreamDeadline` for each attempt,
+streamed or not; the adapter's reader hands it the response's socket (:func:`watch`) while it
+reads the body, and one daemon thread for the whole process (not one per call or per chunk)
+shuts that socket down when the deadline comes: the blocked read returns at once, the reader
+raises :class:`DeadlineReached`, and the driver ends the attempt with the request's timeout.
+The adapters also hand it the connection's socket while the request is sent and the answer's
+head awaited (:func:`sending`); where they cannot (a client with custom transports or the
+SDK's own request path) the read timeout, which the drivers cap by the time left, bounds
+that wait.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import heapq
@@ -21,23 +26,35 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
 
-__all__ = ["DeadlineReached", "StreamDeadline", "reset_current", "set_current", "watch"]
+__all__ = [
+    "DeadlineReached",
+    "StreamDeadline",
+    "limited",
+    "reset_current",
+    "sending",
+    "set_current",
+    "watch",
+    "within",
+]
+
+_T = TypeVar("_T")
 
 
 class DeadlineReached(BaseException):
-    """A streamed attempt ran into its request's deadline (raised by the sync reader when the
-    watchdog shut its socket, and by the stream drivers); the drivers turn it into the
-    attempt's TimeoutError, it never reaches the caller.
+    """An attempt ran into its request's deadline (raised by the sync reader when the watchdog
+    shut its socket, by :func:`within` and by the stream drivers); the drivers turn it into
+    the attempt's TimeoutError, it never reaches the caller.
 
     A BaseException like ``asyncio.CancelledError`` (what the async path cancels with): no
     adapter or node takes it for a provider failure, so no circuit breaker counts it."""
 
 
 class StreamDeadline:
-    """One streamed attempt's deadline, at ``when`` on ``time.monotonic``'s scale."""
+    """One sync attempt's deadline (streamed or not), at ``when`` on ``time.monotonic``'s
+    scale."""
 
     __slots__ = ("_sock", "fired", "when")
 
@@ -159,6 +176,58 @@ def watch(response: Any) -> Iterator[StreamDeadline | None]:
         _WATCHDOG.disarm(deadline)
 
 
+@contextlib.contextmanager
+def sending(
+    find_socket: Callable[[Any], socket.socket | None],
+) -> Iterator[Callable[[str, dict[str, Any]], None] | None]:
+    """While a sync attempt sends its request and waits for the answer's head: yields an
+    httpcore ``trace`` extension (None when no deadline is armed) that, as the request starts
+    going out on an HTTP/1.1 connection, hands the armed deadline that connection's socket
+    (``find_socket(the httpcore request)``; None: it cannot be found, and the read timeout
+    remains the bound). A failure after the deadline fired raises :class:`DeadlineReached`."""
+    deadline = _CURRENT.get()
+    if deadline is None:
+        yield None
+        return
+
+    def trace(event: str, info: dict[str, Any]) -> None:
+        if event == "http11.send_request_headers.started":
+            sock = find_socket(info.get("request"))
+            if sock is not None:
+                _WATCHDOG.arm(deadline, sock)
+
+    try:
+        yield trace
+    except Exception:
+        if deadline.fired:
+            raise DeadlineReached() from None
+        raise
+    finally:
+        _WATCHDOG.disarm(deadline)
+    if deadline.fired:  # the shut-down socket may have read as a (short) head
+        raise DeadlineReached()
+
+
+@contextlib.contextmanager
+def limited(response: Any, seconds: float) -> Iterator[bool]:
+    """While the caller reads ``response``, its socket is shut down after ``seconds`` (or at
+    the armed request deadline, if sooner) by a deadline of its own: the armed one is never
+    marked fired by it. Yields False, arming nothing, when there is no socket to shut (HTTP/2)
+    and the caller should not read."""
+    sock = _socket_of(response)
+    if sock is None:
+        yield False
+        return
+    current = _CURRENT.get()
+    when = time.monotonic() + seconds
+    limit = StreamDeadline(min(when, current.when) if current is not None else when)
+    _WATCHDOG.arm(limit, sock)
+    try:
+        yield True
+    finally:
+        _WATCHDOG.disarm(limit)
+
+
 def _socket_of(response: Any) -> socket.socket | None:
     """The socket ``response`` alone reads from: HTTP/1 only (an HTTP/2 connection carries
     other streams too; there the read timeout and the checks between chunks remain)."""
@@ -168,3 +237,17 @@ def _socket_of(response: Any) -> socket.socket | None:
     get = getattr(stream, "get_extra_info", None)
     sock = get("socket") if get is not None else None
     return sock if isinstance(sock, socket.socket) else None
+
+
+async def within(seconds: float, attempt: Awaitable[_T]) -> _T:
+    """``await attempt``, cancelled after ``seconds`` (one loop timer) with
+    :class:`DeadlineReached` raised in its place. A cancellation from anywhere else stays a
+    cancellation, and a TimeoutError the attempt raises itself stays its own."""
+    timer = asyncio.timeout(max(seconds, 0.0))
+    try:
+        async with timer:
+            return await attempt
+    except TimeoutError:
+        if timer.expired():
+            raise DeadlineReached() from None
+        raise

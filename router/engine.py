@@ -31,8 +31,9 @@ from router.core import (
     build_request,
     prepare_call,
 )
+from router.deadline import DeadlineReached, StreamDeadline, reset_current, set_current
 from router.errors import ConfigError, ProviderError
-from router.hedge import HedgeBudget, hedged_attempt
+from router.hedge import HedgeBudget, attempt, hedged_attempt
 from router.nodes.breaker import BreakerNode, CircuitBreaker
 from router.nodes.cache import CacheNode
 from router.nodes.limiter import LimiterNode, limits_for
@@ -286,12 +287,24 @@ class Router:
             target = step.target
             request = build_request(self.spec, call, target, step.timeout, self._params_for)
             start = self._clock()
+            # The request's deadline on the real monotonic clock: a watchdog ends the read of
+            # an answer still arriving when it comes (see router.deadline).
+            deadline = StreamDeadline(time.monotonic() + (run.deadline - start))
+            failure: ProviderError | None = None
+            token = set_current(deadline)
             try:
                 response = target.node.complete(request)
                 if (refusal := run.refused(target, response.finish_reason)) is not None:
                     raise refusal
             except ProviderError as error:
-                if run.failed(target, error, self._clock() - start):
+                # Once the deadline fired, whatever the shut-down socket then gave: overdue.
+                failure = run.overdue(target) if deadline.fired else error
+            except DeadlineReached:
+                failure = run.overdue(target)
+            finally:
+                reset_current(token)
+            if failure is not None:  # handled out here: nothing internal in the chain
+                if run.failed(target, failure, self._clock() - start):
                     continue
                 break
             return self._acct.ok(call, run.succeeded(target, response, self._clock() - start))
@@ -333,19 +346,13 @@ class Router:
             if isinstance(step, Wait):
                 await self._asleep(step.seconds)
                 continue
-            target = step.target
-            request = build_request(self.spec, call, target, step.timeout, self._params_for)
-            start = self._clock()
-            try:
-                response = await target.node.acomplete(request)
-                if (refusal := run.refused(target, response.finish_reason)) is not None:
-                    raise refusal
-            except ProviderError as error:
-                if run.failed(target, error, self._clock() - start):
+            target, answer, error, latency = await attempt(self, call, run, step)
+            if answer is None:
+                assert error is not None
+                if run.failed(target, error, latency):
                     continue
                 break
-            response = run.succeeded(target, response, self._clock() - start)
-            return await self._acct.aok(call, response)
+            return await self._acct.aok(call, run.succeeded(target, answer, latency))
         self._acct.failed(call, run)
         raise run.give_up()
 

@@ -12,12 +12,21 @@ was never retrieved"). So :class:`LoopLocal` keeps one resource per loop and clo
 - when ``aclose()`` is awaited on the loop (``Router.aclose()``);
 - on ``close()`` from outside: a live loop is asked to close it (thread-safely); the resource
   of a loop that is already closed is *abandoned*, never touched through that loop.
+
+:func:`untracked` is the other side of the same mechanism: a streamed answer is a stack of
+async generators (the router's stream, the nodes', the adapter's, the SSE reader's), each
+closing the one beneath it. If the loop tracked them all, ``shutdown_asyncgens()`` would close
+them all at once and an inner one would be closed twice concurrently ("aclose(): asynchronous
+generator is already running"), and a stream dropped without ``aclose()`` would have each of
+its generators closed by its own task when collected. So only the outermost is known to the
+loop; it closes the rest in order.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import sys
 import threading
@@ -26,12 +35,98 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-__all__ = ["LoopLocal"]
+__all__ = ["LoopLocal", "retrack", "untracked"]
 
 _T = TypeVar("_T")
 _log = logging.getLogger("router.eventloops")
 #: Close tasks started from sync code: the loop holds its tasks only weakly.
 _closing: set[asyncio.Task[Any]] = set()
+
+
+_UNTRACKED: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "router_untracked_asyncgens", default=False
+)
+
+
+class _Owned:
+    """The async generators started while :func:`untracked` was in force (their owner closes
+    them), noted by id: the collector clears weak references before it calls finalizers, so
+    a ``WeakSet`` would no longer know a generator by the time its finalizer asks."""
+
+    __slots__ = ("notes", "prune_at")
+
+    def __init__(self) -> None:
+        self.notes: dict[int, weakref.ref[Any]] = {}
+        self.prune_at = 4096
+
+    def add(self, agen: Any) -> None:
+        notes = self.notes
+        if len(notes) >= self.prune_at:  # forget the generators that are gone
+            for key, ref in list(notes.items()):
+                if ref() is None and notes.get(key) is ref:
+                    del notes[key]
+            self.prune_at = max(4096, 2 * len(notes))
+        notes[id(agen)] = weakref.ref(agen)
+
+    def pop(self, agen: Any) -> bool:
+        """Forgets ``agen``'s note; whether there was one. A note at a generator's id is that
+        generator's: each generator started under :class:`_FirstIter` replaced or removed any
+        older note at its id."""
+        return self.notes.pop(id(agen), None) is not None
+
+
+_owned = _Owned()
+
+
+class _FirstIter:
+    """Wraps the running loop's first-iteration hook: a generator started while
+    :func:`untracked` is in force is noted as owned instead of being tracked by the loop."""
+
+    __slots__ = ("loop_hook",)
+
+    def __init__(self, loop_hook: Callable[[Any], object]) -> None:
+        self.loop_hook = loop_hook
+
+    def __call__(self, agen: Any) -> None:
+        if _UNTRACKED.get():
+            _owned.add(agen)
+        else:
+            _owned.pop(agen)  # the note of a generator gone before, at this id
+            self.loop_hook(agen)
+
+
+class _Finalizer:
+    """Wraps the running loop's finalizer hook (called when a suspended generator is
+    collected): an owned generator is left to its owner. A stream dropped without ``aclose()``
+    is collected as a whole (its generators reference each other); the loop then closes the
+    outermost, which closes the rest in order, instead of closing each at once."""
+
+    __slots__ = ("loop_hook",)
+
+    def __init__(self, loop_hook: Callable[[Any], object]) -> None:
+        self.loop_hook = loop_hook
+
+    def __call__(self, agen: Any) -> None:
+        if not _owned.pop(agen):
+            self.loop_hook(agen)
+
+
+def untracked() -> contextvars.Token[bool]:
+    """From now until :func:`retrack` (in this task), async generators started are left out
+    of the running loop's list of generators to close at shutdown, and out of its finalizer:
+    their owner (an outer generator the loop does track) closes them. Set around each step of
+    an owned stack, never across a ``yield`` to a caller. The running loop's hooks are wrapped
+    once per run of the loop (the loop puts its own back when it stops)."""
+    first, final = sys.get_asyncgen_hooks()
+    if first is not None and not isinstance(first, _FirstIter):
+        if final is not None and not isinstance(final, _Finalizer):
+            final = _Finalizer(final)
+        sys.set_asyncgen_hooks(firstiter=_FirstIter(first), finalizer=final)
+    return _UNTRACKED.set(True)
+
+
+def retrack(token: contextvars.Token[bool]) -> None:
+    _UNTRACKED.reset(token)
 
 
 @dataclass(eq=False, slots=True)
@@ -151,8 +246,12 @@ class LoopLocal(Generic[_T]):
         closer = _close_at_shutdown(weakref.ref(self), entry)
         # Starting the generator registers it with the running loop (its first-iteration hook);
         # the loop keeps it only weakly, the entry keeps it alive.
-        with contextlib.suppress(StopIteration):
-            closer.asend(None).send(None)
+        tracked = _UNTRACKED.set(False)  # made during a stream's step: tracked all the same
+        try:
+            with contextlib.suppress(StopIteration):
+                closer.asend(None).send(None)
+        finally:
+            _UNTRACKED.reset(tracked)
         entry.closer = closer
 
     def _prune(self) -> None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from router.chain import ChainRun, Go
 from router.core import Call, Target, build_request
+from router.deadline import DeadlineReached, within
 from router.errors import ProviderError
 from router.nodes.retry import RetryBudget
 from router.types import Response
@@ -17,7 +18,7 @@ from router.types import Response
 if TYPE_CHECKING:
     from router.engine import Router
 
-__all__ = ["HedgeBudget", "hedged_attempt"]
+__all__ = ["HedgeBudget", "attempt", "hedged_attempt"]
 
 
 class HedgeBudget(RetryBudget):
@@ -40,16 +41,23 @@ class HedgeBudget(RetryBudget):
 _Outcome = tuple[Target, Response | None, ProviderError | None, float]
 
 
-async def _attempt(router: Router, call: Call, run: ChainRun, step: Go) -> _Outcome:
+async def attempt(router: Router, call: Call, run: ChainRun, step: Go) -> _Outcome:
+    """One async attempt of a non-streamed call, within the request's deadline (one loop
+    timer: an answer still arriving when it comes fails as the request's TimeoutError)."""
     target = step.target
     request = build_request(router.spec, call, target, step.timeout, router._params_for)
     start = router._clock()
+    failure: ProviderError | None = None
     try:
-        response = await target.node.acomplete(request)
+        response = await within(run.deadline - start, target.node.acomplete(request))
         if (refusal := run.refused(target, response.finish_reason)) is not None:
             raise refusal
     except ProviderError as error:
-        return target, None, error, router._clock() - start
+        failure = error
+    except DeadlineReached:
+        failure = run.overdue(target)
+    if failure is not None:  # made out here: nothing internal in the error's chain
+        return target, None, failure, router._clock() - start
     return target, response, None, router._clock() - start
 
 
@@ -70,7 +78,7 @@ async def hedged_attempt(
         delay = router._acct.latency.estimate(first.target.model).p95
     started = router._clock()
     racing: set[asyncio.Future[_Outcome]] = {
-        asyncio.ensure_future(_attempt(router, call, run, first))
+        asyncio.ensure_future(attempt(router, call, run, first))
     }
     if delay is not None:
         timer: asyncio.Future[Any] = asyncio.ensure_future(router._asleep(delay))
@@ -80,7 +88,7 @@ async def hedged_attempt(
         if not any(task.done() for task in racing) and budget.try_retry():
             second = run.next_step()
             if isinstance(second, Go):
-                racing.add(asyncio.ensure_future(_attempt(router, call, run, second)))
+                racing.add(asyncio.ensure_future(attempt(router, call, run, second)))
     winner: tuple[Target, Response, float] | None = None
     try:
         while racing and winner is None:

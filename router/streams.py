@@ -24,6 +24,7 @@ from router.chain import ChainRun, Wait
 from router.core import Call, Target, build_request, cost_of
 from router.deadline import DeadlineReached, StreamDeadline, reset_current, set_current
 from router.errors import ProviderError, ProviderUnavailable, StreamInterrupted
+from router.eventloops import retrack, untracked
 from router.types import Chunk, Response, ToolCall, Usage
 
 if TYPE_CHECKING:
@@ -158,6 +159,8 @@ class _AsyncDeadline:
         if self.fired:
             raise DeadlineReached()
         task = self._waiting = asyncio.current_task()
+        # The generators beneath are this stream's to close (see router.eventloops).
+        token = untracked()
         try:
             return await chunks.__anext__()
         except asyncio.CancelledError:
@@ -166,6 +169,7 @@ class _AsyncDeadline:
                 raise DeadlineReached() from None
             raise
         finally:
+            retrack(token)
             self._waiting = None
 
     def cancel(self) -> None:

@@ -19,6 +19,7 @@ quota, not the model's health, and do not open the circuit.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import deque
@@ -240,6 +241,9 @@ class BreakerNode:
         except ProviderError as error:
             self._done(error)
             raise
+        except BaseException:  # the deadline or a cancellation: no verdict on the model
+            self.breaker.release()
+            raise
         self._done(None)
         return response  # type: ignore[no-any-return]
 
@@ -249,6 +253,9 @@ class BreakerNode:
             response = await self.wrapped.acomplete(request)
         except ProviderError as error:
             await self._adone(error)
+            raise
+        except BaseException:  # the deadline or a cancellation: no verdict on the model
+            self.breaker.release()
             raise
         await self._adone(None)
         return response  # type: ignore[no-any-return]
@@ -272,8 +279,9 @@ class BreakerNode:
         await self._acheck()
         recorded = False
         try:
-            async for chunk in self.wrapped.astream(request):
-                yield chunk
+            async with contextlib.aclosing(self.wrapped.astream(request)) as chunks:
+                async for chunk in chunks:
+                    yield chunk
             recorded = True
             await self._adone(None)
         except ProviderError as error:

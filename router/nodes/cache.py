@@ -11,6 +11,7 @@ cached answer to a streaming call replays as a stream.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -193,11 +194,12 @@ class CacheNode:
             return
         parts: list[str] = []
         last: Chunk | None = None
-        async for chunk in self.wrapped.astream(request):
-            parts.append(chunk.delta)
-            if chunk.finish_reason is not None:
-                last = chunk
-            yield chunk
+        async with contextlib.aclosing(self.wrapped.astream(request)) as chunks:
+            async for chunk in chunks:
+                parts.append(chunk.delta)
+                if chunk.finish_reason is not None:
+                    last = chunk
+                yield chunk
         if last is not None and key is not None:
             done = self._assemble(request, parts, last)
             await self.backend.acache_set(key[0], encode(done), key[1])

@@ -16,6 +16,7 @@ minute's worth, since one request may carry thousands of tokens.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -157,7 +158,8 @@ class LimiterNode:
 
     async def astream(self, request: Request) -> AsyncIterator[Chunk]:
         estimated = await self._aacquire(request)
-        async for chunk in self.wrapped.astream(request):
-            if chunk.finish_reason is not None:
-                await self._areconcile(estimated, chunk.usage)
-            yield chunk
+        async with contextlib.aclosing(self.wrapped.astream(request)) as chunks:
+            async for chunk in chunks:
+                if chunk.finish_reason is not None:
+                    await self._areconcile(estimated, chunk.usage)
+                yield chunk

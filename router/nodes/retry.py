@@ -15,6 +15,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+# At import (of the engine, not of ``router``): a first retry must not import it on a loop.
+import tenacity
+
 if TYPE_CHECKING:
     from router.spec.model import RetryPolicy
 
@@ -25,8 +28,6 @@ MIN_RETRIES_PER_WINDOW = 3
 def backoff(policy: RetryPolicy, attempt: int) -> float:
     """Seconds to wait before retry number ``attempt`` (1-based): uniform in
     [0, min(max_backoff, initial_backoff * 2**(attempt-1))] (full jitter, via tenacity)."""
-    import tenacity  # only when a retry is due: not on import, not on the happy path
-
     wait = tenacity.wait_random_exponential(
         multiplier=policy.initial_backoff, max=policy.max_backoff
     )

@@ -36,6 +36,7 @@ import contextlib
 import functools
 import importlib
 import json
+import socket
 import sys
 import threading
 import time
@@ -43,6 +44,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Itera
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypeVar
 
+from router.deadline import DeadlineReached, sending, watch
 from router.errors import (
     BadRequestError,
     ModelError,
@@ -420,16 +422,20 @@ class SDKAdapter(Adapter):
             prepared = route.prepared[timeout] = (headers, options["timeout"].as_dict())
         return prepared
 
-    def _build(self, route: _Route, body: dict[str, Any], request: Request) -> Any:
-        """The request ``build_request`` would make from what the SDK passes it."""
+    def _build(
+        self, route: _Route, body: dict[str, Any], request: Request, trace: Any = None
+    ) -> Any:
+        """The request ``build_request`` would make from what the SDK passes it (with an
+        httpcore ``trace`` extension, if given)."""
         headers, timeout = self._prepared(route, request.timeout)
+        extensions = {"timeout": timeout} if trace is None else {"timeout": timeout, "trace": trace}
         return self._httpx2.Request(
             "POST",
             route.url,
             headers=headers,
             cookies=route.http.cookies,
             content=_dumps(body),
-            extensions={"timeout": timeout},
+            extensions=extensions,
         )
 
     def _post(self, body: dict[str, Any], request: Request, *, stream: bool) -> httpx2.Response:
@@ -439,25 +445,30 @@ class SDKAdapter(Adapter):
             self._route = cached = (client, self._make_route(client))
         route = cached[1]
         if route is None or (route.traced and _tracing_live()):
+            # The body is read here, not by the SDK, so that the deadline bounds that read.
             http: httpx2.Response = client.post(
                 self.completion_path,
                 body=body,
                 cast_to=self._httpx2.Response,
                 options=self._options(request),
-                stream=stream,
+                stream=True,
             )
+            if not stream:
+                _read(http)
             return http
-        http_request = self._build(route, body, request)
-        try:
-            http = route.http.send(http_request, stream=stream)
-        except Exception as exc:
-            error = self._send_error(exc, http_request)
-            if error is None:
-                raise
-            raise error from exc
+        # The request's deadline also bounds sending and the wait for the answer's head.
+        with sending(functools.partial(_pooled_socket, route.http)) as trace:
+            http_request = self._build(route, body, request, trace)
+            try:
+                http = route.http.send(http_request, stream=True)
+            except Exception as exc:
+                error = self._send_error(exc, http_request)
+                if error is None:
+                    raise
+                raise error from exc
+        if not stream or not http.is_success:
+            _read(http)
         if not http.is_success:
-            if not http.is_closed:
-                http.read()
             raise route.status_error(http) from None
         return http
 
@@ -600,8 +611,9 @@ class SDKAdapter(Adapter):
             if "event-stream" not in http.headers.get("content-type", ""):
                 await http.aread()
                 raise self._not_a_stream(http, request)
-            async for chunk in astream_chunks(http, state):
-                yield chunk
+            async with contextlib.aclosing(astream_chunks(http, state)) as chunks:
+                async for chunk in chunks:
+                    yield chunk
         except self._catch as exc:
             raise self._error(exc, request, mid_stream=True) from exc
         finally:
@@ -673,6 +685,32 @@ def _abandon_client(pair: tuple[Any, _Route | None]) -> None:
     if http is not None and state is not None:
         with contextlib.suppress(AttributeError):
             http._state = state.CLOSED
+
+
+def _pooled_socket(http: Any, request: Any) -> socket.socket | None:
+    """The socket of the connection ``http``'s (an httpx2 client's) connection pool gave to
+    ``request`` (an httpcore request being sent), or None when it cannot be found."""
+    pool = getattr(getattr(http, "_transport", None), "_pool", None)
+    for queued in list(getattr(pool, "_requests", ())):
+        if getattr(queued, "request", None) is request:
+            connection = getattr(getattr(queued, "connection", None), "_connection", None)
+            get = getattr(getattr(connection, "_network_stream", None), "get_extra_info", None)
+            sock = get("socket") if get is not None else None
+            return sock if isinstance(sock, socket.socket) else None
+    return None
+
+
+def _read(http: httpx2.Response) -> None:
+    """Reads the whole body of ``http`` under the sync driver's armed deadline (if any,
+    :mod:`router.deadline`): a server trickling it past the request's deadline gets its
+    connection shut and the read raises DeadlineReached. Closes ``http`` either way."""
+    try:
+        with watch(http) as deadline:
+            http.read()
+        if deadline is not None and deadline.fired:
+            raise DeadlineReached()  # the shut-down socket read as the end of the body
+    finally:
+        http.close()
 
 
 def _collect_page(page: Mapping[str, Any], ids: list[str]) -> dict[str, Any] | None:

@@ -9,10 +9,11 @@ friends, which may legally appear unescaped inside a JSON ``data:`` line.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Protocol
 
-from router.deadline import DeadlineReached, watch
+from router.deadline import DeadlineReached, limited, watch
 from router.types import Chunk
 
 if TYPE_CHECKING:
@@ -104,34 +105,52 @@ class StreamState(Protocol):
 def stream_chunks(response: httpx2.Response, state: StreamState) -> Iterator[Chunk]:
     """The chunks of a stream up to its terminal event (the final chunk is the caller's).
     Under the sync driver's armed deadline (:mod:`router.deadline`), a request deadline that
-    comes while reading ends the read and raises DeadlineReached."""
+    comes while reading ends the read and raises DeadlineReached. After the terminal event the
+    rest of the body is read, as :func:`astream_chunks` does and for the same reason, for at
+    most :data:`DRAIN_SECONDS`."""
+    decoder = SSEDecoder()
+    raw = response.iter_bytes()
     with watch(response) as deadline:
-        for event, data in iter_sse(response):
-            chunk = state.feed(event, data)
-            if chunk is not None:
-                yield chunk
+        for data in raw:
+            for event, text in decoder.feed(data):
+                chunk = state.feed(event, text)
+                if chunk is not None:
+                    yield chunk
+                if state.done:
+                    break
             if state.done:
-                return
-        if deadline is not None and deadline.fired:
-            raise DeadlineReached()  # the shut-down socket read as the end of the body
+                break
+        else:
+            for event, text in decoder.flush():
+                chunk = state.feed(event, text)
+                if chunk is not None:
+                    yield chunk
+                if state.done:
+                    return
+            if deadline is not None and deadline.fired:
+                raise DeadlineReached()  # the shut-down socket read as the end of the body
+            return
+    _drain(response, raw)
 
 
-async def astream_chunks(response: httpx2.Response, state: StreamState) -> AsyncIterator[Chunk]:
+async def astream_chunks(
+    response: httpx2.Response, state: StreamState
+) -> AsyncGenerator[Chunk, None]:
     """As :func:`stream_chunks`; after the terminal event the rest of the body (normally only
     the chunked terminator, already received) is read, so that the connection goes back to
     the pool instead of being closed: a new connection per stream costs more CPU than the
     stream itself. A server that keeps the body open longer than :data:`DRAIN_SECONDS` after
     its terminal event gets the connection closed, as before."""
     decoder = SSEDecoder()
-    raw = response.aiter_bytes()
-    async for data in raw:
-        for event, text in decoder.feed(data):
-            chunk = state.feed(event, text)
-            if chunk is not None:
-                yield chunk
-            if state.done:
-                await _adrain(raw)
-                return
+    async with contextlib.aclosing(response.aiter_bytes()) as raw:
+        async for data in raw:
+            for event, text in decoder.feed(data):
+                chunk = state.feed(event, text)
+                if chunk is not None:
+                    yield chunk
+                if state.done:
+                    await _adrain(raw)
+                    return
     for event, text in decoder.flush():
         chunk = state.feed(event, text)
         if chunk is not None:
@@ -142,6 +161,17 @@ async def astream_chunks(response: httpx2.Response, state: StreamState) -> Async
 
 #: How long a finished stream waits for the end of its HTTP body before closing the connection.
 DRAIN_SECONDS = 0.5
+
+
+def _drain(response: httpx2.Response, raw: Iterator[bytes]) -> None:
+    # Outside the request's deadline watch: a drain cut short fails nothing.
+    try:
+        with limited(response, DRAIN_SECONDS) as bounded:
+            if bounded:
+                for _ in raw:
+                    pass
+    except Exception:  # the answer is complete: a failure here only costs the connection
+        return
 
 
 async def _adrain(raw: AsyncIterator[bytes]) -> None:

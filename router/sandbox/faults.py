@@ -35,13 +35,19 @@ ones, so a path spec merged with a header spec lets the header win. Items:
                             connection held open; non-stream: silence, no status line. Until
                             the client hangs up (counted in the ``hangups`` stat)
     keepalive=MS            with stall=N (stream): instead of silence, an SSE comment line
-                            every MS: bytes that keep a read timeout from firing, no event
+                            every MS: bytes that keep a read timeout from firing, no event;
+                            non-stream: a status line, then a header line every MS, never
+                            the end of the head, until the client hangs up (``hangups``)
+    linger                  stream: the whole answer, terminal events included, then the
+                            body held open (no chunked terminator) until the client hangs
+                            up (``hangups``)
     redirect=URL            answer with a redirect to URL (Location header), 307 unless a
                             3xx status item says otherwise (redirect=URL,301): a client that
                             follows it resends the request, key and body, there
     trickle=MS              stream: preamble, then the answer's content events over and over,
                             one every MS, never the terminal event, until the client hangs
-                            up (``hangups``); non-stream: ignored
+                            up (``hangups``); non-stream: the head at once, then the
+                            JSON body one byte every MS (a hang-up counts in ``hangups``)
 
 Sources, in precedence order: the ``x-sandbox-fault`` header (``x-fake-fault`` also works)
 merged over a ``/fault/SPEC/...`` path prefix; then Sandbox.script(); then
@@ -61,7 +67,7 @@ from typing import Any
 from .http11 import Headers, http_date
 
 FAULT_HEADERS = ("x-sandbox-fault", "x-fake-fault")  # the latter for fakellm compatibility
-_FLAGS = ("clean", "reset", "badjson", "html", "context", "quota", "echo-key")
+_FLAGS = ("clean", "reset", "badjson", "html", "context", "quota", "echo-key", "linger")
 _FILTER_MODES = ("error", "finish")
 
 
@@ -90,6 +96,7 @@ class FaultSpec:
     trickle_ms: float | None = None
     keepalive_ms: float | None = None
     redirect: str | None = None
+    linger: bool = False
 
     @property
     def delay_s(self) -> float:

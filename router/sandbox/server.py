@@ -282,6 +282,8 @@ class SandboxServer:
     ) -> bool:
         headers = [*wire.id_headers(rid), *fault_headers(spec)]
         if spec is not None:
+            if spec.keepalive_ms is not None and not prompt.stream:
+                return await self._trickle_head(writer, reader, spec.keepalive_ms / 1000)
             if spec.stall is not None and not prompt.stream:
                 return await self._hang(reader)
             if spec.reset:
@@ -317,6 +319,9 @@ class SandboxServer:
         body = dumps(wire.render(completion, prompt))
         if spec is not None and spec.badjson:
             body = body[: len(body) // 2]
+        if spec is not None and spec.trickle_ms is not None:
+            full = response(200, body, "application/json", headers, close=close)
+            return await self._trickle_body(writer, reader, full, len(body), spec.trickle_ms)
         if spec is not None and spec.cut is not None:
             self.state.bump("cuts")
             full = response(200, body, "application/json", headers)
@@ -353,6 +358,45 @@ class SandboxServer:
                 writer.write(chunk(event))
                 await writer.drain()
                 await asyncio.sleep(gap)
+        self.state.bump("hangups")
+        return False
+
+    async def _trickle_head(
+        self, writer: asyncio.StreamWriter, reader: asyncio.StreamReader | None, gap: float
+    ) -> bool:
+        """A status line, then one more header line every ``gap`` seconds, never the end of
+        the head, until the client hangs up (keepalive=MS on a non-streamed request)."""
+        with contextlib.suppress(ConnectionError):
+            writer.write(b"HTTP/1.1 200 OK\r\n")
+            while not ((reader is not None and reader.at_eof()) or writer.transport.is_closing()):
+                await writer.drain()
+                await asyncio.sleep(gap)
+                writer.write(b"x-keep-alive: 1\r\n")
+        self.state.bump("hangups")
+        return False
+
+    async def _trickle_body(
+        self,
+        writer: asyncio.StreamWriter,
+        reader: asyncio.StreamReader | None,
+        full: bytes,
+        body_len: int,
+        gap_ms: float,
+    ) -> bool:
+        """A non-streamed answer whose head goes at once and whose body follows one byte every
+        ``gap_ms`` (trickle=MS); a client that hangs up first is counted in ``hangups``."""
+        head = len(full) - body_len
+        with contextlib.suppress(ConnectionError):
+            writer.write(full[:head])
+            await writer.drain()
+            for i in range(head, len(full)):
+                await asyncio.sleep(gap_ms / 1000)
+                if (reader is not None and reader.at_eof()) or writer.transport.is_closing():
+                    break
+                writer.write(full[i : i + 1])
+                await writer.drain()
+            else:
+                return False  # the whole body went out; close (this fault is for tests)
         self.state.bump("hangups")
         return False
 
@@ -406,6 +450,8 @@ class SandboxServer:
                 *plan.content[: spec.stream_error],
                 wire.stream_error_event(status),
             ]
+        elif spec is not None and spec.linger:
+            hang = True
         gap = spec.chunk_delay_s if spec is not None else 0.0
         writer.write(sse_head(headers, close=close))
         await writer.drain()

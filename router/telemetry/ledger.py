@@ -14,6 +14,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -45,8 +46,6 @@ class Ledger(Protocol):
 def _without_content(request: RequestRecord) -> RequestRecord:
     if request.prompt is None and request.response is None:
         return request
-    from dataclasses import replace
-
     return replace(request, prompt=None, response=None)
 
 

@@ -119,22 +119,32 @@ providers:
   oai: {type: openai, base_url: "URL/v1", api_key_env: KEY, local: true}
   ant: {type: anthropic, base_url: "URL", api_key_env: KEY, local: true}
   compat: {type: openai_compatible, base_url: "URL/v1", api_key_env: KEY, local: true}
+  failing: {type: openai, base_url: "URL/fault/500/v1", api_key_env: KEY, local: true}
 models:
-  m-oai: {provider: oai, id: a}
+  m-oai: {provider: oai, id: a, capabilities: [streaming, tools]}
   m-ant: {provider: ant, id: b}
   m-compat: {provider: compat, id: c}
+  m-failing: {provider: failing, id: d}
 tasks:
   oai: {candidates: [m-oai]}
   ant: {candidates: [m-ant]}
   compat: {candidates: [m-compat]}
+  retried:
+    candidates: [m-failing]
+    retry: {attempts: 2, initial_backoff: 0.001, max_backoff: 0.001}
 """
 TASKS = ("oai", "ant", "compat")
+#: A tool whose parameters are not a valid JSON Schema: a RequestError before sending.
+BAD_TOOL = {
+    "type": "function",
+    "function": {"name": "f", "parameters": {"type": "object", "properties": {"a": 7}}},
+}
 
 
 def main() -> None:
     url, mode = sys.argv[1], sys.argv[2]
     sys.meta_path.insert(0, SlowImports())
-    from router import Router
+    from router import AllModelsFailed, RequestError, Router
 
     fd, path = tempfile.mkstemp(suffix=".yaml")
     with os.fdopen(fd, "w") as f:
@@ -143,6 +153,7 @@ def main() -> None:
     os.unlink(path)
     built = {name: name in sys.modules for name in ("openai", "anthropic")}
     stalls: dict[str, float] = {}
+    outcomes: dict[str, list[str]] = {}
 
     async def first_loop() -> None:
         for task in TASKS:
@@ -156,6 +167,21 @@ def main() -> None:
 
             stalls[f"{task} acomplete"] = await worst_stall(complete)
             stalls[f"{task} astream"] = await worst_stall(stream)
+
+        async def retried() -> None:  # a 500, a retry after a backoff, a 500: all failed
+            try:
+                await router.acomplete("retried", prompt="First retry. Yes.")
+            except AllModelsFailed as exc:
+                outcomes["first retry"] = [type(e).__name__ for e in exc.exceptions]
+
+        async def invalid_tool() -> None:  # jsonschema says why the tool is refused
+            try:
+                await router.acomplete("oai", prompt="Bad tool. Yes.", tools=[BAD_TOOL])
+            except RequestError as exc:
+                outcomes["first invalid tool"] = [type(exc).__name__]
+
+        stalls["first retry"] = await worst_stall(retried)
+        stalls["first invalid tool"] = await worst_stall(invalid_tool)
 
     async def second_loop() -> None:
         for task in TASKS:
@@ -179,6 +205,7 @@ def main() -> None:
             {
                 "sdks_imported_by_build": built,
                 "stalls": stalls,
+                "outcomes": outcomes,
                 "imported_on_loop": calls_imported,
                 "control": asyncio.run(control()),
             }

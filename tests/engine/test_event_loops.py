@@ -62,10 +62,17 @@ def test_first_calls_never_stall_the_loop_with_slow_sdk_imports_and_clients(
     0.25 s (simulated, see stall_worker.py): the Router does both while it is built (and a
     second loop's client in a worker thread), so no first call (acomplete, astream, on a
     second event loop) stalls the loop or imports anything on its thread. Before, the first
-    acomplete of openai stalled it for 1.25 s, and each new loop's first call for 0.25 s."""
+    acomplete of openai stalled it for 1.25 s, and each new loop's first call for 0.25 s; a
+    first retry imported tenacity on the loop."""
     result = run_worker(sb, "preload")
     assert result["sdks_imported_by_build"] == {"openai": True, "anthropic": True}
     assert result["stalls"] and set(result["stalls"].values()) == {0.0}, result["stalls"]
+    # A first retry (its backoff) and a first invalid tool schema (jsonschema's verdict)
+    # import nothing on the loop either.
+    assert result["outcomes"] == {
+        "first retry": ["ProviderUnavailable", "ProviderUnavailable"],
+        "first invalid tool": ["RequestError"],
+    }
     assert result["imported_on_loop"] == []
     assert result["control"] == 0.5  # an import on the loop would have been seen
 

@@ -3,6 +3,8 @@ StreamInterrupted after it (never a clean stop)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from router import AllModelsFailed, ProviderUnavailable, StreamInterrupted
@@ -19,6 +21,7 @@ from .helpers import (
     expected_cost,
     models_sent,
 )
+from .test_stream_deadlines import _hung_up
 
 CHAIN = (
     PROVIDERS
@@ -38,6 +41,7 @@ FIRST = {
     "anthropic": ("anthropic-first", "claude", "gpt"),
 }
 ID = {"gpt": "sandbox-gpt", "claude": "sandbox-claude"}
+PROMPT = "Stream me. Thanks."
 ANSWER = "Summary: Stream me. Thanks."
 
 
@@ -186,3 +190,47 @@ def test_closing_a_stream_early_leaves_no_response_and_the_router_usable(
     stream.close()
     assert stream.response is None
     assert router.complete(f"ask-{kind}", prompt="Still here.").content == "Summary: Still here."
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_sequential_streams_reuse_one_connection(
+    make_router: MakeRouter, sb: Sandbox, kind: str, mode: str
+) -> None:
+    router = make_router(BASIC)
+    task = f"ask-{kind}"
+
+    async def astreams() -> None:
+        async with router:
+            for _ in range(4):
+                assert "".join([c.delta async for c in router.astream(task, prompt="Hi.")])
+
+    if mode == "sync":
+        for _ in range(4):
+            assert "".join(c.delta for c in router.stream(task, prompt="Hi."))
+    else:
+        asyncio.run(astreams())
+    assert sb.stats["streams"] == 4
+    assert sb.stats["connections"] == 1  # each stream's body read to its end: pooled again
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_stream_whose_body_stays_open_after_its_end_completes_and_closes_the_connection(
+    make_router: MakeRouter, sb: Sandbox, kind: str, mode: str
+) -> None:
+    """After the terminal event the rest of the body is read for at most DRAIN_SECONDS (a real
+    half second here): a server that holds the body open then gets the connection closed,
+    and the answer is whole."""
+    router = make_router(BASIC)
+    task = f"ask-{kind}"
+    sb.set_fault("linger")
+
+    async def astream() -> str:
+        async with router:
+            return "".join([c.delta async for c in router.astream(task, prompt=PROMPT)])
+
+    if mode == "sync":
+        text = "".join(c.delta for c in router.stream(task, prompt=PROMPT))
+    else:
+        text = asyncio.run(astream())
+    assert text == ANSWER
+    assert _hung_up(sb)

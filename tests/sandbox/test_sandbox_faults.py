@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import socket
 import time
 from typing import Any
 
@@ -381,3 +382,41 @@ def test_redirect_answers_with_its_location_and_status(sb: Sandbox) -> None:
     assert first.headers["location"] == "https://elsewhere.example/v1/chat/completions"
     assert (second.status_code, second.headers["location"]) == (301, "/v2/chat/completions")
     assert [r.status for r in sb.requests] == [307, 301]
+
+
+def _raw_completion(sb: Sandbox, fault: str, enough: Any) -> bytes:
+    """The raw bytes of a non-streamed completion under ``fault``, read until ``enough(seen)``;
+    then the client hangs up."""
+    body = json.dumps({"model": "m", "messages": MSGS}).encode()
+    host, port = sb.url.removeprefix("http://").rsplit(":", 1)
+    request = (
+        f"POST /v1/chat/completions HTTP/1.1\r\nhost: {host}\r\nauthorization: Bearer k\r\n"
+        f"x-sandbox-fault: {fault}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    seen = b""
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(request)
+        while not enough(seen):
+            data = sock.recv(4096)
+            assert data, "the server ended the answer"
+            seen += data
+    return seen
+
+
+def _body_bytes(seen: bytes) -> int:
+    return len(seen.split(b"\r\n\r\n", 1)[1]) if b"\r\n\r\n" in seen else -1
+
+
+def test_trickle_sends_a_non_streamed_body_a_byte_at_a_time(sb: Sandbox) -> None:
+    seen = _raw_completion(sb, "trickle=5", lambda seen: _body_bytes(seen) >= 4)
+    head, body = seen.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 200") and b"content-length:" in head.lower()
+    assert body.startswith(b"{") and len(body) < 12  # a few bytes, not the whole answer
+    assert _hung_up(sb)
+
+
+def test_keepalive_on_a_non_streamed_request_never_ends_the_head(sb: Sandbox) -> None:
+    seen = _raw_completion(sb, "keepalive=5", lambda seen: seen.count(b"x-keep-alive") >= 3)
+    assert seen.startswith(b"HTTP/1.1 200 OK\r\n") and b"\r\n\r\n" not in seen
+    assert _hung_up(sb)
