@@ -364,7 +364,7 @@ async def node_costs(n: int, redis_url: str | None) -> list[dict[str, Any]]:
     from router.nodes.breaker import BreakerNode, CircuitBreaker
     from router.nodes.cache import CacheNode
     from router.nodes.limiter import LimiterNode, limits_for
-    from router.spec.model import BreakerPolicy, Limits
+    from router.specmodel import BreakerPolicy, Limits
     from router.state import make_backend
     from router.types import Message, Request
 

@@ -17,7 +17,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from router.engine import AsyncStream, ModelInfo, Router, Stream
+    from router.engine.router import AsyncStream, ModelInfo, Router, Stream
     from router.errors import (
         AllModelsFailed,
         AuthenticationError,
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
         StreamInterrupted,
         TimeoutError,
     )
-    from router.plan import Plan
+    from router.routing.plan import Plan
     from router.spec import Diagnostic, Spec, load_spec, validate_file
     from router.types import (
         Attempt,
@@ -83,9 +83,9 @@ _TYPES = (
 )
 #: Where each public name lives.
 _HOMES: dict[str, str] = {
-    **dict.fromkeys(("AsyncStream", "ModelInfo", "Router", "Stream"), "router.engine"),
+    **dict.fromkeys(("AsyncStream", "ModelInfo", "Router", "Stream"), "router.engine.router"),
     **dict.fromkeys(_ERRORS, "router.errors"),
-    "Plan": "router.plan",
+    "Plan": "router.routing.plan",
     **dict.fromkeys(("Diagnostic", "Spec", "load_spec", "validate_file"), "router.spec"),
     **dict.fromkeys(_TYPES, "router.types"),
 }

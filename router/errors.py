@@ -39,7 +39,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from router.spec.diagnostics import Diagnostic
+    from router.diagnostics import Diagnostic
 
 __all__ = [
     "AllModelsFailed",
@@ -71,7 +71,7 @@ class ConfigError(RouterError):
 
     def __init__(self, diagnostics: Sequence[Diagnostic] | str) -> None:
         if isinstance(diagnostics, str):
-            from router.spec.diagnostics import Diagnostic
+            from router.diagnostics import Diagnostic
 
             diagnostics = [Diagnostic(message=diagnostics)]
         self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from router.eventloops import LoopLocal
+from router.aio.eventloops import LoopLocal
 
 
 @dataclass

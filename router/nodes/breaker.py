@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from router.errors import ProviderError, ProviderUnavailable, RateLimitError
-from router.spec.model import BreakerPolicy
+from router.specmodel import BreakerPolicy
 from router.state.base import StateBackend
 from router.types import Chunk, Request, Response
 

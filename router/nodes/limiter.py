@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from router.errors import RateLimitError
-from router.spec.model import Limits
+from router.specmodel import Limits
 from router.state.base import StateBackend
 from router.types import Chunk, Request, Response, Usage
 

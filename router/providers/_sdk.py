@@ -22,7 +22,7 @@ sync client and an async client for the first event loop that calls, and reads t
 facts the SDK sends (OS, architecture: possibly blocking I/O). Building an async client outside
 any loop is safe: httpx2/httpcore2 make their locks and pick the async backend on first use,
 and open connections only inside the loop that sends. Async clients are per event loop
-(:class:`~router.eventloops.LoopLocal`): their pooled connections belong to the loop that
+(:class:`~router.aio.eventloops.LoopLocal`): their pooled connections belong to the loop that
 opened them. A loop after the first gets its client built in a thread (``asyncio.to_thread``),
 so other requests on that loop go on meanwhile, and each loop's client is closed before that
 loop closes.
@@ -44,7 +44,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Itera
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypeVar
 
-from router.deadline import DeadlineReached, sending, watch
+from router.aio.deadline import DeadlineReached, sending, watch
+from router.aio.eventloops import LoopLocal
 from router.errors import (
     BadRequestError,
     ModelError,
@@ -53,7 +54,6 @@ from router.errors import (
     ProviderUnavailable,
     RouterError,
 )
-from router.eventloops import LoopLocal
 from router.providers import _errors
 from router.providers._sse import StreamState, astream_chunks, stream_chunks
 from router.providers.base import Adapter, ProviderSettings
@@ -702,7 +702,7 @@ def _pooled_socket(http: Any, request: Any) -> socket.socket | None:
 
 def _read(http: httpx2.Response) -> None:
     """Reads the whole body of ``http`` under the sync driver's armed deadline (if any,
-    :mod:`router.deadline`): a server trickling it past the request's deadline gets its
+    :mod:`router.aio.deadline`): a server trickling it past the request's deadline gets its
     connection shut and the read raises DeadlineReached. Closes ``http`` either way."""
     try:
         with watch(http) as deadline:

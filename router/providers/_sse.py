@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Protocol
 
-from router.deadline import DeadlineReached, limited, watch
+from router.aio.deadline import DeadlineReached, limited, watch
 from router.types import Chunk
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ class StreamState(Protocol):
 
 def stream_chunks(response: httpx2.Response, state: StreamState) -> Iterator[Chunk]:
     """The chunks of a stream up to its terminal event (the final chunk is the caller's).
-    Under the sync driver's armed deadline (:mod:`router.deadline`), a request deadline that
+    Under the sync driver's armed deadline (:mod:`router.aio.deadline`), a request deadline that
     comes while reading ends the read and raises DeadlineReached. After the terminal event the
     rest of the body is read, as :func:`astream_chunks` does and for the same reason, for at
     most :data:`DRAIN_SECONDS`."""

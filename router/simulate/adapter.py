@@ -1,6 +1,6 @@
 """The router under simulation, and the adapter that puts faults and latency on its calls.
 
-:class:`SimRouter` is the real :class:`~router.engine.Router` (same planning, chain walk,
+:class:`SimRouter` is the real :class:`~router.engine.router.Router` (same planning, chain walk,
 retries, limiter, breakers, cache) whose provider adapters are each wrapped in a
 :class:`SimAdapter`. For every attempt the wrapper asks the :class:`Simulation` what happens
 (which fault entries hit, how long the model takes), waits that long in simulated time, and
@@ -17,11 +17,11 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from statistics import NormalDist
 from typing import Any
 
-from router.engine import Router
+from router.engine.router import Router
 from router.errors import TimeoutError
 from router.providers.base import Adapter, ProviderSettings
 from router.sandbox import Sandbox
-from router.spec.model import ModelSpec, ProviderSpec, Spec
+from router.specmodel import ModelSpec, ProviderSpec, Spec
 from router.types import Chunk, Message, Request, Response
 
 from .clock import SimClock

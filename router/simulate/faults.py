@@ -38,7 +38,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from router.sandbox import parse_fault
-from router.spec.model import Spec
+from router.specmodel import Spec
 
 __all__ = ["Decision", "FaultBook", "FaultRule", "FaultSpecError", "parse_faults", "unit"]
 

@@ -14,7 +14,7 @@ from typing import IO
 from router.errors import AllModelsFailed, ProviderError, RouterError, StreamInterrupted
 from router.sandbox import Sandbox
 from router.spec import load_spec
-from router.spec.model import EnvRef, Spec
+from router.specmodel import EnvRef, Spec
 from router.state import make_backend
 from router.types import Attempt, Response
 

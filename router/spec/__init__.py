@@ -14,14 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from router.diagnostics import Diagnostic
 from router.errors import ConfigError
 from router.spec.build import build_spec
 from router.spec.checks import semantic_diagnostics
 from router.spec.checks_rules import plan_diagnostics
-from router.spec.diagnostics import Diagnostic
-from router.spec.model import SUPPORTED_VERSIONS, Spec
 from router.spec.schema import schema, schema_diagnostics
 from router.spec.yamlload import Document, YamlError, load_yaml, paused_gc
+from router.specmodel import SUPPORTED_VERSIONS, Spec
 
 __all__ = [
     "Diagnostic",

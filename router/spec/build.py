@@ -1,4 +1,4 @@
-"""Building the typed :class:`~router.spec.model.Spec` from data that passed the schema and
+"""Building the typed :class:`~router.specmodel.Spec` from data that passed the schema and
 the semantic checks: defaults resolved into every task, lists turned into tuples and
 mappings into read-only views."""
 
@@ -9,8 +9,8 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
-from router.spec.diagnostics import Diagnostic
-from router.spec.model import (
+from router.diagnostics import Diagnostic
+from router.specmodel import (
     DEFAULT_FALLBACK_ON,
     DEFAULT_SYSTEM_PROMPT,
     BreakerPolicy,

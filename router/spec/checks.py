@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from difflib import get_close_matches
 from typing import Any, get_args
 
+from router.diagnostics import Diagnostic
 from router.spec.checks_providers import check_base_urls, check_environment, check_header_names
 from router.spec.checks_rules import check_rules, string_items
-from router.spec.diagnostics import Diagnostic
-from router.spec.model import Capability
 from router.spec.schema import where
 from router.spec.yamlload import Document, PathT
+from router.specmodel import Capability
 
 
 @dataclass(slots=True)

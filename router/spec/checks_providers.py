@@ -15,10 +15,10 @@ from itertools import pairwise
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from router.spec.diagnostics import Diagnostic
-from router.spec.model import EnvRef, Spec
+from router.diagnostics import Diagnostic
 from router.spec.schema import where
 from router.spec.yamlload import PathT, json_path
+from router.specmodel import EnvRef, Spec
 
 if TYPE_CHECKING:
     from router.spec.checks import Context

@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from router.spec.diagnostics import Diagnostic
-from router.spec.model import RuleSpec, Spec
+from router.diagnostics import Diagnostic
 from router.spec.schema import where
 from router.spec.yamlload import Document
+from router.specmodel import RuleSpec, Spec
 
 if TYPE_CHECKING:
-    from router.plan import Plan
+    from router.routing.plan import Plan
     from router.spec.checks import Context
 
 
@@ -159,7 +159,7 @@ def _plans(spec: Spec, rule: RuleSpec) -> list[Plan]:
     """For each task the rule can match, the plan of the smallest request it matches: the
     capabilities, tags and metadata its ``when`` asks for, ``min_input_tokens`` of input and
     one token of output, every model available. What this plan lacks, every request lacks."""
-    from router.plan import Features, make_plan
+    from router.routing.plan import Features, make_plan
 
     alone = replace(spec, rules=(rule,))
     w = rule.when
@@ -189,7 +189,7 @@ def _task_label(plan: Plan) -> str:
 def _empty_task_fallbacks(doc: Document, spec: Spec) -> Iterator[Diagnostic]:
     """A ``{task: X}`` fallback none of whose models can serve the task that lists it: the
     task's constraints hold through it, so it adds nothing to the chain."""
-    from router.plan import Features, make_plan
+    from router.routing.plan import Features, make_plan
 
     for task in spec.tasks.values():
         for i, entry in enumerate(task.fallback):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
 
-from router.spec.diagnostics import Diagnostic
+from router.diagnostics import Diagnostic
 from router.spec.yamlload import Document, PathT, json_path
 
 # Keys whose values are never repeated in a message: they name secrets or may hold one.

@@ -10,7 +10,7 @@ pure-Python parser) and converted by our own walk, which
 - counts every node it produces, so alias expansion is bounded,
 - records the line and column of every key and value under its JSON path.
 
-Every failure is a :class:`~router.spec.diagnostics.Diagnostic` with a line and column.
+Every failure is a :class:`~router.diagnostics.Diagnostic` with a line and column.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from router.spec.diagnostics import Diagnostic, Severity
+from router.diagnostics import Diagnostic, Severity
 
 try:  # libyaml is ~10x faster; the pure-Python parser gives the same nodes and marks
     from yaml import CSafeLoader as _Loader

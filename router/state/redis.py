@@ -27,7 +27,7 @@ the server's clock and make a fake clock (or a host a little behind) lose them a
 
 Connections. Clients are made on first use: one ``redis.Redis`` for threads, one
 ``redis.asyncio.Redis`` per running event loop (closed before its loop closes, see
-:mod:`router.eventloops`), each with a blocking pool of ``max_connections``
+:mod:`router.aio.eventloops`), each with a blocking pool of ``max_connections``
 (redis-py's plain pool raises "Too many connections", a ConnectionError, past 100 concurrent
 calls: that would read as "Redis is down"). Connecting, every read, and the wait for a pooled
 connection are each bounded by ``connect_timeout``; a command is retried once only after a
@@ -59,7 +59,7 @@ import redis.retry
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript, Script
 
-from router.eventloops import LoopLocal
+from router.aio.eventloops import LoopLocal
 from router.redaction import describe
 from router.state import gcra
 from router.state.base import StateBackend, check_cache_ttl, check_counter, check_hold

@@ -13,8 +13,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from router import AllModelsFailed, Router, StreamInterrupted
-from router.budget import BudgetExceeded
 from router.cli import run as cli_run
+from router.engine.spend import BudgetExceeded
 from router.sandbox import Sandbox
 
 from .canary import formatted, logged, strings_in

@@ -28,7 +28,7 @@ from router import (
     ToolCall,
     ToolDefinition,
 )
-from router.callargs import NUMBER_RULES
+from router.routing.arguments import NUMBER_RULES
 from router.sandbox import Sandbox
 from router.spec import load_spec
 from router.spec.schema import schema

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from router.core import Call, Target, cost_of
 from router.errors import (
     AllModelsFailed,
     ContentFiltered,
@@ -16,8 +15,9 @@ from router.errors import (
     ProviderError,
     TimeoutError,
 )
-from router.nodes.retry import RetryBudget, backoff
-from router.spec.model import Spec
+from router.routing.call import Call, Target, cost_of
+from router.routing.retry import RetryBudget, backoff
+from router.specmodel import Spec
 from router.types import Attempt, Response
 
 __all__ = ["ChainRun", "Go", "Wait"]

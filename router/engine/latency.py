@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from router.spec.model import ModelSpec
+from router.specmodel import ModelSpec
 
 WINDOW = 256
 MAX_AGE = 900.0

@@ -13,10 +13,10 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
 from router.errors import ConfigError
-from router.plan import DEFAULT_EXPECTED_OUTPUT, estimate_tokens
 from router.providers.base import Adapter
 from router.redaction import url_secrets
-from router.spec.model import EnvRef, ProviderSpec, Spec
+from router.routing.plan import DEFAULT_EXPECTED_OUTPUT, estimate_tokens
+from router.specmodel import EnvRef, ProviderSpec, Spec
 from router.state import StateBackend, make_backend
 from router.types import Chunk, Request, Response
 

@@ -1,10 +1,10 @@
 """Every per-call argument checked before anything is sent.
 
-:func:`check_params` is what :func:`router.core.prepare_call` runs on the keyword arguments of
-``complete``/``stream``/``acomplete``/``astream``/``explain``; the messages themselves are
-checked while they are coerced (:func:`router.types.coerce_messages`). Each problem is one
-:class:`~router.errors.RequestError` whose ``argument`` names the argument (``temperature``,
-``tools[0].function.parameters``) and whose message says what is allowed.
+:func:`check_params` is what :func:`router.routing.call.prepare_call` runs on the keyword
+arguments of ``complete``/``stream``/``acomplete``/``astream``/``explain``; the messages
+themselves are checked while they are coerced (:func:`router.types.coerce_messages`). Each
+problem is one :class:`~router.errors.RequestError` whose ``argument`` names the argument
+(``temperature``, ``tools[0].function.parameters``) and whose message says what is allowed.
 
 The generation parameters follow the spec's own ``params`` rules (``$defs.params`` in
 ``routes.schema.json``; a test keeps the two in step), plus what JSON Schema cannot say: no

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from router.errors import RequestError
-from router.spec.model import (
+from router.specmodel import (
     Constraints,
     FallbackEntry,
     ModelSpec,

@@ -8,15 +8,15 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from router.chain import ChainRun, Go
-from router.core import Call, Target, build_request
-from router.deadline import DeadlineReached, within
+from router.aio.deadline import DeadlineReached, within
 from router.errors import ProviderError
-from router.nodes.retry import RetryBudget
+from router.routing.call import Call, Target, build_request
+from router.routing.retry import RetryBudget
+from router.routing.walk import ChainRun, Go
 from router.types import Response
 
 if TYPE_CHECKING:
-    from router.engine import Router
+    from router.engine.router import Router
 
 __all__ = ["HedgeBudget", "attempt", "hedged_attempt"]
 

@@ -28,7 +28,7 @@ def add_config_option(p: argparse.ArgumentParser) -> None:
 
 
 def load_router(args: argparse.Namespace, stderr: IO[str]) -> Any:
-    from router.engine import Router
+    from router.engine.router import Router
 
     path = args.config or default_config()
     # One-shot commands: each provider's SDK loads when (if) the command calls it.

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Literal
 
-from router.spec.diagnostics import Diagnostic
+from router.diagnostics import Diagnostic
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
 DEFAULT_FALLBACK_ON = (

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from router.spec.model import Spec
+from router.specmodel import Spec
 
 
 def _stack(node: Any) -> str:

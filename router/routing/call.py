@@ -1,8 +1,9 @@
 """The decision core shared by the sync and async drivers: no I/O here.
 
 :func:`prepare_call` checks a call's arguments and builds its plan, :func:`build_request`
-turns it into one attempt's request; :class:`router.chain.ChainRun` walks the plan. The
-drivers in :mod:`router.engine` and :mod:`router.streams` only perform the calls asked for.
+turns it into one attempt's request; :class:`router.routing.walk.ChainRun` walks the plan. The
+drivers in :mod:`router.engine.router` and :mod:`router.engine.streams` only perform the calls
+asked for.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from router.callargs import CheckedParams, check_params
+from router.diagnostics import Diagnostic
 from router.errors import ConfigError, NoRouteError, RequestError
-from router.plan import Plan, make_plan, request_features
-from router.spec.diagnostics import Diagnostic
-from router.spec.model import ModelSpec, Params, Spec, TaskSpec
+from router.routing.arguments import CheckedParams, check_params
+from router.routing.plan import Plan, make_plan, request_features
+from router.specmodel import ModelSpec, Params, Spec, TaskSpec
 from router.types import (
     Message,
     Request,
@@ -196,8 +197,8 @@ def prepare_call(
     route: bool = True,
 ) -> Call:
     """Check the call's arguments and plan it; raise RequestError for anything invalid (see
-    :mod:`router.callargs`), before anything is sent. With ``route`` (a call, not ``explain``)
-    a plan no model can take raises :func:`no_route`'s error. ``params_for`` is
+    :mod:`router.routing.arguments`), before anything is sent. With ``route`` (a call, not
+    ``explain``) a plan no model can take raises :func:`no_route`'s error. ``params_for`` is
     ``spec.params_for`` or a cache of it (:class:`ParamsCache`)."""
     if params:
         refused = sorted(REFUSED_PARAMS & params.keys())

@@ -7,7 +7,7 @@ import argparse
 import json
 from typing import IO, Any
 
-from router.cli_common import (
+from router.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from router.plan import Candidate, Plan, cheapest_only
-from router.spec.model import Spec
+from router.routing.plan import Candidate, Plan, cheapest_only
+from router.specmodel import Spec
 
 
 def _money(value: float | None) -> str:

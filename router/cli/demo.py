@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
-from router.engine import Router
+from router.engine.router import Router
 from router.errors import AllModelsFailed, StreamInterrupted
-from router.explain import format_plan
+from router.routing.explain import format_plan
 from router.sandbox import Sandbox
 from router.spec import Spec, validate_file
 from router.types import Response

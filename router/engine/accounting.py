@@ -12,13 +12,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
-from router.budget import BudgetKeeper
-from router.chain import ChainRun
-from router.core import Call
+from router.engine.latency import LatencyTracker
+from router.engine.spend import BudgetKeeper
 from router.errors import StreamInterrupted
-from router.latency import LatencyTracker
-from router.plan import cheapest_only
-from router.spec.model import ModelSpec, Spec
+from router.routing.call import Call
+from router.routing.plan import cheapest_only
+from router.routing.walk import ChainRun
+from router.specmodel import ModelSpec, Spec
 from router.state.base import StateBackend
 from router.telemetry import Telemetry, records_from
 from router.types import Response

@@ -1,7 +1,7 @@
 """The total deadline of a request (``timeouts.total``), enforced while a read is blocked.
 
 An async attempt is bounded by one loop timer: a stream's cancels its wait for the next chunk
-(``router.streams._AsyncDeadline``), a non-streamed call's cancels the whole attempt
+(``router.engine.streams._AsyncDeadline``), a non-streamed call's cancels the whole attempt
 (:func:`within`). A sync call blocks in a socket read that only the socket's own timeout (the
 ``timeouts.request`` read timeout) ends, and a server that keeps sending a byte now and then
 never lets that fire. So the sync drivers arm a :class:`StreamDeadline` for each attempt,

@@ -2,8 +2,9 @@
 
 ``Router.from_yaml(path)`` validates and compiles the spec into targets (one per model, each
 a stack of nodes over a provider adapter). Every call is planned by the pure core
-(:mod:`router.core`, :mod:`router.plan`) and carried out by one of two thin drivers: the sync
-one calls the adapters' sync methods (never an event loop), the async one awaits theirs.
+(:mod:`router.routing.call`, :mod:`router.routing.plan`) and carried out by one of two thin
+drivers: the sync one calls the adapters' sync methods (never an event loop), the async one
+awaits theirs.
 """
 
 from __future__ import annotations
@@ -21,32 +22,9 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
-from router.accounting import Accounting
-from router.callargs import prepare_schema_checks
-from router.chain import ChainRun, Wait
-from router.core import (
-    Call,
-    ParamsCache,
-    Target,
-    build_request,
-    prepare_call,
-)
-from router.deadline import DeadlineReached, StreamDeadline, reset_current, set_current
-from router.errors import ConfigError, ProviderError
-from router.hedge import HedgeBudget, attempt, hedged_attempt
-from router.nodes.breaker import BreakerNode, CircuitBreaker
-from router.nodes.cache import CacheNode
-from router.nodes.limiter import LimiterNode, limits_for
-from router.nodes.retry import RetryBudget
-from router.plan import Plan
-from router.providers.base import Adapter, ProviderSettings
-from router.providers.registry import get_adapter_class
-from router.spec import load_spec
-from router.spec.checks_providers import environment_errors
-from router.spec.model import ModelSpec, ProviderSpec, Spec
-from router.state import StateBackend, StateUnavailable
-from router.streams import AsyncStream, Stream
-from router.targets import (
+from router.aio.deadline import DeadlineReached, StreamDeadline, reset_current, set_current
+from router.engine.accounting import Accounting
+from router.engine.compile import (
     AdapterNode,
     LazyAdapter,
     estimate_request,
@@ -55,6 +33,29 @@ from router.targets import (
     secrets_of,
     unavailable_reason,
 )
+from router.engine.hedge import HedgeBudget, attempt, hedged_attempt
+from router.engine.streams import AsyncStream, Stream
+from router.errors import ConfigError, ProviderError
+from router.nodes.breaker import BreakerNode, CircuitBreaker
+from router.nodes.cache import CacheNode
+from router.nodes.limiter import LimiterNode, limits_for
+from router.providers.base import Adapter, ProviderSettings
+from router.providers.registry import get_adapter_class
+from router.routing.arguments import prepare_schema_checks
+from router.routing.call import (
+    Call,
+    ParamsCache,
+    Target,
+    build_request,
+    prepare_call,
+)
+from router.routing.plan import Plan
+from router.routing.retry import RetryBudget
+from router.routing.walk import ChainRun, Wait
+from router.spec import load_spec
+from router.spec.checks_providers import environment_errors
+from router.specmodel import ModelSpec, ProviderSpec, Spec
+from router.state import StateBackend, StateUnavailable
 from router.types import Message, Response
 
 __all__ = ["AsyncStream", "ModelInfo", "Router", "Stream"]
@@ -136,7 +137,7 @@ class Router:
         self._budgets = {
             name: RetryBudget(task.retry.budget, clock=clock) for name, task in spec.tasks.items()
         }
-        # Hedges: max_share of a task's requests, and at least one per window (router.hedge).
+        # Hedges: max_share of a task's requests, and at least one per window (router.engine.hedge).
         self._hedges = {
             name: HedgeBudget(task.hedge.max_share, clock=clock)
             for name, task in spec.tasks.items()
@@ -261,7 +262,7 @@ class Router:
 
     @property
     def graph(self) -> Any:
-        from router.graph import Graph
+        from router.engine.graph import Graph
 
         return Graph(self.spec, {n: t.node for n, t in self._targets.items()})
 
@@ -288,7 +289,7 @@ class Router:
             request = build_request(self.spec, call, target, step.timeout, self._params_for)
             start = self._clock()
             # The request's deadline on the real monotonic clock: a watchdog ends the read of
-            # an answer still arriving when it comes (see router.deadline).
+            # an answer still arriving when it comes (see router.aio.deadline).
             deadline = StreamDeadline(time.monotonic() + (run.deadline - start))
             failure: ProviderError | None = None
             token = set_current(deadline)

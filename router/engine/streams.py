@@ -7,7 +7,7 @@ partial text. A cut stream never ends as a clean stop.
 The request's deadline (``timeouts.total``) runs to the last chunk. Each attempt's read
 timeout (``timeouts.request``, capped by the time left) is the idle bound; the deadline ends a
 wait for the next chunk that is still going when it comes (async: one loop timer per attempt;
-sync: the process's watchdog thread shuts the socket down, see :mod:`router.deadline`), and a
+sync: the process's watchdog thread shuts the socket down, see :mod:`router.aio.deadline`), and a
 chunk that arrives after it is not passed on. Either way the attempt fails with a TimeoutError:
 before any output the chain moves on (if time is left), after it StreamInterrupted.
 """
@@ -20,15 +20,15 @@ from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from router.chain import ChainRun, Wait
-from router.core import Call, Target, build_request, cost_of
-from router.deadline import DeadlineReached, StreamDeadline, reset_current, set_current
+from router.aio.deadline import DeadlineReached, StreamDeadline, reset_current, set_current
+from router.aio.eventloops import retrack, untracked
 from router.errors import ProviderError, ProviderUnavailable, StreamInterrupted
-from router.eventloops import retrack, untracked
+from router.routing.call import Call, Target, build_request, cost_of
+from router.routing.walk import ChainRun, Wait
 from router.types import Chunk, Response, ToolCall, Usage
 
 if TYPE_CHECKING:
-    from router.engine import Router
+    from router.engine.router import Router
 
 __all__ = ["AsyncStream", "Stream"]
 
@@ -159,7 +159,7 @@ class _AsyncDeadline:
         if self.fired:
             raise DeadlineReached()
         task = self._waiting = asyncio.current_task()
-        # The generators beneath are this stream's to close (see router.eventloops).
+        # The generators beneath are this stream's to close (see router.aio.eventloops).
         token = untracked()
         try:
             return await chunks.__anext__()
@@ -207,7 +207,7 @@ class Stream:
             start = router._clock()
             state = _StreamState()
             # The request's deadline on the real monotonic clock: a watchdog ends the read
-            # that is blocked when it comes (see router.deadline).
+            # that is blocked when it comes (see router.aio.deadline).
             deadline = StreamDeadline(time.monotonic() + (run.deadline - start))
             chunks: Iterator[Chunk] = target.node.stream(request)
             failure: ProviderError | None = None

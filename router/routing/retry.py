@@ -1,6 +1,6 @@
 """Retry policy pieces: backoff (tenacity's full-jitter exponential) and a retry budget.
 
-Retries live in one layer only, the chain walk (:class:`router.core.ChainRun`), because a
+Retries live in one layer only, the chain walk (:class:`router.routing.walk.ChainRun`), because a
 retry of the same model competes with moving to the next one for the same deadline: by
 default the chain tries every other healthy model first, and a retry (after its backoff, or
 after the provider's ``Retry-After``) waits at the end of the line. These helpers answer "how
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import tenacity
 
 if TYPE_CHECKING:
-    from router.spec.model import RetryPolicy
+    from router.specmodel import RetryPolicy
 
 # Envoy's retry budget keeps a floor of retries even at low traffic.
 MIN_RETRIES_PER_WINDOW = 3

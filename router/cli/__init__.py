@@ -176,7 +176,7 @@ def build_parser(stdout: IO[str]) -> _Parser:
         description="Print the JSON Schema (2020-12) of routes.yaml, for editors and tools.",
     )
     p.set_defaults(command=cmd_schema)
-    from router.commands import add_commands
+    from router.cli.commands import add_commands
 
     add_commands(sub)
     for action in sub.choices.values():

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from router.errors import RouterError
-from router.spec.model import Budget, Spec, TaskSpec
+from router.specmodel import Budget, Spec, TaskSpec
 from router.state.base import StateBackend
 
 

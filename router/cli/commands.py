@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import IO, Any
 
-from router.cli_common import (
+from router.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
@@ -19,7 +19,7 @@ from router.cli_common import (
     load_router,
     report_error,
 )
-from router.commands_ops import add_operations
+from router.cli.ops import add_operations
 from router.errors import (
     AllModelsFailed,
     RequestError,
@@ -182,7 +182,7 @@ def cmd_complete(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> 
 
 
 def cmd_explain(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
-    from router.explain import format_plan, plan_to_dict
+    from router.routing.explain import format_plan, plan_to_dict
 
     try:
         messages, text = _messages(args)
@@ -253,7 +253,7 @@ def cmd_sandbox(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> i
 
 
 def cmd_demo(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
-    from router.demo import run_demo
+    from router.cli.demo import run_demo
 
     try:
         return run_demo(Path(args.config), stdout)
