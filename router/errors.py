@@ -21,6 +21,10 @@ RouterError                     base of everything raised on purpose
 │                               valid HTTP); nothing sent, never retried, the chain moves on
 ├── StreamInterrupted           a stream failed after its first chunk reached the caller;
 │                               carries the partial text and the usage seen so far
+├── BudgetExceeded              a spend cap is reached and the task says ``on_budget: refuse``
+│                               (scope, period, spent, cap, resets_at); nothing sent
+├── StateUnavailable            the shared state backend is unreachable and the spec says
+│                               ``state.on_unavailable: fail_closed``; nothing sent
 └── AllModelsFailed             (also an ExceptionGroup) every target of the chain failed;
                                 ``.exceptions`` holds one ProviderError per attempt, in order
 ```
@@ -45,6 +49,7 @@ __all__ = [
     "AllModelsFailed",
     "AuthenticationError",
     "BadRequestError",
+    "BudgetExceeded",
     "ConfigError",
     "ContentFiltered",
     "ContextWindowExceeded",
@@ -56,6 +61,7 @@ __all__ = [
     "RateLimitError",
     "RequestError",
     "RouterError",
+    "StateUnavailable",
     "StreamInterrupted",
     "TimeoutError",
 ]
@@ -332,3 +338,43 @@ class AllModelsFailed(RouterError, ExceptionGroup[Exception]):
         lines = [f"{self.message} ({len(self.exceptions)} attempt(s)):"]
         lines += [f"  {i}. {type(e).__name__}: {e}" for i, e in enumerate(self.exceptions, 1)]
         return "\n".join(lines)
+
+
+class BudgetExceeded(RouterError):
+    """A spend cap is reached and the task says ``on_budget: refuse``. ``scope`` is "all" or
+    the task's name, ``period`` "daily" or "monthly"; ``resets_at`` is a UTC timestamp."""
+
+    def __init__(
+        self, message: str, *, scope: str, period: str, spent: float, cap: float, resets_at: float
+    ) -> None:
+        super().__init__(message)
+        self.scope = scope
+        self.period = period
+        self.spent = spent
+        self.cap = cap
+        self.resets_at = resets_at
+
+
+class StateUnavailable(RouterError):
+    """The shared state backend is unreachable and the spec asks to refuse calls rather than
+    run without it (``state.on_unavailable: fail_closed``). ``backend`` names it (kind and
+    host:port, never credentials)."""
+
+    def __init__(self, backend: str, *, detail: str | None = None) -> None:
+        self.backend = backend
+        self.detail = detail
+        message = (
+            f"the state backend ({backend}) is unreachable and the spec's "
+            "state.on_unavailable is fail_closed, so the call is refused rather than run "
+            "without shared rate limits, holds and caches"
+        )
+        if detail:
+            message += f" (last error: {detail})"
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_state_unavailable, (self.backend, self.detail))
+
+
+def _rebuild_state_unavailable(backend: str, detail: str | None) -> StateUnavailable:
+    return StateUnavailable(backend, detail=detail)

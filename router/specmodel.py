@@ -76,9 +76,6 @@ class Params:
             }
         )
 
-    def as_dict(self) -> dict[str, Any]:
-        return {f.name: v for f in fields(Params) if (v := getattr(self, f.name)) is not None}
-
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
@@ -263,10 +260,6 @@ class RuleWhen:
     capabilities: frozenset[Capability] = frozenset()
     metadata: Mapping[str, tuple[Any, ...]] = field(default_factory=lambda: _EMPTY)
     tags: frozenset[str] = frozenset()
-
-    @property
-    def is_catch_all(self) -> bool:
-        return self == RuleWhen()
 
 
 @dataclass(frozen=True, slots=True)

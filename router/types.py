@@ -147,7 +147,7 @@ class ToolDefinition:
         """Accepts OpenAI's ``{"type": "function", "function": {...}}``, its flat inner form,
         and Anthropic's ``{"name", "description", "input_schema"}``; checked as a call's
         ``tools`` are (a ``ValueError`` says what is wrong)."""
-        from router.routing.arguments import tool_definition
+        from router.tools import tool_definition
 
         return tool_definition(d, "tool")
 

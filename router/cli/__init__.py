@@ -13,9 +13,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import IO, Any, NoReturn
 
-from router.spec import Diagnostic, Report, validate_file
-
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+from router.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from router.spec import Diagnostic, ValidationReport, validate_file
 
 Command = Callable[[argparse.Namespace, IO[str], IO[str]], int]
 
@@ -88,7 +87,7 @@ def _github_line(d: Diagnostic) -> str:
     return f"::{d.severity} {','.join(props)}::{_github_escape(where + d.message + hint)}"
 
 
-def _summary(report: Report) -> str:
+def _summary(report: ValidationReport) -> str:
     errors, warnings = len(report.errors), len(report.warnings)
     if errors:
         return (
@@ -107,7 +106,7 @@ def _summary(report: Report) -> str:
 
 
 def cmd_validate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
-    reports: list[Report] = []
+    reports: list[ValidationReport] = []
     io_failed = False
     for file in args.files:
         try:
@@ -122,7 +121,7 @@ def cmd_validate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> 
             elif args.format == "text":
                 stderr.write(f"{file}: cannot read: {reason}\n")
             reports.append(
-                Report(
+                ValidationReport(
                     file, (Diagnostic(f"cannot read: {reason}", code="io-error", file=file),), None
                 )
             )
@@ -151,7 +150,7 @@ def cmd_validate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> 
                 stdout.write(_summary(report) + "\n")
     if io_failed:
         return EXIT_USAGE
-    return EXIT_OK if all(r.ok for r in reports) else EXIT_INVALID
+    return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED
 
 
 def cmd_schema(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:

@@ -10,6 +10,8 @@ from typing import IO, Any
 
 from router.errors import ConfigError, RequestError
 
+#: The exit codes of every command: 0 success, 1 the input is invalid or a request failed,
+#: 2 usage or I/O error.
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_CONFIG = "configs/routes.yaml"
 

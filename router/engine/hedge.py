@@ -11,21 +11,21 @@ from typing import TYPE_CHECKING, Any
 from router.aio.deadline import DeadlineReached, within
 from router.errors import ProviderError
 from router.routing.call import Call, Target, build_request
-from router.routing.retry import RetryBudget
+from router.routing.retry import RetryShare
 from router.routing.walk import ChainRun, Go
 from router.types import Response
 
 if TYPE_CHECKING:
     from router.engine.router import Router
 
-__all__ = ["HedgeBudget", "attempt", "hedged_attempt"]
+__all__ = ["HedgeShare", "attempt", "hedged_attempt"]
 
 
-class HedgeBudget(RetryBudget):
+class HedgeShare(RetryShare):
     """Hedges may be ``max_share`` of a task's requests in the last ``window`` seconds, and
     at least ``floor`` (one) per window whatever the traffic: a quiet service that sees fewer
     than 1/max_share requests in a window still hedges its slow ones, and a busy one stays
-    within its share (the floor is not added on top of it, as a retry budget's is)."""
+    within its share (the floor is not added on top of it, as a retry share's is)."""
 
     __slots__ = ()
 
@@ -62,7 +62,7 @@ async def attempt(router: Router, call: Call, run: ChainRun, step: Go) -> _Outco
 
 
 async def hedged_attempt(
-    router: Router, call: Call, run: ChainRun, budget: RetryBudget
+    router: Router, call: Call, run: ChainRun, budget: RetryShare
 ) -> Response | None:
     """The first attempt, hedged: if it has not answered after the hedge delay (a set
     number of seconds, or the model's observed p95), the next model gets the same

@@ -33,7 +33,7 @@ from router.engine.compile import (
     secrets_of,
     unavailable_reason,
 )
-from router.engine.hedge import HedgeBudget, attempt, hedged_attempt
+from router.engine.hedge import HedgeShare, attempt, hedged_attempt
 from router.engine.streams import AsyncStream, Stream
 from router.errors import ConfigError, ProviderError
 from router.nodes.breaker import BreakerNode, CircuitBreaker
@@ -41,7 +41,6 @@ from router.nodes.cache import CacheNode
 from router.nodes.limiter import LimiterNode, limits_for
 from router.providers.base import Adapter, ProviderSettings
 from router.providers.registry import get_adapter_class
-from router.routing.arguments import prepare_schema_checks
 from router.routing.call import (
     Call,
     ParamsCache,
@@ -50,12 +49,13 @@ from router.routing.call import (
     prepare_call,
 )
 from router.routing.plan import Plan
-from router.routing.retry import RetryBudget
+from router.routing.retry import RetryShare
 from router.routing.walk import ChainRun, Wait
 from router.spec import load_spec
 from router.spec.checks_providers import environment_errors
 from router.specmodel import ModelSpec, ProviderSpec, Spec
 from router.state import StateBackend, StateUnavailable
+from router.tools import prepare_schema_checks
 from router.types import Message, Response
 
 __all__ = ["AsyncStream", "ModelInfo", "Router", "Stream"]
@@ -134,12 +134,12 @@ class Router:
             (name, CircuitBreaker(name, model.breaker, clock))
             for name, model in spec.models.items()
         )
-        self._budgets = {
-            name: RetryBudget(task.retry.budget, clock=clock) for name, task in spec.tasks.items()
+        self._retry_shares = {
+            name: RetryShare(task.retry.budget, clock=clock) for name, task in spec.tasks.items()
         }
         # Hedges: max_share of a task's requests, and at least one per window (router.engine.hedge).
         self._hedges = {
-            name: HedgeBudget(task.hedge.max_share, clock=clock)
+            name: HedgeShare(task.hedge.max_share, clock=clock)
             for name, task in spec.tasks.items()
             if task.hedge is not None
         }
@@ -215,7 +215,7 @@ class Router:
 
     def _run(self, call: Call) -> ChainRun:
         return ChainRun(
-            self.spec, call, self._targets, self._clock, self._budgets.get(call.task.name)
+            self.spec, call, self._targets, self._clock, self._retry_shares.get(call.task.name)
         )
 
     def _unavailable(self, model: ModelSpec) -> str | None:
@@ -444,7 +444,7 @@ class Router:
         return {
             "state": state,
             "models": models,
-            "retry_budgets": {name: b.snapshot() for name, b in self._budgets.items()},
+            "retry_budgets": {name: b.snapshot() for name, b in self._retry_shares.items()},
         }
 
     @property

@@ -16,24 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from router.errors import RouterError
+from router.errors import BudgetExceeded
 from router.specmodel import Budget, Spec, TaskSpec
 from router.state.base import StateBackend
-
-
-class BudgetExceeded(RouterError):
-    """A spend cap is reached and the task says ``on_budget: refuse``. ``scope`` is "all" or
-    the task's name, ``period`` "daily" or "monthly"; ``resets_at`` is a UTC timestamp."""
-
-    def __init__(
-        self, message: str, *, scope: str, period: str, spent: float, cap: float, resets_at: float
-    ) -> None:
-        super().__init__(message)
-        self.scope = scope
-        self.period = period
-        self.spent = spent
-        self.cap = cap
-        self.resets_at = resets_at
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ __all__ = ["AsyncStream", "Stream"]
 
 
 @dataclass(slots=True)
-class _StreamState:
+class _Delivered:
     """What one streamed attempt has delivered so far (pure bookkeeping)."""
 
     parts: list[str] = field(default_factory=list)
@@ -125,7 +125,7 @@ def _goes_on(
     call: Call,
     run: ChainRun,
     target: Target,
-    state: _StreamState,
+    state: _Delivered,
     failure: ProviderError,
     latency: float,
 ) -> bool:
@@ -205,7 +205,7 @@ class Stream:
             target = step.target
             request = build_request(router.spec, call, target, step.timeout, router._params_for)
             start = router._clock()
-            state = _StreamState()
+            state = _Delivered()
             # The request's deadline on the real monotonic clock: a watchdog ends the read
             # that is blocked when it comes (see router.aio.deadline).
             deadline = StreamDeadline(time.monotonic() + (run.deadline - start))
@@ -273,7 +273,7 @@ class AsyncStream:
             target = step.target
             request = build_request(router.spec, call, target, step.timeout, router._params_for)
             start = router._clock()
-            state = _StreamState()
+            state = _Delivered()
             deadline = _AsyncDeadline(run.deadline - start)
             chunks: AsyncIterator[Chunk] = target.node.astream(request)
             failure = None

@@ -55,7 +55,7 @@ from router.errors import (
     RouterError,
 )
 from router.providers import _errors
-from router.providers._sse import StreamState, astream_chunks, stream_chunks
+from router.providers._sse import ChunkDecoder, astream_chunks, stream_chunks
 from router.providers.base import Adapter, ProviderSettings
 from router.redaction import Secrets, credential_value
 from router.types import Chunk, Request, Response
@@ -63,7 +63,7 @@ from router.types import Chunk, Request, Response
 if TYPE_CHECKING:
     import httpx2
 
-__all__ = ["SDKAdapter", "StreamState", "require_sdk", "spec_only"]
+__all__ = ["ChunkDecoder", "SDKAdapter", "require_sdk", "spec_only"]
 
 #: Client attributes that, when set, mean a request may differ per call: such clients always
 #: go through the SDK's own request pipeline.
@@ -311,7 +311,7 @@ class SDKAdapter(Adapter):
     def _parse(self, data: Mapping[str, Any], request: Request, latency_s: float) -> Response: ...
 
     @abc.abstractmethod
-    def _stream_state(self, request: Request) -> StreamState: ...
+    def _stream_state(self, request: Request) -> ChunkDecoder: ...
 
     def _extra_options(self) -> dict[str, Any]:
         return {}

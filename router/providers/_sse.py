@@ -19,7 +19,7 @@ from router.types import Chunk
 if TYPE_CHECKING:
     import httpx2
 
-__all__ = ["SSEDecoder", "StreamState", "aiter_sse", "astream_chunks", "iter_sse", "stream_chunks"]
+__all__ = ["ChunkDecoder", "SSEDecoder", "aiter_sse", "astream_chunks", "iter_sse", "stream_chunks"]
 
 Event = tuple[str | None, str]
 
@@ -89,7 +89,7 @@ async def aiter_sse(response: httpx2.Response) -> AsyncIterator[Event]:
         yield event
 
 
-class StreamState(Protocol):
+class ChunkDecoder(Protocol):
     """Turns one stream's SSE events into chunks (per wire format)."""
 
     done: bool  # the terminal event was seen: stop reading
@@ -102,7 +102,7 @@ class StreamState(Protocol):
         ...
 
 
-def stream_chunks(response: httpx2.Response, state: StreamState) -> Iterator[Chunk]:
+def stream_chunks(response: httpx2.Response, state: ChunkDecoder) -> Iterator[Chunk]:
     """The chunks of a stream up to its terminal event (the final chunk is the caller's).
     Under the sync driver's armed deadline (:mod:`router.aio.deadline`), a request deadline that
     comes while reading ends the read and raises DeadlineReached. After the terminal event the
@@ -134,7 +134,7 @@ def stream_chunks(response: httpx2.Response, state: StreamState) -> Iterator[Chu
 
 
 async def astream_chunks(
-    response: httpx2.Response, state: StreamState
+    response: httpx2.Response, state: ChunkDecoder
 ) -> AsyncGenerator[Chunk, None]:
     """As :func:`stream_chunks`; after the terminal event the rest of the body (normally only
     the chunked terminator, already received) is read, so that the connection goes back to

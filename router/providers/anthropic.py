@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from router.errors import AuthenticationError
 from router.providers import _anthropic_wire as wire
-from router.providers._sdk import SDKAdapter, StreamState, spec_only
+from router.providers._sdk import ChunkDecoder, SDKAdapter, spec_only
 from router.types import Request, Response
 
 __all__ = ["AnthropicAdapter"]
@@ -70,5 +70,5 @@ class AnthropicAdapter(SDKAdapter):
     def _parse(self, data: Mapping[str, Any], request: Request, latency_s: float) -> Response:
         return wire.parse_response(data, request, latency_s)
 
-    def _stream_state(self, request: Request) -> StreamState:
+    def _stream_state(self, request: Request) -> ChunkDecoder:
         return wire.AnthropicStream(request, self._secret)

@@ -19,20 +19,18 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 from collections.abc import Callable, Mapping
 from numbers import Integral, Real
 from typing import Any
 
 from router.errors import RequestError
+from router.tools import check_schema, tool_definition
 from router.types import ToolDefinition, check_text, json_text, shown, tool_name
 
 __all__ = [
     "NUMBER_RULES",
     "CheckedParams",
     "check_params",
-    "prepare_schema_checks",
-    "tool_definition",
 ]
 
 #: name -> (integer?, lowest, highest): the spec schema's ``$defs.params`` ranges, and for
@@ -172,49 +170,9 @@ def _cache(value: object) -> bool:
     return value
 
 
-# --- JSON Schemas (tool parameters, response formats) -----------------------------------------
+# --- tools and response formats (their JSON Schemas are checked by router.tools) ----------
 
-_schema_lock = threading.Lock()
-_meta: list[Any] = []  # the metaschema validator, once built
-_schemas_ok: set[str] = set()  # JSON texts of schemas already found valid
 _MAX_REMEMBERED = 1024
-
-
-def prepare_schema_checks() -> tuple[Any, Callable[..., Any]]:
-    """The metaschema validator and jsonschema's ``best_match``, on first use (it imports
-    jsonschema): the Router makes them when it is built, if a model could take tools or JSON,
-    so no call pays for the import (not even one with an invalid schema)."""
-    if not _meta:
-        with _schema_lock:
-            if not _meta:
-                from jsonschema import Draft202012Validator
-                from jsonschema.exceptions import best_match
-
-                _meta.append((Draft202012Validator(Draft202012Validator.META_SCHEMA), best_match))
-    checks: tuple[Any, Callable[..., Any]] = _meta[0]
-    return checks
-
-
-def _check_schema(schema: object, where: str, *, object_only: bool) -> None:
-    if not isinstance(schema, Mapping):
-        raise _bad(where, f"{shown(schema)} is not a JSON Schema object")
-    if object_only and schema.get("type") != "object":
-        raise _bad(where, 'the providers take only object schemas: {"type": "object", ...}')
-    text = json_text(schema, where)
-    if text in _schemas_ok:
-        return
-    meta, best_match = prepare_schema_checks()
-    try:  # plain dicts and lists, as jsonschema expects (not MappingProxyType, tuples)
-        error = best_match(meta.iter_errors(json.loads(text)))
-    except RecursionError:
-        raise _bad(where, "is nested too deeply to be checked") from None
-    if error is not None:
-        path = "".join(f"[{p!r}]" if isinstance(p, str) else f"[{p}]" for p in error.path)
-        raise _bad(f"{where}{path}", f"not a valid JSON Schema: {error.message[:200]}")
-    with _schema_lock:
-        if len(_schemas_ok) >= _MAX_REMEMBERED:
-            _schemas_ok.clear()
-        _schemas_ok.add(text)
 
 
 def _tools(value: object) -> tuple[ToolDefinition, ...]:
@@ -246,41 +204,6 @@ _known: dict[int, tuple[object, object, ToolDefinition]] = {}
 
 def _mutable(tool: object) -> object:
     return tool.parameters if isinstance(tool, ToolDefinition) else tool
-
-
-def tool_definition(tool: object, where: str) -> ToolDefinition:
-    """One tool definition, checked: its shape, name, description and parameter schema."""
-    if isinstance(tool, ToolDefinition):
-        fn: Mapping[str, Any] = {
-            "name": tool.name,
-            "description": tool.description,
-            "parameters": tool.parameters,
-        }
-        inner, key = where, "parameters"
-    elif isinstance(tool, Mapping):
-        if "function" in tool:  # OpenAI's {"type": "function", "function": {...}}
-            if tool.get("type", "function") != "function":
-                raise _bad(f"{where}.type", f"{shown(tool.get('type'))} is not 'function'")
-            fn, inner = tool["function"], f"{where}.function"
-            if not isinstance(fn, Mapping):
-                raise _bad(inner, "expected {'name': ..., 'parameters': {...}}")
-        else:  # the flat form, or Anthropic's {"name", "description", "input_schema"}
-            fn, inner = tool, where
-        key = "parameters" if "parameters" in fn or "input_schema" not in fn else "input_schema"
-    else:
-        raise _bad(
-            where,
-            f"{shown(tool)} is not a tool definition: use ToolDefinition(...) or "
-            "{'type': 'function', 'function': {'name': ..., 'parameters': {...}}}",
-        )
-    name = tool_name(fn.get("name"), f"{inner}.name")
-    description = fn.get("description") or ""
-    check_text(description, f"{inner}.description")
-    params = fn.get(key)
-    if params is None:
-        return ToolDefinition(name, description)
-    _check_schema(params, f"{inner}.{key}", object_only=True)
-    return tool if isinstance(tool, ToolDefinition) else ToolDefinition(name, description, params)
 
 
 def _tool_choice(value: object, tools: tuple[ToolDefinition, ...]) -> object:
@@ -328,7 +251,7 @@ def _response_format(value: object) -> Mapping[str, Any]:
         if "strict" in spec and not isinstance(spec["strict"], bool):
             raise _bad("response_format.json_schema.strict", "must be True or False")
         if spec.get("schema") is not None:
-            _check_schema(spec["schema"], "response_format.json_schema.schema", object_only=False)
+            check_schema(spec["schema"], "response_format.json_schema.schema", object_only=False)
     json_text(value, "response_format")
     return value
 

@@ -88,7 +88,6 @@ class Call:
     tool_choice: Any
     response_format: Mapping[str, Any] | None
     timeout: float | None
-    extra: Mapping[str, Any]
     cache: bool = True
     tenant: str | None = None
 
@@ -261,7 +260,6 @@ def prepare_call(
         tool_choice=checked.tool_choice,
         response_format=checked.response_format,
         timeout=checked.timeout,
-        extra={},
         cache=checked.cache,
         tenant=checked.tenant,
     )

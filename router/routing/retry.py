@@ -36,7 +36,7 @@ def backoff(policy: RetryPolicy, attempt: int) -> float:
     return float(wait(state))
 
 
-class RetryBudget:
+class RetryShare:
     """Retries may be at most ``ratio`` of the requests seen in the last ``window`` seconds
     (plus a small floor), so a failing provider cannot multiply the traffic sent to it.
     Thread-safe; per process."""

@@ -16,7 +16,7 @@ from router.errors import (
     TimeoutError,
 )
 from router.routing.call import Call, Target, cost_of
-from router.routing.retry import RetryBudget, backoff
+from router.routing.retry import RetryShare, backoff
 from router.specmodel import Spec
 from router.types import Attempt, Response
 
@@ -87,7 +87,7 @@ class ChainRun:
         call: Call,
         targets: Mapping[str, Target],
         clock: Callable[[], float],
-        budget: RetryBudget | None = None,
+        budget: RetryShare | None = None,
     ) -> None:
         self.spec = spec
         self.call = call

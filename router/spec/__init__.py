@@ -25,8 +25,8 @@ from router.specmodel import SUPPORTED_VERSIONS, Spec
 
 __all__ = [
     "Diagnostic",
-    "Report",
     "Spec",
+    "ValidationReport",
     "load_spec",
     "schema",
     "validate_bytes",
@@ -35,7 +35,7 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
-class Report:
+class ValidationReport:
     """The outcome of validating one file: every diagnostic, and the spec when there were no
     errors."""
 
@@ -93,20 +93,20 @@ def validate_bytes(
     *,
     strict: bool = False,
     environ: Mapping[str, str] | None = None,
-) -> Report:
+) -> ValidationReport:
     """Validate a spec given as bytes. ``strict`` turns every warning into an error."""
     with paused_gc():
         return _validate(raw, file, strict, os.environ if environ is None else environ)
 
 
-def _validate(raw: bytes, file: str, strict: bool, env: Mapping[str, str]) -> Report:
+def _validate(raw: bytes, file: str, strict: bool, env: Mapping[str, str]) -> ValidationReport:
     try:
         doc = load_yaml(raw, file)
     except YamlError as exc:
-        return Report(file, tuple(exc.diagnostics), None)
+        return ValidationReport(file, tuple(exc.diagnostics), None)
     version = _version_error(doc)
     if version is not None:
-        return Report(file, (version,), None)
+        return ValidationReport(file, (version,), None)
     found = schema_diagnostics(doc) + semantic_diagnostics(doc, environ=env)
     spec = None
     if not any(d.severity == "error" for d in found):
@@ -118,8 +118,8 @@ def _validate(raw: bytes, file: str, strict: bool, env: Mapping[str, str]) -> Re
     found.sort(key=lambda d: (d.line or 0, d.column or 0, d.severity != "error"))
     diagnostics = tuple(found)
     if spec is None or any(d.severity == "error" for d in diagnostics):
-        return Report(file, diagnostics, None)
-    return Report(file, diagnostics, replace(spec, warnings=diagnostics))
+        return ValidationReport(file, diagnostics, None)
+    return ValidationReport(file, diagnostics, replace(spec, warnings=diagnostics))
 
 
 def validate_file(
@@ -127,7 +127,7 @@ def validate_file(
     *,
     strict: bool = False,
     environ: Mapping[str, str] | None = None,
-) -> Report:
+) -> ValidationReport:
     """Validate the spec file at ``path``. Raises OSError when the file cannot be read."""
     raw = Path(path).read_bytes()
     return validate_bytes(raw, os.fspath(path), strict=strict, environ=environ)

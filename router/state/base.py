@@ -28,34 +28,9 @@ import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from router.errors import RouterError
+from router.errors import StateUnavailable
 
 __all__ = ["StateBackend", "StateUnavailable", "check_cache_ttl", "check_counter", "check_hold"]
-
-
-class StateUnavailable(RouterError):
-    """The shared state backend is unreachable and the spec asks to refuse calls rather than
-    run without it (``state.on_unavailable: fail_closed``). ``backend`` names it (kind and
-    host:port, never credentials)."""
-
-    def __init__(self, backend: str, *, detail: str | None = None) -> None:
-        self.backend = backend
-        self.detail = detail
-        message = (
-            f"the state backend ({backend}) is unreachable and the spec's "
-            "state.on_unavailable is fail_closed, so the call is refused rather than run "
-            "without shared rate limits, holds and caches"
-        )
-        if detail:
-            message += f" (last error: {detail})"
-        super().__init__(message)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_state_unavailable, (self.backend, self.detail))
-
-
-def _rebuild_state_unavailable(backend: str, detail: str | None) -> StateUnavailable:
-    return StateUnavailable(backend, detail=detail)
 
 
 def check_cache_ttl(ttl: float) -> bool:

@@ -27,7 +27,7 @@ from router.telemetry.log import EventLog
 from router.telemetry.metrics import Metrics
 from router.telemetry.records import AttemptRecord, RequestRecord, records_from, render_prompt
 from router.telemetry.redact import REDACTED, SecretRedactor
-from router.telemetry.report import Report, format_table, parse_since, summarize, to_json
+from router.telemetry.report import UsageReport, format_table, parse_since, summarize, to_json
 from router.telemetry.tracing import Tracing, tracing_available
 
 __all__ = [
@@ -38,13 +38,13 @@ __all__ = [
     "LedgerError",
     "MemoryLedger",
     "Metrics",
-    "Report",
     "RequestRecord",
     "SQLiteLedger",
     "SecretRedactor",
     "Sink",
     "Telemetry",
     "Tracing",
+    "UsageReport",
     "format_table",
     "parse_since",
     "records_from",

@@ -1,6 +1,6 @@
 """``router report``: what the ledger says about cost, errors, latency and the cache.
 
-:func:`summarize` reads a ledger into a :class:`Report`; :func:`format_table` and
+:func:`summarize` reads a ledger into a :class:`UsageReport`; :func:`format_table` and
 :func:`to_json` render it. Definitions:
 
 - cost sums the priced attempts; attempts (and requests) whose cost is unknown are counted as
@@ -30,8 +30,8 @@ from router.telemetry.records import AttemptRecord, RequestRecord
 __all__ = [
     "CostRow",
     "ModelRow",
-    "Report",
     "TaskRow",
+    "UsageReport",
     "format_table",
     "parse_since",
     "percentile",
@@ -89,7 +89,7 @@ class TaskRow:
 
 
 @dataclass(frozen=True, slots=True)
-class Report:
+class UsageReport:
     since: float | None
     requests: int
     ok: int
@@ -158,7 +158,7 @@ class _Tally:
         return self.ok + self.errors
 
 
-def summarize(ledger: Ledger | Iterable[RequestRecord], since: float | None = None) -> Report:
+def summarize(ledger: Ledger | Iterable[RequestRecord], since: float | None = None) -> UsageReport:
     """The report over ``ledger``'s requests (or any iterable of records) since ``since``."""
     if isinstance(ledger, Ledger):
         records: Iterable[RequestRecord] = ledger.requests(since)
@@ -192,7 +192,7 @@ def summarize(ledger: Ledger | Iterable[RequestRecord], since: float | None = No
             providers.setdefault(a.provider, _Tally()).add(a)
             models.setdefault(a.model, _Tally()).add(a)
             model_provider.setdefault(a.model, a.provider)
-    return Report(
+    return UsageReport(
         since=since,
         requests=requests,
         ok=outcomes["ok"],
@@ -260,7 +260,7 @@ def _iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
 
 
-def to_json(report: Report) -> dict[str, Any]:
+def to_json(report: UsageReport) -> dict[str, Any]:
     """The report as JSON-ready data (rates as fractions, costs in USD, latency in seconds;
     None where there is nothing to divide by)."""
     return {
@@ -354,7 +354,7 @@ def _table(columns: tuple[Column, ...], rows: Iterable[Any]) -> list[str]:
     return [render(cells[0]), "  ".join("-" * w for w in widths), *map(render, cells[1:])]
 
 
-def format_table(report: Report) -> str:
+def format_table(report: UsageReport) -> str:
     """The report as text: a summary, then tables per provider, model and task."""
     if not report.requests:
         since = f" since {_iso(report.since)}" if report.since is not None else ""

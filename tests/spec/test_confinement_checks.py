@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from textwrap import dedent
 
-from router.spec import Report, validate_bytes
+from router.spec import ValidationReport, validate_bytes
 
 KEY_SET = {"OPENAI_API_KEY": "set-for-the-test"}
 
@@ -28,12 +28,12 @@ rules:
 """
 
 
-def _validate(rules: str) -> Report:
+def _validate(rules: str) -> ValidationReport:
     raw = (dedent(HEAD).lstrip("\n") + dedent(rules).strip("\n") + "\n").encode()
     return validate_bytes(raw, "rules.yaml", environ=KEY_SET)
 
 
-def _codes(report: Report) -> list[tuple[str, str]]:
+def _codes(report: ValidationReport) -> list[tuple[str, str]]:
     return [(d.code, d.path) for d in report.diagnostics]
 
 

@@ -18,7 +18,7 @@ from textwrap import dedent
 import pytest
 
 from router.cli import run
-from router.spec import Report, validate_bytes
+from router.spec import ValidationReport, validate_bytes
 
 SLICE = 8
 
@@ -217,7 +217,7 @@ def _leaks(secret: str, text: str) -> list[str]:
     return sorted(s for s in slices if s in text)
 
 
-def _validate(case: Case, *, strict: bool = False) -> Report:
+def _validate(case: Case, *, strict: bool = False) -> ValidationReport:
     return validate_bytes(case.raw, f"{case.id}.yaml", strict=strict, environ=case.environ)
 
 

@@ -14,7 +14,7 @@ from textwrap import dedent
 
 import pytest
 
-from router.spec import Report, validate_bytes
+from router.spec import ValidationReport, validate_bytes
 
 KEY_SET = {"OPENAI_API_KEY": "set-for-the-test"}
 CANARY = "canary-7Qm2Xw9Lp4Zr8Tn3"
@@ -222,13 +222,15 @@ ENV_UNSET = Case(
 )
 
 
-def _validate(case: Case, *, strict: bool = False, environ: dict[str, str] | None = None) -> Report:
+def _validate(
+    case: Case, *, strict: bool = False, environ: dict[str, str] | None = None
+) -> ValidationReport:
     raw = dedent(case.spec).lstrip("\n").encode()
     env = KEY_SET if environ is None else environ
     return validate_bytes(raw, f"{case.id}.yaml", strict=strict, environ=env)
 
 
-def _found(report: Report, case: Case) -> list[tuple[str, int | None, str]]:
+def _found(report: ValidationReport, case: Case) -> list[tuple[str, int | None, str]]:
     return [(d.code, d.line, d.path) for d in report.diagnostics if case.words in d.message]
 
 
