@@ -1,29 +1,51 @@
-"""What a model compiles into, around its provider adapter: the adapter (made and prepared
-when the Router is built, so no call imports an SDK or builds a client on the event loop), the
-innermost node of the stack, and what the environment provides (keys, header values, the
-Redis URL), never shown anywhere.
+"""The spec compiled into a :class:`Runtime`: each model's stack of nodes over its provider
+adapter (made and prepared when the Router is built, so no call imports an SDK or builds a
+client on the event loop), the breakers, the retry and hedge shares, the accounting, and what
+the environment provides (keys, header values, the Redis URL), never shown anywhere.
+
+:func:`compile_spec` builds it; the Router holds it and hands it to its drivers (the sync and
+async walks, :mod:`router.engine.streams`, :mod:`router.engine.hedge`), which touch nothing
+else. How each provider's adapter is made is an option (``adapter_factory``, default
+:func:`make_adapter`): the simulator wraps the real adapters through it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from router.engine.accounting import Accounting
 from router.errors import ConfigError
-from router.providers.base import Adapter
+from router.nodes.breaker import BreakerNode, CircuitBreaker
+from router.nodes.cache import CacheNode
+from router.nodes.limiter import LimiterNode, limits_for
+from router.providers.base import Adapter, ProviderSettings
+from router.providers.registry import get_adapter_class
 from router.redaction import url_secrets
+from router.routing.call import Call, ParamsCache, Target, build_request
 from router.routing.plan import DEFAULT_EXPECTED_OUTPUT, estimate_tokens
+from router.routing.retry import HedgeShare, RetryShare
+from router.routing.walk import ChainRun, Go
+from router.spec.checks_providers import environment_errors
 from router.specmodel import EnvRef, ProviderSpec, Spec
 from router.state import StateBackend, make_backend
+from router.tools import prepare_schema_checks
 from router.types import Chunk, Request, Response
 
 __all__ = [
+    "AdapterFactory",
     "AdapterNode",
     "LazyAdapter",
+    "Runtime",
+    "compile_spec",
     "estimate_request",
+    "make_adapter",
     "make_state",
     "resolve",
     "secrets_of",
@@ -170,4 +192,140 @@ def unavailable_reason(provider: ProviderSpec, environ: Mapping[str, str]) -> st
     return None
 
 
-#: What an HTTP header value may hold: visible ASCII, spaces and tabs.
+#: Makes the adapter of one provider entry, given the environment (keys, header values).
+AdapterFactory = Callable[[ProviderSpec, Mapping[str, str]], Adapter]
+
+
+def make_adapter(provider: ProviderSpec, environ: Mapping[str, str]) -> Adapter:
+    """The default :data:`AdapterFactory`: the registry's adapter class for the provider's
+    type, with its key and header values taken from ``environ``."""
+    headers = {k: v for k, raw in provider.headers.items() if (v := resolve(raw, environ))}
+    settings = ProviderSettings(
+        name=provider.name,
+        base_url=provider.base_url,
+        api_key=environ.get(provider.api_key_env) if provider.api_key_env else None,
+        headers=headers,
+        connect_timeout=provider.timeouts.connect,
+        request_timeout=provider.timeouts.request,
+    )
+    return get_adapter_class(provider.type, provider=provider.name)(settings)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Runtime:
+    """A spec compiled: plain objects the drivers (the Router's, the streams', hedging's) run
+    on. Built once by :func:`compile_spec`; the Router holds it and passes it on."""
+
+    spec: Spec
+    state: StateBackend
+    targets: Mapping[str, Target]  # model name -> its stack: cache → breaker → limiter → adapter
+    adapters: Mapping[str, LazyAdapter]  # provider name -> its adapter
+    unavailable: Mapping[str, str | None]  # provider name -> why it cannot be called, or None
+    breakers: Mapping[str, CircuitBreaker]
+    retry_shares: Mapping[str, RetryShare]  # task name -> its retry share
+    hedges: Mapping[str, HedgeShare]  # task name -> its hedge share (hedged tasks only)
+    params_for: ParamsCache
+    accounting: Accounting
+    clock: Callable[[], float]
+    sleep: Callable[[float], None]
+    asleep: Callable[[float], Awaitable[None]]
+
+    def run(self, call: Call) -> ChainRun:
+        """A new walk of the call's chain."""
+        return ChainRun(
+            self.spec, call, self.targets, self.clock, self.retry_shares.get(call.task.name)
+        )
+
+    def request(self, call: Call, step: Go) -> Request:
+        """The request one attempt sends to ``step.target``."""
+        return build_request(self.spec, call, step.target, step.timeout, self.params_for)
+
+
+def compile_spec(
+    spec: Spec,
+    *,
+    environ: Mapping[str, str],
+    state: StateBackend | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    wall: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+    asleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    redact: Callable[[str], str] | None = None,
+    preload: bool = True,
+    adapter_factory: AdapterFactory = make_adapter,
+) -> Runtime:
+    """Compile ``spec`` into a :class:`Runtime` (the options are the Router's)."""
+    if unsendable := environment_errors(spec, environ):  # a key or header value with CR/LF...
+        raise ConfigError(unsendable)
+    state = state if state is not None else make_state(spec, environ, wall)
+    adapters: dict[str, LazyAdapter] = {}
+    unavailable: dict[str, str | None] = {}
+    for name, provider in spec.providers.items():
+        unavailable[name] = unavailable_reason(provider, environ)
+        adapters[name] = LazyAdapter(functools.partial(adapter_factory, provider, environ))
+    if preload:  # providers without their key are never called: nothing to load for them
+        for name, lazy in adapters.items():
+            if unavailable[name] is None:
+                lazy.prepare()
+    breakers = {
+        name: CircuitBreaker(name, model.breaker, clock) for name, model in spec.models.items()
+    }
+    accounting = Accounting(
+        spec,
+        state,
+        clock=clock,
+        wall=wall,
+        secrets=secrets_of(spec, environ),
+        redact=redact,
+        breaker_state=lambda model: breakers[model].state,
+    )
+    if any(m.capabilities & {"tools", "json"} for m in spec.models.values()):
+        prepare_schema_checks()  # per-call tool schemas are checked: import jsonschema now
+    caching = any(task.cache.enabled for task in spec.tasks.values())
+    targets: dict[str, Target] = {}
+    for name, model in spec.models.items():
+        provider = spec.providers[model.provider]
+        # Outermost first: cache → breaker → limiter → adapter. The breaker sits above the
+        # limiter so a model that will be skipped never spends a rate-limit slot.
+        node: Any = AdapterNode(adapters[model.provider])
+        limits = limits_for("provider", provider.name, provider.limits) + limits_for(
+            "model", name, model.limits
+        )
+        if limits:
+            node = LimiterNode(
+                node, state, limits, model=name, provider=provider.name, estimate=estimate_request
+            )
+        node = BreakerNode(
+            node, breakers[name], state, model=name, provider=provider.name, wall=wall
+        )
+        if caching:
+            node = CacheNode(node, state)
+        targets[name] = Target(
+            model=model,
+            provider=provider.name,
+            node=node,
+            unavailable=unavailable[provider.name],
+            provider_type=provider.type,
+        )
+    return Runtime(
+        spec=spec,
+        state=state,
+        targets=targets,
+        adapters=adapters,
+        unavailable=unavailable,
+        breakers=breakers,
+        retry_shares={
+            name: RetryShare(task.retry.budget, clock=clock) for name, task in spec.tasks.items()
+        },
+        # Hedges: max_share of a task's requests, and at least one per window.
+        hedges={
+            name: HedgeShare(task.hedge.max_share, clock=clock)
+            for name, task in spec.tasks.items()
+            if task.hedge is not None
+        },
+        params_for=ParamsCache(spec),
+        accounting=accounting,
+        clock=clock,
+        sleep=sleep,
+        asleep=asleep,
+    )

@@ -23,39 +23,17 @@ from types import TracebackType
 from typing import Any, Self
 
 from router.aio.deadline import DeadlineReached, StreamDeadline, reset_current, set_current
-from router.engine.accounting import Accounting
-from router.engine.compile import (
-    AdapterNode,
-    LazyAdapter,
-    estimate_request,
-    make_state,
-    resolve,
-    secrets_of,
-    unavailable_reason,
-)
-from router.engine.hedge import HedgeShare, attempt, hedged_attempt
+from router.engine.compile import AdapterFactory, Runtime, compile_spec, make_adapter
+from router.engine.hedge import attempt, hedged_attempt
 from router.engine.streams import AsyncStream, Stream
-from router.errors import ConfigError, ProviderError
-from router.nodes.breaker import BreakerNode, CircuitBreaker
-from router.nodes.cache import CacheNode
-from router.nodes.limiter import LimiterNode, limits_for
-from router.providers.base import Adapter, ProviderSettings
-from router.providers.registry import get_adapter_class
-from router.routing.call import (
-    Call,
-    ParamsCache,
-    Target,
-    build_request,
-    prepare_call,
-)
+from router.errors import ProviderError
+from router.nodes.limiter import LimiterNode
+from router.routing.call import Call, prepare_call
 from router.routing.plan import Plan
-from router.routing.retry import RetryShare
-from router.routing.walk import ChainRun, Wait
+from router.routing.walk import Wait
 from router.spec import load_spec
-from router.spec.checks_providers import environment_errors
-from router.specmodel import ModelSpec, ProviderSpec, Spec
+from router.specmodel import ModelSpec, Spec
 from router.state import StateBackend, StateUnavailable
-from router.tools import prepare_schema_checks
 from router.types import Message, Response
 
 __all__ = ["AsyncStream", "ModelInfo", "Router", "Stream"]
@@ -91,6 +69,7 @@ class Router:
         asleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         redact: Callable[[str], str] | None = None,
         preload: bool = True,
+        adapter_factory: AdapterFactory = make_adapter,
     ) -> None:
         """``state`` overrides the spec's state backend; ``clock`` (monotonic: latencies,
         deadlines, breakers), ``wall`` (shared holds) and the two sleeps are injectable so
@@ -101,86 +80,27 @@ class Router:
         that no call does it (an async call would otherwise stall the event loop for the
         import, 0.3-0.8 s). ``preload=False`` defers that to each provider's first call (done
         in a worker thread for async calls): for tools that only plan, like ``router explain``.
+
+        ``adapter_factory(provider, environ) -> Adapter`` makes each provider's adapter
+        (default :func:`~router.engine.compile.make_adapter`: the registry's class for the
+        provider's type, with its key and headers from ``environ``). Wrap it to put something
+        between the router and the real adapters, as the simulator does; every node of the
+        stack above the adapter stays the engine's.
         """
         self.spec = spec
-        self._params_for = ParamsCache(spec)
-        self._clock = clock
-        self._sleep = sleep
-        self._asleep = asleep
-        env = dict(os.environ if environ is None else environ)
-        if unsendable := environment_errors(spec, env):  # a key or header value with CR/LF...
-            raise ConfigError(unsendable)
-        self.state = state if state is not None else make_state(spec, env, wall)
-        self._adapters: dict[str, LazyAdapter] = {}
-        self._provider_unavailable: dict[str, str | None] = {}
-        for name, provider in spec.providers.items():
-            self._provider_unavailable[name] = unavailable_reason(provider, env)
-            self._adapters[name] = LazyAdapter(self._adapter_factory(provider, env))
-        if preload:  # providers without their key are never called: nothing to load for them
-            for name, lazy in self._adapters.items():
-                if self._provider_unavailable[name] is None:
-                    lazy.prepare()
-        self._breakers: dict[str, CircuitBreaker] = {}
-        self._acct = Accounting(
+        self._rt: Runtime = compile_spec(
             spec,
-            self.state,
+            environ=dict(os.environ if environ is None else environ),
+            state=state,
             clock=clock,
             wall=wall,
-            secrets=secrets_of(spec, env),
+            sleep=sleep,
+            asleep=asleep,
             redact=redact,
-            breaker_state=lambda model: self._breakers[model].state,
+            preload=preload,
+            adapter_factory=adapter_factory,
         )
-        self._breakers.update(
-            (name, CircuitBreaker(name, model.breaker, clock))
-            for name, model in spec.models.items()
-        )
-        self._retry_shares = {
-            name: RetryShare(task.retry.budget, clock=clock) for name, task in spec.tasks.items()
-        }
-        # Hedges: max_share of a task's requests, and at least one per window (router.engine.hedge).
-        self._hedges = {
-            name: HedgeShare(task.hedge.max_share, clock=clock)
-            for name, task in spec.tasks.items()
-            if task.hedge is not None
-        }
-        if any(m.capabilities & {"tools", "json"} for m in spec.models.values()):
-            prepare_schema_checks()  # per-call tool schemas are checked: import jsonschema now
-        caching = any(task.cache.enabled for task in spec.tasks.values())
-        self._targets: dict[str, Target] = {}
-        for name, model in spec.models.items():
-            provider = spec.providers[model.provider]
-            # Outermost first: cache → breaker → limiter → adapter. The breaker sits above
-            # the limiter so a model that will be skipped never spends a rate-limit slot.
-            node: Any = AdapterNode(self._adapters[model.provider])
-            limits = limits_for("provider", provider.name, provider.limits) + limits_for(
-                "model", name, model.limits
-            )
-            if limits:
-                node = LimiterNode(
-                    node,
-                    self.state,
-                    limits,
-                    model=name,
-                    provider=provider.name,
-                    estimate=estimate_request,
-                )
-            node = BreakerNode(
-                node,
-                self._breakers[name],
-                self.state,
-                model=name,
-                provider=provider.name,
-                wall=wall,
-            )
-            if caching:
-                node = CacheNode(node, self.state)
-            self._targets[name] = Target(
-                model=model,
-                provider=provider.name,
-                node=node,
-                unavailable=self._provider_unavailable[provider.name],
-                provider_type=provider.type,
-            )
+        self.state = self._rt.state
 
     @classmethod
     def from_yaml(
@@ -195,31 +115,8 @@ class Router:
         problem when it is invalid. ``options`` are the constructor's (state, clock...)."""
         return cls(load_spec(path, strict=strict, environ=environ), environ=environ, **options)
 
-    @staticmethod
-    def _adapter_factory(
-        provider: ProviderSpec, environ: Mapping[str, str]
-    ) -> Callable[[], Adapter]:
-        def make() -> Adapter:
-            headers = {k: v for k, raw in provider.headers.items() if (v := resolve(raw, environ))}
-            settings = ProviderSettings(
-                name=provider.name,
-                base_url=provider.base_url,
-                api_key=environ.get(provider.api_key_env) if provider.api_key_env else None,
-                headers=headers,
-                connect_timeout=provider.timeouts.connect,
-                request_timeout=provider.timeouts.request,
-            )
-            return get_adapter_class(provider.type, provider=provider.name)(settings)
-
-        return make
-
-    def _run(self, call: Call) -> ChainRun:
-        return ChainRun(
-            self.spec, call, self._targets, self._clock, self._retry_shares.get(call.task.name)
-        )
-
     def _unavailable(self, model: ModelSpec) -> str | None:
-        return self._provider_unavailable[model.provider]
+        return self._rt.unavailable[model.provider]
 
     def _prepare(
         self,
@@ -238,8 +135,8 @@ class Router:
             params,
             stream=stream,
             unavailable=self._unavailable,
-            params_for=self._params_for,
-            latency=self._acct.expected_latency,
+            params_for=self._rt.params_for,
+            latency=self._rt.accounting.expected_latency,
             route=route,
         )
 
@@ -264,7 +161,7 @@ class Router:
     def graph(self) -> Any:
         from router.engine.graph import Graph
 
-        return Graph(self.spec, {n: t.node for n, t in self._targets.items()})
+        return Graph(self.spec, {n: t.node for n, t in self._rt.targets.items()})
 
     # --- sync driver -------------------------------------------------------------------------
 
@@ -279,15 +176,16 @@ class Router:
         """Answer with the first model of the task's chain that succeeds. Raises
         RequestError for an invalid call and AllModelsFailed (carrying every attempt) when
         no model could answer."""
-        call = self._acct.gate(self._prepare(task, messages, prompt, params, stream=False))
-        run = self._run(call)
+        rt = self._rt
+        call = rt.accounting.gate(self._prepare(task, messages, prompt, params, stream=False))
+        run = rt.run(call)
         while (step := run.next_step()) is not None:
             if isinstance(step, Wait):
-                self._sleep(step.seconds)
+                rt.sleep(step.seconds)
                 continue
             target = step.target
-            request = build_request(self.spec, call, target, step.timeout, self._params_for)
-            start = self._clock()
+            request = rt.request(call, step)
+            start = rt.clock()
             # The request's deadline on the real monotonic clock: a watchdog ends the read of
             # an answer still arriving when it comes (see router.aio.deadline).
             deadline = StreamDeadline(time.monotonic() + (run.deadline - start))
@@ -305,11 +203,11 @@ class Router:
             finally:
                 reset_current(token)
             if failure is not None:  # handled out here: nothing internal in the chain
-                if run.failed(target, failure, self._clock() - start):
+                if run.failed(target, failure, rt.clock() - start):
                     continue
                 break
-            return self._acct.ok(call, run.succeeded(target, response, self._clock() - start))
-        self._acct.failed(call, run)
+            return rt.accounting.ok(call, run.succeeded(target, response, rt.clock() - start))
+        rt.accounting.failed(call, run)
         raise run.give_up()
 
     def stream(
@@ -323,8 +221,8 @@ class Router:
         """Stream the answer as Chunks. Failover is transparent until the first chunk with
         content reaches you; after that a failure raises StreamInterrupted with the partial
         text. The returned Stream's ``response`` holds the whole answer once it ends."""
-        call = self._acct.gate(self._prepare(task, messages, prompt, params, stream=True))
-        return Stream(self, call)
+        call = self._rt.accounting.gate(self._prepare(task, messages, prompt, params, stream=True))
+        return Stream(self._rt, call)
 
     # --- async driver ------------------------------------------------------------------------
 
@@ -337,24 +235,27 @@ class Router:
         **params: Any,
     ) -> Response:
         """The async twin of :meth:`complete`."""
-        call = await self._acct.agate(self._prepare(task, messages, prompt, params, stream=False))
-        run = self._run(call)
-        if call.task.name in self._hedges:
-            hedged = await hedged_attempt(self, call, run, self._hedges[call.task.name])
+        rt = self._rt
+        call = await rt.accounting.agate(
+            self._prepare(task, messages, prompt, params, stream=False)
+        )
+        run = rt.run(call)
+        if (share := rt.hedges.get(call.task.name)) is not None:
+            hedged = await hedged_attempt(rt, call, run, share)
             if hedged is not None:
-                return await self._acct.aok(call, hedged)
+                return await rt.accounting.aok(call, hedged)
         while (step := run.next_step()) is not None:
             if isinstance(step, Wait):
-                await self._asleep(step.seconds)
+                await rt.asleep(step.seconds)
                 continue
-            target, answer, error, latency = await attempt(self, call, run, step)
+            target, answer, error, latency = await attempt(rt, call, run, step)
             if answer is None:
                 assert error is not None
                 if run.failed(target, error, latency):
                     continue
                 break
-            return await self._acct.aok(call, run.succeeded(target, answer, latency))
-        self._acct.failed(call, run)
+            return await rt.accounting.aok(call, run.succeeded(target, answer, latency))
+        rt.accounting.failed(call, run)
         raise run.give_up()
 
     def astream(
@@ -368,7 +269,7 @@ class Router:
         """The async twin of :meth:`stream`: ``async for chunk in router.astream(...)``."""
         # The budget gate needs I/O; the async stream runs it when iteration starts.
         call = self._prepare(task, messages, prompt, params, stream=True)
-        return AsyncStream(self, call)
+        return AsyncStream(self._rt, call)
 
     # --- models and lifecycle ----------------------------------------------------------------
 
@@ -377,14 +278,14 @@ class Router:
         its model list and notes whether each model's id is in it."""
         listed: dict[str, set[str] | None] = {}
         if remote:
-            for name, lazy in self._adapters.items():
-                if self._provider_unavailable[name] is None:
+            for name, lazy in self._rt.adapters.items():
+                if self._rt.unavailable[name] is None:
                     try:
                         listed[name] = set(lazy.get().list_models())
                     except ProviderError:
                         listed[name] = None
         out = []
-        for name, target in self._targets.items():
+        for name, target in self._rt.targets.items():
             ids = listed.get(target.provider)
             out.append(
                 ModelInfo(
@@ -409,7 +310,7 @@ class Router:
         backend refuses."""
         state = self.state.health()  # first: an unreachable backend is found once, here
         state.setdefault("status", "ok" if state.get("ok", True) else "unreachable")
-        keys = [f"{kind}:{name}" for name in self._targets for kind in ("after", "open")]
+        keys = [f"{kind}:{name}" for name in self._rt.targets for kind in ("after", "open")]
         held: list[float | None] | None
         refused: tuple[type[BaseException], ...] = (
             StateUnavailable,
@@ -420,7 +321,7 @@ class Router:
         except refused:
             held = None
         models = {}
-        for i, (name, target) in enumerate(self._targets.items()):
+        for i, (name, target) in enumerate(self._rt.targets.items()):
             holds = {
                 "after": held[2 * i] if held is not None else None,
                 "open": held[2 * i + 1] if held is not None else None,
@@ -435,7 +336,7 @@ class Router:
                 "provider": target.provider,
                 "available": target.unavailable is None,
                 "reason": target.unavailable,
-                "breaker": self._breakers[name].snapshot(),
+                "breaker": self._rt.breakers[name].snapshot(),
                 "retry_after_until": holds["after"],
                 "open_until": holds["open"],
                 "holds_known": held is not None,
@@ -444,32 +345,32 @@ class Router:
         return {
             "state": state,
             "models": models,
-            "retry_budgets": {name: b.snapshot() for name, b in self._retry_shares.items()},
+            "retry_budgets": {name: s.snapshot() for name, s in self._rt.retry_shares.items()},
         }
 
     @property
     def telemetry(self) -> Any:
         """The Telemetry (ledger, event log, metrics, tracing) this router records to."""
-        return self._acct.telemetry
+        return self._rt.accounting.telemetry
 
     def close(self) -> None:
         """Closes the sync clients and the state backend; each event loop's async clients are
         closed on their own loop (asked from any thread), or released if that loop is closed.
         Callable from any thread."""
-        for lazy in self._adapters.values():
+        for lazy in self._rt.adapters.values():
             if lazy.created is not None:
                 lazy.created.close()
         self.state.close()
-        self._acct.close()
+        self._rt.accounting.close()
 
     async def aclose(self) -> None:
         """Closes the running event loop's clients at once, then as :meth:`close`. (Without
         it, ``asyncio.run`` closes a loop's clients as that loop shuts down.)"""
-        for lazy in self._adapters.values():
+        for lazy in self._rt.adapters.values():
             if lazy.created is not None:
                 await lazy.created.aclose()
         await self.state.aclose()
-        self._acct.close()
+        self._rt.accounting.close()
 
     def __enter__(self) -> Self:
         return self

@@ -18,17 +18,15 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from router.aio.deadline import DeadlineReached, StreamDeadline, reset_current, set_current
 from router.aio.eventloops import retrack, untracked
+from router.engine.compile import Runtime
 from router.errors import ProviderError, ProviderUnavailable, StreamInterrupted
-from router.routing.call import Call, Target, build_request, cost_of
+from router.routing.call import Call, Target, cost_of
 from router.routing.walk import ChainRun, Wait
 from router.types import Chunk, Response, ToolCall, Usage
-
-if TYPE_CHECKING:
-    from router.engine.router import Router
 
 __all__ = ["AsyncStream", "Stream"]
 
@@ -121,7 +119,7 @@ def _failure(
 
 
 def _goes_on(
-    router: Router,
+    rt: Runtime,
     call: Call,
     run: ChainRun,
     target: Target,
@@ -132,7 +130,7 @@ def _goes_on(
     """After a failed attempt: raises StreamInterrupted when output had reached the caller
     (no failover then), else records the failure; True when the chain goes on."""
     if (cut := state.cut(run, target, failure, latency)) is not None:
-        router._acct.interrupted(call, run, cut, cost_of(target.model, state.usage))
+        rt.accounting.interrupted(call, run, cut, cost_of(target.model, state.usage))
         raise cut from failure
     return run.failed(target, failure, latency)
 
@@ -180,8 +178,8 @@ class Stream:
     """Iterate for Chunks; after the last one, ``response`` holds the assembled answer (with
     usage, cost and every attempt)."""
 
-    def __init__(self, router: Router, call: Call) -> None:
-        self._router = router
+    def __init__(self, rt: Runtime, call: Call) -> None:
+        self._rt = rt
         self._call = call
         self.response: Response | None = None
         self._iter = self._run()
@@ -196,15 +194,15 @@ class Stream:
         self._iter.close()
 
     def _run(self) -> Generator[Chunk, None, None]:
-        router, call = self._router, self._call
-        run = router._run(call)
+        rt, call = self._rt, self._call
+        run = rt.run(call)
         while (step := run.next_step()) is not None:
             if isinstance(step, Wait):
-                router._sleep(step.seconds)
+                rt.sleep(step.seconds)
                 continue
             target = step.target
-            request = build_request(router.spec, call, target, step.timeout, router._params_for)
-            start = router._clock()
+            request = rt.request(call, step)
+            start = rt.clock()
             state = _Delivered()
             # The request's deadline on the real monotonic clock: a watchdog ends the read
             # that is blocked when it comes (see router.aio.deadline).
@@ -221,34 +219,34 @@ class Stream:
                         reset_current(token)
                     if chunk is None:
                         break
-                    if deadline.fired or router._clock() >= run.deadline:
+                    if deadline.fired or rt.clock() >= run.deadline:
                         raise DeadlineReached()  # it came after the deadline: not passed on
                     if state.accept(run, target, chunk):
                         yield chunk
                 state.check_terminated(target)
             except (ProviderError, DeadlineReached) as caught:
                 failure = _failure(run, target, caught, overdue=deadline.fired)
-                latency = router._clock() - start
+                latency = rt.clock() - start
             finally:
                 close = getattr(chunks, "close", None)
                 if close is not None:
                     close()
             if failure is not None:  # handled out here: nothing internal in the chain
-                if _goes_on(router, call, run, target, state, failure, latency):
+                if _goes_on(rt, call, run, target, state, failure, latency):
                     continue
                 break
-            done = state.response(run, target, target.model.id, router._clock() - start)
-            self.response = router._acct.ok(call, done, stream=True)
+            done = state.response(run, target, target.model.id, rt.clock() - start)
+            self.response = rt.accounting.ok(call, done, stream=True)
             return
-        router._acct.failed(call, run, stream=True)
+        rt.accounting.failed(call, run, stream=True)
         raise run.give_up()
 
 
 class AsyncStream:
     """``async for chunk in stream``; afterwards ``response`` holds the assembled answer."""
 
-    def __init__(self, router: Router, call: Call) -> None:
-        self._router = router
+    def __init__(self, rt: Runtime, call: Call) -> None:
+        self._rt = rt
         self._call = call
         self.response: Response | None = None
         self._iter = self._run()
@@ -263,16 +261,16 @@ class AsyncStream:
         await self._iter.aclose()
 
     async def _run(self) -> AsyncGenerator[Chunk, None]:
-        router = self._router
-        call = self._call = await router._acct.agate(self._call)
-        run = router._run(call)
+        rt = self._rt
+        call = self._call = await rt.accounting.agate(self._call)
+        run = rt.run(call)
         while (step := run.next_step()) is not None:
             if isinstance(step, Wait):
-                await router._asleep(step.seconds)
+                await rt.asleep(step.seconds)
                 continue
             target = step.target
-            request = build_request(router.spec, call, target, step.timeout, router._params_for)
-            start = router._clock()
+            request = rt.request(call, step)
+            start = rt.clock()
             state = _Delivered()
             deadline = _AsyncDeadline(run.deadline - start)
             chunks: AsyncIterator[Chunk] = target.node.astream(request)
@@ -284,25 +282,25 @@ class AsyncStream:
                         chunk = await deadline.next(chunks)
                     except StopAsyncIteration:
                         break
-                    if deadline.fired or router._clock() >= run.deadline:
+                    if deadline.fired or rt.clock() >= run.deadline:
                         raise DeadlineReached()  # it came after the deadline: not passed on
                     if state.accept(run, target, chunk):
                         yield chunk
                 state.check_terminated(target)
             except (ProviderError, DeadlineReached) as caught:
                 failure = _failure(run, target, caught, overdue=deadline.fired)
-                latency = router._clock() - start
+                latency = rt.clock() - start
             finally:
                 deadline.cancel()
                 aclose = getattr(chunks, "aclose", None)
                 if aclose is not None:
                     await aclose()
             if failure is not None:  # handled out here: nothing internal in the chain
-                if _goes_on(router, call, run, target, state, failure, latency):
+                if _goes_on(rt, call, run, target, state, failure, latency):
                     continue
                 break
-            done = state.response(run, target, target.model.id, router._clock() - start)
-            self.response = await router._acct.aok(call, done, stream=True)
+            done = state.response(run, target, target.model.id, rt.clock() - start)
+            self.response = await rt.accounting.aok(call, done, stream=True)
             return
-        router._acct.failed(call, run, stream=True)
+        rt.accounting.failed(call, run, stream=True)
         raise run.give_up()

@@ -1,4 +1,5 @@
-"""Retry policy pieces: backoff (tenacity's full-jitter exponential) and a retry budget.
+"""Retry policy pieces: backoff (tenacity's full-jitter exponential), the retry share (how
+many of a task's requests may retry) and the hedge share (how many may be hedged).
 
 Retries live in one layer only, the chain walk (:class:`router.routing.walk.ChainRun`), because a
 retry of the same model competes with moving to the next one for the same deadline: by
@@ -94,3 +95,20 @@ class RetryShare:
                 "retries": len(self._retries),
                 "ratio": self.ratio,
             }
+
+
+class HedgeShare(RetryShare):
+    """Hedges may be ``max_share`` of a task's requests in the last ``window`` seconds, and
+    at least ``floor`` (one) per window whatever the traffic: a quiet service that sees fewer
+    than 1/max_share requests in a window still hedges its slow ones, and a busy one stays
+    within its share (the floor is not added on top of it, as a retry share's is)."""
+
+    __slots__ = ()
+
+    def __init__(
+        self, max_share: float, *, clock: Callable[[], float] = time.monotonic, floor: int = 1
+    ) -> None:
+        super().__init__(max_share, clock=clock, floor=floor)
+
+    def _allowed(self, requests: int) -> float:
+        return max(self.floor, self.ratio * requests)

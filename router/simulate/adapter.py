@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from statistics import NormalDist
 from typing import Any
 
+from router.engine.compile import make_adapter
 from router.engine.router import Router
 from router.errors import TimeoutError
 from router.providers.base import Adapter, ProviderSettings
@@ -210,19 +211,12 @@ class SimAdapter(Adapter):
 
 
 class SimRouter(Router):
-    """A Router whose adapters are :class:`SimAdapter` s over the sandbox.
-
-    Hooks the engine's ``_adapter_factory``: the one place where the engine builds an adapter
-    from a provider entry, so the wrapped adapters are made exactly as the engine would."""
+    """A Router whose adapters are :class:`SimAdapter` s over the sandbox, given through the
+    Router's ``adapter_factory`` option: each wraps the adapters the engine's own factory
+    (:func:`~router.engine.compile.make_adapter`) makes, so everything else is the engine's."""
 
     def __init__(self, spec: Spec, sim: Simulation, **options: Any) -> None:
-        self._sim = sim
-        super().__init__(spec, **options)
+        def factory(provider: ProviderSpec, environ: Mapping[str, str]) -> Adapter:
+            return SimAdapter(sim, provider, lambda entry: make_adapter(entry, environ))
 
-    def _adapter_factory(  # type: ignore[override]
-        self, provider: ProviderSpec, environ: Mapping[str, str]
-    ) -> Callable[[], Adapter]:
-        def make(entry: ProviderSpec) -> Adapter:
-            return Router._adapter_factory(entry, environ)()
-
-        return lambda: SimAdapter(self._sim, provider, make)
+        super().__init__(spec, adapter_factory=factory, **options)

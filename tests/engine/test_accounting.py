@@ -85,8 +85,8 @@ def test_observed_latency_replaces_the_prior_after_enough_calls(
     router = make_router(PRICED)
     assert [c.model for c in router.explain("fast", prompt="x").chain] == ["dear", "cheap"]
     for _ in range(10):
-        router._acct.latency.observe("cheap", 0.2)
-        router._acct.latency.observe("dear", 3.0)
+        router._rt.accounting.latency.observe("cheap", 0.2)
+        router._rt.accounting.latency.observe("dear", 3.0)
     plan = router.explain("fast", prompt="x")
     assert [c.model for c in plan.chain] == ["cheap", "dear"]
     assert plan.chain[0].latency == pytest.approx(0.2)
@@ -95,7 +95,7 @@ def test_observed_latency_replaces_the_prior_after_enough_calls(
 def test_a_few_slow_calls_do_not_override_the_prior(make_router: MakeRouter) -> None:
     router = make_router(PRICED)
     for _ in range(3):
-        router._acct.latency.observe("dear", 30.0)
+        router._rt.accounting.latency.observe("dear", 30.0)
     assert router.explain("fast", prompt="x").chain[0].model == "dear"
 
 
