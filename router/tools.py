@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from router.errors import RequestError
-from router.types import ToolDefinition, check_text, json_text, shown, tool_name
+from router.messages import check_text, json_text, shown, tool_name
+from router.types import ToolDefinition
 
 __all__ = ["check_schema", "prepare_schema_checks", "tool_definition"]
 

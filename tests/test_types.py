@@ -9,6 +9,7 @@ from types import MappingProxyType
 
 import pytest
 
+from router.messages import coerce_messages
 from router.types import (
     Chunk,
     ImagePart,
@@ -18,7 +19,6 @@ from router.types import (
     ToolCall,
     ToolDefinition,
     Usage,
-    coerce_messages,
 )
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n fake").decode()

@@ -12,7 +12,9 @@ from typing import Any, ClassVar
 
 from router.errors import AuthenticationError
 from router.providers import _openai_wire as wire
-from router.providers._sdk import ChunkDecoder, SDKAdapter, spec_only
+from router.providers._clients import spec_only
+from router.providers._sdk import SDKAdapter
+from router.providers._sse import ChunkDecoder
 from router.types import Request, Response
 
 __all__ = ["OpenAIAdapter"]

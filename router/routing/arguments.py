@@ -2,7 +2,7 @@
 
 :func:`check_params` is what :func:`router.routing.call.prepare_call` runs on the keyword
 arguments of ``complete``/``stream``/``acomplete``/``astream``/``explain``; the messages
-themselves are checked while they are coerced (:func:`router.types.coerce_messages`). Each
+themselves are checked while they are coerced (:func:`router.messages.coerce_messages`). Each
 problem is one :class:`~router.errors.RequestError` whose ``argument`` names the argument
 (``temperature``, ``tools[0].function.parameters``) and whose message says what is allowed.
 
@@ -24,8 +24,9 @@ from numbers import Integral, Real
 from typing import Any
 
 from router.errors import RequestError
+from router.messages import check_text, json_text, shown, tool_name
 from router.tools import check_schema, tool_definition
-from router.types import ToolDefinition, check_text, json_text, shown, tool_name
+from router.types import ToolDefinition
 
 __all__ = [
     "NUMBER_RULES",

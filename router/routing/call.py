@@ -14,6 +14,7 @@ from typing import Any
 
 from router.diagnostics import Diagnostic
 from router.errors import ConfigError, NoRouteError, RequestError
+from router.messages import check_text, coerce_messages
 from router.routing.arguments import CheckedParams, check_params
 from router.routing.plan import Plan, make_plan, request_features
 from router.specmodel import ModelSpec, Params, Spec, TaskSpec
@@ -22,8 +23,6 @@ from router.types import (
     Request,
     ToolDefinition,
     Usage,
-    check_text,
-    coerce_messages,
 )
 
 ANTHROPIC_DEFAULT_MAX_TOKENS = 4096

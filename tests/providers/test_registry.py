@@ -11,7 +11,7 @@ import pytest
 
 from router.errors import ConfigError, ProviderConfigError
 from router.providers import PROVIDER_TYPES, Adapter, ProviderSettings, get_adapter_class
-from router.providers._sdk import require_sdk
+from router.providers._clients import require_sdk
 from router.providers._sse import SSEDecoder
 
 

@@ -1,0 +1,80 @@
+"""The adapters' boundary: every error leaves an adapter detached (no ``__cause__``, no
+``__context__``), raised outside the ``except`` block that made it, so no SDK exception (whose
+request holds the key) rides along in a traceback. One wrapper per kind of method: sync and
+async calls, sync and async streams."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from typing import Any, ParamSpec, TypeVar
+
+from router.errors import RouterError
+from router.providers import _errors
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _detach(method: Callable[_P, _T]) -> Callable[_P, _T]:
+    @functools.wraps(method)
+    def call(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return method(*args, **kwargs)
+        except RouterError as exc:
+            error = exc
+        raise _errors.detached(error)
+
+    return call
+
+
+def _adetach(
+    method: Callable[_P, Awaitable[_T]],
+) -> Callable[_P, Coroutine[Any, Any, _T]]:
+    @functools.wraps(method)
+    async def call(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return await method(*args, **kwargs)
+        except RouterError as exc:
+            error = exc
+        raise _errors.detached(error)
+
+    return call
+
+
+def _detach_stream(method: Callable[_P, Iterator[_T]]) -> Callable[_P, Iterator[_T]]:
+    @functools.wraps(method)
+    def call(*args: _P.args, **kwargs: _P.kwargs) -> Iterator[_T]:
+        try:
+            yield from method(*args, **kwargs)
+            return
+        except RouterError as exc:
+            error = exc
+        raise _errors.detached(error)
+
+    return call
+
+
+def _adetach_stream(
+    method: Callable[_P, AsyncIterator[_T]],
+) -> Callable[_P, AsyncIterator[_T]]:
+    @functools.wraps(method)
+    async def call(*args: _P.args, **kwargs: _P.kwargs) -> AsyncIterator[_T]:
+        items = method(*args, **kwargs)
+        try:
+            while True:
+                try:
+                    item = await anext(items)
+                except StopAsyncIteration:
+                    return
+                except RouterError as exc:
+                    error = exc
+                    break
+                yield item
+        finally:
+            aclose = getattr(items, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        raise _errors.detached(error)
+
+    return call
