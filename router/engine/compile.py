@@ -29,7 +29,7 @@ from router.providers.base import Adapter, ProviderSettings
 from router.providers.registry import get_adapter_class
 from router.redaction import url_secrets
 from router.routing.call import Call, ParamsCache, Target, build_request
-from router.routing.plan import DEFAULT_EXPECTED_OUTPUT, estimate_tokens
+from router.routing.features import DEFAULT_EXPECTED_OUTPUT, estimate_tokens
 from router.routing.retry import HedgeShare, RetryShare
 from router.routing.walk import ChainRun, Go
 from router.spec.checks_providers import environment_errors

@@ -16,7 +16,8 @@ from router.diagnostics import Diagnostic
 from router.errors import ConfigError, NoRouteError, RequestError
 from router.messages import check_text, coerce_messages
 from router.routing.arguments import CheckedParams, check_params
-from router.routing.plan import Plan, make_plan, request_features
+from router.routing.features import request_features
+from router.routing.plan import Plan, make_plan
 from router.specmodel import ModelSpec, Params, Spec, TaskSpec
 from router.types import (
     Message,

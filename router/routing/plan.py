@@ -16,11 +16,12 @@ request features ─▶ first matching rule ─▶ effective task
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from router.errors import RequestError
+from router.routing.features import DEFAULT_EXPECTED_OUTPUT, Features
 from router.specmodel import (
     Constraints,
     FallbackEntry,
@@ -31,86 +32,14 @@ from router.specmodel import (
     Spec,
     TaskSpec,
 )
-from router.types import ImagePart, Message
 
 __all__ = [
     "Candidate",
-    "Features",
     "Plan",
-    "estimate_tokens",
     "make_plan",
-    "request_features",
 ]
 
 N = TypeVar("N", int, float)
-
-# A rough, tokenizer-free estimate: ~4 characters per token for English text and code, plus a
-# fixed cost per message and per image (OpenAI bills a high-detail 512px tile at 765 tokens).
-CHARS_PER_TOKEN = 4
-TOKENS_PER_MESSAGE = 4
-TOKENS_PER_IMAGE = 765
-# When a call sets no max_tokens, cost estimates assume this many output tokens.
-DEFAULT_EXPECTED_OUTPUT = 1024
-
-
-def estimate_tokens(messages: Sequence[Message]) -> int:
-    total = 0
-    for message in messages:
-        total += TOKENS_PER_MESSAGE
-        if isinstance(message.content, str):
-            total += len(message.content) // CHARS_PER_TOKEN + 1
-        else:
-            for part in message.content:
-                if isinstance(part, ImagePart):
-                    total += TOKENS_PER_IMAGE
-                else:
-                    total += len(part.text) // CHARS_PER_TOKEN + 1
-    return total
-
-
-@dataclass(frozen=True, slots=True)
-class Features:
-    """What rules and constraints look at in a request."""
-
-    task: str
-    input_tokens: int
-    output_tokens: int | None = None
-    capabilities: frozenset[str] = frozenset()
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-    tags: frozenset[str] = frozenset()
-
-
-def request_features(
-    task: str,
-    messages: Sequence[Message],
-    *,
-    stream: bool = False,
-    tools: bool = False,
-    json_output: bool = False,
-    max_tokens: int | None = None,
-    metadata: Mapping[str, Any] | None = None,
-    tags: Sequence[str] = (),
-) -> Features:
-    needs = set()
-    if stream:
-        needs.add("streaming")
-    if tools:
-        needs.add("tools")
-    if json_output:
-        needs.add("json")
-    if any(
-        not isinstance(m.content, str) and any(isinstance(p, ImagePart) for p in m.content)
-        for m in messages
-    ):
-        needs.add("vision")
-    return Features(
-        task=task,
-        input_tokens=estimate_tokens(messages),
-        output_tokens=max_tokens,
-        capabilities=frozenset(needs),
-        metadata=dict(metadata or {}),
-        tags=frozenset(tags),
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -159,7 +159,8 @@ def _plans(spec: Spec, rule: RuleSpec) -> list[Plan]:
     """For each task the rule can match, the plan of the smallest request it matches: the
     capabilities, tags and metadata its ``when`` asks for, ``min_input_tokens`` of input and
     one token of output, every model available. What this plan lacks, every request lacks."""
-    from router.routing.plan import Features, make_plan
+    from router.routing.features import Features
+    from router.routing.plan import make_plan
 
     alone = replace(spec, rules=(rule,))
     w = rule.when
@@ -189,7 +190,8 @@ def _task_label(plan: Plan) -> str:
 def _empty_task_fallbacks(doc: Document, spec: Spec) -> Iterator[Diagnostic]:
     """A ``{task: X}`` fallback none of whose models can serve the task that lists it: the
     task's constraints hold through it, so it adds nothing to the chain."""
-    from router.routing.plan import Features, make_plan
+    from router.routing.features import Features
+    from router.routing.plan import make_plan
 
     for task in spec.tasks.values():
         for i, entry in enumerate(task.fallback):

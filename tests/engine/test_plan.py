@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from router.errors import RequestError
-from router.routing.plan import Plan, cheapest_only, make_plan, request_features
+from router.routing.features import request_features
+from router.routing.plan import Plan, cheapest_only, make_plan
 from router.spec import Spec, validate_bytes
 from router.types import ImagePart, Message, TextPart
 

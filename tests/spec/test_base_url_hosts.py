@@ -13,7 +13,7 @@ import httpx2
 import pytest
 
 from router.spec import validate_bytes
-from router.spec.checks_providers import _readings
+from router.spec.hosts import _readings
 
 LOOPBACK = "points at a loopback address"
 THIS_MACHINE = "points at this machine or a private network"
