@@ -15,7 +15,7 @@ from typing import Any
 from router.spec import validate_bytes
 from router.spec.build import build_spec
 from router.spec.checks import semantic_diagnostics
-from router.spec.schema import schema_diagnostics
+from router.spec.schema_errors import schema_diagnostics
 from router.spec.yamlload import load_yaml
 
 

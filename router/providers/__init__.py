@@ -7,7 +7,7 @@ SDK when the adapter is constructed. Look adapters up by the spec's ``type`` str
     adapter = cls(ProviderSettings(name="claude", api_key=key))
 """
 
-from router.providers._errors import parse_retry_after
+from router.providers._facts import parse_retry_after
 from router.providers.base import Adapter, ProviderSettings
 from router.providers.registry import PROVIDER_TYPES, get_adapter_class
 

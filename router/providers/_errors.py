@@ -12,18 +12,21 @@ The adapters raise them :func:`detached`, with no ``__cause__`` or ``__context__
 
 from __future__ import annotations
 
-import email.utils
 import json
-import math
 import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from router import errors as E
+from router.providers._facts import (
+    describe_text,
+    error_fields,
+    request_id_of,
+    retry_after_from_headers,
+)
 from router.redaction import Secrets
 from router.redaction import redact as _redact
 
@@ -33,7 +36,6 @@ __all__ = [
     "classify",
     "detached",
     "foreign",
-    "parse_retry_after",
     "redact",
     "status_error",
     "translate",
@@ -84,40 +86,6 @@ _LABELS: dict[type[E.ProviderError], str] = {
 }
 
 
-def parse_retry_after(value: str, now: float) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value: delay-seconds or an HTTP-date (relative to
-    ``now``, a Unix time). None when it is neither; a date in the past gives 0."""
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:  # "-0000" parses naive; HTTP dates are always GMT
-            when = when.replace(tzinfo=UTC)
-        return max(0.0, when.timestamp() - now)
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
-
-
-def retry_after_from_headers(headers: Mapping[str, str] | None, now: float) -> float | None:
-    """``retry-after-ms`` (OpenAI's, more precise) else ``retry-after``; names compared without
-    regard to case, even for a plain dict."""
-    if not headers:
-        return None
-    lowered = {k.lower(): v for k, v in headers.items()}
-    ms = lowered.get("retry-after-ms")
-    if ms is not None:
-        value = parse_retry_after(ms, now)
-        if value is not None:
-            return value / 1000.0
-    ra = lowered.get("retry-after")
-    return parse_retry_after(ra, now) if ra is not None else None
-
-
 def redact(text: str, secret: Secret) -> str:
     """``text`` with ``secret`` and anything shaped like a credential replaced by ``***``
     (see :mod:`router.redaction`: values are redacted, never the words around them)."""
@@ -132,57 +100,6 @@ def detached(error: _X) -> _X:
     error.__context__ = None
     error.__suppress_context__ = False
     return error
-
-
-def request_id_of(headers: Mapping[str, str] | None, body: object) -> str | None:
-    """The provider's id for the request: OpenAI's ``x-request-id``, Anthropic's
-    ``request-id`` header, or a ``request_id`` in the error body (Anthropic's, in streams)."""
-    if headers:
-        for name in ("x-request-id", "request-id"):
-            value = headers.get(name)
-            if value:
-                return str(value)[:200]
-    if isinstance(body, Mapping):
-        value = body.get("request_id")
-        if isinstance(value, str) and value:
-            return value[:200]
-    return None
-
-
-def error_fields(body: object) -> tuple[str | None, str | None, str | None]:
-    """(message, code, type) from an error body in either vendor's shape, or from raw text."""
-    if isinstance(body, Mapping):
-        err: Any = body.get("error", body)
-        if isinstance(err, str):
-            return err, None, None
-        if isinstance(err, Mapping):
-            details = err.get("details")
-            code = err.get("code")
-            if code is None and isinstance(details, Mapping):
-                code = details.get("error_code")
-            msg = err.get("message")
-            etype = err.get("type")
-            return (
-                msg if isinstance(msg, str) else None,
-                str(code) if code is not None else None,
-                etype if isinstance(etype, str) else None,
-            )
-        return None, None, None
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", "replace")
-    if isinstance(body, str) and body.strip():
-        return describe_text(body), None, None
-    return None, None, None
-
-
-def describe_text(text: str) -> str:
-    """A short account of a non-JSON body: the title of an HTML page, or its first 200 chars."""
-    text = text.strip()
-    if text[:1] == "<":
-        title = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
-        page = f" titled {title.group(1).strip()!r}" if title else ""
-        return f"got an HTML page{page} instead of JSON"
-    return repr(text[:200]) + ("..." if len(text) > 200 else "")
 
 
 def classify(

@@ -19,7 +19,8 @@ from router.errors import ConfigError
 from router.spec.build import build_spec
 from router.spec.checks import semantic_diagnostics
 from router.spec.checks_rules import plan_diagnostics
-from router.spec.schema import schema, schema_diagnostics
+from router.spec.schema import schema
+from router.spec.schema_errors import schema_diagnostics
 from router.spec.yamlload import Document, YamlError, load_yaml, paused_gc
 from router.specmodel import SUPPORTED_VERSIONS, Spec
 

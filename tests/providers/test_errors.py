@@ -12,7 +12,8 @@ from provider_helpers import API_KEY, MakeAdapter, req
 
 from router import errors as E
 from router.providers import Adapter, ProviderSettings, get_adapter_class, parse_retry_after
-from router.providers._errors import redact, retry_after_from_headers, status_error
+from router.providers._errors import redact, status_error
+from router.providers._facts import retry_after_from_headers
 from router.sandbox import Sandbox
 from router.types import Chunk, Request
 

@@ -315,7 +315,7 @@ def test_among_mapping_forms_the_one_that_knows_the_keys_written_names_the_missp
     form a future key may take). The misspelt key is reported against the form it belongs to."""
     import jsonschema
 
-    from router.spec.schema import _translate
+    from router.spec.schema_errors import _translate
     from router.spec.yamlload import load_yaml
 
     forms = {
