@@ -184,7 +184,7 @@ def test_no_retry_is_scheduled_once_the_deadline_has_passed() -> None:
 # --- retries --------------------------------------------------------------------------------
 
 
-def test_a_retry_waits_at_the_end_of_the_line_while_every_other_model_goes_first() -> None:
+def test_a_failure_that_stops_the_chain_drops_a_retry_still_due() -> None:
     spec = load(task("    retry: {attempts: 2, initial_backoff: 1, max_backoff: 1}\n"))
     clock = Clock()
     run, ts = run_of(spec, clock)
@@ -193,7 +193,7 @@ def test_a_retry_waits_at_the_end_of_the_line_while_every_other_model_goes_first
         small=[down("small"), answer("second try")],
         medium=[BadRequestError("400", model="medium")],
     )
-    # medium's bad request stops the chain: the retry of small still due is dropped too
+    # small's retry waits at the end of the line; medium's bad request ends the walk first
     trace, result = drive(run)
     assert trace == ["go small 60s", "go medium 60s"]
     assert isinstance(result, AllModelsFailed)
