@@ -1,5 +1,5 @@
-"""Fixtures: one sandbox for the session, reset before every test, and routers built from
-YAML text pointed at it (closed after the test)."""
+"""Fixtures: routers built from YAML text pointed at the session's sandbox (``sb``, reset for
+each test, in tests/conftest.py), closed after the test."""
 
 from __future__ import annotations
 
@@ -12,17 +12,6 @@ from router import Router
 from router.sandbox import Sandbox
 
 from .helpers import KINDS, SANDBOX_KEY, FakeTime, MakeRouter
-
-
-@pytest.fixture(scope="session")
-def sb() -> Iterator[Sandbox]:
-    with Sandbox() as sandbox:
-        yield sandbox
-
-
-@pytest.fixture(autouse=True)
-def _clean_sandbox(sb: Sandbox) -> None:
-    sb.reset()
 
 
 def _without_retries(text: str) -> str:

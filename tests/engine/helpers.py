@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from router import Router
@@ -13,21 +14,11 @@ T = TypeVar("T")
 
 SANDBOX_KEY = "sk-test"
 
+# Specs shared by the engine tests, as files under tests/specs.
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+
 # Two providers on the sandbox: every engine test spec starts with these.
-PROVIDERS = """
-version: 1
-providers:
-  oai:
-    type: openai
-    base_url: "{openai}"
-    api_key_env: SANDBOX_API_KEY
-    local: true
-  ant:
-    type: anthropic
-    base_url: "{anthropic}"
-    api_key_env: SANDBOX_API_KEY
-    local: true
-"""
+PROVIDERS = (SPECS / "sandbox_providers.yaml").read_text(encoding="utf-8")
 
 # A 1x1 transparent PNG.
 PNG_B64 = (
@@ -106,56 +97,7 @@ PRICE = {"openai": (2.0, 8.0, 1.0), "anthropic": (3.0, 15.0, 0.3)}  # input, out
 TASK_SYSTEM = "You answer in one line."
 DEFAULT_SYSTEM = "Default system prompt."
 
-BASIC = (
-    PROVIDERS
-    + """
-models:
-  gpt:
-    provider: oai
-    id: sandbox-gpt
-    pricing: {input: 2, output: 8, cached_input: 1}
-    context_window: 100000
-    max_output_tokens: 300
-    capabilities: [streaming, tools, vision, json]
-    params: {temperature: 0.5, seed: 7}
-  claude:
-    provider: ant
-    id: sandbox-claude
-    pricing: {input: 3, output: 15, cached_input: 0.3}
-    context_window: 200000
-    max_output_tokens: 300
-    capabilities: [streaming, tools, vision]
-    params: {temperature: 0.5, seed: 7}
-  gpt-cached:
-    provider: oai
-    id: sandbox-gpt-cached
-    pricing: {input: 2, output: 8, cached_input: 1}
-  claude-cached:
-    provider: ant
-    id: sandbox-claude-cached
-    pricing: {input: 3, output: 15, cached_input: 0.3}
-  gpt-unpriced: {provider: oai, id: sandbox-gpt-mini}
-  claude-unpriced: {provider: ant, id: sandbox-claude-haiku}
-tasks:
-  ask-openai:
-    candidates: [gpt]
-    system_prompt: You answer in one line.
-    params: {temperature: 0.2, max_tokens: 200}
-  ask-anthropic:
-    candidates: [claude]
-    system_prompt: You answer in one line.
-    params: {temperature: 0.2, max_tokens: 200}
-  plain-openai: {candidates: [gpt]}
-  plain-anthropic: {candidates: [claude]}
-  cached-openai: {candidates: [gpt-cached]}
-  cached-anthropic: {candidates: [claude-cached]}
-  unpriced-openai: {candidates: [gpt-unpriced]}
-  unpriced-anthropic: {candidates: [claude-unpriced]}
-defaults:
-  system_prompt: Default system prompt.
-  params: {temperature: 0.9, max_tokens: 100, top_p: 0.8}
-"""
-)
+BASIC = PROVIDERS + (SPECS / "sandbox_basic.yaml").read_text(encoding="utf-8")
 
 
 def system_sent(body: dict[str, Any], kind: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""Fixtures: one sandbox server for the whole session, adapters pointed at it."""
+"""Fixtures: adapters pointed at the session's sandbox (``sb``, in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,6 @@ from provider_helpers import ADAPTER_TYPES, API_KEY, MakeAdapter, base_url
 
 from router.providers import Adapter, ProviderSettings, get_adapter_class
 from router.sandbox import Sandbox
-
-
-@pytest.fixture(scope="session")
-def sb() -> Iterator[Sandbox]:
-    with Sandbox() as sandbox:
-        yield sandbox
-
-
-@pytest.fixture(autouse=True)
-def _clean_sandbox(sb: Sandbox) -> None:
-    sb.reset()
 
 
 @pytest.fixture

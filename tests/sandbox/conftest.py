@@ -1,4 +1,5 @@
-"""One sandbox per test session; each test starts from a clean slate via `sb`."""
+"""The sandbox's own tests: a seeded sandbox for the session (``sb``, reset for each test, comes
+from tests/conftest.py), a key-locked one, SDK clients and raw HTTP calls against it."""
 
 from __future__ import annotations
 
@@ -21,14 +22,9 @@ RawCall = Callable[..., tuple[int, dict[str, str], bytes]]
 
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[Sandbox]:
+    """This folder's sandbox (``sb`` resets it): seeded, so its fault book is the same each run."""
     with Sandbox(seed=7) as server:
         yield server
-
-
-@pytest.fixture
-def sb(sandbox_server: Sandbox) -> Sandbox:
-    sandbox_server.reset()
-    return sandbox_server
 
 
 @pytest.fixture(scope="session")
