@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from router.chain import ChainRun, Go, Wait
-from router.core import Call, Target, build_request, prepare_call
 from router.errors import AllModelsFailed, NoRouteError, ProviderError
-from router.nodes.retry import RetryBudget
+from router.routing.call import Call, Target, build_request, prepare_call
+from router.routing.retry import RetryShare
+from router.routing.walk import ChainRun, Go, Wait
 from router.spec import validate_bytes
-from router.spec.model import Spec
+from router.specmodel import Spec
 from router.types import Request, Response, Usage
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
@@ -103,7 +103,7 @@ def run_of(
     spec: Spec,
     clock: Clock,
     task: str = "default",
-    budget: RetryBudget | None = None,
+    budget: RetryShare | None = None,
     **params: Any,
 ) -> tuple[ChainRun, dict[str, Target]]:
     ts = targets(spec, clock)

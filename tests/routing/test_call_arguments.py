@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from router.callargs import NUMBER_RULES, check_params, check_prompt, tool_definition
 from router.errors import RequestError
+from router.routing.arguments import NUMBER_RULES, check_params, check_prompt
+from router.tools import tool_definition
 from router.types import ToolDefinition
 
 OBJECT = {"type": "object", "properties": {"city": {"type": "string"}}}

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from router.core import (
+from router.errors import ConfigError, NoRouteError, RequestError
+from router.routing.call import (
     ANTHROPIC_DEFAULT_MAX_TOKENS,
     CALL_PARAMS,
     REFUSED_PARAMS,
@@ -20,8 +21,7 @@ from router.core import (
     cost_of,
     prepare_call,
 )
-from router.errors import ConfigError, NoRouteError, RequestError
-from router.spec.model import ModelSpec, Params, Spec, TaskSpec
+from router.specmodel import ModelSpec, Params, Spec, TaskSpec
 from router.types import Message, Request, Usage
 
 from .helpers import Clock, call, load, targets

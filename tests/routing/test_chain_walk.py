@@ -7,7 +7,6 @@ from dataclasses import replace
 
 import pytest
 
-from router.chain import ChainRun, Go, Wait
 from router.errors import (
     AllModelsFailed,
     BadRequestError,
@@ -19,7 +18,8 @@ from router.errors import (
     RateLimitError,
     TimeoutError,
 )
-from router.nodes.retry import RetryBudget
+from router.routing.retry import RetryShare
+from router.routing.walk import ChainRun, Go, Wait
 from router.types import Response
 
 from .helpers import Clock, answer, call, call_unrouted, drive, load, run_of, script, targets
@@ -313,7 +313,7 @@ def test_a_retriable_failure_outside_fallback_on_retries_the_same_model_only() -
 def test_an_exhausted_retry_budget_moves_on_instead_of_retrying() -> None:
     spec = load(task("    retry: {attempts: 3}\n", "[small, medium]"))
     clock = Clock()
-    budget = RetryBudget(0.0, floor=0, clock=clock)
+    budget = RetryShare(0.0, floor=0, clock=clock)
     run, ts = run_of(spec, clock, budget=budget)
     script(ts, small=[down("small")], medium=[down("medium")])
     trace, result = drive(run)
@@ -324,7 +324,7 @@ def test_an_exhausted_retry_budget_moves_on_instead_of_retrying() -> None:
 def test_a_run_counts_its_request_in_the_retry_budget_and_spends_one_retry_per_retry() -> None:
     spec = load(task("    retry: {attempts: 2, initial_backoff: 0.01}\n", "[small]"))
     clock = Clock()
-    budget = RetryBudget(0.0, floor=1, clock=clock)  # one retry in the window, whatever else
+    budget = RetryShare(0.0, floor=1, clock=clock)  # one retry in the window, whatever else
     run, ts = run_of(spec, clock, budget=budget)
     script(ts, small=[down("small"), answer()])
     trace, result = drive(run)
@@ -620,7 +620,7 @@ def test_a_same_model_retry_that_cannot_happen_before_the_deadline_lets_the_chai
 def test_a_retry_that_cannot_happen_before_the_deadline_spends_no_retry_budget() -> None:
     spec = load(task("    retry: {attempts: 2}\n    timeouts: {total: 10}\n", "[small]"))
     clock = Clock()
-    budget = RetryBudget(0.0, floor=1, clock=clock)
+    budget = RetryShare(0.0, floor=1, clock=clock)
     run, ts = run_of(spec, clock, budget=budget)
     script(ts, small=[limited("small", retry_after=20.0)])
     trace, result = drive(run)
@@ -638,7 +638,7 @@ def test_a_retry_that_cannot_happen_before_the_deadline_spends_no_retry_budget()
 def test_a_retry_never_sent_because_a_later_model_answered_spends_no_retry_budget() -> None:
     spec = load(task("    retry: {attempts: 2}\n", "[small, medium]"))
     clock = Clock()
-    budget = RetryBudget(0.0, floor=1, clock=clock)
+    budget = RetryShare(0.0, floor=1, clock=clock)
     run, ts = run_of(spec, clock, budget=budget)
     script(ts, small=[down("small")], medium=[answer("served")])
     trace, result = drive(run)
