@@ -77,6 +77,13 @@ class RetryShare:
             self._trim(now)
             self._requests.append(now)
 
+    def can_retry(self) -> bool:
+        """Whether the share allows one more retry now (nothing spent)."""
+        with self._lock:
+            now = self.clock()
+            self._trim(now)
+            return len(self._retries) + 1 <= self._allowed(len(self._requests))
+
     def try_retry(self) -> bool:
         """Spend one retry if the budget allows it."""
         with self._lock:

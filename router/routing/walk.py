@@ -32,6 +32,7 @@ class _Entry:
     not_before: float = 0.0
     sticky: bool = False  # later entries wait for this one (same_model retry, on_limit: wait)
     circuit: bool = False  # waiting for an open circuit
+    retry: bool = False  # a retry of a sent attempt: spends the retry share when it goes
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,15 +125,27 @@ class ChainRun:
             return None
         chosen: _Entry | None = None
         blocker: _Entry | None = None
+        refused: list[_Entry] = []
         for entry in self._pending:
             if entry.not_before <= now:
+                if entry.retry and self.budget is not None and not self.budget.try_retry():
+                    refused.append(entry)  # the retry share is spent when a retry goes
+                    continue
                 chosen = entry
                 break
             if entry.sticky:
-                blocker = entry
-                break
+                if entry.not_before < self.deadline:
+                    blocker = entry
+                    break
+                entry.sticky = False  # frees up only after the deadline: the others go first
+        for entry in refused:
+            self._pending.remove(entry)
+        if refused and not self._pending:
+            self.stop_reason = "the retry share is spent (retry.budget): no retry was sent"
+            return None
         if chosen is not None:
             self._pending.remove(chosen)
+            chosen.retry = False  # its share is spent: a local refusal does not spend it again
             per_attempt = self.call.timeout or self.spec.attempt_timeout(
                 self.call.task, chosen.target.model
             )
@@ -220,14 +233,16 @@ class ChainRun:
         moves_on = error.kind in task.fallback_on
         retry = task.retry
         wait = error.retry_after
+        at = now + (wait if wait is not None else backoff(retry, entry.sends))
         if (
             error.retriable
             and entry.sends < retry.attempts
-            and now < self.deadline  # no retry (nor retry budget spent) once time is up
+            and at < self.deadline  # a retry that cannot go before the deadline is none
             and (wait is None or wait <= retry.max_retry_after)
-            and (self.budget is None or self.budget.try_retry())
+            and (self.budget is None or self.budget.can_retry())  # spent when it goes
         ):
-            entry.not_before = now + (wait if wait is not None else backoff(retry, entry.sends))
+            entry.not_before = at
+            entry.retry = True
             entry.circuit = False
             entry.sticky = retry.prefer == "same_model"
             if not moves_on:

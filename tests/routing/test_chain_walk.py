@@ -593,15 +593,9 @@ def test_a_run_over_an_empty_chain_with_nothing_skipped_says_the_chain_is_empty(
     assert "(the chain is empty)" in str(error)
 
 
-# --- known bugs (reported, not fixed here) --------------------------------------------------
+# --- retries that cannot go, and the retry share --------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: failed() schedules a same_model retry whose Retry-After ends after the "
-    "request's deadline (it checks only now < deadline); the sticky retry then blocks the "
-    "line and next_step() gives up with medium and large, healthy and untried",
-)
 def test_a_same_model_retry_that_cannot_happen_before_the_deadline_lets_the_chain_move_on() -> None:
     spec = load(task("    retry: {attempts: 2, prefer: same_model}\n    timeouts: {total: 10}\n"))
     clock = Clock()
@@ -612,11 +606,6 @@ def test_a_same_model_retry_that_cannot_happen_before_the_deadline_lets_the_chai
     assert isinstance(result, Response)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: failed() spends a retry from the retry budget (try_retry) for a retry whose "
-    "Retry-After ends after the request's deadline, a retry that is never sent",
-)
 def test_a_retry_that_cannot_happen_before_the_deadline_spends_no_retry_budget() -> None:
     spec = load(task("    retry: {attempts: 2}\n    timeouts: {total: 10}\n", "[small]"))
     clock = Clock()
@@ -629,12 +618,6 @@ def test_a_retry_that_cannot_happen_before_the_deadline_spends_no_retry_budget()
     assert budget.try_retry()  # the one retry of the window is still there
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: with prefer: fallback, failed() spends the retry budget when it schedules a "
-    "retry at the end of the line; when a later model answers, that retry is never sent, but "
-    "the budget stays spent (a provider down for the first model drains it with no retry sent)",
-)
 def test_a_retry_never_sent_because_a_later_model_answered_spends_no_retry_budget() -> None:
     spec = load(task("    retry: {attempts: 2}\n", "[small, medium]"))
     clock = Clock()
@@ -645,3 +628,16 @@ def test_a_retry_never_sent_because_a_later_model_answered_spends_no_retry_budge
     assert trace == ["go small 60s", "go medium 60s"]
     assert isinstance(result, Response)
     assert budget.try_retry()  # no retry was sent: the window's one retry is still there
+
+
+def test_on_limit_wait_never_holds_the_line_for_a_model_freeing_up_after_the_deadline() -> None:
+    # `on_limit: wait` keeps a limited model first in line only while it can still go in time:
+    # one that frees up after the deadline lets the ready models go, so no request is lost
+    # while a healthy model remains.
+    spec = load(task(NO_RETRY + "    on_limit: wait\n    timeouts: {total: 10}\n"))
+    clock = Clock()
+    run, ts = run_of(spec, clock)
+    script(ts, small=[local_limit("small", 15.0)], medium=[answer("in time")])
+    trace, result = drive(run)
+    assert trace == ["go small 10s", "go medium 10s"]
+    assert isinstance(result, Response) and result.content == "in time"
