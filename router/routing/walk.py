@@ -249,6 +249,16 @@ class ChainRun:
                 self._pending.clear()
             self._requeue(entry)
             return True
+        if (
+            error.retriable
+            and entry.sends < retry.attempts
+            and at >= self.deadline
+            and (wait is None or wait <= retry.max_retry_after)
+        ):
+            self.stop_reason = (
+                f"the next retry of '{target.model.name}' would come after the request's "
+                f"deadline ({max(0.0, self.deadline - now):.1f}s left)"
+            )
         if not moves_on:
             self.stop_reason = f"{type(error).__name__} does not move to the next model"
             self._pending.clear()
