@@ -134,7 +134,8 @@ def cmd_health(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> in
 def cmd_report(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     from router.spec import load_spec
     from router.telemetry.ledger import SQLiteLedger
-    from router.telemetry.report import format_table, parse_since, summarize, to_json
+    from router.telemetry.report import parse_since, summarize
+    from router.telemetry.report_format import format_table, to_json
 
     path = args.ledger
     try:

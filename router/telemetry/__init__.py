@@ -27,7 +27,8 @@ from router.telemetry.log import EventLog
 from router.telemetry.metrics import Metrics
 from router.telemetry.records import AttemptRecord, RequestRecord, records_from, render_prompt
 from router.telemetry.redact import REDACTED, SecretRedactor
-from router.telemetry.report import UsageReport, format_table, parse_since, summarize, to_json
+from router.telemetry.report import UsageReport, parse_since, summarize
+from router.telemetry.report_format import format_table, to_json
 from router.telemetry.tracing import Tracing, tracing_available
 
 __all__ = [
