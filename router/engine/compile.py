@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
-import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from router.engine.accounting import Accounting
 from router.errors import ConfigError
+from router.nodes.adapter import AdapterNode, LazyAdapter
+from router.nodes.base import Node
 from router.nodes.breaker import BreakerNode, CircuitBreaker
 from router.nodes.cache import CacheNode
 from router.nodes.limiter import LimiterNode, limits_for
@@ -36,7 +35,7 @@ from router.spec.checks_providers import environment_errors
 from router.specmodel import EnvRef, ProviderSpec, Spec
 from router.state import StateBackend, make_backend
 from router.tools import prepare_schema_checks
-from router.types import Chunk, Request, Response
+from router.types import Request
 
 __all__ = [
     "AdapterFactory",
@@ -51,96 +50,6 @@ __all__ = [
     "secrets_of",
     "unavailable_reason",
 ]
-
-
-_log = logging.getLogger("router.engine")
-
-
-class LazyAdapter:
-    """The provider's adapter. :meth:`prepare` makes it and has it do its slow one-time work
-    (SDK import, clients) at start-up; an SDK that cannot be imported is a ConfigError then,
-    other problems (no key) are left for the first call that needs this provider to report.
-    Not prepared, it is made on first use: by sync calls on their thread, by async calls in a
-    worker thread (:meth:`aget`), never on the event loop."""
-
-    __slots__ = ("_adapter", "_lock", "_make")
-
-    def __init__(self, make: Callable[[], Adapter]) -> None:
-        self._make = make
-        self._adapter: Adapter | None = None
-        self._lock = threading.Lock()
-
-    def get(self) -> Adapter:
-        adapter = self._adapter
-        if adapter is None:
-            with self._lock:
-                if self._adapter is None:
-                    self._adapter = self._make()
-                adapter = self._adapter
-        return adapter
-
-    async def aget(self) -> Adapter:
-        adapter = self._adapter
-        if adapter is None:
-            adapter = await asyncio.to_thread(self._prepared)
-        return adapter
-
-    def _prepared(self) -> Adapter:
-        created = self._adapter is None
-        adapter = self.get()
-        if created:
-            adapter.prepare()
-        return adapter
-
-    def prepare(self) -> None:
-        try:
-            self.get().prepare()
-        except ConfigError:
-            raise  # its SDK cannot be imported: no call to this provider could work
-        except Exception as exc:  # the first call to this provider raises it
-            _log.debug("provider not prepared at start-up: %s", type(exc).__name__)
-
-    @property
-    def created(self) -> Adapter | None:
-        return self._adapter
-
-
-class AdapterNode:
-    """The innermost node of a target's stack: forwards to the provider's adapter."""
-
-    __slots__ = ("_lazy",)
-
-    def __init__(self, lazy: LazyAdapter) -> None:
-        self._lazy = lazy
-
-    def complete(self, request: Any) -> Response:
-        return self._lazy.get().complete(request)
-
-    async def acomplete(self, request: Any) -> Response:
-        adapter = self._lazy.created or await self._lazy.aget()
-        return await adapter.acomplete(request)
-
-    def stream(self, request: Any) -> Iterator[Chunk]:
-        return self._lazy.get().stream(request)
-
-    def astream(self, request: Any) -> AsyncIterator[Chunk]:
-        adapter = self._lazy.created
-        if adapter is not None:
-            return adapter.astream(request)
-        return self._astream_when_made(request)
-
-    async def _astream_when_made(self, request: Any) -> AsyncIterator[Chunk]:
-        chunks = (await self._lazy.aget()).astream(request)
-        try:
-            async for chunk in chunks:
-                yield chunk
-        finally:
-            aclose = getattr(chunks, "aclose", None)
-            if aclose is not None:
-                await aclose()
-
-    def describe(self) -> str:
-        return "adapter"
 
 
 def estimate_request(request: Request) -> int:
@@ -287,7 +196,7 @@ def compile_spec(
         provider = spec.providers[model.provider]
         # Outermost first: cache → breaker → limiter → adapter. The breaker sits above the
         # limiter so a model that will be skipped never spends a rate-limit slot.
-        node: Any = AdapterNode(adapters[model.provider])
+        node: Node = AdapterNode(adapters[model.provider])
         limits = limits_for("provider", provider.name, provider.limits) + limits_for(
             "model", name, model.limits
         )

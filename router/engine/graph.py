@@ -8,18 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
 
+from router.nodes.base import Node, walk
 from router.specmodel import Spec
 
 
-def _stack(node: Any) -> str:
-    parts = []
-    while node is not None:
-        describe = getattr(node, "describe", None)
-        parts.append(describe() if describe else type(node).__name__)
-        node = getattr(node, "wrapped", None)
-    return " → ".join(parts)
+def _stack(node: Node | None) -> str:
+    return " → ".join(layer.describe() for layer in walk(node)) if node is not None else ""
 
 
 def _id(kind: str, name: str) -> str:
@@ -27,7 +22,7 @@ def _id(kind: str, name: str) -> str:
 
 
 class Graph:
-    def __init__(self, spec: Spec, nodes: Mapping[str, Any]) -> None:
+    def __init__(self, spec: Spec, nodes: Mapping[str, Node]) -> None:
         self.spec = spec
         self.nodes = nodes
 

@@ -27,7 +27,7 @@ from router.engine.compile import AdapterFactory, Runtime, compile_spec, make_ad
 from router.engine.hedge import attempt, hedged_attempt
 from router.engine.streams import AsyncStream, Stream
 from router.errors import ProviderError
-from router.nodes.limiter import LimiterNode
+from router.nodes.base import walk
 from router.routing.call import Call, prepare_call
 from router.routing.plan import Plan
 from router.routing.walk import Wait
@@ -326,22 +326,19 @@ class Router:
                 "after": held[2 * i] if held is not None else None,
                 "open": held[2 * i + 1] if held is not None else None,
             }
-            node = target.node
-            limits = []
-            while node is not None:
-                if isinstance(node, LimiterNode):
-                    limits = [limit.label for limit in node.limits]
-                node = getattr(node, "wrapped", None)
-            models[name] = {
+            entry: dict[str, object] = {
                 "provider": target.provider,
                 "available": target.unavailable is None,
                 "reason": target.unavailable,
-                "breaker": self._rt.breakers[name].snapshot(),
+                "breaker": None,
                 "retry_after_until": holds["after"],
                 "open_until": holds["open"],
                 "holds_known": held is not None,
-                "limits": limits,
+                "limits": [],
             }
+            for node in walk(target.node):  # each node with state adds what it knows
+                entry.update(node.health())
+            models[name] = entry
         return {
             "state": state,
             "models": models,

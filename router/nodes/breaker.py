@@ -23,10 +23,10 @@ import contextlib
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from collections.abc import AsyncGenerator, Callable, Iterator
 
 from router.errors import ProviderError, ProviderUnavailable, RateLimitError
+from router.nodes.base import Node, NodeHealth, Wrapper
 from router.specmodel import BreakerPolicy
 from router.state.base import StateBackend
 from router.types import Chunk, Request, Response
@@ -131,7 +131,7 @@ class CircuitBreaker:
         self._opened_until = now + self._cooldown
         return self._opened_until
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> dict[str, object]:
         with self._lock:
             now = self.clock()
             calls = len(self._outcomes)
@@ -147,15 +147,15 @@ class CircuitBreaker:
             }
 
 
-class BreakerNode:
+class BreakerNode(Wrapper):
     """Skips an open model (locally or as published by another process), records outcomes,
     and publishes openings and ``Retry-After`` answers as holds."""
 
-    __slots__ = ("_hold_keys", "backend", "breaker", "model", "provider", "wall", "wrapped")
+    __slots__ = ("_hold_keys", "backend", "breaker", "model", "provider", "wall")
 
     def __init__(
         self,
-        wrapped: Any,
+        wrapped: Node,
         breaker: CircuitBreaker,
         backend: StateBackend,
         *,
@@ -174,6 +174,9 @@ class BreakerNode:
 
     def describe(self) -> str:
         return f"breaker({self.breaker.state})"
+
+    def health(self) -> NodeHealth:
+        return {"breaker": self.breaker.snapshot()}
 
     # -- gates ------------------------------------------------------------------------------
 
@@ -245,7 +248,7 @@ class BreakerNode:
             self.breaker.release()
             raise
         self._done(None)
-        return response  # type: ignore[no-any-return]
+        return response
 
     async def acomplete(self, request: Request) -> Response:
         await self._acheck()
@@ -258,7 +261,7 @@ class BreakerNode:
             self.breaker.release()
             raise
         await self._adone(None)
-        return response  # type: ignore[no-any-return]
+        return response
 
     def stream(self, request: Request) -> Iterator[Chunk]:
         self._check()
@@ -275,7 +278,7 @@ class BreakerNode:
             if not recorded:  # the caller stopped reading: no verdict on the model's health
                 self.breaker.release()
 
-    async def astream(self, request: Request) -> AsyncIterator[Chunk]:
+    async def astream(self, request: Request) -> AsyncGenerator[Chunk, None]:
         await self._acheck()
         recorded = False
         try:

@@ -15,10 +15,10 @@ import contextlib
 import hashlib
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import asdict
-from typing import Any
 
+from router.nodes.base import Node, Wrapper
 from router.state.base import StateBackend
 from router.types import Chunk, Request, Response, ToolCall, Usage
 
@@ -100,14 +100,14 @@ def replay(response: Response) -> Iterator[Chunk]:
     )
 
 
-class CacheNode:
+class CacheNode(Wrapper):
     """Looks the request up before calling the rest of the stack; stores complete answers.
     Whether and how long is decided per call (the task's cache policy, the call's bypass):
     ``request.cache_ttl`` None means "not cached"."""
 
-    __slots__ = ("backend", "wrapped")
+    __slots__ = ("backend",)
 
-    def __init__(self, wrapped: Any, backend: StateBackend) -> None:
+    def __init__(self, wrapped: Node, backend: StateBackend) -> None:
         self.wrapped = wrapped
         self.backend = backend
 
@@ -137,7 +137,7 @@ class CacheNode:
         hit = self._lookup(key)
         if hit is not None:
             return hit
-        response: Response = self.wrapped.complete(request)
+        response = self.wrapped.complete(request)
         if key is not None:
             self.backend.cache_set(key[0], encode(response), key[1])
         return response
@@ -185,7 +185,7 @@ class CacheNode:
             done = self._assemble(request, parts, last)
             self.backend.cache_set(key[0], encode(done), key[1])
 
-    async def astream(self, request: Request) -> AsyncIterator[Chunk]:
+    async def astream(self, request: Request) -> AsyncGenerator[Chunk, None]:
         key = self._key(request)
         hit = await self._alookup(key)
         if hit is not None:

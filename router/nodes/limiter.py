@@ -17,11 +17,11 @@ minute's worth, since one request may carry thousands of tokens.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from router.errors import RateLimitError
+from router.nodes.base import Node, NodeHealth, Wrapper
 from router.specmodel import Limits
 from router.state.base import StateBackend
 from router.types import Chunk, Request, Response, Usage
@@ -63,15 +63,15 @@ def limits_for(scope: str, name: str, limits: Limits) -> list[Limit]:
     return out
 
 
-class LimiterNode:
-    __slots__ = ("backend", "estimate", "limits", "model", "provider", "wrapped")
+class LimiterNode(Wrapper):
+    __slots__ = ("backend", "estimate", "limits", "model", "provider")
 
     # Tokens are estimated before the call (prompt plus expected output) and reconciled
     # with the usage the provider reports on the final response or chunk.
 
     def __init__(
         self,
-        wrapped: Any,
+        wrapped: Node,
         backend: StateBackend,
         limits: list[Limit],
         *,
@@ -88,6 +88,9 @@ class LimiterNode:
 
     def describe(self) -> str:
         return "limiter(" + ", ".join(lim.label for lim in self.limits) + ")"
+
+    def health(self) -> NodeHealth:
+        return {"limits": [limit.label for limit in self.limits]}
 
     def _refused(self, wait: float) -> RateLimitError:
         labels = "; ".join(limit.label for limit in self.limits)
@@ -139,7 +142,7 @@ class LimiterNode:
 
     def complete(self, request: Request) -> Response:
         estimated = self._acquire(request)
-        response: Response = self.wrapped.complete(request)
+        response = self.wrapped.complete(request)
         self._reconcile(estimated, response.usage)
         return response
 
@@ -156,7 +159,7 @@ class LimiterNode:
                 self._reconcile(estimated, chunk.usage)
             yield chunk
 
-    async def astream(self, request: Request) -> AsyncIterator[Chunk]:
+    async def astream(self, request: Request) -> AsyncGenerator[Chunk, None]:
         estimated = await self._aacquire(request)
         async with contextlib.aclosing(self.wrapped.astream(request)) as chunks:
             async for chunk in chunks:

@@ -6,7 +6,7 @@ async calls, sync and async streams."""
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterator
 from typing import Any, ParamSpec, TypeVar
 
 from router.errors import RouterError
@@ -56,10 +56,10 @@ def _detach_stream(method: Callable[_P, Iterator[_T]]) -> Callable[_P, Iterator[
 
 
 def _adetach_stream(
-    method: Callable[_P, AsyncIterator[_T]],
-) -> Callable[_P, AsyncIterator[_T]]:
+    method: Callable[_P, AsyncGenerator[_T, None]],
+) -> Callable[_P, AsyncGenerator[_T, None]]:
     @functools.wraps(method)
-    async def call(*args: _P.args, **kwargs: _P.kwargs) -> AsyncIterator[_T]:
+    async def call(*args: _P.args, **kwargs: _P.kwargs) -> AsyncGenerator[_T, None]:
         items = method(*args, **kwargs)
         try:
             while True:
@@ -72,9 +72,7 @@ def _adetach_stream(
                     break
                 yield item
         finally:
-            aclose = getattr(items, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await items.aclose()
         raise _errors.detached(error)
 
     return call

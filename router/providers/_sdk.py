@@ -38,7 +38,7 @@ import importlib
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from router.aio.deadline import sending
@@ -446,7 +446,7 @@ class SDKAdapter(Adapter):
         yield state.final()
 
     @_adetach_stream
-    async def astream(self, request: Request) -> AsyncIterator[Chunk]:
+    async def astream(self, request: Request) -> AsyncGenerator[Chunk, None]:
         body = self._wire_body(request, stream=True)
         state = self._stream_state(request)
         try:

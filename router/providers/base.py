@@ -9,7 +9,7 @@ not retry, fall back, price or cache: the engine does all of that.
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType, TracebackType
 from typing import ClassVar, Self
@@ -78,7 +78,7 @@ class Adapter(abc.ABC):
     def stream(self, request: Request) -> Iterator[Chunk]: ...
 
     @abc.abstractmethod
-    def astream(self, request: Request) -> AsyncIterator[Chunk]: ...
+    def astream(self, request: Request) -> AsyncGenerator[Chunk, None]: ...
 
     @abc.abstractmethod
     def list_models(self) -> list[str]: ...

@@ -15,6 +15,7 @@ from typing import Any
 from router.diagnostics import Diagnostic
 from router.errors import ConfigError, NoRouteError, RequestError
 from router.messages import check_text, coerce_messages
+from router.nodes.base import Node
 from router.routing.arguments import CheckedParams, check_params
 from router.routing.features import request_features
 from router.routing.plan import Plan, make_plan
@@ -72,7 +73,7 @@ class Target:
 
     model: ModelSpec
     provider: str
-    node: Any  # the stack's top node (an Adapter or a wrapper with the same methods)
+    node: Node  # the stack's top node: cache → breaker → limiter → adapter
     provider_type: str = "openai"
     unavailable: str | None = None  # why it cannot be called at all (e.g. its key is unset)
 

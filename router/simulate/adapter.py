@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
 from statistics import NormalDist
 from typing import Any
 
@@ -164,7 +164,7 @@ class SimAdapter(Adapter):
             clock.inflight -= 1
             clock.poke()
 
-    async def astream(self, request: Request) -> AsyncIterator[Chunk]:
+    async def astream(self, request: Request) -> AsyncGenerator[Chunk, None]:
         decision, latency = self._sim.decide(request)
         await self._sim.wait(request, latency)
         clock = self._sim.clock
