@@ -1,20 +1,29 @@
-"""The asyncio HTTP/1.1 server: routing, completions and the execution of faults."""
+"""The asyncio HTTP/1.1 server: connections, routing, and what each completion answers
+(faults chosen here; :mod:`router.sandbox.delivery` writes the answer as they shape it)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import hashlib
-import itertools
 import json
 import socket
-import struct
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from . import control
 from .answer import CONTEXT_WINDOW, Api, Prompt, compose
+from .delivery import (
+    fault_error,
+    hang,
+    html_page,
+    rst,
+    send,
+    send_stream,
+    trickle_body,
+    trickle_head,
+)
 from .faults import (
     FAULT_HEADERS,
     FaultSpec,
@@ -23,21 +32,16 @@ from .faults import (
     split_fault_prefix,
 )
 from .http11 import (
-    CHUNK_END,
-    REASONS,
-    Headers,
     HttpError,
     HttpRequest,
-    chunk,
     dumps,
     json_response,
     read_body,
     read_head,
     response,
-    sse_head,
 )
 from .state import RecordedRequest, SandboxState, redact
-from .wire import StreamPlan, Wire, WireError, presented_key
+from .wire import Wire, WireError, presented_key
 from .wire_anthropic import AnthropicWire
 from .wire_openai import OpenAIWire
 
@@ -47,29 +51,7 @@ _COMPLETION_PATHS: dict[str, Api] = {
     "/v1/messages": "anthropic",
     "/messages": "anthropic",
 }
-_STREAM_ERROR_STATUS: dict[Api, int] = {"openai": 500, "anthropic": 529}
 _STARTED = int(time.time())
-
-
-def html_page(status: int) -> bytes:
-    title = "Welcome" if status == 200 else f"{status} {REASONS.get(status, 'Error')}"
-    return (
-        f"<!DOCTYPE html>\n<html><head><title>{title}</title></head><body><center><h1>"
-        f"{title}</h1></center><hr><center>router-sandbox-edge</center></body></html>\n"
-    ).encode()
-
-
-def rst(writer: asyncio.StreamWriter) -> None:
-    """Drop the connection with a TCP RST rather than an orderly FIN."""
-    sock = writer.get_extra_info("socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    writer.transport.abort()
-
-
-# An SSE comment: bytes on the wire, no event (what servers send to keep a connection alive).
-KEEPALIVE = b": keep-alive\n\n"
 
 
 class SandboxServer:
@@ -135,11 +117,6 @@ class SandboxServer:
             if not writer.transport.is_closing():
                 writer.close()
 
-    async def _send(self, writer: asyncio.StreamWriter, data: bytes, keep: bool) -> bool:
-        writer.write(data)
-        await writer.drain()
-        return keep
-
     async def _dispatch(self, req: HttpRequest, writer: asyncio.StreamWriter) -> bool:
         """Answer one request; False when the connection must not be reused."""
         path, fault_text = split_fault_prefix(req.path)
@@ -154,20 +131,20 @@ class SandboxServer:
         if req.method == "GET" and path.startswith(("/v1/models/", "/models/")):
             return await self._models(req, writer, wire, path.rsplit("/", 1)[1])
         if req.method == "GET" and path == "/health":
-            return await self._send(writer, response(200, b"ok", "text/plain", close=close), keep)
+            return await send(writer, response(200, b"ok", "text/plain", close=close), keep)
         if req.method == "GET" and path == "/stats":
             stats = self.state.stats()
-            return await self._send(writer, json_response(200, stats, close=close), keep)
+            return await send(writer, json_response(200, stats, close=close), keep)
         if path.startswith(control.PREFIX):
             status, body = control.handle(self.state, req.method, path, req.body)
-            return await self._send(writer, json_response(status, body, close=close), keep)
+            return await send(writer, json_response(status, body, close=close), keep)
         if api is not None or path in ("/v1/models", "/models", "/health", "/stats"):
             err = wire.invalid(f"Method {req.method} not allowed for {path}")
             err.status = 405
         else:
             err = wire.invalid(f"Invalid URL ({req.method} {path})")
             err.status = 404
-        return await self._send(writer, json_response(err.status, err.body, close=close), keep)
+        return await send(writer, json_response(err.status, err.body, close=close), keep)
 
     def _check_auth(self, wire: Wire, headers: Mapping[str, str]) -> None:
         if self.state.keyless and presented_key(headers) is None:
@@ -184,13 +161,11 @@ class SandboxServer:
             if model is not None and model not in ids:
                 raise wire.status_error(404, model)
         except WireError as err:
-            return await self._send(
-                writer, json_response(err.status, err.body, close=not keep), keep
-            )
+            return await send(writer, json_response(err.status, err.body, close=not keep), keep)
         body = wire.models_body(ids if model is None else [model], _STARTED)
         if model is not None:
             body = body["data"][0]
-        return await self._send(writer, json_response(200, body, close=not keep), keep)
+        return await send(writer, json_response(200, body, close=not keep), keep)
 
     async def _completion(
         self,
@@ -263,9 +238,7 @@ class SandboxServer:
         rec.status = err.status
         body = err.body if wire.api == "openai" else {**err.body, "request_id": rid}
         headers = [*wire.id_headers(rid), *err.headers, *fault_headers(spec)]
-        return await self._send(
-            writer, json_response(err.status, body, headers, close=close), not close
-        )
+        return await send(writer, json_response(err.status, body, headers, close=close), not close)
 
     async def _answer(
         self,
@@ -283,9 +256,9 @@ class SandboxServer:
         headers = [*wire.id_headers(rid), *fault_headers(spec)]
         if spec is not None:
             if spec.keepalive_ms is not None and not prompt.stream:
-                return await self._trickle_head(writer, reader, spec.keepalive_ms / 1000)
+                return await trickle_head(self.state, writer, reader, spec.keepalive_ms / 1000)
             if spec.stall is not None and not prompt.stream:
-                return await self._hang(reader)
+                return await hang(self.state, reader)
             if spec.reset:
                 self.state.bump("resets")
                 rst(writer)
@@ -294,7 +267,7 @@ class SandboxServer:
                 rec.status = spec.status if spec.status and 300 <= spec.status < 400 else 307
                 location = [*headers, ("location", spec.redirect)]
                 moved = response(rec.status, b"", "text/plain", location, close=close)
-                return await self._send(writer, moved, not close)
+                return await send(writer, moved, not close)
             if spec.html:
                 rec.status = spec.status or 200
                 page = response(
@@ -304,8 +277,8 @@ class SandboxServer:
                     headers,
                     close=close,
                 )
-                return await self._send(writer, page, not close)
-            error = self._fault_error(wire, prompt, spec, credential)
+                return await send(writer, page, not close)
+            error = fault_error(wire, prompt, spec, credential)
             if error is not None:
                 return await self._error(writer, wire, error, rid, close, rec, spec)
         refuse = spec is not None and spec.filter is not None
@@ -313,15 +286,22 @@ class SandboxServer:
         rec.status = 200
         if prompt.stream:
             self.state.bump("streams")
-            return await self._stream(
-                writer, wire, wire.stream(completion, prompt), spec, headers, close, reader
+            return await send_stream(
+                self.state,
+                writer,
+                wire,
+                wire.stream(completion, prompt),
+                spec,
+                headers,
+                close,
+                reader,
             )
         body = dumps(wire.render(completion, prompt))
         if spec is not None and spec.badjson:
             body = body[: len(body) // 2]
         if spec is not None and spec.trickle_ms is not None:
             full = response(200, body, "application/json", headers, close=close)
-            return await self._trickle_body(writer, reader, full, len(body), spec.trickle_ms)
+            return await trickle_body(self.state, writer, reader, full, len(body), spec.trickle_ms)
         if spec is not None and spec.cut is not None:
             self.state.bump("cuts")
             full = response(200, body, "application/json", headers)
@@ -329,145 +309,6 @@ class SandboxServer:
             await writer.drain()
             writer.close()
             return False
-        return await self._send(
+        return await send(
             writer, response(200, body, "application/json", headers, close=close), not close
         )
-
-    async def _hang(self, reader: asyncio.StreamReader | None) -> bool:
-        """Send nothing more until the client hangs up (stall=N)."""
-        with contextlib.suppress(ConnectionError):
-            while reader is not None and await reader.read(4096):
-                pass  # a client does not send while its answer is pending; ignore it if so
-        self.state.bump("hangups")
-        return False
-
-    async def _trickle(
-        self,
-        writer: asyncio.StreamWriter,
-        reader: asyncio.StreamReader | None,
-        content: list[bytes],
-        gap: float,
-    ) -> bool:
-        """``content`` over and over, one event every ``gap`` seconds, never the terminal
-        event, until the client hangs up (trickle=MS: the content events; stall=N with
-        keepalive=MS: SSE comments)."""
-        with contextlib.suppress(ConnectionError):
-            for event in itertools.cycle(content):
-                if (reader is not None and reader.at_eof()) or writer.transport.is_closing():
-                    break
-                writer.write(chunk(event))
-                await writer.drain()
-                await asyncio.sleep(gap)
-        self.state.bump("hangups")
-        return False
-
-    async def _trickle_head(
-        self, writer: asyncio.StreamWriter, reader: asyncio.StreamReader | None, gap: float
-    ) -> bool:
-        """A status line, then one more header line every ``gap`` seconds, never the end of
-        the head, until the client hangs up (keepalive=MS on a non-streamed request)."""
-        with contextlib.suppress(ConnectionError):
-            writer.write(b"HTTP/1.1 200 OK\r\n")
-            while not ((reader is not None and reader.at_eof()) or writer.transport.is_closing()):
-                await writer.drain()
-                await asyncio.sleep(gap)
-                writer.write(b"x-keep-alive: 1\r\n")
-        self.state.bump("hangups")
-        return False
-
-    async def _trickle_body(
-        self,
-        writer: asyncio.StreamWriter,
-        reader: asyncio.StreamReader | None,
-        full: bytes,
-        body_len: int,
-        gap_ms: float,
-    ) -> bool:
-        """A non-streamed answer whose head goes at once and whose body follows one byte every
-        ``gap_ms`` (trickle=MS); a client that hangs up first is counted in ``hangups``."""
-        head = len(full) - body_len
-        with contextlib.suppress(ConnectionError):
-            writer.write(full[:head])
-            await writer.drain()
-            for i in range(head, len(full)):
-                await asyncio.sleep(gap_ms / 1000)
-                if (reader is not None and reader.at_eof()) or writer.transport.is_closing():
-                    break
-                writer.write(full[i : i + 1])
-                await writer.drain()
-            else:
-                return False  # the whole body went out; close (this fault is for tests)
-        self.state.bump("hangups")
-        return False
-
-    def _fault_error(
-        self, wire: Wire, prompt: Prompt, spec: FaultSpec, credential: str | None = None
-    ) -> WireError | None:
-        """The HTTP error a fault asks for, if any (mid-stream errors are not HTTP errors)."""
-        if spec.stream_error is not None and prompt.stream:
-            return None
-        if spec.status is not None or spec.stream_error is not None:
-            status = spec.status or _STREAM_ERROR_STATUS[wire.api]
-            return wire.status_error(
-                status, prompt.model, quota=spec.quota, credential=credential, echo=spec.echo_key
-            )
-        if spec.context:
-            return wire.context_error(prompt)
-        if spec.filter == "error" and wire.api == "openai":
-            return wire.filter_error()
-        return None
-
-    async def _stream(
-        self,
-        writer: asyncio.StreamWriter,
-        wire: Wire,
-        plan: StreamPlan,
-        spec: FaultSpec | None,
-        headers: Headers,
-        close: bool,
-        reader: asyncio.StreamReader | None = None,
-    ) -> bool:
-        events = plan.events
-        abrupt = False
-        hang = False
-        if spec is not None and spec.badjson:
-            broken = plan.content[0] if plan.content else plan.terminal[0]
-            events = [*plan.preamble, broken[: len(broken) // 2] + b"\n\n"]
-        elif spec is not None and spec.cut is not None:
-            self.state.bump("cuts")
-            events = plan.preamble + plan.content[: spec.cut]
-            abrupt = not spec.clean
-        elif spec is not None and spec.stall is not None:
-            events = plan.preamble + plan.content[: spec.stall]
-            hang = True
-        elif spec is not None and spec.trickle_ms is not None and plan.content:
-            events = plan.preamble
-            hang = True
-        elif spec is not None and spec.stream_error is not None:
-            status = spec.status or _STREAM_ERROR_STATUS[wire.api]
-            events = [
-                *plan.preamble,
-                *plan.content[: spec.stream_error],
-                wire.stream_error_event(status),
-            ]
-        elif spec is not None and spec.linger:
-            hang = True
-        gap = spec.chunk_delay_s if spec is not None else 0.0
-        writer.write(sse_head(headers, close=close))
-        await writer.drain()
-        for i, event in enumerate(events):
-            if gap and i:
-                await asyncio.sleep(gap)
-            writer.write(chunk(event))
-            await writer.drain()
-        if hang and spec is not None:
-            if spec.trickle_ms is not None:
-                return await self._trickle(writer, reader, plan.content, spec.trickle_ms / 1000)
-            if spec.keepalive_ms is not None:
-                return await self._trickle(writer, reader, [KEEPALIVE], spec.keepalive_ms / 1000)
-            return await self._hang(reader)
-        if abrupt:
-            # No chunked terminator: the client sees the body end mid-message.
-            writer.close()
-            return False
-        return await self._send(writer, CHUNK_END, not close)
