@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from router.engine.accounting import Accounting
-from router.errors import ConfigError
+from router.errors import ConfigError, ProviderConfigError
 from router.nodes.breaker import BreakerNode, CircuitBreaker
 from router.nodes.cache import CacheNode
 from router.nodes.limiter import LimiterNode, limits_for
-from router.providers.base import Adapter, ProviderSettings
+from router.providers.base import Adapter, ProviderSettings, RequestProfile
 from router.providers.registry import get_adapter_class
 from router.redaction import url_secrets
-from router.routing.call import Call, ParamsCache, Target, build_request
+from router.routing.call import Call, ParamsCache, Target, build_request, profile_of
 from router.routing.features import DEFAULT_EXPECTED_OUTPUT, estimate_tokens
 from router.routing.retry import HedgeShare, RetryShare
 from router.routing.walk import ChainRun, Go
@@ -241,6 +241,16 @@ class Runtime:
         return build_request(self.spec, call, step.target, step.timeout, self.params_for)
 
 
+def _profile(provider: ProviderSpec) -> RequestProfile:
+    """The request quirks of ``provider``'s adapter class. A class whose module cannot be
+    imported gets the plain profile: its adapter fails every call with that ProviderConfigError
+    before anything is sent (and building fails with it when the adapters are preloaded)."""
+    try:
+        return profile_of(provider.type)
+    except ProviderConfigError:
+        return RequestProfile()
+
+
 def compile_spec(
     spec: Spec,
     *,
@@ -282,6 +292,9 @@ def compile_spec(
     if any(m.capabilities & {"tools", "json"} for m in spec.models.values()):
         prepare_schema_checks()  # per-call tool schemas are checked: import jsonschema now
     caching = any(task.cache.enabled for task in spec.tasks.values())
+    # Each provider type's request quirks, from its adapter class (not the adapter the
+    # factory makes, which may wrap it, as the simulator's does).
+    profiles = {name: _profile(p) for name, p in spec.providers.items()}
     targets: dict[str, Target] = {}
     for name, model in spec.models.items():
         provider = spec.providers[model.provider]
@@ -306,6 +319,7 @@ def compile_spec(
             node=node,
             unavailable=unavailable[provider.name],
             provider_type=provider.type,
+            profile=profiles[provider.name],
         )
     return Runtime(
         spec=spec,
