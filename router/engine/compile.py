@@ -28,6 +28,7 @@ from router.nodes.limiter import LimiterNode, limits_for
 from router.providers.base import Adapter, ProviderSettings, RequestProfile
 from router.providers.registry import get_adapter_class
 from router.redaction import url_secrets
+from router.routing.attempt import Try
 from router.routing.call import Call, ParamsCache, Target, build_request, profile_of
 from router.routing.features import DEFAULT_EXPECTED_OUTPUT, estimate_tokens
 from router.routing.retry import HedgeShare, RetryShare
@@ -236,9 +237,10 @@ class Runtime:
             self.spec, call, self.targets, self.clock, self.retry_shares.get(call.task.name)
         )
 
-    def request(self, call: Call, step: Go) -> Request:
-        """The request one attempt sends to ``step.target``."""
-        return build_request(self.spec, call, step.target, step.timeout, self.params_for)
+    def attempt(self, run: ChainRun, step: Go) -> Try:
+        """One attempt of ``run``: the request it sends to ``step.target``."""
+        request = build_request(self.spec, run.call, step.target, step.timeout, self.params_for)
+        return Try(run, step, request)
 
 
 def _profile(provider: ProviderSpec) -> RequestProfile:
