@@ -16,6 +16,7 @@ from typing import IO
 
 from router.engine.router import Router
 from router.errors import AllModelsFailed, StreamInterrupted
+from router.providers.registry import get_adapter_class
 from router.routing.explain import format_plan
 from router.sandbox import Sandbox
 from router.spec import Spec, validate_file
@@ -32,12 +33,7 @@ TEXT = (
 def _point_at(spec: Spec, sandbox: Sandbox) -> Spec:
     """The demo spec with every provider's base_url on this sandbox's port."""
     providers = {
-        name: dataclasses.replace(
-            p,
-            base_url=sandbox.openai_base_url
-            if p.type != "anthropic"
-            else sandbox.anthropic_base_url,
-        )
+        name: dataclasses.replace(p, base_url=sandbox.url + get_adapter_class(p.type).base_path)
         for name, p in spec.providers.items()
     }
     return dataclasses.replace(spec, providers=providers)

@@ -77,12 +77,15 @@ class Accounting:
             for model in set(attempts):
                 self.telemetry.set_breaker(model, self.breaker_state(model))
 
-    def _observe(self, response: Response) -> None:
+    def _observe(self, call: Call, response: Response) -> bool:
+        """The latency of every model that answered; True when a spend cap is to be charged
+        (the one step that needs I/O: :meth:`ok` and :meth:`aok` differ only there)."""
         for attempt in response.attempts:
             if attempt.outcome == "ok" and not attempt.cached:
                 self.latency.observe(attempt.model, attempt.latency_s)
+        return self.budget.applies(call.task)
 
-    def _record_ok(self, call: Call, response: Response, stream: bool) -> None:
+    def _record_ok(self, call: Call, response: Response, stream: bool) -> Response:
         self._breakers(call, (a.model for a in response.attempts))
         self.telemetry.record(
             records_from(
@@ -96,20 +99,17 @@ class Accounting:
                 now=self.wall(),
             )
         )
+        return response
 
     def ok(self, call: Call, response: Response, *, stream: bool = False) -> Response:
-        self._observe(response)
-        if self.budget.applies(call.task):
+        if self._observe(call, response):
             self.budget.charge(call.task, response.cost)
-        self._record_ok(call, response, stream)
-        return response
+        return self._record_ok(call, response, stream)
 
     async def aok(self, call: Call, response: Response, *, stream: bool = False) -> Response:
-        self._observe(response)
-        if self.budget.applies(call.task):
+        if self._observe(call, response):
             await self.budget.acharge(call.task, response.cost)
-        self._record_ok(call, response, stream)
-        return response
+        return self._record_ok(call, response, stream)
 
     def failed(self, call: Call, run: ChainRun, *, stream: bool = False) -> None:
         self._breakers(call, (a.model for a in run.attempts))

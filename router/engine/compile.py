@@ -18,16 +18,17 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from router.engine.accounting import Accounting
-from router.errors import ConfigError
+from router.errors import ConfigError, ProviderConfigError
 from router.nodes.adapter import AdapterNode, LazyAdapter
 from router.nodes.base import Node
 from router.nodes.breaker import BreakerNode, CircuitBreaker
 from router.nodes.cache import CacheNode
 from router.nodes.limiter import LimiterNode, limits_for
-from router.providers.base import Adapter, ProviderSettings
+from router.providers.base import Adapter, ProviderSettings, RequestProfile
 from router.providers.registry import get_adapter_class
 from router.redaction import url_secrets
-from router.routing.call import Call, ParamsCache, Target, build_request
+from router.routing.attempt import Try
+from router.routing.call import Call, ParamsCache, Target, build_request, profile_of
 from router.routing.features import DEFAULT_EXPECTED_OUTPUT, estimate_tokens
 from router.routing.retry import HedgeShare, RetryShare
 from router.routing.walk import ChainRun, Go
@@ -145,9 +146,20 @@ class Runtime:
             self.spec, call, self.targets, self.clock, self.retry_shares.get(call.task.name)
         )
 
-    def request(self, call: Call, step: Go) -> Request:
-        """The request one attempt sends to ``step.target``."""
-        return build_request(self.spec, call, step.target, step.timeout, self.params_for)
+    def attempt(self, run: ChainRun, step: Go) -> Try:
+        """One attempt of ``run``: the request it sends to ``step.target``."""
+        request = build_request(self.spec, run.call, step.target, step.timeout, self.params_for)
+        return Try(run, step, request)
+
+
+def _profile(provider: ProviderSpec) -> RequestProfile:
+    """The request quirks of ``provider``'s adapter class. A class whose module cannot be
+    imported gets the plain profile: its adapter fails every call with that ProviderConfigError
+    before anything is sent (and building fails with it when the adapters are preloaded)."""
+    try:
+        return profile_of(provider.type)
+    except ProviderConfigError:
+        return RequestProfile()
 
 
 def compile_spec(
@@ -191,6 +203,9 @@ def compile_spec(
     if any(m.capabilities & {"tools", "json"} for m in spec.models.values()):
         prepare_schema_checks()  # per-call tool schemas are checked: import jsonschema now
     caching = any(task.cache.enabled for task in spec.tasks.values())
+    # Each provider type's request quirks, from its adapter class (not the adapter the
+    # factory makes, which may wrap it, as the simulator's does).
+    profiles = {name: _profile(p) for name, p in spec.providers.items()}
     targets: dict[str, Target] = {}
     for name, model in spec.models.items():
         provider = spec.providers[model.provider]
@@ -215,6 +230,7 @@ def compile_spec(
             node=node,
             unavailable=unavailable[provider.name],
             provider_type=provider.type,
+            profile=profiles[provider.name],
         )
     return Runtime(
         spec=spec,

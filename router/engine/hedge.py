@@ -9,7 +9,8 @@ from typing import Any
 from router.aio.deadline import DeadlineReached, within
 from router.engine.compile import Runtime
 from router.errors import ProviderError
-from router.routing.call import Call, Target
+from router.routing.attempt import Try
+from router.routing.call import Call
 from router.routing.retry import RetryShare
 from router.routing.walk import ChainRun, Go
 from router.types import Response
@@ -17,27 +18,15 @@ from router.types import Response
 __all__ = ["attempt", "hedged_attempt"]
 
 
-_Outcome = tuple[Target, Response | None, ProviderError | None, float]
-
-
-async def attempt(rt: Runtime, call: Call, run: ChainRun, step: Go) -> _Outcome:
+async def attempt(rt: Runtime, run: ChainRun, step: Go) -> Try:
     """One async attempt of a non-streamed call, within the request's deadline (one loop
     timer: an answer still arriving when it comes fails as the request's TimeoutError)."""
-    target = step.target
-    request = rt.request(call, step)
-    start = rt.clock()
-    failure: ProviderError | None = None
+    t = rt.attempt(run, step)
     try:
-        response = await within(run.deadline - start, target.node.acomplete(request))
-        if (refusal := run.refused(target, response.finish_reason)) is not None:
-            raise refusal
-    except ProviderError as error:
-        failure = error
-    except DeadlineReached:
-        failure = run.overdue(target)
-    if failure is not None:  # made out here: nothing internal in the error's chain
-        return target, None, failure, rt.clock() - start
-    return target, response, None, rt.clock() - start
+        t.answered(await within(t.time_left, t.target.node.acomplete(t.request)))
+    except (ProviderError, DeadlineReached) as caught:
+        t.caught(caught)
+    return t
 
 
 async def hedged_attempt(
@@ -56,7 +45,7 @@ async def hedged_attempt(
     if delay is None:
         delay = rt.accounting.latency.estimate(first.target.model).p95
     started = rt.clock()
-    racing: set[asyncio.Future[_Outcome]] = {asyncio.ensure_future(attempt(rt, call, run, first))}
+    racing: set[asyncio.Future[Try]] = {asyncio.ensure_future(attempt(rt, run, first))}
     if delay is not None:
         timer: asyncio.Future[Any] = asyncio.ensure_future(rt.asleep(delay))
         watched: set[asyncio.Future[Any]] = {*racing, timer}
@@ -65,24 +54,26 @@ async def hedged_attempt(
         if not any(task.done() for task in racing) and share.try_retry():
             second = run.next_step()
             if isinstance(second, Go):
-                racing.add(asyncio.ensure_future(attempt(rt, call, run, second)))
-    winner: tuple[Target, Response, float] | None = None
+                racing.add(asyncio.ensure_future(attempt(rt, run, second)))
+    winner: Try | None = None
     try:
         while racing and winner is None:
             done, racing = await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
-                target, response, error, latency = task.result()
-                if response is not None and winner is None:
-                    winner = (target, response, latency)
-                elif error is not None:
-                    run.failed(target, error, latency)
+                t = task.result()
+                if t.failure is not None:
+                    t.settle()  # recorded; the walk goes on after the race if it may
+                elif winner is None:
+                    winner = t
     finally:
         for task in racing:
             task.cancel()
         if racing:
             await asyncio.gather(*racing, return_exceptions=True)
-        keep = winner[0].model.name if winner is not None else None
+        keep = winner.target.model.name if winner is not None else None
         run.cancel_inflight(rt.clock() - started, keep=keep)
     if winner is None:
         return None
-    return run.succeeded(*winner)
+    settled = winner.settle()
+    assert isinstance(settled, Response)
+    return settled

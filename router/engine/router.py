@@ -183,30 +183,22 @@ class Router:
             if isinstance(step, Wait):
                 rt.sleep(step.seconds)
                 continue
-            target = step.target
-            request = rt.request(call, step)
-            start = rt.clock()
+            t = rt.attempt(run, step)
             # The request's deadline on the real monotonic clock: a watchdog ends the read of
             # an answer still arriving when it comes (see router.aio.deadline).
-            deadline = StreamDeadline(time.monotonic() + (run.deadline - start))
-            failure: ProviderError | None = None
+            deadline = StreamDeadline(time.monotonic() + t.time_left)
             token = set_current(deadline)
             try:
-                response = target.node.complete(request)
-                if (refusal := run.refused(target, response.finish_reason)) is not None:
-                    raise refusal
-            except ProviderError as error:
-                # Once the deadline fired, whatever the shut-down socket then gave: overdue.
-                failure = run.overdue(target) if deadline.fired else error
-            except DeadlineReached:
-                failure = run.overdue(target)
+                t.answered(t.target.node.complete(t.request))
+            except (ProviderError, DeadlineReached) as caught:
+                t.caught(caught, overdue=deadline.fired)
             finally:
                 reset_current(token)
-            if failure is not None:  # handled out here: nothing internal in the chain
-                if run.failed(target, failure, rt.clock() - start):
-                    continue
+            # Settled out here: nothing internal in the chain of the error a request ends with.
+            if isinstance(outcome := t.settle(), Response):
+                return rt.accounting.ok(call, outcome)
+            if not outcome:
                 break
-            return rt.accounting.ok(call, run.succeeded(target, response, rt.clock() - start))
         rt.accounting.failed(call, run)
         raise run.give_up()
 
@@ -248,13 +240,11 @@ class Router:
             if isinstance(step, Wait):
                 await rt.asleep(step.seconds)
                 continue
-            target, answer, error, latency = await attempt(rt, call, run, step)
-            if answer is None:
-                assert error is not None
-                if run.failed(target, error, latency):
-                    continue
+            t = await attempt(rt, run, step)
+            if isinstance(outcome := t.settle(), Response):
+                return await rt.accounting.aok(call, outcome)
+            if not outcome:
                 break
-            return await rt.accounting.aok(call, run.succeeded(target, answer, latency))
         rt.accounting.failed(call, run)
         raise run.give_up()
 

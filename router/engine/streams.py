@@ -24,8 +24,9 @@ from router.aio.deadline import DeadlineReached, StreamDeadline, reset_current, 
 from router.aio.eventloops import retrack, untracked
 from router.engine.compile import Runtime
 from router.errors import ProviderError, ProviderUnavailable, StreamInterrupted
+from router.routing.attempt import Try
 from router.routing.call import Call, Target, cost_of
-from router.routing.walk import ChainRun, Wait
+from router.routing.walk import Wait
 from router.types import Chunk, Response, ToolCall, Usage
 
 __all__ = ["AsyncStream", "Stream"]
@@ -57,11 +58,11 @@ class _Delivered:
         self.delivered = True
         return True
 
-    def accept(self, run: ChainRun, target: Target, chunk: Chunk) -> bool:
+    def accept(self, t: Try, chunk: Chunk) -> bool:
         """:meth:`admit`, after turning a refusal that arrives before any output into a
         failure the chain can move on from."""
-        if not self.delivered and (refusal := run.refused(target, chunk.finish_reason)):
-            raise refusal
+        if not self.delivered:
+            t.refusal(chunk.finish_reason)
         return self.admit(chunk)
 
     def check_terminated(self, target: Target) -> None:
@@ -71,68 +72,51 @@ class _Delivered:
                 _UNTERMINATED, provider=target.provider, model=target.model.name
             )
 
-    def cut(
-        self, run: ChainRun, target: Target, error: ProviderError, latency: float
-    ) -> StreamInterrupted | None:
+    def cut(self, t: Try) -> StreamInterrupted | None:
         """After output reached the caller a failure cannot be failed over: the attempt is
         recorded and the StreamInterrupted to raise returned. None before any output."""
-        if not self.delivered:
+        if not self.delivered or t.failure is None:
             return None
-        run.failed(target, error, latency)
+        t.settle()
+        target = t.target
         return StreamInterrupted(
-            f"the stream from {target.model.name} was cut after it had started: {error}",
+            f"the stream from {target.model.name} was cut after it had started: {t.failure}",
             partial_text="".join(self.parts),
             usage=self.usage,
             model=target.model.name,
             provider=target.provider,
-            attempts=tuple(run.attempts),
+            attempts=tuple(t.run.attempts),
         )
 
-    def response(self, run: ChainRun, target: Target, model_id: str, latency: float) -> Response:
-        usage = self.usage or Usage()
-        done = Response(
+    def assembled(self, target: Target, latency: float) -> Response:
+        return Response(
             content="".join(self.parts),
             finish_reason=self.finish_reason or "stop",
-            usage=usage,
+            usage=self.usage or Usage(),
             model=target.model.name,
-            model_id=model_id,
+            model_id=target.model.id,
             provider=target.provider,
             cost=cost_of(target.model, self.usage),
             latency_s=latency,
             tool_calls=self.tool_calls,
             cached=self.cached,
         )
-        return run.succeeded(target, done, latency)
 
 
 _UNTERMINATED = "the stream ended before its terminal event"
 
 
-def _failure(
-    run: ChainRun, target: Target, caught: BaseException, *, overdue: bool = False
-) -> ProviderError:
-    """The attempt's failure: the request's timeout when its deadline ended the stream
-    (``overdue``: the sync watchdog shut the socket, whatever error the read then gave)."""
-    if isinstance(caught, ProviderError) and not overdue:
-        return caught
-    return run.overdue(target)
-
-
-def _goes_on(
-    rt: Runtime,
-    call: Call,
-    run: ChainRun,
-    target: Target,
-    state: _Delivered,
-    failure: ProviderError,
-    latency: float,
-) -> bool:
-    """After a failed attempt: raises StreamInterrupted when output had reached the caller
-    (no failover then), else records the failure; True when the chain goes on."""
-    if (cut := state.cut(run, target, failure, latency)) is not None:
-        rt.accounting.interrupted(call, run, cut, cost_of(target.model, state.usage))
-        raise cut from failure
-    return run.failed(target, failure, latency)
+def _settle(rt: Runtime, call: Call, t: Try, state: _Delivered) -> Response | bool:
+    """After a streamed attempt: raises StreamInterrupted when it failed after output had
+    reached the caller (no failover then); else :meth:`Try.settle` (the answer assembled
+    from its chunks)."""
+    if (cut := state.cut(t)) is not None:
+        rt.accounting.interrupted(call, t.run, cut, cost_of(t.target.model, state.usage))
+        raise cut from t.failure
+    if t.failure is None:
+        latency = t.elapsed()
+        t.answered(state.assembled(t.target, latency), latency=latency, check=False)
+    return t.settle()
 
 
 class _AsyncDeadline:
@@ -200,16 +184,12 @@ class Stream:
             if isinstance(step, Wait):
                 rt.sleep(step.seconds)
                 continue
-            target = step.target
-            request = rt.request(call, step)
-            start = rt.clock()
+            t = rt.attempt(run, step)
             state = _Delivered()
             # The request's deadline on the real monotonic clock: a watchdog ends the read
             # that is blocked when it comes (see router.aio.deadline).
-            deadline = StreamDeadline(time.monotonic() + (run.deadline - start))
-            chunks: Iterator[Chunk] = target.node.stream(request)
-            failure: ProviderError | None = None
-            latency = 0.0
+            deadline = StreamDeadline(time.monotonic() + t.time_left)
+            chunks: Iterator[Chunk] = t.target.node.stream(t.request)
             try:
                 while True:
                     token = set_current(deadline)
@@ -221,23 +201,21 @@ class Stream:
                         break
                     if deadline.fired or rt.clock() >= run.deadline:
                         raise DeadlineReached()  # it came after the deadline: not passed on
-                    if state.accept(run, target, chunk):
+                    if state.accept(t, chunk):
                         yield chunk
-                state.check_terminated(target)
+                state.check_terminated(t.target)
             except (ProviderError, DeadlineReached) as caught:
-                failure = _failure(run, target, caught, overdue=deadline.fired)
-                latency = rt.clock() - start
+                t.caught(caught, overdue=deadline.fired)
             finally:
                 close = getattr(chunks, "close", None)
                 if close is not None:
                     close()
-            if failure is not None:  # handled out here: nothing internal in the chain
-                if _goes_on(rt, call, run, target, state, failure, latency):
-                    continue
+            # Settled out here: nothing internal in the chain of the error a request ends with.
+            if isinstance(outcome := _settle(rt, call, t, state), Response):
+                self.response = rt.accounting.ok(call, outcome, stream=True)
+                return
+            if not outcome:
                 break
-            done = state.response(run, target, target.model.id, rt.clock() - start)
-            self.response = rt.accounting.ok(call, done, stream=True)
-            return
         rt.accounting.failed(call, run, stream=True)
         raise run.give_up()
 
@@ -268,14 +246,10 @@ class AsyncStream:
             if isinstance(step, Wait):
                 await rt.asleep(step.seconds)
                 continue
-            target = step.target
-            request = rt.request(call, step)
-            start = rt.clock()
+            t = rt.attempt(run, step)
             state = _Delivered()
-            deadline = _AsyncDeadline(run.deadline - start)
-            chunks: AsyncIterator[Chunk] = target.node.astream(request)
-            failure = None
-            latency = 0.0
+            deadline = _AsyncDeadline(t.time_left)
+            chunks: AsyncIterator[Chunk] = t.target.node.astream(t.request)
             try:
                 while True:
                     try:
@@ -284,23 +258,20 @@ class AsyncStream:
                         break
                     if deadline.fired or rt.clock() >= run.deadline:
                         raise DeadlineReached()  # it came after the deadline: not passed on
-                    if state.accept(run, target, chunk):
+                    if state.accept(t, chunk):
                         yield chunk
-                state.check_terminated(target)
+                state.check_terminated(t.target)
             except (ProviderError, DeadlineReached) as caught:
-                failure = _failure(run, target, caught, overdue=deadline.fired)
-                latency = rt.clock() - start
+                t.caught(caught, overdue=deadline.fired)
             finally:
                 deadline.cancel()
                 aclose = getattr(chunks, "aclose", None)
                 if aclose is not None:
                     await aclose()
-            if failure is not None:  # handled out here: nothing internal in the chain
-                if _goes_on(rt, call, run, target, state, failure, latency):
-                    continue
+            if isinstance(outcome := _settle(rt, call, t, state), Response):
+                self.response = await rt.accounting.aok(call, outcome, stream=True)
+                return
+            if not outcome:
                 break
-            done = state.response(run, target, target.model.id, rt.clock() - start)
-            self.response = await rt.accounting.aok(call, done, stream=True)
-            return
         rt.accounting.failed(call, run, stream=True)
         raise run.give_up()

@@ -18,7 +18,9 @@ from router.providers._sdk import SDKAdapter
 from router.providers._sse import ChunkDecoder
 from router.types import Request, Response
 
-__all__ = ["AnthropicAdapter"]
+__all__ = ["DEFAULT_MAX_TOKENS", "AnthropicAdapter"]
+
+DEFAULT_MAX_TOKENS = 4096
 
 
 class AnthropicAdapter(SDKAdapter):
@@ -30,7 +32,9 @@ class AnthropicAdapter(SDKAdapter):
     completion_path = "/v1/messages"
     models_path = "/v1/models"
     #: Sent when the request sets no ``max_tokens`` (the API requires one).
-    default_max_tokens: ClassVar[int] = 4096
+    requires_max_tokens: ClassVar[int | None] = DEFAULT_MAX_TOKENS
+    #: The Messages API has no presence/frequency penalties, and rejects unknown fields.
+    supports_penalties: ClassVar[bool] = False
     api_key_env: ClassVar[str] = "ANTHROPIC_API_KEY"
 
     def _sdk_base_error(self) -> type[BaseException]:
@@ -67,7 +71,7 @@ class AnthropicAdapter(SDKAdapter):
         return spec_only(client, self.settings.headers)
 
     def _body(self, request: Request, *, stream: bool) -> dict[str, Any]:
-        return wire.build_body(request, stream=stream, default_max_tokens=self.default_max_tokens)
+        return wire.build_body(request, stream=stream, default_max_tokens=DEFAULT_MAX_TOKENS)
 
     def _parse(self, data: Mapping[str, Any], request: Request, latency_s: float) -> Response:
         return wire.parse_response(data, request, latency_s)

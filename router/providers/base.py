@@ -16,7 +16,7 @@ from typing import ClassVar, Self
 
 from router.types import Chunk, Request, Response
 
-__all__ = ["Adapter", "ProviderSettings"]
+__all__ = ["Adapter", "ProviderSettings", "RequestProfile"]
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -43,6 +43,18 @@ class ProviderSettings:
     __str__ = __repr__
 
 
+@dataclass(frozen=True, slots=True)
+class RequestProfile:
+    """What a provider type's wire format asks of a request, read from its adapter class once
+    per target when the spec is compiled, so the code that builds requests never branches on a
+    provider type."""
+
+    #: ``max_tokens`` sent when a request sets none (the API requires one); None: optional.
+    default_max_tokens: int | None = None
+    #: Whether ``presence_penalty``/``frequency_penalty`` exist in the wire format.
+    penalties: bool = True
+
+
 class Adapter(abc.ABC):
     """Talks to one provider. One instance serves many concurrent calls (its HTTP clients are
     made by ``prepare()`` or on first use, and reused); ``close``/``aclose`` release them.
@@ -56,6 +68,18 @@ class Adapter(abc.ABC):
 
     #: The spec's ``type`` string for this adapter (``openai``, ``anthropic``...).
     type_name: ClassVar[str]
+    # The wire format's quirks, as class properties (see :class:`RequestProfile`).
+    #: ``max_tokens`` to send when a request sets none, for an API that requires one.
+    requires_max_tokens: ClassVar[int | None] = None
+    #: Whether the wire format has ``presence_penalty`` and ``frequency_penalty``.
+    supports_penalties: ClassVar[bool] = True
+    #: The path a base URL carries after the server's root (``/v1`` for the OpenAI wire).
+    base_path: ClassVar[str] = ""
+
+    @classmethod
+    def profile(cls) -> RequestProfile:
+        """The quirks the request builder needs, as one immutable value."""
+        return RequestProfile(cls.requires_max_tokens, cls.supports_penalties)
 
     def __init__(self, settings: ProviderSettings) -> None:
         self.settings = settings

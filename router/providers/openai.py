@@ -30,6 +30,8 @@ class OpenAIAdapter(SDKAdapter):
     max_tokens_field: ClassVar[str] = "max_completion_tokens"
     #: The official endpoint, used when the spec gives no base_url.
     default_base_url: ClassVar[str] = "https://api.openai.com/v1"
+    #: Chat Completions URLs are ``{root}/v1/chat/completions``; a base URL ends in ``/v1``.
+    base_path: ClassVar[str] = "/v1"
     #: Read (by us, explicitly) when the settings carry no key; None: never read the env.
     api_key_env: ClassVar[str | None] = "OPENAI_API_KEY"
 

@@ -9,13 +9,15 @@ asked for.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from router.diagnostics import Diagnostic
 from router.errors import ConfigError, NoRouteError, RequestError
 from router.messages import check_text, coerce_messages
 from router.nodes.base import Node
+from router.providers.base import RequestProfile
+from router.providers.registry import get_adapter_class
 from router.routing.arguments import CheckedParams, check_params
 from router.routing.features import request_features
 from router.routing.plan import Plan, make_plan
@@ -26,8 +28,6 @@ from router.types import (
     ToolDefinition,
     Usage,
 )
-
-ANTHROPIC_DEFAULT_MAX_TOKENS = 4096
 
 # Per-call keyword arguments and what they are for.
 CALL_PARAMS = frozenset(
@@ -69,13 +69,36 @@ REFUSED_PARAMS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """One model ready to be called: its spec entries and the top node of its stack."""
+    """One model ready to be called: its spec entries and the top node of its stack.
+
+    ``profile`` holds its provider's request quirks (required ``max_tokens``, penalties),
+    read from the adapter class of ``provider_type`` once, when the target is made."""
 
     model: ModelSpec
     provider: str
     node: Node  # the stack's top node: cache → breaker → limiter → adapter
     provider_type: str = "openai"
     unavailable: str | None = None  # why it cannot be called at all (e.g. its key is unset)
+    profile: RequestProfile = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.profile is None:
+            object.__setattr__(self, "profile", profile_of(self.provider_type))
+
+
+def profile_of(provider_type: str) -> RequestProfile:
+    """The request quirks of a provider type: its adapter class's (see
+    :meth:`router.providers.base.Adapter.profile`)."""
+    return get_adapter_class(provider_type).profile()
+
+
+def __getattr__(name: str) -> Any:
+    # Kept for importers: the value is the Anthropic adapter's ``requires_max_tokens``.
+    if name == "ANTHROPIC_DEFAULT_MAX_TOKENS":
+        from router.providers.anthropic import DEFAULT_MAX_TOKENS
+
+        return DEFAULT_MAX_TOKENS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,15 +298,15 @@ def build_request(
 ) -> Request:
     model = target.model
     p = _over(call.overrides, (params_for or spec.params_for)(call.task, model))
-    max_tokens = p.max_tokens
-    if max_tokens is None and target.provider_type == "anthropic":
-        # Anthropic requires max_tokens; never ask for more than the model can give.
-        max_tokens = ANTHROPIC_DEFAULT_MAX_TOKENS
+    profile = target.profile
+    # An API that requires max_tokens gets its adapter's default; never more than the model
+    # can give.
+    max_tokens = p.max_tokens if p.max_tokens is not None else profile.default_max_tokens
     if max_tokens is not None and model.max_output_tokens is not None:
         max_tokens = min(max_tokens, model.max_output_tokens)
     extra: dict[str, Any] = {}
-    # Penalties exist only in the OpenAI wire format; Anthropic rejects unknown fields.
-    if target.provider_type != "anthropic":
+    # Penalties only where the wire format has them (Anthropic rejects unknown fields).
+    if profile.penalties:
         if p.presence_penalty is not None:
             extra["presence_penalty"] = p.presence_penalty
         if p.frequency_penalty is not None:

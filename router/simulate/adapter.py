@@ -21,6 +21,7 @@ from router.engine.compile import make_adapter
 from router.engine.router import Router
 from router.errors import TimeoutError
 from router.providers.base import Adapter, ProviderSettings
+from router.providers.registry import get_adapter_class
 from router.sandbox import Sandbox
 from router.specmodel import ModelSpec, ProviderSpec, Spec
 from router.types import Chunk, Message, Request, Response
@@ -143,9 +144,9 @@ class SimAdapter(Adapter):
         if adapter is None:
             provider = self._provider
             if fault:
-                base = self._sim.sandbox.fault_url(fault)
-                if provider.type != "anthropic":
-                    base += "/v1"
+                base = (
+                    self._sim.sandbox.fault_url(fault) + get_adapter_class(provider.type).base_path
+                )
                 provider = dataclasses.replace(provider, base_url=base)
             adapter = self._adapters[fault] = self._make(provider)
         return adapter

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import IO
 
 from router.errors import AllModelsFailed, ProviderError, RouterError, StreamInterrupted
+from router.providers.registry import get_adapter_class
 from router.sandbox import Sandbox
 from router.spec import load_spec
 from router.specmodel import EnvRef, Spec
@@ -43,7 +44,7 @@ def sandboxed(spec: Spec, sandbox: Sandbox) -> tuple[Spec, dict[str, str]]:
         for value in p.headers.values():
             if isinstance(value, EnvRef):
                 environ[value.name] = "router-simulate-dummy-value"
-        base = sandbox.anthropic_base_url if p.type == "anthropic" else sandbox.openai_base_url
+        base = sandbox.url + get_adapter_class(p.type).base_path  # the server's root, + /v1...
         providers[name] = dataclasses.replace(p, base_url=base, api_key_env=key_env)
     return dataclasses.replace(spec, providers=providers), environ
 
