@@ -27,7 +27,7 @@ from router.providers._facts import (
     request_id_of,
     retry_after_from_headers,
 )
-from router.redaction import Secrets
+from router.redaction import Secrets, describe
 from router.redaction import redact as _redact
 
 __all__ = [
@@ -354,11 +354,6 @@ def foreign(
         return make_error(E.ProviderUnavailable, f"connection failed: {describe(leaf)}", **kw)
     detail = f"unexpected failure in the HTTP client: {describe(leaf)}"
     return make_error(E.ProviderUnavailable, detail, **kw)
-
-
-def describe(exc: BaseException) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _safe_text(response: Any) -> str | None:

@@ -67,7 +67,7 @@ from router.providers._clients import (
 )
 from router.providers._sse import ChunkDecoder, astream_chunks, stream_chunks
 from router.providers.base import Adapter, ProviderSettings
-from router.redaction import Secrets, credential_value
+from router.redaction import Secrets, credential_value, describe
 from router.types import Chunk, Request, Response
 
 if TYPE_CHECKING:
@@ -358,7 +358,7 @@ class SDKAdapter(Adapter):
             exc, self._errors.timeout
         )
         if mid_stream and broken:
-            detail = f"stream ended before its terminal event: {_errors.describe(exc)}"
+            detail = f"stream ended before its terminal event: {describe(exc)}"
             return _errors.make_error(ProviderUnavailable, detail, **kw)
         return _errors.translate(exc, self._errors, **kw)
 
