@@ -249,7 +249,7 @@ class AsyncStream:
             t = rt.attempt(run, step)
             state = _Delivered()
             deadline = _AsyncDeadline(t.time_left)
-            chunks: AsyncIterator[Chunk] = t.target.node.astream(t.request)
+            chunks: AsyncGenerator[Chunk, None] = t.target.node.astream(t.request)
             try:
                 while True:
                     try:
@@ -265,9 +265,7 @@ class AsyncStream:
                 t.caught(caught, overdue=deadline.fired)
             finally:
                 deadline.cancel()
-                aclose = getattr(chunks, "aclose", None)
-                if aclose is not None:
-                    await aclose()
+                await chunks.aclose()
             if isinstance(outcome := _settle(rt, call, t, state), Response):
                 self.response = await rt.accounting.aok(call, outcome, stream=True)
                 return
