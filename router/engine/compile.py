@@ -25,10 +25,10 @@ from router.nodes.breaker import BreakerNode, CircuitBreaker
 from router.nodes.cache import CacheNode
 from router.nodes.limiter import LimiterNode, limits_for
 from router.providers.base import Adapter, ProviderSettings, RequestProfile
-from router.providers.registry import get_adapter_class
+from router.providers.registry import get_adapter_class, profile_of
 from router.redaction import url_secrets
 from router.routing.attempt import Try
-from router.routing.call import Call, ParamsCache, Target, build_request, profile_of
+from router.routing.call import Call, ParamsCache, Target, build_request
 from router.routing.features import DEFAULT_EXPECTED_OUTPUT, estimate_tokens
 from router.routing.retry import HedgeShare, RetryShare
 from router.routing.walk import ChainRun, Go
@@ -228,9 +228,8 @@ def compile_spec(
             model=model,
             provider=provider.name,
             node=node,
-            unavailable=unavailable[provider.name],
-            provider_type=provider.type,
             profile=profiles[provider.name],
+            unavailable=unavailable[provider.name],
         )
     return Runtime(
         spec=spec,

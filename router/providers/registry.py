@@ -11,9 +11,9 @@ from __future__ import annotations
 import importlib
 
 from router.errors import ProviderConfigError
-from router.providers.base import Adapter
+from router.providers.base import Adapter, RequestProfile
 
-__all__ = ["PROVIDER_TYPES", "get_adapter_class"]
+__all__ = ["PROVIDER_TYPES", "get_adapter_class", "profile_of"]
 
 _ADAPTERS: dict[str, str] = {
     "openai": "router.providers.openai:OpenAIAdapter",
@@ -48,3 +48,9 @@ def get_adapter_class(type_name: str, *, provider: str | None = None) -> type[Ad
         f"install the package that provides {missing!r}",
         provider=provider,
     )
+
+
+def profile_of(type_name: str) -> RequestProfile:
+    """The request quirks of a provider type: its adapter class's (see
+    :meth:`router.providers.base.Adapter.profile`)."""
+    return get_adapter_class(type_name).profile()

@@ -9,7 +9,7 @@ asked for.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from router.diagnostics import Diagnostic
@@ -17,7 +17,6 @@ from router.errors import ConfigError, NoRouteError, RequestError
 from router.messages import check_text, coerce_messages
 from router.nodes.base import Node
 from router.providers.base import RequestProfile
-from router.providers.registry import get_adapter_class
 from router.routing.arguments import CheckedParams, check_params
 from router.routing.features import request_features
 from router.routing.plan import Plan, make_plan
@@ -72,33 +71,13 @@ class Target:
     """One model ready to be called: its spec entries and the top node of its stack.
 
     ``profile`` holds its provider's request quirks (required ``max_tokens``, penalties),
-    read from the adapter class of ``provider_type`` once, when the target is made."""
+    read from its adapter class once, when the spec is compiled."""
 
     model: ModelSpec
     provider: str
     node: Node  # the stack's top node: cache → breaker → limiter → adapter
-    provider_type: str = "openai"
+    profile: RequestProfile  # its provider's request quirks, from the adapter class
     unavailable: str | None = None  # why it cannot be called at all (e.g. its key is unset)
-    profile: RequestProfile = field(default=None)  # type: ignore[assignment]
-
-    def __post_init__(self) -> None:
-        if self.profile is None:
-            object.__setattr__(self, "profile", profile_of(self.provider_type))
-
-
-def profile_of(provider_type: str) -> RequestProfile:
-    """The request quirks of a provider type: its adapter class's (see
-    :meth:`router.providers.base.Adapter.profile`)."""
-    return get_adapter_class(provider_type).profile()
-
-
-def __getattr__(name: str) -> Any:
-    # Kept for importers: the value is the Anthropic adapter's ``requires_max_tokens``.
-    if name == "ANTHROPIC_DEFAULT_MAX_TOKENS":
-        from router.providers.anthropic import DEFAULT_MAX_TOKENS
-
-        return DEFAULT_MAX_TOKENS
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True, slots=True)

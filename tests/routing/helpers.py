@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from router.errors import AllModelsFailed, NoRouteError, ProviderError
+from router.providers.registry import profile_of
 from router.routing.call import Call, Target, build_request, prepare_call
 from router.routing.retry import RetryShare
 from router.routing.walk import ChainRun, Go, Wait
@@ -81,7 +82,7 @@ def targets(
     """One Target per model of the spec, each over its own ScriptedNode."""
     types = provider_types or {name: p.type for name, p in spec.providers.items()}
     return {
-        name: Target(model, model.provider, ScriptedNode(clock), types[model.provider])
+        name: Target(model, model.provider, ScriptedNode(clock), profile_of(types[model.provider]))
         for name, model in spec.models.items()
     }
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from router.errors import ConfigError, NoRouteError, RequestError
+from router.providers.anthropic import DEFAULT_MAX_TOKENS as ANTHROPIC_DEFAULT_MAX_TOKENS
 from router.routing.call import (
-    ANTHROPIC_DEFAULT_MAX_TOKENS,
     CALL_PARAMS,
     REFUSED_PARAMS,
     Call,

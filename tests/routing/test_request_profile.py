@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 
 from router.providers.base import RequestProfile
-from router.providers.registry import PROVIDER_TYPES, get_adapter_class
-from router.routing.call import build_request, profile_of
+from router.providers.registry import PROVIDER_TYPES, get_adapter_class, profile_of
+from router.routing.call import build_request
 
 from .helpers import Clock, call, load, targets
 
@@ -25,7 +25,8 @@ def test_each_adapter_class_states_its_request_quirks() -> None:
 @pytest.mark.parametrize("provider_type", PROVIDER_TYPES)
 def test_a_target_reads_its_profile_from_its_provider_types_adapter(provider_type: str) -> None:
     spec = load(SPEC)
-    target = replace(targets(spec, Clock())["small"], provider_type=provider_type, profile=None)
+    types = dict.fromkeys(spec.providers, provider_type)
+    target = targets(spec, Clock(), types)["small"]
     assert target.profile == get_adapter_class(provider_type).profile()
     assert profile_of(provider_type) == target.profile
 
