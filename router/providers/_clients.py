@@ -38,22 +38,6 @@ _PER_CALL_HOOKS = (
 _FIRST_CALL_IMPORTS = ("anyio._backends._asyncio", "encodings.idna", "concurrent.futures.thread")
 
 
-def _tracing_live() -> bool:
-    """Whether an SDK tracer would record or propagate anything now: an OpenTelemetry tracer
-    provider is configured, or the current span carries a trace to pass on. Until then the
-    tracer the SDK holds (a proxy) makes non-recording spans and adds no headers."""
-    trace = sys.modules.get("opentelemetry.trace")
-    if trace is None:
-        return False
-    try:
-        provider = trace.get_tracer_provider()
-        if not isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider):
-            return True
-        return bool(trace.get_current_span().get_span_context().is_valid)
-    except Exception:
-        return True  # an OpenTelemetry we do not understand: let the SDK do its tracing
-
-
 def _dumps(body: Any) -> bytes:
     """The request body as the SDKs serialize it (``openapi_dumps``: compact, UTF-8, no NaN)."""
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
@@ -71,12 +55,10 @@ class _Route:
     """One client's completion endpoint, prepared by the SDK once: its URL, its status-error
     factory, and its headers per attempt timeout (the SDK puts the timeout in headers)."""
 
-    __slots__ = ("client", "http", "prepared", "status_error", "traced", "url")
+    __slots__ = ("client", "http", "prepared", "status_error", "url")
 
     def __init__(self, client: Any, path: str) -> None:
         self.client = client
-        # The client traces calls (OpenTelemetry): while tracing is live, use the SDK's path.
-        self.traced = getattr(client, "_tracer", None) is not None
         self.http = client._client
         # What the SDK's request building gives: its URL, merged with the httpx2 client's.
         self.url = self.http.build_request("POST", str(client._prepare_url(path))).url

@@ -62,7 +62,6 @@ from router.providers._clients import (
     _read,
     _Route,
     _sdk_attr,
-    _tracing_live,
     require_sdk,
 )
 from router.providers._sse import ChunkDecoder, astream_chunks, stream_chunks
@@ -290,7 +289,7 @@ class SDKAdapter(Adapter):
         if cached is None or cached[0] is not client:
             self._route = cached = (client, self._make_route(client))
         route = cached[1]
-        if route is None or (route.traced and _tracing_live()):
+        if route is None:
             # The body is read here, not by the SDK, so that the deadline bounds that read.
             http: httpx2.Response = client.post(
                 self.completion_path,
@@ -322,7 +321,7 @@ class SDKAdapter(Adapter):
         self, body: dict[str, Any], request: Request, *, stream: bool
     ) -> httpx2.Response:
         client, route = self._aclients.current() or await self._async()
-        if route is None or (route.traced and _tracing_live()):
+        if route is None:
             http: httpx2.Response = await client.post(
                 self.completion_path,
                 body=body,
