@@ -13,9 +13,9 @@ import pytest
 from router.cli import run
 from router.sandbox import Sandbox
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ROUTES = ROOT / "configs" / "routes.yaml"
-GOLDEN = Path(__file__).with_name("golden")
+GOLDEN = ROOT / "tests" / "golden"
 KEYS = {"OPENAI_API_KEY": "sk-test-openai", "ANTHROPIC_API_KEY": "sk-test-anthropic"}
 LONG = "word " * 500_000  # ~625k estimated tokens: beyond every window
 
