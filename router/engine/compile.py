@@ -32,7 +32,6 @@ from router.routing.call import Call, ParamsCache, Target, build_request
 from router.routing.features import DEFAULT_EXPECTED_OUTPUT, estimate_tokens
 from router.routing.retry import HedgeShare, RetryShare
 from router.routing.walk import ChainRun, Go
-from router.spec.checks_providers import environment_errors
 from router.specmodel import EnvRef, ProviderSpec, Spec
 from router.state import StateBackend, make_backend
 from router.tools import prepare_schema_checks
@@ -176,6 +175,8 @@ def compile_spec(
     adapter_factory: AdapterFactory = make_adapter,
 ) -> Runtime:
     """Compile ``spec`` into a :class:`Runtime` (the options are the Router's)."""
+    from router.spec.checks_providers import environment_errors  # at build, not import
+
     if unsendable := environment_errors(spec, environ):  # a key or header value with CR/LF...
         raise ConfigError(unsendable)
     state = state if state is not None else make_state(spec, environ, wall)

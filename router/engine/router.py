@@ -31,7 +31,6 @@ from router.nodes.base import walk
 from router.routing.call import Call, prepare_call
 from router.routing.plan import Plan
 from router.routing.walk import Wait
-from router.spec import load_spec
 from router.specmodel import ModelSpec, Spec
 from router.state import StateBackend, StateUnavailable
 from router.types import Message, Response
@@ -113,6 +112,10 @@ class Router:
     ) -> Router:
         """Load, validate and compile the spec at ``path``; raises ConfigError listing every
         problem when it is invalid. ``options`` are the constructor's (state, clock...)."""
+        # The spec loader (YAML, the schema, the semantic checks) is imported here, when a
+        # Router is built from a file, not by `from router import Router`.
+        from router.spec import load_spec
+
         return cls(load_spec(path, strict=strict, environ=environ), environ=environ, **options)
 
     def _unavailable(self, model: ModelSpec) -> str | None:

@@ -43,6 +43,7 @@ def __getattr__(name: str) -> Any:
         return EventLog
     raise AttributeError(f"module 'router.telemetry' has no attribute {name!r}")
 
+
 __all__ = [
     "REDACTED",
     "AttemptRecord",
