@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "routes.yaml"
 
 DEFERRED = (
     "openai",
@@ -36,6 +39,6 @@ def test_from_router_import_router_loads_only_the_request_path() -> None:
 
 def test_building_a_router_from_a_file_loads_the_spec_loader_then() -> None:
     loaded = _loaded_after(
-        "from router import Router; r = Router.from_yaml('configs/routes.yaml', preload=False)"
+        f"from router import Router; r = Router.from_yaml({str(CONFIG)!r}, preload=False)"
     )
     assert "router.spec" in loaded and "yaml" in loaded
