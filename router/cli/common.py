@@ -14,6 +14,20 @@ from router.errors import ConfigError, RequestError
 #: 2 usage or I/O error.
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_CONFIG = "configs/routes.yaml"
+#: The name this project is installed under (``pip install declarative-llm-router``): the name
+#: ``router`` on PyPI belongs to another project. The import package and the command stay
+#: ``router``.
+DISTRIBUTION = "declarative-llm-router"
+
+
+def version_line() -> str:
+    """``router --version``: the distribution and its installed version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"{DISTRIBUTION} {version(DISTRIBUTION)}"
+    except PackageNotFoundError:
+        return f"{DISTRIBUTION} (not installed: run from a source tree)"
 
 
 def default_config() -> str:
