@@ -160,9 +160,7 @@ def _summary(report: ValidationReport) -> str:
             f"{report.file}: invalid: {_count(errors, 'error')}, {_count(warnings, 'warning')}"
             + (f", {_count(notes, 'note')}" if notes else "")
         )
-    extra = ", ".join(
-        _count(n, word) for n, word in ((warnings, "warning"), (notes, "note")) if n
-    )
+    extra = ", ".join(_count(n, word) for n, word in ((warnings, "warning"), (notes, "note")) if n)
     spec = report.spec
     counts = (
         f": {_count(len(spec.providers), 'provider')}, {_count(len(spec.models), 'model')}, "
