@@ -14,7 +14,7 @@ import pytest
 
 from router.engine.router import Router
 from router.engine.sandboxed import DUMMY_KEY, sandbox_changes
-from router.errors import RequestError
+from router.errors import ConfigError, RequestError
 from router.sandbox import Sandbox
 from router.spec import load_spec
 
@@ -144,3 +144,32 @@ def test_a_sandbox_option_of_the_wrong_type_is_a_request_error() -> None:
     with pytest.raises(RequestError, match="sandbox must be True, False or") as caught:
         Router(spec, sandbox="yes")  # type: ignore[arg-type]
     assert caught.value.argument == "sandbox"
+
+
+def test_header_variables_get_dummy_values_too(tmp_path: Path) -> None:
+    spec_file = tmp_path / "routes.yaml"
+    spec_file.write_text(
+        "version: 1\n"
+        "providers:\n"
+        "  gw:\n"
+        "    type: openai_compatible\n"
+        "    base_url: https://gateway.example.com/v1\n"
+        "    headers: {X-Team: {env: TEAM_ID}}\n"
+        "models:\n"
+        "  m: {provider: gw, id: some-model}\n"
+        "tasks:\n"
+        "  default: {candidates: [m]}\n"
+    )
+    with Router.from_yaml(spec_file, environ={}, sandbox=True) as router:
+        assert router.sandbox is not None
+        r = router.complete("anything", prompt="Hello.")
+        (sent,) = router.sandbox.requests
+    assert r.provider == "gw"
+    assert sent.headers.get("x-team") == "router-sandbox-dummy-value"
+
+
+def test_from_yaml_require_env_refuses_a_spec_whose_key_is_unset() -> None:
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY") as caught:
+        Router.from_yaml(ROUTES, environ={}, require_env=True)
+    assert {d.code for d in caught.value.diagnostics} == {"env-unset"}
+    assert all(d.file == str(ROUTES) for d in caught.value.diagnostics)
