@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
+from router.diagnostics import Diagnostic
 from router.engine.accounting import Accounting
 from router.errors import ConfigError, ProviderConfigError
 from router.nodes.adapter import AdapterNode, LazyAdapter
@@ -63,7 +64,17 @@ def make_state(spec: Spec, environ: Mapping[str, str], wall: Callable[[], float]
         url = environ.get(state.url_env or "")
         if not url:
             raise ConfigError(
-                f"state.backend is redis but the environment variable {state.url_env} is not set"
+                [
+                    Diagnostic(
+                        f"state.backend is redis but the environment variable {state.url_env} "
+                        "is not set",
+                        code="env-unset",
+                        path="$.state.url_env",
+                        file=spec.source,
+                        hint=f"export {state.url_env}=redis://... (router explain and graph, "
+                        "and --sandbox runs, need no Redis)",
+                    )
+                ]
             )
     return make_backend(
         state.backend,

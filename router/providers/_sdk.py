@@ -48,7 +48,8 @@ __all__ = ["SDKAdapter"]
 class SDKAdapter(Adapter):
     sdk_package: ClassVar[str]
     #: What installs the SDK when it is missing (None: ``pip install <sdk_package>``; a
-    #: provider behind an optional extra names it: ``pip install 'router[NAME]'``), and what
+    #: provider behind an optional extra names it:
+    #: ``pip install 'declarative-llm-router[NAME]'``), and what
     #: upgrades it to a release that runs on httpx2.
     install: ClassVar[str | None] = None
     upgrade: ClassVar[str]

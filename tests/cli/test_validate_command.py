@@ -57,7 +57,7 @@ def test_three_mistakes_report_three_errors_and_exit_one(broken: Path) -> None:
     assert f"{broken}:9:5: error: $.tasks.summarize.fallbak: unknown key 'fallbak'" in errors[1]
     assert "did you mean 'fallback'?" in errors[1]
     assert "$.tasks.summarize.priority" in errors[2] and "'fast'" in errors[2]
-    assert out.rstrip().endswith("invalid: 3 errors, 1 warning")
+    assert out.rstrip().endswith("invalid: 3 errors, 0 warnings, 1 note")
 
 
 def test_missing_file_is_an_io_error_exit_two(tmp_path: Path) -> None:
@@ -115,8 +115,7 @@ def test_github_format_prints_workflow_annotations(broken: Path) -> None:
     errors = [line for line in lines if line.startswith("::error ")]
     assert errors[0].startswith(f"::error file={broken},line=8,col=24,title=unknown-model::")
     assert len(errors) == 3
-    assert any(line.startswith("::warning ") for line in lines)
-    assert all(line.startswith("::") for line in lines)
+    assert all(line.startswith(("::error ", "::notice ")) for line in lines)
 
 
 def test_github_format_escapes_properties(tmp_path: Path) -> None:
@@ -126,14 +125,120 @@ def test_github_format_escapes_properties(tmp_path: Path) -> None:
     assert "file=" + str(tmp_path) + "/a%2Cb%3Ac.yaml," in out
 
 
-def test_strict_turns_warnings_into_errors(tmp_path: Path) -> None:
+UNREACHABLE = "  spare: {provider: openai, id: gpt-4o}\n"
+
+
+@pytest.fixture
+def with_warning(tmp_path: Path) -> Path:
+    """minimal.yaml with a model no task reaches (a warning), its key variable unset (a note)."""
     path = tmp_path / "routes.yaml"
-    path.write_text((ROOT / "configs" / "minimal.yaml").read_text())
-    code, out, _ = call("validate", str(path))
-    assert code == 0 and "warning" in out
-    code, out, _ = call("validate", "--strict", str(path))
+    text = (ROOT / "configs" / "minimal.yaml").read_text()
+    path.write_text(text.replace("models:\n", "models:\n" + UNREACHABLE, 1))
+    return path
+
+
+@pytest.fixture
+def no_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+
+
+@pytest.mark.usefixtures("no_key")
+def test_strict_turns_warnings_into_errors_but_not_notes(with_warning: Path) -> None:
+    code, out, _ = call("validate", str(with_warning))
+    assert code == 0
+    assert "warning: $.models.spare: " in out and "[unreachable-model]" in out
+    assert "note: $.providers.openai.api_key_env: environment variable OPENAI_API_KEY" in out
+    assert out.rstrip().endswith("(1 warning, 1 note)")
+    code, out, _ = call("validate", "--strict", str(with_warning))
+    assert code == 1
+    assert "error: $.models.spare: " in out
+    assert "note: $.providers.openai.api_key_env:" in out
+    assert out.rstrip().endswith("invalid: 1 error, 0 warnings, 1 note")
+
+
+@pytest.mark.usefixtures("no_key")
+def test_require_env_makes_unset_variables_errors(with_warning: Path) -> None:
+    code, out, _ = call("validate", "--require-env", str(with_warning))
     assert code == 1
     assert "error: $.providers.openai.api_key_env: environment variable OPENAI_API_KEY" in out
+
+
+@pytest.mark.usefixtures("no_key")
+def test_ignore_drops_a_warning_code(with_warning: Path) -> None:
+    code, out, _ = call(
+        "validate",
+        "--strict",
+        "--ignore",
+        "unreachable-model",
+        "--ignore",
+        "env-unset",
+        str(with_warning),
+    )
+    assert code == 0
+    assert out == f"{with_warning}: valid: 1 provider, 2 models, 1 task, 0 rules\n"
+
+
+def test_ignore_refuses_an_error_code_or_a_typo(with_warning: Path) -> None:
+    for code_name in ("unknown-model", "unreachable-modle"):
+        code, _, err = call("validate", "--ignore", code_name, str(with_warning))
+        assert code == 2
+        assert f"{code_name!r} is not a warning or note code" in err
+        assert "unreachable-model" in err  # the codes that can be ignored are listed
+
+
+@pytest.mark.usefixtures("no_key")
+def test_a_comment_drops_the_warning_on_its_line(with_warning: Path) -> None:
+    text = with_warning.read_text().replace(
+        UNREACHABLE.rstrip("\n"), UNREACHABLE.rstrip("\n") + "  # router: ignore[unreachable-model]"
+    )
+    with_warning.write_text(text)
+    code, out, _ = call("validate", "--strict", str(with_warning))
+    assert code == 0
+    assert "unreachable-model" not in out
+
+
+@pytest.mark.usefixtures("no_key")
+def test_github_format_gives_notes_as_notices(with_warning: Path) -> None:
+    code, out, _ = call("validate", "--format", "github", str(with_warning))
+    assert code == 0
+    lines = out.splitlines()
+    assert [line.split(" ", 1)[0] for line in lines] == ["::notice", "::warning"]
+    assert "title=env-unset::" in lines[0] and "OPENAI_API_KEY" in lines[0]
+
+
+@pytest.mark.usefixtures("no_key")
+def test_json_format_counts_notes(with_warning: Path) -> None:
+    _, out, _ = call("validate", "--format", "json", str(with_warning))
+    (report,) = json.loads(out)["files"]
+    assert (report["errors"], report["warnings"], report["notes"]) == (0, 1, 1)
+
+
+def test_skip_non_specs_skips_other_yaml_and_still_checks_specs(
+    tmp_path: Path, broken: Path
+) -> None:
+    workflow = tmp_path / "ci.yml"
+    workflow.write_text("on: push\njobs:\n  test: {runs-on: ubuntu-latest}\n")
+    odd = tmp_path / "odd.yaml"
+    odd.write_text("- a list\n- not a spec\n")
+    torn = tmp_path / "torn.yaml"  # does not parse, but a top-level key says it is a spec
+    torn.write_text("version: 1\nproviders:\n  a: {type: openai\n")
+    code, out, _ = call(
+        "validate", "--skip-non-specs", str(workflow), str(odd), str(torn), str(CONFIGS[1])
+    )
+    assert code == 1
+    assert f"{workflow}: skipped: not a routes spec" in out
+    assert f"{odd}: skipped: not a routes spec" in out
+    assert f"{torn}: invalid: 1 error" in out
+    assert f"{CONFIGS[1]}: valid" in out
+    code, out, _ = call("validate", "--skip-non-specs", str(workflow))
+    assert (code, out) == (
+        0,
+        f"{workflow}: skipped: not a routes spec (no top-level providers, models or tasks)\n",
+    )
+    code, _, _ = call("validate", str(workflow))  # named without the flag: it must be a spec
+    assert code == 1
+    _, out, _ = call("validate", "--skip-non-specs", "--format", "json", str(workflow), str(broken))
+    assert json.loads(out)["skipped"] == [str(workflow)]
 
 
 def test_schema_command_prints_the_schema() -> None:
