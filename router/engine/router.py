@@ -70,6 +70,7 @@ class Router:
         redact: Callable[[str], str] | None = None,
         preload: bool = True,
         adapter_factory: AdapterFactory = make_adapter,
+        random: Callable[[], float] | None = None,
     ) -> None:
         """``state`` overrides the spec's state backend; ``clock`` (monotonic: latencies,
         deadlines, breakers), ``wall`` (shared holds) and the two sleeps are injectable so
@@ -99,6 +100,7 @@ class Router:
             redact=redact,
             preload=preload,
             adapter_factory=adapter_factory,
+            random=random,
         )
         self.state = self._rt.state
 
@@ -116,7 +118,7 @@ class Router:
         return cls(load_spec(path, strict=strict, environ=environ), environ=environ, **options)
 
     def _unavailable(self, model: ModelSpec) -> str | None:
-        return self._rt.unavailable[model.provider]
+        return self._rt.model_unavailable(model)
 
     def _prepare(
         self,
@@ -300,7 +302,8 @@ class Router:
         backend refuses."""
         state = self.state.health()  # first: an unreachable backend is found once, here
         state.setdefault("status", "ok" if state.get("ok", True) else "unreachable")
-        keys = [f"{kind}:{name}" for name in self._rt.targets for kind in ("after", "open")]
+        every = list(self._rt.deployments())
+        keys = [f"{kind}:{t.key}" for t in every for kind in ("after", "open")]
         held: list[float | None] | None
         refused: tuple[type[BaseException], ...] = (
             StateUnavailable,
@@ -310,25 +313,32 @@ class Router:
             held = self.state.held_until_many(keys)
         except refused:
             held = None
-        models = {}
-        for i, (name, target) in enumerate(self._rt.targets.items()):
-            holds = {
-                "after": held[2 * i] if held is not None else None,
-                "open": held[2 * i + 1] if held is not None else None,
-            }
+        places: dict[str, dict[str, object]] = {}
+        for i, target in enumerate(every):
             entry: dict[str, object] = {
                 "provider": target.provider,
                 "available": target.unavailable is None,
                 "reason": target.unavailable,
                 "breaker": None,
-                "retry_after_until": holds["after"],
-                "open_until": holds["open"],
+                "retry_after_until": held[2 * i] if held is not None else None,
+                "open_until": held[2 * i + 1] if held is not None else None,
                 "holds_known": held is not None,
                 "limits": [],
             }
             for node in walk(target.node):  # each node with state adds what it knows
                 entry.update(node.health())
-            models[name] = entry
+            places[target.key] = entry
+        models = {}
+        for name, pool in self._rt.pools.items():
+            # The model's entry: its first deployment's (a model's only one, without
+            # ``deployments``), and every deployment by name with its weight.
+            model = dict(places[pool.every[0].key])
+            model["balance"] = pool.name
+            model["deployments"] = {
+                t.deployment: {**places[t.key], "weight": t.weight, "model_id": t.model.id}
+                for t in pool.every
+            }
+            models[name] = model
         return {
             "state": state,
             "models": models,

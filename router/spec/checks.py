@@ -15,6 +15,7 @@ from difflib import get_close_matches
 from typing import Any
 
 from router.diagnostics import Diagnostic
+from router.spec.checks_deployments import check_deployments
 from router.spec.checks_fallbacks import (
     check_chain_duplicates,
     check_fallback_cycles,
@@ -297,6 +298,7 @@ CHECKS: tuple[Callable[[Context], Iterator[Diagnostic]], ...] = (
     check_rules,
     check_numbers,
     check_models,
+    check_deployments,
     check_priorities,
     check_base_urls,
     check_environment,

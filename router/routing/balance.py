@@ -1,0 +1,178 @@
+"""Spreading a model's requests over its deployments.
+
+A strategy is a small pure callable, the way tenacity writes its wait and stop strategies::
+
+    strategy(ready, now, random) -> the deployment to try first
+
+``ready`` holds the deployments (:class:`~router.routing.call.Target`) that may be chosen now
+(none held by a ``Retry-After`` or an open circuit, each with a weight above 0 unless only
+standbys are left), never empty; ``now`` is the router's monotonic clock; ``random()`` returns
+a float in [0, 1) (a seeded ``random.Random(seed).random`` in tests). Each reads what it needs
+from a deployment's ``weight`` and its :class:`~router.nodes.load.Live` figures.
+
+- :func:`weighted` (the default): at random, in proportion to the weights.
+- :func:`least_busy`: the fewest requests in flight; ties by weight.
+- :func:`latency`: power of two choices: two drawn by weight, the one with the lower observed
+  latency (EWMA) wins; one never observed wins, so every deployment gets measured.
+- :func:`headroom`: the most rate-limit capacity left (share of the tightest limit's burst);
+  ties by weight.
+
+:class:`Pool` holds one model's deployments and its strategy, and orders them for a request:
+the chosen one first, then the other ready ones (spec order), then the held ones. A request
+carrying a session (``session=`` on the call) goes where that session went last, while it is
+ready (see :meth:`Pool.order`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from router.routing.call import Target
+
+__all__ = [
+    "SESSIONS_PER_MODEL",
+    "STRATEGIES",
+    "Pool",
+    "Strategy",
+    "headroom",
+    "latency",
+    "least_busy",
+    "weighted",
+]
+
+Strategy = Callable[["Sequence[Target]", float, Callable[[], float]], "Target"]
+
+#: Sessions a model remembers (least recently used forgotten first).
+SESSIONS_PER_MODEL = 10_000
+
+
+def weighted(ready: Sequence[Target], now: float, random: Callable[[], float]) -> Target:
+    """At random, in proportion to the weights (all 0: the first)."""
+    total = 0.0
+    for t in ready:
+        total += t.weight
+    if total <= 0.0:
+        return ready[0]
+    r = random() * total
+    for t in ready:
+        r -= t.weight
+        if r < 0.0:
+            return t
+    return ready[-1]  # float residue
+
+
+def least_busy(ready: Sequence[Target], now: float, random: Callable[[], float]) -> Target:
+    """The fewest requests in flight (every process's, when the state is shared); ties by
+    weight."""
+    low = min(t.live.busy() for t in ready)
+    tied = [t for t in ready if t.live.busy() == low]
+    return tied[0] if len(tied) == 1 else weighted(tied, now, random)
+
+
+def latency(ready: Sequence[Target], now: float, random: Callable[[], float]) -> Target:
+    """Power of two choices over the observed latency: two different ones drawn by weight,
+    the faster wins (one not yet observed counts as fastest). The slowest of many is never
+    chosen, and no single fastest one takes all the load."""
+    a = weighted(ready, now, random)
+    if len(ready) == 1:
+        return a
+    b = weighted([t for t in ready if t is not a], now, random)
+    la, lb = a.live.latency, b.live.latency
+    if la is None:
+        return a
+    if lb is None:
+        return b
+    return a if la <= lb else b
+
+
+def headroom(ready: Sequence[Target], now: float, random: Callable[[], float]) -> Target:
+    """The most rate-limit capacity left; ties by weight."""
+    room = [t.live.headroom(now) for t in ready]
+    best = max(room)
+    tied = [t for t, r in zip(ready, room, strict=True) if r == best]
+    return tied[0] if len(tied) == 1 else weighted(tied, now, random)
+
+
+#: The spec's ``balance`` values and their strategies.
+STRATEGIES: Mapping[str, Strategy] = MappingProxyType(
+    {"weighted": weighted, "least_busy": least_busy, "latency": latency, "headroom": headroom}
+)
+
+
+class Pool:
+    """One model's deployments (``every``) and how a request picks among them. ``targets``
+    are those that can be called (their key variable is set...); thread-safe."""
+
+    __slots__ = ("_lock", "_sessions", "every", "model", "name", "random", "strategy", "targets")
+
+    def __init__(
+        self,
+        model: str,
+        targets: Sequence[Target],
+        strategy: Strategy,
+        random: Callable[[], float],
+        name: str = "weighted",
+    ) -> None:
+        self.model = model
+        self.every = tuple(targets)
+        # Only those that can be called take requests; none can: the first says why.
+        self.targets = tuple(t for t in targets if t.unavailable is None) or self.every[:1]
+        self.strategy = strategy
+        self.name = name
+        self.random = random
+        self._sessions: OrderedDict[str, str] = OrderedDict()  # session -> deployment key
+        self._lock = threading.Lock()
+
+    def choose(self, now: float, session: str | None = None) -> tuple[Target | None, str]:
+        """The deployment a request would take first, and why (for ``router explain``)."""
+        targets = self.targets
+        ready = [t for t in targets if t.live.until <= now]
+        if session is not None:
+            bound = self.bound(session)
+            for t in ready:
+                if t.key == bound:
+                    return t, f"session: it served this session last ({self.name} otherwise)"
+        if not ready:
+            return None, "every deployment is held (Retry-After, open circuit or limit)"
+        weighted_ready = [t for t in ready if t.weight > 0]
+        if not weighted_ready:
+            return self.strategy(ready, now, self.random), "standby: only weight-0 ones are ready"
+        return self.strategy(weighted_ready, now, self.random), self.name
+
+    def order(self, now: float, session: str | None = None) -> list[Target]:
+        """The deployments in the order a request tries them: the chosen one, the other ready
+        ones, the held ones (these are refused without sending, and their wait counted)."""
+        targets = self.targets
+        if len(targets) == 1:
+            return [targets[0]]
+        chosen, _ = self.choose(now, session)
+        if chosen is None:
+            return list(targets)
+        rest_ready = [t for t in targets if t is not chosen and t.live.until <= now]
+        held = [t for t in targets if t.live.until > now]
+        return [chosen, *rest_ready, *held]
+
+    # -- sessions: sticky routing ---------------------------------------------------------------
+
+    def bound(self, session: str) -> str | None:
+        with self._lock:
+            return self._sessions.get(session)
+
+    def bind(self, session: str, target: Target) -> None:
+        """``session`` was served by ``target``: its next requests go there while it is ready."""
+        with self._lock:
+            sessions = self._sessions
+            sessions[session] = target.key
+            sessions.move_to_end(session)
+            if len(sessions) > SESSIONS_PER_MODEL:
+                sessions.popitem(last=False)
+
+    def forget(self, session: str) -> bool:
+        """Unbind ``session``: its next request is balanced afresh. True when it was bound."""
+        with self._lock:
+            return self._sessions.pop(session, None) is not None
