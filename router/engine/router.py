@@ -345,6 +345,16 @@ class Router:
             "retry_budgets": {name: s.snapshot() for name, s in self._rt.retry_shares.items()},
         }
 
+    def forget_session(self, session: str) -> bool:
+        """Sticky routing: unbind ``session`` from the deployment it was moved to (or stayed
+        on), so its next request is balanced afresh and may return to the one it left. True
+        when some model had it bound. (A session stays where it was last served: after its
+        deployment fails it moves on, and it comes back only when asked, here.)"""
+        found = False
+        for pool in self._rt.pools.values():
+            found = pool.forget(session) or found
+        return found
+
     @property
     def telemetry(self) -> Any:
         """The Telemetry (ledger, event log, metrics, tracing) this router records to."""

@@ -187,3 +187,137 @@ tasks:
     # Each call picks while every earlier one is still in flight (the sandbox holds each
     # answer 0.4 s; a call counts as in flight from the moment it is chosen, before any I/O).
     assert served == {"oai-1": 16, "oai-2": 16, "oai-3": 16, "oai-4": 16}
+
+
+# --- sticky sessions --------------------------------------------------------------------------
+
+
+def sticky_spec(sb: Sandbox) -> str:
+    urls = ", ".join(f'"{at(sb, f"delay={n}")}"' for n in range(4))
+    return (
+        PROVIDERS
+        + f"""
+models:
+  chat: {{provider: oai, id: sandbox-gpt, base_urls: [{urls}]}}
+tasks:
+  default: {{candidates: [chat]}}
+"""
+    )
+
+
+def test_a_session_stays_on_its_deployment_while_it_is_healthy(
+    make_router: MakeRouter, sb: Sandbox
+) -> None:
+    router = make_router(sticky_spec(sb), seed=4)
+    alone = {router.complete("chat", prompt="hi").deployment for _ in range(20)}
+    assert len(alone) > 1  # without a session the requests spread
+    first = router.complete("chat", prompt="hi", session="conv-1").deployment
+    again = [router.complete("chat", prompt="hi", session="conv-1").deployment for _ in range(20)]
+    assert set(again) == {first}
+    other = {router.complete("chat", prompt="hi", session=f"c{i}").deployment for i in range(20)}
+    assert len(other) > 1  # each session is bound on its own
+
+
+def test_a_session_moves_when_its_deployment_fails_and_returns_only_when_asked(
+    make_router: MakeRouter, sb: Sandbox
+) -> None:
+    spec = (
+        PROVIDERS
+        + """
+models:
+  chat:
+    provider: oai
+    id: sandbox-gpt
+    deployments:
+      - {name: home, weight: 100, id: sandbox-home}
+      - {name: away, id: sandbox-away}
+tasks:
+  default: {candidates: [chat]}
+"""
+    )
+    router = make_router(spec, seed=1)
+    assert router.complete("chat", prompt="hi", session="s").deployment == "home"
+    sb.set_fault("429,retry-after=10", model="sandbox-home")  # "come back in 10 s"
+    moved = router.complete("chat", prompt="hi", session="s")
+    assert [a.deployment for a in moved.attempts] == ["home", "away"] and moved.deployment == "away"
+    sb.set_fault(None, model="sandbox-home")
+    router.fake_time.sleep(11)  # type: ignore[attr-defined]  # home's hold is over
+    stayed = [router.complete("chat", prompt="hi", session="s").deployment for _ in range(5)]
+    assert stayed == ["away"] * 5  # healthy again, but the session does not move back by itself
+    assert router.complete("chat", prompt="hi").deployment == "home"  # others do go there
+    assert router.forget_session("s") is True
+    assert router.complete("chat", prompt="hi", session="s").deployment == "home"
+    assert router.forget_session("never-seen") is False
+
+
+def test_a_session_argument_is_checked(make_router: MakeRouter, sb: Sandbox) -> None:
+    import pytest
+
+    from router import RequestError
+
+    router = make_router(sticky_spec(sb))
+    with pytest.raises(RequestError) as caught:
+        router.complete("chat", prompt="hi", session="")
+    assert caught.value.argument == "session"
+
+
+def test_headroom_sends_to_the_deployment_with_the_most_rate_limit_capacity_left(
+    make_router: MakeRouter, sb: Sandbox
+) -> None:
+    spec = (
+        PROVIDERS
+        + f"""
+models:
+  chat:
+    provider: oai
+    id: sandbox-gpt
+    balance: headroom
+    deployments:
+      - {{name: big, base_url: "{at(sb, "delay=0")}", limits: {{tokens_per_minute: 60000}}}}
+      - {{name: small, base_url: "{at(sb, "delay=1")}", limits: {{tokens_per_minute: 20000}}}}
+tasks:
+  default: {{candidates: [chat], params: {{max_tokens: 1000}}}}
+"""
+    )
+    router = make_router(spec, seed=6)
+    served = Counter(router.complete("chat", prompt="hi").deployment for _ in range(24))
+    # Each call books about 1000 tokens: the larger quota keeps more of its minute free, so it
+    # takes about three calls in four (each goes where the share left is larger).
+    assert served["big"] == 18 and served["small"] == 6
+    load = router.health()["models"]["chat"]["deployments"]
+    assert load["big"]["load"]["headroom"] > 0.6 and load["small"]["load"]["headroom"] > 0.6
+
+
+def test_a_deployment_at_its_own_limit_is_skipped_until_its_next_slot(
+    make_router: MakeRouter, sb: Sandbox
+) -> None:
+    spec = (
+        PROVIDERS
+        + f"""
+models:
+  chat:
+    provider: oai
+    id: sandbox-gpt
+    deployments:
+      - name: capped
+        base_url: "{at(sb, "delay=0")}"
+        limits: {{requests_per_minute: 2}}
+      - {{name: open, weight: 0, base_url: "{at(sb, "delay=1")}"}}  # a standby
+tasks:
+  default: {{candidates: [chat]}}
+"""
+    )
+    router = make_router(spec, seed=3)
+    served = [router.complete("chat", prompt="hi") for _ in range(10)]
+    # 2 a minute: one now, the next in 30 s. The second request is refused by capped's own
+    # limit (nothing sent) and taken by open; from then on capped is not chosen until its
+    # next slot, when it is again.
+    assert served[0].deployment == "capped"
+    assert [(a.deployment, a.outcome) for a in served[1].attempts] == [
+        ("capped", "skipped"),
+        ("open", "ok"),
+    ]
+    assert all(len(r.attempts) == 1 and r.deployment == "open" for r in served[2:])
+    assert reached(sb)["delay=0"] == 1
+    router.fake_time.sleep(30)  # type: ignore[attr-defined]
+    assert router.complete("chat", prompt="hi").deployment == "capped"
