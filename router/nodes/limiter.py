@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncGenerator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from router.errors import RateLimitError
@@ -101,7 +101,10 @@ class LimiterNode(Wrapper):
     def health(self) -> NodeHealth:
         return {"limits": [limit.label for limit in self.limits]}
 
-    def _learn(self, tokens: int, wait: float) -> None:
+    def _learn(self, tokens: int, wait: float, booked: Sequence[float] | None) -> None:
+        """Tell the deployment's live figures: a refusal holds it until the next slot; an
+        admission books each limit (the backend's figures when it gives them, shared by every
+        process on Redis; else this process's own arithmetic)."""
         live = self.live
         if live is None:
             return
@@ -109,8 +112,12 @@ class LimiterNode(Wrapper):
         if wait > 0:
             live.hold(now + wait)
             return
-        for lim in self.limits:
-            live.charge(lim.key, float(tokens) if lim.tokens else 1.0, lim.interval, lim.burst, now)
+        for i, lim in enumerate(self.limits):
+            if booked is not None and i < len(booked):
+                live.booked(lim.key, now + booked[i], lim.burst * lim.interval)
+            else:
+                cost = float(tokens) if lim.tokens else 1.0
+                live.charge(lim.key, cost, lim.interval, lim.burst, now)
 
     def _refused(self, wait: float) -> RateLimitError:
         labels = "; ".join(limit.label for limit in self.limits)
@@ -132,16 +139,16 @@ class LimiterNode(Wrapper):
 
     def _acquire(self, request: Request) -> int:
         tokens = self.estimate(request)
-        wait = self.backend.acquire_all(self._cells(tokens))
-        self._learn(tokens, wait)
+        wait, booked = self.backend.acquire_booked(self._cells(tokens))
+        self._learn(tokens, wait, booked)
         if wait > 0:
             raise self._refused(wait)
         return tokens
 
     async def _aacquire(self, request: Request) -> int:
         tokens = self.estimate(request)
-        wait = await self.backend.aacquire_all(self._cells(tokens))
-        self._learn(tokens, wait)
+        wait, booked = await self.backend.aacquire_booked(self._cells(tokens))
+        self._learn(tokens, wait, booked)
         if wait > 0:
             raise self._refused(wait)
         return tokens

@@ -12,9 +12,11 @@ It is written by the nodes of the deployment's stack:
 - the limiter node records each limit's booking after an admission (:meth:`Live.booked`),
   read back as the share of its burst still free (:meth:`Live.headroom`).
 
-All of it is per process; with Redis state the limiter's script returns the shared bookings
-and busy counts, so ``headroom`` and ``least_busy`` see every process (see
-:mod:`router.state.redis`). Times are the router's monotonic ``clock``.
+Requests in flight, latency and holds are this process's view (a hold another process set is
+learned at the first refused attempt, which sends nothing); the bookings are every process's
+with Redis state, where the limiter's one script call returns them with its answer
+(:meth:`~router.state.base.StateBackend.acquire_booked`). Times are the router's monotonic
+``clock``.
 """
 
 from __future__ import annotations
@@ -35,14 +37,13 @@ EWMA_WEIGHT = 0.3
 class Live:
     """One deployment's live figures in this process (thread-safe where it counts)."""
 
-    __slots__ = ("_limits", "_lock", "in_flight", "latency", "shared_busy", "until")
+    __slots__ = ("_limits", "_lock", "in_flight", "latency", "until")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.in_flight = 0
         self.latency: float | None = None  # EWMA seconds of answered calls; None: none yet
         self.until = 0.0  # not to be chosen before this (clock): a hold or an open circuit
-        self.shared_busy: int | None = None  # in flight in every process (Redis), last seen
         self._limits: dict[str, tuple[float, float]] = {}  # limit key -> (booked until, window)
 
     def enter(self) -> None:
@@ -54,9 +55,8 @@ class Live:
             self.in_flight -= 1
 
     def busy(self) -> int:
-        """Requests in flight: every process's when the shared count is known."""
-        shared = self.shared_busy
-        return self.in_flight if shared is None else max(shared, self.in_flight)
+        """Requests in flight from this process."""
+        return self.in_flight
 
     def observe(self, seconds: float) -> None:
         old = self.latency
@@ -88,7 +88,6 @@ class Live:
     def snapshot(self, now: float) -> NodeHealth:
         return {
             "in_flight": self.in_flight,
-            "shared_in_flight": self.shared_busy,
             "latency_ewma": self.latency,
             "held_for": max(self.until - now, 0.0),
             "headroom": round(self.headroom(now), 4),

@@ -67,8 +67,7 @@ def weighted(ready: Sequence[Target], now: float, random: Callable[[], float]) -
 
 
 def least_busy(ready: Sequence[Target], now: float, random: Callable[[], float]) -> Target:
-    """The fewest requests in flight (every process's, when the state is shared); ties by
-    weight."""
+    """The fewest requests in flight (from this process); ties by weight."""
     low = min(t.live.busy() for t in ready)
     tied = [t for t in ready if t.live.busy() == low]
     return tied[0] if len(tied) == 1 else weighted(tied, now, random)

@@ -98,6 +98,16 @@ class MemoryBackend(StateBackend):
     def acquire_all(
         self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None
     ) -> float:
+        return self.acquire_booked(limits, now)[0]
+
+    async def aacquire_all(
+        self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None
+    ) -> float:
+        return self.acquire_booked(limits, now)[0]
+
+    def acquire_booked(
+        self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None
+    ) -> tuple[float, Sequence[float] | None]:
         for _, cost, interval, burst in limits:
             gcra.check_limit(cost, interval, burst)
         with self._lock:
@@ -111,16 +121,16 @@ class MemoryBackend(StateBackend):
                 longest = max(longest, wait)
                 decided.append((key, tat))
             if longest > 0:
-                return longest
+                return longest, None
             for key, tat in decided:
                 if tat is not None:
                     self._tat.put(key, tat, now)
-        return 0.0
+        return 0.0, [max((tat or now) - now, 0.0) for _, tat in decided]
 
-    async def aacquire_all(
+    async def aacquire_booked(
         self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None
-    ) -> float:
-        return self.acquire_all(limits, now)
+    ) -> tuple[float, Sequence[float] | None]:
+        return self.acquire_booked(limits, now)
 
     def adjust(self, key: str, *, delta: float, interval: float, now: float | None = None) -> None:
         gcra.check_adjust(delta, interval)
