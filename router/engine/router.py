@@ -26,7 +26,7 @@ from router.aio.deadline import DeadlineReached, StreamDeadline, reset_current, 
 from router.engine.compile import AdapterFactory, Runtime, compile_spec, make_adapter
 from router.engine.hedge import attempt, hedged_attempt
 from router.engine.streams import AsyncStream, Stream
-from router.errors import ProviderError
+from router.errors import ProviderError, RequestError
 from router.nodes.base import walk
 from router.routing.call import Call, prepare_call
 from router.routing.plan import Plan
@@ -158,6 +158,16 @@ class Router:
         if messages is None and prompt is None:
             prompt = ""
         return self._prepare(task, messages, prompt, params, stream, route=False).plan
+
+    def deployments(self, model: str, *, session: str | None = None) -> list[dict[str, Any]]:
+        """Where ``model`` is served, as ``router explain`` shows it: each deployment's
+        provider, id, weight and share, whether it can be chosen now, its in-flight count,
+        latency and rate-limit headroom (this process's view), its prices, and which one a
+        request (carrying ``session``) would take first, and why. Calls nothing."""
+        pool = self._rt.pools.get(model)
+        if pool is None:
+            raise RequestError(f"unknown model '{model}'", argument="model")
+        return pool.describe(self._rt.clock(), session)
 
     @property
     def graph(self) -> Any:

@@ -28,8 +28,9 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from random import Random
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from router.routing.call import Target
@@ -97,6 +98,16 @@ def headroom(ready: Sequence[Target], now: float, random: Callable[[], float]) -
     return tied[0] if len(tied) == 1 else weighted(tied, now, random)
 
 
+#: Why a strategy chose as it did, for ``router explain``.
+REASONS: Mapping[str, str] = MappingProxyType(
+    {
+        "weighted": "drawn at random in proportion to the weights",
+        "least_busy": "the fewest requests in flight",
+        "latency": "the faster of two drawn by weight (observed latency)",
+        "headroom": "the most rate-limit capacity left",
+    }
+)
+
 #: The spec's ``balance`` values and their strategies.
 STRATEGIES: Mapping[str, Strategy] = MappingProxyType(
     {"weighted": weighted, "least_busy": least_busy, "latency": latency, "headroom": headroom}
@@ -127,21 +138,30 @@ class Pool:
         self._sessions: OrderedDict[str, str] = OrderedDict()  # session -> deployment key
         self._lock = threading.Lock()
 
-    def choose(self, now: float, session: str | None = None) -> tuple[Target | None, str]:
-        """The deployment a request would take first, and why (for ``router explain``)."""
+    def choose(
+        self,
+        now: float,
+        session: str | None = None,
+        random: Callable[[], float] | None = None,
+    ) -> tuple[Target | None, str]:
+        """The deployment a request would take first, and why (for ``router explain``);
+        ``random`` replaces the pool's draw."""
         targets = self.targets
         ready = [t for t in targets if t.live.until <= now]
         if session is not None:
             bound = self.bound(session)
             for t in ready:
                 if t.key == bound:
-                    return t, f"session: it served this session last ({self.name} otherwise)"
+                    return t, "sticky: it served this session last and is ready"
         if not ready:
             return None, "every deployment is held (Retry-After, open circuit or limit)"
         weighted_ready = [t for t in ready if t.weight > 0]
         if not weighted_ready:
-            return self.strategy(ready, now, self.random), "standby: only weight-0 ones are ready"
-        return self.strategy(weighted_ready, now, self.random), self.name
+            return self.strategy(ready, now, random or self.random), (
+                "standby: only weight-0 ones are ready"
+            )
+        why = REASONS.get(self.name, self.name)
+        return self.strategy(weighted_ready, now, random or self.random), f"{self.name}: {why}"
 
     def order(self, now: float, session: str | None = None) -> list[Target]:
         """The deployments in the order a request tries them: the chosen one, the other ready
@@ -155,6 +175,43 @@ class Pool:
         rest_ready = [t for t in targets if t is not chosen and t.live.until <= now]
         held = [t for t in targets if t.live.until > now]
         return [chosen, *rest_ready, *held]
+
+    def describe(self, now: float, session: str | None = None) -> list[dict[str, Any]]:
+        """Every deployment as ``router explain`` shows it: weight and share, whether it can
+        be chosen now (and why not), its live figures, its prices, and which one a request
+        (with ``session``) would take first and why. Its draw is seeded by the session, so
+        the same question gets the same answer; a request draws from the pool's own."""
+        chosen, why = self.choose(now, session, Random(session or "explain").random)
+        total = sum(t.weight for t in self.targets if t.weight > 0)
+        out = []
+        for t in self.every:
+            held = t.live.until - now
+            if t.unavailable is not None:
+                state = f"unavailable: {t.unavailable}"
+            elif held > 0:
+                state = f"held {held:.1f}s (Retry-After, open circuit or limit)"
+            else:
+                state = "ready"
+            pricing = t.model.pricing
+            out.append(
+                {
+                    "name": t.deployment,
+                    "provider": t.provider,
+                    "id": t.model.id,
+                    "weight": t.weight,
+                    "share": t.weight / total if total and t in self.targets else 0.0,
+                    "state": state,
+                    "in_flight": t.live.in_flight,
+                    "latency_ewma": t.live.latency,
+                    "headroom": round(t.live.headroom(now), 4),
+                    "pricing": None
+                    if pricing is None
+                    else {"input": pricing.input, "output": pricing.output},
+                    "chosen": t is chosen,
+                    "why": why if t is chosen else None,
+                }
+            )
+        return out
 
     # -- sessions: sticky routing ---------------------------------------------------------------
 

@@ -155,6 +155,11 @@ async def _one(router: SimRouter, sim: Simulation, req: SimRequest) -> Outcome:
         clock() - start,
         cost=response.cost,
         cached=response.cached,
+        # Which deployment each attempt reached, for models served at several.
+        deployments=tuple(
+            a.deployment if router.spec.models[a.model].deployments else None
+            for a in response.attempts
+        ),
     )
 
 

@@ -177,17 +177,19 @@ def deployment_entries(model: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def deployment_names(model: Mapping[str, Any]) -> list[str]:
     """Each deployment's name: its own, else its provider's when that provider serves only one
-    of the model's deployments, else provider-N (N counting that provider's, from 1)."""
+    of the model's unnamed deployments, else provider-N (N counting those, from 1)."""
     entries = deployment_entries(model)
     providers = [str(d.get("provider", model.get("provider")) or "") for d in entries]
+    unnamed = [p for d, p in zip(entries, providers, strict=True) if "name" not in d]
     names, seen = [], dict.fromkeys(providers, 0)
     for i, (entry, provider) in enumerate(zip(entries, providers, strict=True)):
-        seen[provider] += 1
         if isinstance(entry.get("name"), str):
             names.append(entry["name"])
-        elif not provider:
+            continue
+        seen[provider] += 1
+        if not provider:
             names.append(f"#{i + 1}")
-        elif providers.count(provider) == 1:
+        elif unnamed.count(provider) == 1:
             names.append(provider)
         else:
             names.append(f"{provider}-{seen[provider]}")

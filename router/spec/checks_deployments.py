@@ -134,7 +134,10 @@ def _check_environment(
 ) -> Iterator[Diagnostic]:
     what = f"deployment '{dname}' of model '{model}'"
     var = entry.get("api_key_env")
-    if isinstance(var, str):
+    # The provider's own variable is checked (and warned about) once, with the provider.
+    if isinstance(var, str) and not (
+        isinstance(provider, dict) and provider.get("api_key_env") == var
+    ):
         path = _entry_path(model, form, i, "api_key_env")
         yield from _env_check(ctx, path, var, f"the API key of {what}")
         yield from _env_value_check(ctx, path, var, f"the API key of {what}")
