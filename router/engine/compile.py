@@ -245,9 +245,13 @@ def compile_spec(
     pools: dict[str, Pool] = {}
     for name, model in spec.models.items():
         targets = []
+        several = len(model.pool()) > 1
         for d in model.pool():
             provider = spec.deployment_provider(d)
             live = Live()
+            # What a strategy reads (in flight, latency, holds, headroom) is kept only for a
+            # model with several deployments: one alone is never chosen among others.
+            watch = live if several else None
             # Outermost first: cache → load → breaker → limiter → adapter. The breaker sits
             # above the limiter so a deployment that will be skipped never spends a slot.
             node: Node = AdapterNode(adapters[places[d.key]])
@@ -264,7 +268,7 @@ def compile_spec(
                     model=name,
                     provider=provider.name,
                     estimate=estimate_request,
-                    live=live,
+                    live=watch,
                     clock=clock,
                 )
             node = BreakerNode(
@@ -275,9 +279,10 @@ def compile_spec(
                 provider=provider.name,
                 wall=wall,
                 key=d.key,
-                live=live,
+                live=watch,
             )
-            node = LoadNode(node, live, clock)
+            if several:
+                node = LoadNode(node, live, clock)
             if caching:
                 node = CacheNode(node, state)
             served = model

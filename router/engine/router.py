@@ -27,13 +27,12 @@ from router.engine.compile import AdapterFactory, Runtime, compile_spec, make_ad
 from router.engine.hedge import attempt, hedged_attempt
 from router.engine.streams import AsyncStream, Stream
 from router.errors import ProviderError, RequestError
-from router.nodes.base import walk
 from router.routing.call import Call, prepare_call
 from router.routing.plan import Plan
 from router.routing.walk import Wait
 from router.spec import load_spec
 from router.specmodel import ModelSpec, Spec
-from router.state import StateBackend, StateUnavailable
+from router.state import StateBackend
 from router.types import Message, Response
 
 __all__ = ["AsyncStream", "ModelInfo", "Router", "Stream"]
@@ -173,7 +172,12 @@ class Router:
     def graph(self) -> Any:
         from router.engine.graph import Graph
 
-        return Graph(self.spec, {n: t.node for n, t in self._rt.targets.items()})
+        several = {
+            name: [(t.deployment or "", f"{t.provider}/{t.model.id}", t.node) for t in pool.every]
+            for name, pool in self._rt.pools.items()
+            if len(pool.every) > 1
+        }
+        return Graph(self.spec, {n: t.node for n, t in self._rt.targets.items()}, several)
 
     # --- sync driver -------------------------------------------------------------------------
 
@@ -310,50 +314,9 @@ class Router:
         closed, ``unreachable`` for a backend without either policy), and each model's holds
         are those this process serves with, or unknown (``holds_known: False``) when the
         backend refuses."""
-        state = self.state.health()  # first: an unreachable backend is found once, here
-        state.setdefault("status", "ok" if state.get("ok", True) else "unreachable")
-        every = list(self._rt.deployments())
-        keys = [f"{kind}:{t.key}" for t in every for kind in ("after", "open")]
-        held: list[float | None] | None
-        refused: tuple[type[BaseException], ...] = (
-            StateUnavailable,
-            *self.state.unavailable_errors,
-        )
-        try:
-            held = self.state.held_until_many(keys)
-        except refused:
-            held = None
-        places: dict[str, dict[str, object]] = {}
-        for i, target in enumerate(every):
-            entry: dict[str, object] = {
-                "provider": target.provider,
-                "available": target.unavailable is None,
-                "reason": target.unavailable,
-                "breaker": None,
-                "retry_after_until": held[2 * i] if held is not None else None,
-                "open_until": held[2 * i + 1] if held is not None else None,
-                "holds_known": held is not None,
-                "limits": [],
-            }
-            for node in walk(target.node):  # each node with state adds what it knows
-                entry.update(node.health())
-            places[target.key] = entry
-        models = {}
-        for name, pool in self._rt.pools.items():
-            # The model's entry: its first deployment's (a model's only one, without
-            # ``deployments``), and every deployment by name with its weight.
-            model = dict(places[pool.every[0].key])
-            model["balance"] = pool.name
-            model["deployments"] = {
-                t.deployment: {**places[t.key], "weight": t.weight, "model_id": t.model.id}
-                for t in pool.every
-            }
-            models[name] = model
-        return {
-            "state": state,
-            "models": models,
-            "retry_budgets": {name: s.snapshot() for name, s in self._rt.retry_shares.items()},
-        }
+        from router.engine.health import health
+
+        return health(self._rt)
 
     def forget_session(self, session: str) -> bool:
         """Sticky routing: unbind ``session`` from the deployment it was moved to (or stayed

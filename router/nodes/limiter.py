@@ -106,8 +106,7 @@ class LimiterNode(Wrapper):
         admission books each limit (the backend's figures when it gives them, shared by every
         process on Redis; else this process's own arithmetic)."""
         live = self.live
-        if live is None:
-            return
+        assert live is not None
         now = self.clock()
         if wait > 0:
             live.hold(now + wait)
@@ -139,16 +138,22 @@ class LimiterNode(Wrapper):
 
     def _acquire(self, request: Request) -> int:
         tokens = self.estimate(request)
-        wait, booked = self.backend.acquire_booked(self._cells(tokens))
-        self._learn(tokens, wait, booked)
+        if self.live is None:
+            wait = self.backend.acquire_all(self._cells(tokens))
+        else:
+            wait, booked = self.backend.acquire_booked(self._cells(tokens))
+            self._learn(tokens, wait, booked)
         if wait > 0:
             raise self._refused(wait)
         return tokens
 
     async def _aacquire(self, request: Request) -> int:
         tokens = self.estimate(request)
-        wait, booked = await self.backend.aacquire_booked(self._cells(tokens))
-        self._learn(tokens, wait, booked)
+        if self.live is None:
+            wait = await self.backend.aacquire_all(self._cells(tokens))
+        else:
+            wait, booked = await self.backend.aacquire_booked(self._cells(tokens))
+            self._learn(tokens, wait, booked)
         if wait > 0:
             raise self._refused(wait)
         return tokens

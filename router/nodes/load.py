@@ -54,10 +54,6 @@ class Live:
         with self._lock:
             self.in_flight -= 1
 
-    def busy(self) -> int:
-        """Requests in flight from this process."""
-        return self.in_flight
-
     def observe(self, seconds: float) -> None:
         old = self.latency
         self.latency = seconds if old is None else old + EWMA_WEIGHT * (seconds - old)
@@ -79,6 +75,8 @@ class Live:
 
     def headroom(self, now: float) -> float:
         """The share of its tightest limit's burst still free, 0..1 (1: no limit, or idle)."""
+        if not self._limits:
+            return 1.0
         free = 1.0
         for until, window in self._limits.values():
             if until > now:

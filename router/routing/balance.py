@@ -69,8 +69,14 @@ def weighted(ready: Sequence[Target], now: float, random: Callable[[], float]) -
 
 def least_busy(ready: Sequence[Target], now: float, random: Callable[[], float]) -> Target:
     """The fewest requests in flight (from this process); ties by weight."""
-    low = min(t.live.busy() for t in ready)
-    tied = [t for t in ready if t.live.busy() == low]
+    low = -1
+    tied: list[Target] = []
+    for t in ready:
+        busy = t.live.in_flight
+        if busy < low or low < 0:
+            low, tied = busy, [t]
+        elif busy == low:
+            tied.append(t)
     return tied[0] if len(tied) == 1 else weighted(tied, now, random)
 
 
@@ -92,9 +98,14 @@ def latency(ready: Sequence[Target], now: float, random: Callable[[], float]) ->
 
 def headroom(ready: Sequence[Target], now: float, random: Callable[[], float]) -> Target:
     """The most rate-limit capacity left; ties by weight."""
-    room = [t.live.headroom(now) for t in ready]
-    best = max(room)
-    tied = [t for t, r in zip(ready, room, strict=True) if r == best]
+    best = -1.0
+    tied: list[Target] = []
+    for t in ready:
+        room = t.live.headroom(now)
+        if room > best:
+            best, tied = room, [t]
+        elif room == best:
+            tied.append(t)
     return tied[0] if len(tied) == 1 else weighted(tied, now, random)
 
 
@@ -118,7 +129,17 @@ class Pool:
     """One model's deployments (``every``) and how a request picks among them. ``targets``
     are those that can be called (their key variable is set...); thread-safe."""
 
-    __slots__ = ("_lock", "_sessions", "every", "model", "name", "random", "strategy", "targets")
+    __slots__ = (
+        "_lock",
+        "_sessions",
+        "_standby",
+        "every",
+        "model",
+        "name",
+        "random",
+        "strategy",
+        "targets",
+    )
 
     def __init__(
         self,
@@ -132,6 +153,7 @@ class Pool:
         self.every = tuple(targets)
         # Only those that can be called take requests; none can: the first says why.
         self.targets = tuple(t for t in targets if t.unavailable is None) or self.every[:1]
+        self._standby = any(t.weight <= 0 for t in self.targets)  # weight-0 ones to set aside
         self.strategy = strategy
         self.name = name
         self.random = random
@@ -146,35 +168,53 @@ class Pool:
     ) -> tuple[Target | None, str]:
         """The deployment a request would take first, and why (for ``router explain``);
         ``random`` replaces the pool's draw."""
-        targets = self.targets
-        ready = [t for t in targets if t.live.until <= now]
+        chosen = self.first(now, session, random)
+        if chosen is None:
+            return None, "every deployment is held (Retry-After, open circuit or limit)"
+        if session is not None and chosen.key == self.bound(session):
+            return chosen, "sticky: it served this session last and is ready"
+        if chosen.weight <= 0:
+            return chosen, "standby: only weight-0 ones are ready"
+        return chosen, f"{self.name}: {REASONS.get(self.name, self.name)}"
+
+    def first(
+        self,
+        now: float,
+        session: str | None = None,
+        random: Callable[[], float] | None = None,
+    ) -> Target | None:
+        """The deployment a request tries first: the session's while it is ready, else the
+        strategy's choice among the ready ones with a weight (standbys when only they are
+        ready); None when every one is held."""
+        ready = [t for t in self.targets if t.live.until <= now]
+        if not ready:
+            return None
         if session is not None:
             bound = self.bound(session)
             for t in ready:
                 if t.key == bound:
-                    return t, "sticky: it served this session last and is ready"
-        if not ready:
-            return None, "every deployment is held (Retry-After, open circuit or limit)"
-        weighted_ready = [t for t in ready if t.weight > 0]
-        if not weighted_ready:
-            return self.strategy(ready, now, random or self.random), (
-                "standby: only weight-0 ones are ready"
-            )
-        why = REASONS.get(self.name, self.name)
-        return self.strategy(weighted_ready, now, random or self.random), f"{self.name}: {why}"
+                    return t
+        if self._standby:
+            ready = [t for t in ready if t.weight > 0] or ready
+        return self.strategy(ready, now, random or self.random)
+
+    def rest(self, now: float, tried: Target) -> list[Target]:
+        """The deployments after ``tried`` (the first), in the order a request tries them:
+        the other ready ones (spec order), then the held ones (refused without sending, and
+        their wait counted)."""
+        ready = [t for t in self.targets if t is not tried and t.live.until <= now]
+        return ready + [t for t in self.targets if t is not tried and t.live.until > now]
 
     def order(self, now: float, session: str | None = None) -> list[Target]:
-        """The deployments in the order a request tries them: the chosen one, the other ready
-        ones, the held ones (these are refused without sending, and their wait counted)."""
+        """Every deployment in the order a request tries them (:meth:`first`, then
+        :meth:`rest`; the walk asks for the rest only when the first fails)."""
         targets = self.targets
         if len(targets) == 1:
             return [targets[0]]
-        chosen, _ = self.choose(now, session)
+        chosen = self.first(now, session)
         if chosen is None:
             return list(targets)
-        rest_ready = [t for t in targets if t is not chosen and t.live.until <= now]
-        held = [t for t in targets if t.live.until > now]
-        return [chosen, *rest_ready, *held]
+        return [chosen, *self.rest(now, chosen)]
 
     def describe(self, now: float, session: str | None = None) -> list[dict[str, Any]]:
         """Every deployment as ``router explain`` shows it: weight and share, whether it can

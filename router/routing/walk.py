@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from router.errors import (
     AllModelsFailed,
@@ -33,7 +34,10 @@ class _Entry:
     """A target waiting its turn: how often it was sent, and when it may go next."""
 
     target: Target
-    pool: Pool | None = None  # a model's deployments, ordered when its turn comes
+    # A model's deployments, chosen when its turn comes: the first one (the pool's choice),
+    # and the rest only if that one fails (``after``: the rest after that target).
+    pool: Pool | None = None
+    after: Target | None = None
     sends: int = 0
     not_before: float = 0.0
     sticky: bool = False  # later entries wait for this one (same_model retry, on_limit: wait)
@@ -47,6 +51,27 @@ def _entry(target: Target | Pool) -> _Entry:
     if len(target.targets) == 1:
         return _Entry(target.targets[0])
     return _Entry(target.targets[0], pool=target)
+
+
+_Outcome = Literal["ok", "error", "skipped", "cancelled"]
+
+
+def _attempt(
+    target: Target,
+    outcome: _Outcome,
+    error: ProviderError | None,
+    latency: float,
+    cached: bool = False,
+) -> Attempt:
+    return Attempt(
+        target.model.name,
+        target.provider,
+        outcome,
+        error,
+        latency,
+        cached,
+        target.deployment,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,9 +171,7 @@ class ChainRun:
             entry = pending[i]
             i += 1
             if entry.pool is not None:
-                # The model's turn: its deployments, the one its strategy chooses first.
-                order = entry.pool.order(now, self.call.session)
-                pending[i - 1 : i] = [_Entry(t) for t in order]
+                pending[i - 1 : i] = self._deployments(entry, now)
                 entry = pending[i - 1]
             if entry.not_before <= now:
                 if entry.retry and self.budget is not None and not self.budget.try_retry():
@@ -192,6 +215,18 @@ class ChainRun:
             return None
         return Wait(wait)
 
+    def _deployments(self, entry: _Entry, now: float) -> list[_Entry]:
+        """A model's turn (``entry.pool``): the deployment its strategy (or the session)
+        chooses, then a place holder for the others, ordered only if that one fails."""
+        pool = entry.pool
+        assert pool is not None
+        if entry.after is not None:
+            return [_Entry(t) for t in pool.rest(now, entry.after)]
+        first = pool.first(now, self.call.session)
+        if first is None:  # every one is held: each is refused in turn, its wait counted
+            return [_Entry(t) for t in pool.targets]
+        return [_Entry(first), _Entry(first, pool=pool, after=first)]
+
     def _attempt_timeout(self, target: Target) -> float:
         task = self.call.task
         if target.request_timeout is None or "request" in task.timeouts_set:
@@ -227,19 +262,10 @@ class ChainRun:
     # -- outcomes -----------------------------------------------------------------------------
 
     def _record(
-        self, target: Target, error: ProviderError, latency: float, outcome: str = "error"
+        self, target: Target, error: ProviderError, latency: float, outcome: _Outcome = "error"
     ) -> None:
         self.errors.append(error)
-        self.attempts.append(
-            Attempt(
-                target.model.name,
-                target.provider,
-                outcome,  # type: ignore[arg-type]
-                error,
-                latency,
-                deployment=target.deployment,
-            )
-        )
+        self.attempts.append(_attempt(target, outcome, error, latency))
 
     def failed(self, target: Target, error: ProviderError, latency: float) -> bool:
         """Record a failed attempt; True when the run should go on (``next_step``)."""
@@ -344,31 +370,12 @@ class ChainRun:
             if name == keep:
                 continue
             target = entry.target
-            self.attempts.append(
-                Attempt(
-                    target.model.name,
-                    target.provider,
-                    "cancelled",
-                    None,
-                    latency,
-                    deployment=target.deployment,
-                )
-            )
+            self.attempts.append(_attempt(target, "cancelled", None, latency))
             del self._inflight[name]
 
     def succeeded(self, target: Target, response: Response, latency: float) -> Response:
         self._inflight.pop(target.key, None)
-        self.attempts.append(
-            Attempt(
-                target.model.name,
-                target.provider,
-                "ok",
-                None,
-                latency,
-                response.cached,
-                target.deployment,
-            )
-        )
+        self.attempts.append(_attempt(target, "ok", None, latency, response.cached))
         session = self.call.session
         if session is not None and not response.cached:
             pool = self.targets.get(target.model.name)

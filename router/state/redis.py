@@ -98,7 +98,7 @@ def _time_arg(now: float | None) -> str:
 
 
 def _wait(reply: Any) -> float:
-    return float(reply.split()[0] if isinstance(reply, (str, bytes)) else reply)
+    return float(reply)
 
 
 def _booked(reply: Any) -> tuple[float, list[float] | None]:
@@ -243,20 +243,12 @@ class RedisBackend(StateBackend):
     def acquire_all(
         self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None
     ) -> float:
-        if not limits:
-            return 0.0
-        _, scripts = self._client()
-        keys, args = self._all_call(limits, now)
-        return _wait(scripts.gcra_all(keys=keys, args=args))
+        return self.acquire_booked(limits, now)[0]
 
     async def aacquire_all(
         self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None
     ) -> float:
-        if not limits:
-            return 0.0
-        _, scripts = self._aclient()
-        keys, args = self._all_call(limits, now)
-        return _wait(await scripts.gcra_all(keys=keys, args=args))
+        return (await self.aacquire_booked(limits, now))[0]
 
     def acquire_booked(
         self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None

@@ -247,11 +247,6 @@ def _attempt_row(a: AttemptRecord) -> tuple[Any, ...]:
     )
 
 
-def _deployment(row: sqlite3.Row) -> str | None:
-    """A row's deployment; None in a version-1 ledger read as it is (no such column)."""
-    return row["deployment"] if "deployment" in row.keys() else None  # noqa: SIM118
-
-
 def _attempt(row: sqlite3.Row) -> AttemptRecord:
     return AttemptRecord(
         task=row["task"],
@@ -269,7 +264,7 @@ def _attempt(row: sqlite3.Row) -> AttemptRecord:
         cache_hit=bool(row["cache_hit"]),
         ts=row["ts"],
         error=row["error"],
-        deployment=_deployment(row),
+        deployment=dict(row).get("deployment"),  # none in a version-1 file read as it is
     )
 
 
@@ -367,7 +362,7 @@ class SQLiteLedger:
                 cache_hit=bool(row["cache_hit"]),
                 stream=bool(row["stream"]),
                 ts=row["ts"],
-                deployment=_deployment(row),
+                deployment=dict(row).get("deployment"),  # none in a version-1 file read as it is
             )
 
     def attempts(self, since: float | None = None) -> Iterator[AttemptRecord]:

@@ -153,3 +153,10 @@ def test_a_version_1_ledger_gains_the_deployment_columns(tmp_path: Path) -> None
     assert [r.model for r in writable.requests()] == ["m"]
     writable.close()
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+def test_the_graph_draws_each_deployments_stack(make_router: MakeRouter, sb: Sandbox) -> None:
+    text = str(make_router(POOL).graph)
+    assert "  chat  3 deployments, weighted:" in text
+    assert "    east (oai/sandbox-east): load → breaker(closed) → adapter" in text
+    assert "    west (oai/sandbox-west): load → breaker(closed) → adapter" in text

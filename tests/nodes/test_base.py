@@ -15,7 +15,6 @@ from router.nodes.base import Node, NodeHealth, Wrapper, walk
 from router.nodes.breaker import BreakerNode
 from router.nodes.cache import CacheNode
 from router.nodes.limiter import LimiterNode
-from router.nodes.load import LoadNode
 from router.providers.base import Adapter, ProviderSettings
 from router.spec import validate_bytes
 from router.specmodel import Spec
@@ -116,9 +115,9 @@ def compiled_stack() -> Node:
     return runtime.targets["small"].node
 
 
-def test_a_compiled_stack_is_cache_load_breaker_limiter_adapter_top_down() -> None:
+def test_a_compiled_stack_is_cache_breaker_limiter_adapter_top_down() -> None:
     kinds = [type(node) for node in walk(compiled_stack())]
-    assert kinds == [CacheNode, LoadNode, BreakerNode, LimiterNode, AdapterNode]
+    assert kinds == [CacheNode, BreakerNode, LimiterNode, AdapterNode]
 
 
 def test_each_node_with_state_reports_it_and_the_others_report_nothing() -> None:
@@ -145,6 +144,5 @@ def test_the_graph_draws_a_stack_from_each_nodes_own_words() -> None:
     top = Counting(compiled_stack())
     line = next(s for s in str(Graph(spec, {"small": top})).splitlines() if "small  " in s)
     assert line.endswith(
-        "counting → cache → load → breaker(closed) → "
-        "limiter(provider 'oai': 6000 requests/min) → adapter"
+        "counting → cache → breaker(closed) → limiter(provider 'oai': 6000 requests/min) → adapter"
     )
