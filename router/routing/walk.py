@@ -364,8 +364,8 @@ class ChainRun:
         )
 
     def cancel_inflight(self, latency: float, keep: str | None = None) -> None:
-        """Hedged attempts still in flight (but ``keep``, the winner) lost the race and were
-        cancelled: recorded as such, never retried."""
+        """Hedged attempts still in flight (but ``keep``, the winner's ``Target.key``) lost
+        the race and were cancelled: recorded as such, never retried."""
         for name, entry in list(self._inflight.items()):
             if name == keep:
                 continue

@@ -322,3 +322,40 @@ tasks:
     assert reached(sb)["delay=0"] == 1
     router.fake_time.sleep(30)  # type: ignore[attr-defined]
     assert router.complete("chat", prompt="hi").deployment == "capped"
+
+
+def test_a_hedge_goes_to_the_models_next_deployment_and_the_winner_is_kept(
+    make_router: MakeRouter, sb: Sandbox
+) -> None:
+    spec = (
+        PROVIDERS
+        + f"""
+models:
+  chat:
+    provider: oai
+    id: sandbox-gpt
+    deployments:
+      - {{name: slow, base_url: "{at(sb, "delay=1000")}"}}
+      - {{name: fast, weight: 0, base_url: "{at(sb, "delay=0")}"}}
+tasks:
+  default: {{candidates: [chat], hedge: {{after: 0.05, max_share: 1.0}}}}
+"""
+    )
+    router = make_router(spec, seed=1)
+    response = asyncio.run(router.acomplete("chat", prompt="hi"))
+    assert response.deployment == "fast"
+    assert sorted((a.deployment, a.outcome) for a in response.attempts) == [
+        ("fast", "ok"),
+        ("slow", "cancelled"),
+    ]
+
+
+def test_a_stream_fails_over_between_deployments_before_its_first_chunk(
+    make_router: MakeRouter, sb: Sandbox
+) -> None:
+    router = make_router(mixed(sb, faulty="503"), seed=5)
+    for _ in range(12):
+        stream = router.stream("chat", prompt="hi")
+        text = "".join(chunk.delta for chunk in stream)
+        assert text and stream.response is not None
+        assert stream.response.deployment in ("east", "claude")

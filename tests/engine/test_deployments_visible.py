@@ -160,3 +160,30 @@ def test_the_graph_draws_each_deployments_stack(make_router: MakeRouter, sb: San
     assert "  chat  3 deployments, weighted:" in text
     assert "    east (oai/sandbox-east): load → breaker(closed) → adapter" in text
     assert "    west (oai/sandbox-west): load → breaker(closed) → adapter" in text
+
+
+def test_simulate_sends_replicas_to_the_sandbox_not_their_own_hosts(tmp_path: Path) -> None:
+    spec = (
+        PROVIDERS.replace("{openai}", "http://127.0.0.1:9/v1").replace(
+            "{anthropic}", "http://x.invalid"
+        )
+        + """
+models:
+  llama:
+    provider: oai
+    id: llama
+    balance: least_busy
+    base_urls: ["http://10.1.1.1:8000/v1", "http://10.1.1.2:8000/v1"]
+    api_key_envs: [KEY_A, KEY_B]
+tasks:
+  default: {candidates: [llama]}
+"""
+    )
+    config = tmp_path / "routes.yaml"
+    config.write_text(spec)
+    code, out = cli("simulate", "--config", str(config), "--requests", "50", "--format", "json")
+    assert code == 2 and "lists its deployments twice" in out  # one form per model
+    config.write_text(spec.replace("    api_key_envs: [KEY_A, KEY_B]\n", ""))
+    code, out = cli("simulate", "--config", str(config), "--requests", "50", "--format", "json")
+    assert code == 0, out
+    assert set(json.loads(out)["deployments"]["llama"]) == {"oai-1", "oai-2"}
