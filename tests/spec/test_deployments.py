@@ -105,3 +105,15 @@ def test_an_unset_deployment_key_is_a_warning_naming_the_variable_only() -> None
     assert report.spec is not None
     (warning,) = [d for d in report.diagnostics if d.code == "env-unset"]
     assert "SPARE_KEY" in warning.message and warning.path == "$.models.m.api_key_envs[1]"
+
+
+def test_a_hedge_over_one_model_with_several_deployments_is_not_flagged() -> None:
+    text = (
+        HEAD + "  m: {provider: openai, id: x, api_key_envs: [OPENAI_API_KEY, OPENAI_API_KEY_2]}\n"
+    )
+    text += "tasks:\n  default: {candidates: [m], hedge: {after: 1}}\n"
+    report = validate_bytes(text.encode(), "<test>", environ=ENV, strict=True)
+    assert report.spec is not None, [d.render() for d in report.diagnostics]
+    alone = text.replace(", api_key_envs: [OPENAI_API_KEY, OPENAI_API_KEY_2]", "")
+    report = validate_bytes(alone.encode(), "<test>", environ=ENV)
+    assert [d.code for d in report.warnings] == ["hedge-without-target"]
