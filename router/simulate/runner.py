@@ -202,6 +202,7 @@ async def _simulate(
         wall=clock.wall,
         sleep=clock.sleep,
         asleep=clock.asleep,
+        random=random.Random(report.seed).random,  # the draw among deployments, too
     )
     streamable = set()
     for task in weights:
