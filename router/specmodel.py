@@ -10,7 +10,7 @@ their values.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -29,6 +29,9 @@ SUPPORTED_VERSIONS = (1,)
 
 ProviderType = Literal["openai", "anthropic", "openai_compatible"]
 Capability = Literal["streaming", "tools", "vision", "json"]
+#: How a model's load is spread over its deployments (router.routing.balance).
+Balance = Literal["weighted", "least_busy", "latency", "headroom"]
+DEFAULT_BALANCE: Balance = "weighted"
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -176,6 +179,28 @@ class LatencyPrior:
 
 
 @dataclass(frozen=True, slots=True)
+class DeploymentSpec:
+    """One place a model is served: a provider entry, the id sent there, and what this place
+    changes of the provider (its own key variable, base URL, timeouts), its weight, its own
+    limits and prices. ``None`` means "the provider's" (key, URL, timeouts) or "the model's"
+    (pricing). ``key`` names its state (limits, holds, breaker): the model's name for a model
+    without ``deployments:``, else ``model/name``."""
+
+    name: str
+    provider: str
+    id: str
+    key: str
+    weight: float = 1.0
+    api_key_env: str | None = None
+    base_url: str | None = None
+    limits: Limits = Limits()
+    timeouts: Timeouts | None = None
+    pricing: Pricing | None = None
+    #: True for a model's one deployment when it lists none (today's meaning of a model).
+    implicit: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ModelSpec:
     name: str
     provider: str
@@ -190,6 +215,15 @@ class ModelSpec:
     params: Params = Params()
     description: str | None = None
     breaker: BreakerPolicy = BreakerPolicy()
+    #: Where the model is served; empty: one implicit deployment at ``provider`` (see pool()).
+    deployments: tuple[DeploymentSpec, ...] = ()
+    balance: Balance = DEFAULT_BALANCE
+
+    def pool(self) -> tuple[DeploymentSpec, ...]:
+        """The model's deployments: those listed, else the one it always had."""
+        if self.deployments:
+            return self.deployments
+        return (DeploymentSpec(self.provider, self.provider, self.id, self.name, implicit=True),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,6 +358,7 @@ class Defaults:
     on_all_open: OnAllOpen = "fail"
     breaker: BreakerPolicy = BreakerPolicy()
     on_budget: OnBudget = "refuse"
+    balance: Balance = DEFAULT_BALANCE
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,6 +389,23 @@ class Spec:
         if "request" in task.timeouts_set:
             return task.timeouts.request
         return self.providers[model.provider].timeouts.request
+
+    def deployment_provider(self, deployment: DeploymentSpec) -> ProviderSpec:
+        """The provider entry as ``deployment`` reaches it: its own key variable, base URL and
+        timeouts over the provider's."""
+        provider = self.providers[deployment.provider]
+        if (
+            deployment.api_key_env is None
+            and deployment.base_url is None
+            and deployment.timeouts is None
+        ):
+            return provider
+        return replace(
+            provider,
+            api_key_env=deployment.api_key_env or provider.api_key_env,
+            base_url=deployment.base_url or provider.base_url,
+            timeouts=deployment.timeouts or provider.timeouts,
+        )
 
     def params_for(self, task: TaskSpec, model: ModelSpec) -> Params:
         """The parameters a call sends before per-call overrides: the task's own, then the

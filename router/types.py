@@ -226,6 +226,8 @@ class Attempt:
     error: ProviderError | None
     latency_s: float
     cached: bool = False
+    #: The model's deployment tried (its name in the spec; never a key).
+    deployment: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +247,8 @@ class Response:
     attempts: tuple[Attempt, ...] = ()
     tool_calls: tuple[ToolCall, ...] = ()
     raw_id: str | None = None
+    #: The model's deployment that answered (its name in the spec; never a key).
+    deployment: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

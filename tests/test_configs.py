@@ -15,7 +15,12 @@ from router.spec.schema import schema
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
 SCHEMA_FILE = ROOT / "schemas" / "routes.schema.json"
-KEYS = {"OPENAI_API_KEY": "k", "ANTHROPIC_API_KEY": "k", "SANDBOX_API_KEY": "k"}
+KEYS = {
+    "OPENAI_API_KEY": "k",
+    "ANTHROPIC_API_KEY": "k",
+    "ANTHROPIC_API_KEY_2": "k",
+    "SANDBOX_API_KEY": "k",
+}
 
 
 def test_configs_exist() -> None:

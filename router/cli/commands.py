@@ -60,6 +60,8 @@ def _call_params(args: argparse.Namespace) -> dict[str, Any]:
         params["max_tokens"] = args.max_tokens
     if getattr(args, "temperature", None) is not None:
         params["temperature"] = args.temperature
+    if getattr(args, "session", None) is not None:
+        params["session"] = args.session
     return params
 
 
@@ -104,6 +106,10 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--tag", action="append", help="request tag (repeatable)")
     p.add_argument("--meta", action="append", metavar="KEY=VALUE", help="request metadata")
     p.add_argument("--max-tokens", type=int, dest="max_tokens")
+    p.add_argument(
+        "--session",
+        help="plan a call carrying this sticky-routing session (the deployment it is bound to)",
+    )
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(command=cmd_explain)
 
@@ -217,10 +223,16 @@ def cmd_explain(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> i
                 stream=args.stream,
                 **_call_params(args),
             )
+            # Where each model with several deployments is served, and which one goes first.
+            spread = {
+                model: router.deployments(model, session=args.session)
+                for model in plan.models
+                if router.spec.models[model].deployments
+            }
             if args.format == "json":
-                stdout.write(json.dumps(plan_to_dict(plan), indent=2) + "\n")
+                stdout.write(json.dumps(plan_to_dict(plan, spread), indent=2) + "\n")
             else:
-                stdout.write(format_plan(plan, router.spec) + "\n")
+                stdout.write(format_plan(plan, router.spec, spread) + "\n")
     except (RouterError, OSError, json.JSONDecodeError) as exc:
         return report_error(exc, stderr, config_path(args))
     return EXIT_OK

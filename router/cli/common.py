@@ -122,6 +122,12 @@ def planning_environment(
             if not env.get(name):
                 env[name] = _PLACEHOLDER
                 unset.append(name)
+    for model in spec.models.values():  # a deployment's own key variable (a key pool...)
+        for deployment in model.deployments:
+            name = deployment.api_key_env
+            if name and not env.get(name):
+                env[name] = _PLACEHOLDER
+                unset.append(name)
     state = None
     if spec.state.backend == "redis" and not env.get(spec.state.url_env or ""):
         from router.state import make_backend

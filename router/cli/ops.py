@@ -25,7 +25,9 @@ def add_operations(sub: Any) -> None:
         help="show every circuit breaker, hold and rate limit, and the state backend",
         description=(
             "Show each model's circuit breaker (state, failures, cooldown), its Retry-After "
-            "and open-circuit holds, its rate limits, and the state backend in use. With "
+            "and open-circuit holds, its rate limits, and the state backend in use; a model "
+            "with several deployments gets one line per deployment (weight, breaker, holds, "
+            "limits, requests in flight). With "
             "state on Redis this is what every process shares; in memory, a new process "
             "starts closed. An unreachable Redis is reported, not raised: DEGRADED "
             "(state.on_unavailable: fail_open, calls served with per-process state) or "
@@ -117,23 +119,38 @@ def cmd_health(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> in
     now = time.time()
     width = max(len(name) for name in health["models"])
     for name, m in health["models"].items():
-        b = m["breaker"]
-        parts = [f"breaker {b['state']}"]
-        if b["state"] != "closed":
-            parts.append(f"probe in {b['open_for']:.0f}s")
-        if b["consecutive_failures"]:
-            parts.append(f"{b['consecutive_failures']} failures in a row")
-        if not m.get("holds_known", True):
-            parts.append("holds unknown (state backend unreachable)")
-        for label, key in (("Retry-After", "retry_after_until"), ("open", "open_until")):
-            if m[key]:
-                parts.append(f"{label} hold {max(m[key] - now, 0):.0f}s")
-        if m["limits"]:
-            parts.append("limits: " + "; ".join(m["limits"]))
-        if not m["available"]:
-            parts.append(f"unavailable: {m['reason']}")
-        stdout.write(f"{name:<{width}}  {m['provider']}: {', '.join(parts)}\n")
+        deployments = m.get("deployments") or {}
+        if len(deployments) <= 1:
+            stdout.write(f"{name:<{width}}  {m['provider']}: {', '.join(_health_parts(m, now))}\n")
+        else:
+            stdout.write(f"{name:<{width}}  {len(deployments)} deployments, {m['balance']}:\n")
+            for dname, d in deployments.items():
+                parts = [f"weight {d['weight']:g}", *_health_parts(d, now)]
+                load = d.get("load") or {}
+                if load.get("in_flight"):
+                    parts.append(f"{load['in_flight']} in flight")
+                stdout.write(f"  {dname:<{width}}  {d['provider']}: {', '.join(parts)}\n")
     return code
+
+
+def _health_parts(m: dict[str, Any], now: float) -> list[str]:
+    """One model's (or deployment's) breaker, holds, limits and availability, in words."""
+    b = m["breaker"]
+    parts = [f"breaker {b['state']}"]
+    if b["state"] != "closed":
+        parts.append(f"probe in {b['open_for']:.0f}s")
+    if b["consecutive_failures"]:
+        parts.append(f"{b['consecutive_failures']} failures in a row")
+    if not m.get("holds_known", True):
+        parts.append("holds unknown (state backend unreachable)")
+    for label, key in (("Retry-After", "retry_after_until"), ("open", "open_until")):
+        if m[key]:
+            parts.append(f"{label} hold {max(m[key] - now, 0):.0f}s")
+    if m["limits"]:
+        parts.append("limits: " + "; ".join(m["limits"]))
+    if not m["available"]:
+        parts.append(f"unavailable: {m['reason']}")
+    return parts
 
 
 def cmd_report(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
@@ -198,7 +215,7 @@ def cmd_simulate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> 
         stderr.write(f"router simulate: {exc}\n")
         return EXIT_USAGE
     if args.format == "json":
-        stdout.write(json.dumps(to_json(report), indent=2) + "\n")
+        stdout.write(to_json(report) + "\n")  # already JSON text
     else:
         stdout.write(format_report(report) + "\n")
     return int(report.exit_code)

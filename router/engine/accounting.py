@@ -21,7 +21,7 @@ from router.routing.walk import ChainRun
 from router.specmodel import ModelSpec, Spec
 from router.state.base import StateBackend
 from router.telemetry import Telemetry, records_from
-from router.types import Response
+from router.types import Attempt, Response
 
 
 class Accounting:
@@ -47,6 +47,14 @@ class Accounting:
             dict(spec.telemetry), secrets=[s for s in secrets if s], redact=redact
         )
 
+    def breaker_key(self, model: str, deployment: str | None) -> str:
+        """The state key of ``model``'s deployment named ``deployment`` (its breaker's name)."""
+        spec = self.spec.models.get(model)
+        for d in spec.deployments if spec is not None else ():
+            if d.name == deployment:
+                return d.key
+        return model
+
     def expected_latency(self, model: ModelSpec) -> float | None:
         return self.latency.p50(model)
 
@@ -71,11 +79,12 @@ class Accounting:
 
     # -- after --------------------------------------------------------------------------------
 
-    def _breakers(self, call: Call, attempts: Iterable[str]) -> None:
-        """Publish the circuit state of every model the request touched (metrics only)."""
+    def _breakers(self, call: Call, attempts: Iterable[Attempt]) -> None:
+        """Publish the circuit state of every deployment the request touched (metrics only),
+        labelled by its state key (the model's name, or model/deployment)."""
         if self.telemetry.metrics is not None and self.breaker_state is not None:
-            for model in set(attempts):
-                self.telemetry.set_breaker(model, self.breaker_state(model))
+            for key in {self.breaker_key(a.model, a.deployment) for a in attempts}:
+                self.telemetry.set_breaker(key, self.breaker_state(key))
 
     def _observe(self, call: Call, response: Response) -> bool:
         """The latency of every model that answered; True when a spend cap is to be charged
@@ -86,7 +95,7 @@ class Accounting:
         return self.budget.applies(call.task)
 
     def _record_ok(self, call: Call, response: Response, stream: bool) -> Response:
-        self._breakers(call, (a.model for a in response.attempts))
+        self._breakers(call, response.attempts)
         self.telemetry.record(
             records_from(
                 response.attempts,
@@ -112,7 +121,7 @@ class Accounting:
         return self._record_ok(call, response, stream)
 
     def failed(self, call: Call, run: ChainRun, *, stream: bool = False) -> None:
-        self._breakers(call, (a.model for a in run.attempts))
+        self._breakers(call, run.attempts)
         self.telemetry.record(
             records_from(
                 run.attempts,

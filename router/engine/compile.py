@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from random import Random
 
 from router.diagnostics import Diagnostic
 from router.engine.accounting import Accounting
@@ -25,15 +26,17 @@ from router.nodes.base import Node
 from router.nodes.breaker import BreakerNode, CircuitBreaker
 from router.nodes.cache import CacheNode
 from router.nodes.limiter import LimiterNode, limits_for
+from router.nodes.load import Live, LoadNode
 from router.providers.base import Adapter, ProviderSettings, RequestProfile
 from router.providers.registry import get_adapter_class, profile_of
 from router.redaction import url_secrets
 from router.routing.attempt import Try
+from router.routing.balance import STRATEGIES, Pool
 from router.routing.call import Call, ParamsCache, Target, build_request
 from router.routing.features import DEFAULT_EXPECTED_OUTPUT, estimate_tokens
 from router.routing.retry import HedgeShare, RetryShare
 from router.routing.walk import ChainRun, Go
-from router.specmodel import EnvRef, ProviderSpec, Spec
+from router.specmodel import EnvRef, ModelSpec, ProviderSpec, Spec
 from router.state import StateBackend, make_backend
 from router.tools import prepare_schema_checks
 from router.types import Request
@@ -91,6 +94,7 @@ def secrets_of(spec: Spec, environ: Mapping[str, str]) -> list[str]:
     """Every value read from the environment that could be a secret: keys, header values,
     the Redis URL's password. Telemetry redacts them wherever they might appear."""
     names = [p.api_key_env for p in spec.providers.values() if p.api_key_env]
+    names += [d.api_key_env for m in spec.models.values() for d in m.deployments if d.api_key_env]
     names += [
         v.name for p in spec.providers.values() for v in p.headers.values() if isinstance(v, EnvRef)
     ]
@@ -138,10 +142,10 @@ class Runtime:
 
     spec: Spec
     state: StateBackend
-    targets: Mapping[str, Target]  # model name -> its stack: cache → breaker → limiter → adapter
-    adapters: Mapping[str, LazyAdapter]  # provider name -> its adapter
-    unavailable: Mapping[str, str | None]  # provider name -> why it cannot be called, or None
-    breakers: Mapping[str, CircuitBreaker]
+    pools: Mapping[str, Pool]  # model name -> its deployments, each a stack of nodes
+    adapters: Mapping[str, LazyAdapter]  # provider name (or model/deployment) -> its adapter
+    unavailable: Mapping[str, str | None]  # the same names -> why it cannot be called, or None
+    breakers: Mapping[str, CircuitBreaker]  # deployment key -> its breaker
     retry_shares: Mapping[str, RetryShare]  # task name -> its retry share
     hedges: Mapping[str, HedgeShare]  # task name -> its hedge share (hedged tasks only)
     params_for: ParamsCache
@@ -150,10 +154,25 @@ class Runtime:
     sleep: Callable[[float], None]
     asleep: Callable[[float], Awaitable[None]]
 
+    @property
+    def targets(self) -> Mapping[str, Target]:
+        """Model name -> its first deployment (the one of a model without ``deployments``)."""
+        return {name: pool.targets[0] for name, pool in self.pools.items()}
+
+    def deployments(self) -> Iterator[Target]:
+        """Every deployment of every model, in spec order."""
+        for pool in self.pools.values():
+            yield from pool.every
+
+    def model_unavailable(self, model: ModelSpec) -> str | None:
+        """Why no deployment of ``model`` can be called (None: one can)."""
+        pool = self.pools[model.name]
+        return pool.targets[0].unavailable
+
     def run(self, call: Call) -> ChainRun:
         """A new walk of the call's chain."""
         return ChainRun(
-            self.spec, call, self.targets, self.clock, self.retry_shares.get(call.task.name)
+            self.spec, call, self.pools, self.clock, self.retry_shares.get(call.task.name)
         )
 
     def attempt(self, run: ChainRun, step: Go) -> Try:
@@ -184,6 +203,7 @@ def compile_spec(
     redact: Callable[[str], str] | None = None,
     preload: bool = True,
     adapter_factory: AdapterFactory = make_adapter,
+    random: Callable[[], float] | None = None,
 ) -> Runtime:
     """Compile ``spec`` into a :class:`Runtime` (the options are the Router's)."""
     from router.spec.checks_providers import environment_errors  # at build, not import
@@ -191,17 +211,33 @@ def compile_spec(
     if unsendable := environment_errors(spec, environ):  # a key or header value with CR/LF...
         raise ConfigError(unsendable)
     state = state if state is not None else make_state(spec, environ, wall)
+    rand = random if random is not None else Random().random
     adapters: dict[str, LazyAdapter] = {}
     unavailable: dict[str, str | None] = {}
+
+    def adapter_of(provider: ProviderSpec, label: str) -> str:
+        if label not in adapters:
+            unavailable[label] = unavailable_reason(provider, environ)
+            adapters[label] = LazyAdapter(functools.partial(adapter_factory, provider, environ))
+        return label
+
     for name, provider in spec.providers.items():
-        unavailable[name] = unavailable_reason(provider, environ)
-        adapters[name] = LazyAdapter(functools.partial(adapter_factory, provider, environ))
+        adapter_of(provider, name)
+    places: dict[str, str] = {}  # deployment key -> its adapter's name
+    for model in spec.models.values():
+        for d in model.pool():
+            reached = spec.deployment_provider(d)
+            # A deployment with its own key, URL or timeouts gets its own adapter.
+            own = reached is not spec.providers[d.provider]
+            places[d.key] = adapter_of(reached, d.key if own else d.provider)
     if preload:  # providers without their key are never called: nothing to load for them
-        for name, lazy in adapters.items():
-            if unavailable[name] is None:
+        for label, lazy in adapters.items():
+            if unavailable[label] is None:
                 lazy.prepare()
     breakers = {
-        name: CircuitBreaker(name, model.breaker, clock) for name, model in spec.models.items()
+        d.key: CircuitBreaker(d.key, model.breaker, clock)
+        for model in spec.models.values()
+        for d in model.pool()
     }
     accounting = Accounting(
         spec,
@@ -210,7 +246,7 @@ def compile_spec(
         wall=wall,
         secrets=secrets_of(spec, environ),
         redact=redact,
-        breaker_state=lambda model: breakers[model].state,
+        breaker_state=lambda key: breakers[key].state,
     )
     if any(m.capabilities & {"tools", "json"} for m in spec.models.values()):
         prepare_schema_checks()  # per-call tool schemas are checked: import jsonschema now
@@ -218,35 +254,71 @@ def compile_spec(
     # Each provider type's request quirks, from its adapter class (not the adapter the
     # factory makes, which may wrap it, as the simulator's does).
     profiles = {name: _profile(p) for name, p in spec.providers.items()}
-    targets: dict[str, Target] = {}
+    pools: dict[str, Pool] = {}
     for name, model in spec.models.items():
-        provider = spec.providers[model.provider]
-        # Outermost first: cache → breaker → limiter → adapter. The breaker sits above the
-        # limiter so a model that will be skipped never spends a rate-limit slot.
-        node: Node = AdapterNode(adapters[model.provider])
-        limits = limits_for("provider", provider.name, provider.limits) + limits_for(
-            "model", name, model.limits
-        )
-        if limits:
-            node = LimiterNode(
-                node, state, limits, model=name, provider=provider.name, estimate=estimate_request
+        targets = []
+        several = len(model.pool()) > 1
+        for d in model.pool():
+            provider = spec.deployment_provider(d)
+            live = Live()
+            # What a strategy reads (in flight, latency, holds, headroom) is kept only for a
+            # model with several deployments: one alone is never chosen among others.
+            watch = live if several else None
+            # Outermost first: cache → load → breaker → limiter → adapter. The breaker sits
+            # above the limiter so a deployment that will be skipped never spends a slot.
+            node: Node = AdapterNode(adapters[places[d.key]])
+            limits = (
+                limits_for("provider", provider.name, provider.limits)
+                + limits_for("model", name, model.limits)
+                + limits_for("deployment", d.key, d.limits)
             )
-        node = BreakerNode(
-            node, breakers[name], state, model=name, provider=provider.name, wall=wall
-        )
-        if caching:
-            node = CacheNode(node, state)
-        targets[name] = Target(
-            model=model,
-            provider=provider.name,
-            node=node,
-            profile=profiles[provider.name],
-            unavailable=unavailable[provider.name],
-        )
+            if limits:
+                node = LimiterNode(
+                    node,
+                    state,
+                    limits,
+                    model=name,
+                    provider=provider.name,
+                    estimate=estimate_request,
+                    live=watch,
+                    clock=clock,
+                )
+            node = BreakerNode(
+                node,
+                breakers[d.key],
+                state,
+                model=name,
+                provider=provider.name,
+                wall=wall,
+                key=d.key,
+                live=watch,
+            )
+            if several:
+                node = LoadNode(node, live, clock)
+            if caching:
+                node = CacheNode(node, state)
+            served = model
+            if d.id != model.id or (d.pricing is not None and d.pricing != model.pricing):
+                served = replace(model, id=d.id, pricing=d.pricing or model.pricing)
+            targets.append(
+                Target(
+                    model=served,
+                    provider=provider.name,
+                    node=node,
+                    profile=profiles[provider.name],
+                    unavailable=unavailable[places[d.key]],
+                    deployment=d.name,
+                    key=d.key,
+                    weight=d.weight,
+                    live=live,
+                    request_timeout=provider.timeouts.request if d.timeouts is not None else None,
+                )
+            )
+        pools[name] = Pool(name, targets, STRATEGIES[model.balance], rand, model.balance)
     return Runtime(
         spec=spec,
         state=state,
-        targets=targets,
+        pools=pools,
         adapters=adapters,
         unavailable=unavailable,
         breakers=breakers,

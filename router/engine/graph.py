@@ -7,7 +7,7 @@ stack; ``router.graph.mermaid()`` draws the same as a flowchart.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from router.nodes.base import Node, walk
 from router.specmodel import Spec
@@ -21,10 +21,17 @@ def _id(kind: str, name: str) -> str:
     return f"{kind}_{re.sub(r'[^A-Za-z0-9_]', '_', name)}"
 
 
+#: A model's deployments, each (name, "provider/id", top node), when it has several.
+Deployments = Mapping[str, Sequence[tuple[str, str, Node]]]
+
+
 class Graph:
-    def __init__(self, spec: Spec, nodes: Mapping[str, Node]) -> None:
+    def __init__(
+        self, spec: Spec, nodes: Mapping[str, Node], deployments: Deployments | None = None
+    ) -> None:
         self.spec = spec
         self.nodes = nodes
+        self.deployments: Deployments = deployments or {}
 
     def __str__(self) -> str:
         spec = self.spec
@@ -43,6 +50,12 @@ class Graph:
         width = max(len(n) for n in spec.models)
         for name, model in spec.models.items():
             provider = spec.providers[model.provider]
+            several = self.deployments.get(name)
+            if several:
+                lines.append(f"  {name:<{width}}  {len(several)} deployments, {model.balance}:")
+                for dname, place, node in several:
+                    lines.append(f"    {dname} ({place}): {_stack(node)}")
+                continue
             lines.append(
                 f"  {name:<{width}}  {provider.name} ({provider.type}, {model.id}): "
                 f"{_stack(self.nodes.get(name))}"

@@ -70,7 +70,7 @@ async def hedged_attempt(
             task.cancel()
         if racing:
             await asyncio.gather(*racing, return_exceptions=True)
-        keep = winner.target.model.name if winner is not None else None
+        keep = winner.target.key if winner is not None else None
         run.cancel_inflight(rt.clock() - started, keep=keep)
     if winner is None:
         return None

@@ -27,13 +27,12 @@ from router.aio.deadline import DeadlineReached, StreamDeadline, reset_current, 
 from router.engine.compile import AdapterFactory, Runtime, compile_spec, make_adapter
 from router.engine.hedge import attempt, hedged_attempt
 from router.engine.streams import AsyncStream, Stream
-from router.errors import ProviderError
-from router.nodes.base import walk
+from router.errors import ProviderError, RequestError
 from router.routing.call import Call, prepare_call
 from router.routing.plan import Plan
 from router.routing.walk import Wait
 from router.specmodel import ModelSpec, Spec
-from router.state import StateBackend, StateUnavailable
+from router.state import StateBackend
 from router.types import Message, Response
 
 if TYPE_CHECKING:
@@ -74,6 +73,7 @@ class Router:
         preload: bool = True,
         adapter_factory: AdapterFactory = make_adapter,
         sandbox: bool | Sandbox = False,
+        random: Callable[[], float] | None = None,
     ) -> None:
         """``state`` overrides the spec's state backend; ``clock`` (monotonic: latencies,
         deadlines, breakers), ``wall`` (shared holds) and the two sleeps are injectable so
@@ -117,6 +117,7 @@ class Router:
                 redact=redact,
                 preload=preload,
                 adapter_factory=adapter_factory,
+                random=random,
             )
         except BaseException:
             if owned is not None:
@@ -148,7 +149,7 @@ class Router:
         return cls(spec, environ=environ, **options)
 
     def _unavailable(self, model: ModelSpec) -> str | None:
-        return self._rt.unavailable[model.provider]
+        return self._rt.model_unavailable(model)
 
     def _prepare(
         self,
@@ -189,11 +190,26 @@ class Router:
             prompt = ""
         return self._prepare(task, messages, prompt, params, stream, route=False).plan
 
+    def deployments(self, model: str, *, session: str | None = None) -> list[dict[str, Any]]:
+        """Where ``model`` is served, as ``router explain`` shows it: each deployment's
+        provider, id, weight and share, whether it can be chosen now, its in-flight count,
+        latency and rate-limit headroom (this process's view), its prices, and which one a
+        request (carrying ``session``) would take first, and why. Calls nothing."""
+        pool = self._rt.pools.get(model)
+        if pool is None:
+            raise RequestError(f"unknown model '{model}'", argument="model")
+        return pool.describe(self._rt.clock(), session)
+
     @property
     def graph(self) -> Any:
         from router.engine.graph import Graph
 
-        return Graph(self.spec, {n: t.node for n, t in self._rt.targets.items()})
+        several = {
+            name: [(t.deployment or "", f"{t.provider}/{t.model.id}", t.node) for t in pool.every]
+            for name, pool in self._rt.pools.items()
+            if len(pool.every) > 1
+        }
+        return Graph(self.spec, {n: t.node for n, t in self._rt.targets.items()}, several)
 
     # --- sync driver -------------------------------------------------------------------------
 
@@ -330,42 +346,19 @@ class Router:
         closed, ``unreachable`` for a backend without either policy), and each model's holds
         are those this process serves with, or unknown (``holds_known: False``) when the
         backend refuses."""
-        state = self.state.health()  # first: an unreachable backend is found once, here
-        state.setdefault("status", "ok" if state.get("ok", True) else "unreachable")
-        keys = [f"{kind}:{name}" for name in self._rt.targets for kind in ("after", "open")]
-        held: list[float | None] | None
-        refused: tuple[type[BaseException], ...] = (
-            StateUnavailable,
-            *self.state.unavailable_errors,
-        )
-        try:
-            held = self.state.held_until_many(keys)
-        except refused:
-            held = None
-        models = {}
-        for i, (name, target) in enumerate(self._rt.targets.items()):
-            holds = {
-                "after": held[2 * i] if held is not None else None,
-                "open": held[2 * i + 1] if held is not None else None,
-            }
-            entry: dict[str, object] = {
-                "provider": target.provider,
-                "available": target.unavailable is None,
-                "reason": target.unavailable,
-                "breaker": None,
-                "retry_after_until": holds["after"],
-                "open_until": holds["open"],
-                "holds_known": held is not None,
-                "limits": [],
-            }
-            for node in walk(target.node):  # each node with state adds what it knows
-                entry.update(node.health())
-            models[name] = entry
-        return {
-            "state": state,
-            "models": models,
-            "retry_budgets": {name: s.snapshot() for name, s in self._rt.retry_shares.items()},
-        }
+        from router.engine.health import health
+
+        return health(self._rt)
+
+    def forget_session(self, session: str) -> bool:
+        """Sticky routing: unbind ``session`` from the deployment it was moved to (or stayed
+        on), so its next request is balanced afresh and may return to the one it left. True
+        when some model had it bound. (A session stays where it was last served: after its
+        deployment fails it moves on, and it comes back only when asked, here.)"""
+        found = False
+        for pool in self._rt.pools.values():
+            found = pool.forget(session) or found
+        return found
 
     @property
     def telemetry(self) -> Any:

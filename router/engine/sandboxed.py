@@ -59,10 +59,21 @@ def sandboxed(spec: Spec, sandbox: Sandbox) -> tuple[Spec, dict[str, str]]:
                 environ[value.name] = _DUMMY_VALUE
         base = sandbox.url + get_adapter_class(p.type).base_path  # the server's root, + /v1...
         providers[name] = dataclasses.replace(p, base_url=base, api_key_env=key_env)
+    models = {}
+    for name, m in spec.models.items():
+        # A deployment's own endpoint becomes its provider's (the sandbox); its own key
+        # variable gets the dummy value too.
+        for d in m.deployments:
+            if d.api_key_env:
+                environ[d.api_key_env] = DUMMY_KEY
+        deployments = tuple(dataclasses.replace(d, base_url=None) for d in m.deployments)
+        models[name] = dataclasses.replace(m, deployments=deployments)
     telemetry: Mapping[str, Any] = spec.telemetry
     if _file_ledger(spec):
         telemetry = {**spec.telemetry, "ledger": "memory"}
-    pointed = dataclasses.replace(spec, providers=providers, state=StateSpec(), telemetry=telemetry)
+    pointed = dataclasses.replace(
+        spec, providers=providers, models=models, state=StateSpec(), telemetry=telemetry
+    )
     return pointed, environ
 
 

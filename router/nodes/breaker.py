@@ -27,6 +27,7 @@ from collections.abc import AsyncGenerator, Callable, Iterator
 
 from router.errors import ProviderError, ProviderUnavailable, RateLimitError
 from router.nodes.base import Node, NodeHealth, Wrapper
+from router.nodes.load import Live
 from router.specmodel import BreakerPolicy
 from router.state.base import StateBackend
 from router.types import Chunk, Request, Response
@@ -151,7 +152,7 @@ class BreakerNode(Wrapper):
     """Skips an open model (locally or as published by another process), records outcomes,
     and publishes openings and ``Retry-After`` answers as holds."""
 
-    __slots__ = ("_hold_keys", "backend", "breaker", "model", "provider", "wall")
+    __slots__ = ("_hold_keys", "backend", "breaker", "key", "live", "model", "provider", "wall")
 
     def __init__(
         self,
@@ -162,15 +163,21 @@ class BreakerNode(Wrapper):
         model: str,
         provider: str,
         wall: Callable[[], float] = time.time,
+        key: str | None = None,
+        live: Live | None = None,
     ) -> None:
+        """``key`` names the holds (the deployment's state key; default the model's name);
+        ``live`` learns every hold and opening, so the deployment is not chosen meanwhile."""
         self.wrapped = wrapped
         self.breaker = breaker
         self.backend = backend
         self.model = model
         self.provider = provider
         self.wall = wall
+        self.key = key = key or model
+        self.live = live
         # Both holds are read in one round trip (an MGET on Redis).
-        self._hold_keys = (f"after:{model}", f"open:{model}")
+        self._hold_keys = (f"after:{key}", f"open:{key}")
 
     def describe(self) -> str:
         return f"breaker({self.breaker.state})"
@@ -180,9 +187,14 @@ class BreakerNode(Wrapper):
 
     # -- gates ------------------------------------------------------------------------------
 
+    def _learn(self, seconds: float) -> None:
+        if self.live is not None:
+            self.live.hold(self.breaker.clock() + seconds)
+
     def _refusal(self, after: float | None, opened: float | None, local: float | None) -> None:
         now = self.wall()
         if after is not None and after > now:
+            self._learn(after - now)
             raise RateLimitError(
                 f"the provider asked not to be called for {after - now:.1f}s more (Retry-After)",
                 provider=self.provider,
@@ -192,6 +204,7 @@ class BreakerNode(Wrapper):
             )
         wait = max(local or 0.0, (opened - now) if opened is not None else 0.0)
         if wait > 0:
+            self._learn(wait)
             raise ProviderUnavailable(
                 f"circuit open: the model failed repeatedly; next probe in {wait:.1f}s",
                 provider=self.provider,
@@ -218,13 +231,15 @@ class BreakerNode(Wrapper):
     def _holds(self, error: ProviderError | None) -> list[tuple[str, float]]:
         holds = []
         if error is not None and error.retry_after and error.status in (429, 503, 529):
-            holds.append((f"after:{self.model}", self.wall() + error.retry_after))
+            holds.append((f"after:{self.key}", self.wall() + error.retry_after))
+            self._learn(error.retry_after)
         if error is not None and error.kind not in COUNTED_KINDS:
             self.breaker.release()
             return holds
         until = self.breaker.record(failed=error is not None)
         if until is not None:
-            holds.append((f"open:{self.model}", self.wall() + (until - self.breaker.clock())))
+            holds.append((f"open:{self.key}", self.wall() + (until - self.breaker.clock())))
+            self._learn(until - self.breaker.clock())
         return holds
 
     def _done(self, error: ProviderError | None) -> None:

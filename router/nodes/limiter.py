@@ -17,11 +17,13 @@ minute's worth, since one request may carry thousands of tokens.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, Callable, Iterator
+import time
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from router.errors import RateLimitError
 from router.nodes.base import Node, NodeHealth, Wrapper
+from router.nodes.load import Live
 from router.specmodel import Limits
 from router.state.base import StateBackend
 from router.types import Chunk, Request, Response, Usage
@@ -64,7 +66,7 @@ def limits_for(scope: str, name: str, limits: Limits) -> list[Limit]:
 
 
 class LimiterNode(Wrapper):
-    __slots__ = ("backend", "estimate", "limits", "model", "provider")
+    __slots__ = ("backend", "clock", "estimate", "limits", "live", "model", "provider")
 
     # Tokens are estimated before the call (prompt plus expected output) and reconciled
     # with the usage the provider reports on the final response or chunk.
@@ -78,8 +80,15 @@ class LimiterNode(Wrapper):
         model: str,
         provider: str,
         estimate: Callable[[Request], int],
+        live: Live | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``live`` (with ``clock``, monotonic) learns each admission's booking and each
+        refusal's wait, for the balancing strategies (headroom; a full deployment is not
+        chosen until its next slot)."""
         self.wrapped = wrapped
+        self.live = live
+        self.clock = clock
         self.backend = backend
         self.limits = limits
         self.model = model
@@ -91,6 +100,23 @@ class LimiterNode(Wrapper):
 
     def health(self) -> NodeHealth:
         return {"limits": [limit.label for limit in self.limits]}
+
+    def _learn(self, tokens: int, wait: float, booked: Sequence[float] | None) -> None:
+        """Tell the deployment's live figures: a refusal holds it until the next slot; an
+        admission books each limit (the backend's figures when it gives them, shared by every
+        process on Redis; else this process's own arithmetic)."""
+        live = self.live
+        assert live is not None
+        now = self.clock()
+        if wait > 0:
+            live.hold(now + wait)
+            return
+        for i, lim in enumerate(self.limits):
+            if booked is not None and i < len(booked):
+                live.booked(lim.key, now + booked[i], lim.burst * lim.interval)
+            else:
+                cost = float(tokens) if lim.tokens else 1.0
+                live.charge(lim.key, cost, lim.interval, lim.burst, now)
 
     def _refused(self, wait: float) -> RateLimitError:
         labels = "; ".join(limit.label for limit in self.limits)
@@ -112,14 +138,22 @@ class LimiterNode(Wrapper):
 
     def _acquire(self, request: Request) -> int:
         tokens = self.estimate(request)
-        wait = self.backend.acquire_all(self._cells(tokens))
+        if self.live is None:
+            wait = self.backend.acquire_all(self._cells(tokens))
+        else:
+            wait, booked = self.backend.acquire_booked(self._cells(tokens))
+            self._learn(tokens, wait, booked)
         if wait > 0:
             raise self._refused(wait)
         return tokens
 
     async def _aacquire(self, request: Request) -> int:
         tokens = self.estimate(request)
-        wait = await self.backend.aacquire_all(self._cells(tokens))
+        if self.live is None:
+            wait = await self.backend.aacquire_all(self._cells(tokens))
+        else:
+            wait, booked = await self.backend.aacquire_booked(self._cells(tokens))
+            self._learn(tokens, wait, booked)
         if wait > 0:
             raise self._refused(wait)
         return tokens

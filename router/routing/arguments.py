@@ -165,6 +165,16 @@ def _tenant(value: object) -> str:
     return value
 
 
+def _session(value: object) -> str:
+    """A sticky-routing key: any printable string (a conversation id, a hash of a prompt
+    prefix), kept in memory only, never logged."""
+    if not isinstance(value, str) or not value or len(value) > MAX_TENANT:
+        raise _bad("session", f"{shown(value)} is not a string of 1 to {MAX_TENANT} characters")
+    if not value.isprintable():
+        raise _bad("session", "contains control or unencodable characters")
+    return value
+
+
 def _cache(value: object) -> bool:
     if not isinstance(value, bool):
         raise _bad("cache", f"{shown(value)} is not True or False")
@@ -272,6 +282,7 @@ class CheckedParams:
         "presence_penalty",
         "response_format",
         "seed",
+        "session",
         "stop",
         "tags",
         "temperature",
@@ -299,6 +310,7 @@ class CheckedParams:
         self.timeout: float | None = None
         self.cache = True
         self.tenant: str | None = None
+        self.session: str | None = None
 
 
 _SIMPLE: dict[str, Callable[[Any], Any]] = {
@@ -307,6 +319,7 @@ _SIMPLE: dict[str, Callable[[Any], Any]] = {
     "metadata": _metadata,
     "tags": _tags,
     "tenant": _tenant,
+    "session": _session,
     "cache": _cache,
 }
 

@@ -9,13 +9,14 @@ asked for.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from router.diagnostics import Diagnostic
 from router.errors import ConfigError, NoRouteError, RequestError
 from router.messages import check_text, coerce_messages
 from router.nodes.base import Node
+from router.nodes.load import Live
 from router.providers.base import RequestProfile
 from router.routing.arguments import CheckedParams, check_params
 from router.routing.features import request_features
@@ -46,6 +47,7 @@ CALL_PARAMS = frozenset(
         "timeout",
         "cache",
         "tenant",
+        "session",
     }
 )
 # Endpoints, keys and models come from the spec only: a per-call override would bypass
@@ -68,16 +70,27 @@ REFUSED_PARAMS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """One model ready to be called: its spec entries and the top node of its stack.
+    """One deployment of a model ready to be called: its spec entries and the top node of
+    its stack. ``model`` is the model as this deployment serves it (its ``id`` and pricing
+    are the deployment's).
 
     ``profile`` holds its provider's request quirks (required ``max_tokens``, penalties),
     read from its adapter class once, when the spec is compiled."""
 
     model: ModelSpec
     provider: str
-    node: Node  # the stack's top node: cache → breaker → limiter → adapter
+    node: Node  # the stack's top node: cache → load → breaker → limiter → adapter
     profile: RequestProfile  # its provider's request quirks, from the adapter class
     unavailable: str | None = None  # why it cannot be called at all (e.g. its key is unset)
+    deployment: str | None = None  # the deployment's name in the spec (never a key)
+    key: str = ""  # names its state (holds, breaker, limits); default: the model's name
+    weight: float = 1.0
+    live: Live = field(default_factory=Live)
+    request_timeout: float | None = None  # its own timeouts.request (None: the spec's rule)
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", self.model.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +106,7 @@ class Call:
     timeout: float | None
     cache: bool = True
     tenant: str | None = None
+    session: str | None = None  # sticky routing: the deployment this session used last
 
     @property
     def task(self) -> TaskSpec:
@@ -114,7 +128,8 @@ class ParamsCache:
 
     def __call__(self, task: TaskSpec, model: ModelSpec) -> Params:
         hit = self._cache.get((task.name, model.name))
-        if hit is not None and hit[0] is task and hit[1] is model:
+        # A model's deployments are copies of it sharing its ``params``: one entry serves all.
+        if hit is not None and hit[0] is task and hit[1].params is model.params:
             return hit[2]
         params = self.spec.params_for(task, model)
         self._cache[task.name, model.name] = (task, model, params)
@@ -265,6 +280,7 @@ def prepare_call(
         timeout=checked.timeout,
         cache=checked.cache,
         tenant=checked.tenant,
+        session=checked.session,
     )
 
 

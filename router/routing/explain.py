@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from router.routing.plan import Candidate, Plan, cheapest_only
@@ -26,7 +27,43 @@ def _row(i: int | None, c: Candidate) -> str:
     )
 
 
-def format_plan(plan: Plan, spec: Spec) -> str:
+def _share(d: Mapping[str, Any]) -> str:
+    return f"{d['share']:.0%}" if d["share"] else "standby"
+
+
+def format_deployments(model: str, rows: Sequence[Mapping[str, Any]], balance: str) -> list[str]:
+    """One model's deployments (:meth:`Router.deployments`), for ``router explain``."""
+    lines = [f"  {model}: {len(rows)} deployments, balance: {balance}"]
+    names = max(len(str(d["name"])) for d in rows)
+    places = max(len(f"{d['provider']}/{d['id']}") for d in rows)
+    for d in rows:
+        mark = "→" if d["chosen"] else " "
+        price = d["pricing"]
+        shown = "" if price is None else f"  ${price['input']:g}/${price['output']:g} per M"
+        place = f"{d['provider']}/{d['id']}"
+        lines.append(
+            f"    {mark} {d['name']:<{names}}  {place:<{places}}  weight {d['weight']:g}"
+            f" ({_share(d)})  {d['state']}{shown}"
+        )
+    chosen = next((d for d in rows if d["chosen"]), None)
+    if chosen is not None:
+        lines.append(f"    this request would go to {chosen['name']}: {chosen['why']}")
+    prices = {(d["pricing"]["input"], d["pricing"]["output"]) for d in rows if d["pricing"]}
+    if len(prices) > 1:
+        lines.append(
+            "    prices differ between deployments: each call is charged at its deployment's "
+            "price; the plan estimates with the model's"
+        )
+    return lines
+
+
+def format_plan(
+    plan: Plan,
+    spec: Spec,
+    deployments: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+) -> str:
+    """The plan in words; ``deployments`` (model -> :meth:`Router.deployments`) adds where
+    each model of the chain with several deployments is served and which one goes first."""
     f = plan.features
     task = plan.task
     lines = []
@@ -73,10 +110,16 @@ def format_plan(plan: Plan, spec: Spec) -> str:
     )
     if plan.chain and plan.chain[0].estimated_cost is not None:
         lines.append(f"estimated cost of the first attempt: {_money(plan.chain[0].estimated_cost)}")
+    if deployments:
+        lines.append("deployments (a failure moves to the model's next one first):")
+        for model, rows in deployments.items():
+            lines += format_deployments(model, rows, spec.models[model].balance)
     return "\n".join(lines)
 
 
-def plan_to_dict(plan: Plan) -> dict[str, Any]:
+def plan_to_dict(
+    plan: Plan, deployments: Mapping[str, Sequence[Mapping[str, Any]]] | None = None
+) -> dict[str, Any]:
     def cand(c: Candidate) -> dict[str, Any]:
         return {
             "model": c.model,
@@ -100,4 +143,9 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "skipped": [cand(c) for c in plan.skipped],
         "truncated": plan.truncated,
         "fallback_on": sorted(plan.task.fallback_on),
+        **(
+            {"deployments": {m: list(rows) for m, rows in deployments.items()}}
+            if deployments
+            else {}
+        ),
     }

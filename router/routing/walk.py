@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from router.errors import (
     AllModelsFailed,
@@ -15,12 +16,17 @@ from router.errors import (
     ProviderError,
     TimeoutError,
 )
+from router.routing.balance import Pool
 from router.routing.call import Call, Target, cost_of
 from router.routing.retry import RetryShare, backoff
 from router.specmodel import Spec
 from router.types import Attempt, Response
 
-__all__ = ["ChainRun", "Go", "Wait"]
+__all__ = ["DEPLOYMENT_KINDS", "ChainRun", "Go", "Wait"]
+
+#: Failures that belong to one deployment (its quota, its endpoint, its key): the walk moves on
+#: to the model's other deployments after them, whatever the task's ``fallback_on`` says.
+DEPLOYMENT_KINDS = frozenset({"rate_limit", "timeout", "unavailable", "authentication", "config"})
 
 
 @dataclass(slots=True)
@@ -28,11 +34,44 @@ class _Entry:
     """A target waiting its turn: how often it was sent, and when it may go next."""
 
     target: Target
+    # A model's deployments, chosen when its turn comes: the first one (the pool's choice),
+    # and the rest only if that one fails (``after``: the rest after that target).
+    pool: Pool | None = None
+    after: Target | None = None
     sends: int = 0
     not_before: float = 0.0
     sticky: bool = False  # later entries wait for this one (same_model retry, on_limit: wait)
     circuit: bool = False  # waiting for an open circuit
     retry: bool = False  # a retry of a sent attempt: spends the retry share when it goes
+
+
+def _entry(target: Target | Pool) -> _Entry:
+    if isinstance(target, Target):
+        return _Entry(target)
+    if len(target.targets) == 1:
+        return _Entry(target.targets[0])
+    return _Entry(target.targets[0], pool=target)
+
+
+_Outcome = Literal["ok", "error", "skipped", "cancelled"]
+
+
+def _attempt(
+    target: Target,
+    outcome: _Outcome,
+    error: ProviderError | None,
+    latency: float,
+    cached: bool = False,
+) -> Attempt:
+    return Attempt(
+        target.model.name,
+        target.provider,
+        outcome,
+        error,
+        latency,
+        cached,
+        target.deployment,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +125,7 @@ class ChainRun:
         self,
         spec: Spec,
         call: Call,
-        targets: Mapping[str, Target],
+        targets: Mapping[str, Target | Pool],
         clock: Callable[[], float],
         budget: RetryShare | None = None,
     ) -> None:
@@ -97,7 +136,7 @@ class ChainRun:
         self.budget = budget
         self.started = clock()
         self.deadline = self.started + call.task.timeouts.total
-        self._pending = [_Entry(targets[c.model]) for c in call.plan.chain]
+        self._pending = [_entry(targets[c.model]) for c in call.plan.chain]
         self._min_window: int | None = None
         self._inflight: dict[str, _Entry] = {}
         self.attempts: list[Attempt] = []
@@ -126,7 +165,14 @@ class ChainRun:
         chosen: _Entry | None = None
         blocker: _Entry | None = None
         refused: list[_Entry] = []
-        for entry in self._pending:
+        pending = self._pending
+        i = 0
+        while i < len(pending):
+            entry = pending[i]
+            i += 1
+            if entry.pool is not None:
+                pending[i - 1 : i] = self._deployments(entry, now)
+                entry = pending[i - 1]
             if entry.not_before <= now:
                 if entry.retry and self.budget is not None and not self.budget.try_retry():
                     refused.append(entry)  # the retry share is spent when a retry goes
@@ -146,10 +192,8 @@ class ChainRun:
         if chosen is not None:
             self._pending.remove(chosen)
             chosen.retry = False  # its share is spent: a local refusal does not spend it again
-            per_attempt = self.call.timeout or self.spec.attempt_timeout(
-                self.call.task, chosen.target.model
-            )
-            self._inflight[chosen.target.model.name] = chosen
+            per_attempt = self.call.timeout or self._attempt_timeout(chosen.target)
+            self._inflight[chosen.target.key] = chosen
             return Go(chosen.target, min(per_attempt, remaining))
         waiting = [blocker] if blocker is not None else self._pending
         earliest = min(waiting, key=lambda e: e.not_before)
@@ -170,6 +214,24 @@ class ChainRun:
             self._pending.clear()
             return None
         return Wait(wait)
+
+    def _deployments(self, entry: _Entry, now: float) -> list[_Entry]:
+        """A model's turn (``entry.pool``): the deployment its strategy (or the session)
+        chooses, then a place holder for the others, ordered only if that one fails."""
+        pool = entry.pool
+        assert pool is not None
+        if entry.after is not None:
+            return [_Entry(t) for t in pool.rest(now, entry.after)]
+        first = pool.first(now, self.call.session)
+        if first is None:  # every one is held: each is refused in turn, its wait counted
+            return [_Entry(t) for t in pool.targets]
+        return [_Entry(first), _Entry(first, pool=pool, after=first)]
+
+    def _attempt_timeout(self, target: Target) -> float:
+        task = self.call.task
+        if target.request_timeout is None or "request" in task.timeouts_set:
+            return self.spec.attempt_timeout(task, target.model)
+        return target.request_timeout
 
     def _out_of_time(self) -> None:
         target = self._pending[0].target
@@ -200,16 +262,14 @@ class ChainRun:
     # -- outcomes -----------------------------------------------------------------------------
 
     def _record(
-        self, target: Target, error: ProviderError, latency: float, outcome: str = "error"
+        self, target: Target, error: ProviderError, latency: float, outcome: _Outcome = "error"
     ) -> None:
         self.errors.append(error)
-        self.attempts.append(
-            Attempt(target.model.name, target.provider, outcome, error, latency)  # type: ignore[arg-type]
-        )
+        self.attempts.append(_attempt(target, outcome, error, latency))
 
     def failed(self, target: Target, error: ProviderError, latency: float) -> bool:
         """Record a failed attempt; True when the run should go on (``next_step``)."""
-        entry = self._inflight.pop(target.model.name, None) or _Entry(target)
+        entry = self._inflight.pop(target.key, None) or _Entry(target)
         task = self.call.task
         now = self.clock()
         if error.kind == "config":
@@ -230,7 +290,10 @@ class ChainRun:
         entry.sends += 1
         if error.kind == "context_window":
             self._min_window = max(self._min_window or 0, target.model.context_window or 0)
-        moves_on = error.kind in task.fallback_on
+        # Another deployment of the same model gives the same answer: a failure of this one
+        # (its quota, its endpoint, its key) moves to them whatever fallback_on says.
+        siblings = error.kind in DEPLOYMENT_KINDS and self._siblings(target)
+        moves_on = error.kind in task.fallback_on or siblings
         retry = task.retry
         wait = error.retry_after
         at = now + (wait if wait is not None else backoff(retry, entry.sends))
@@ -247,6 +310,8 @@ class ChainRun:
             entry.sticky = retry.prefer == "same_model"
             if not moves_on:
                 self._pending.clear()
+            elif error.kind not in task.fallback_on:
+                self._only_model(target)
             self._requeue(entry)
             return True
         if (
@@ -263,11 +328,27 @@ class ChainRun:
             self.stop_reason = f"{type(error).__name__} does not move to the next model"
             self._pending.clear()
             return False
+        if error.kind not in task.fallback_on:
+            self._only_model(target)  # on to its other deployments, not to other models
         return bool(self._pending)
+
+    def _siblings(self, target: Target) -> bool:
+        """Another deployment of ``target``'s model is still to be tried."""
+        name = target.model.name
+        return any(e.target.model.name == name for e in self._pending)
+
+    def _only_model(self, target: Target) -> None:
+        name = target.model.name
+        self._pending = [e for e in self._pending if e.target.model.name == name]
 
     def _requeue(self, entry: _Entry) -> None:
         if entry.sticky:
-            self._pending.insert(0, entry)
+            # Waits at the head of the line, behind the other deployments of its model.
+            name = entry.target.model.name
+            at = 0
+            while at < len(self._pending) and self._pending[at].target.model.name == name:
+                at += 1
+            self._pending.insert(at, entry)
         else:
             self._pending.append(entry)
 
@@ -283,22 +364,23 @@ class ChainRun:
         )
 
     def cancel_inflight(self, latency: float, keep: str | None = None) -> None:
-        """Hedged attempts still in flight (but ``keep``, the winner) lost the race and were
-        cancelled: recorded as such, never retried."""
+        """Hedged attempts still in flight (but ``keep``, the winner's ``Target.key``) lost
+        the race and were cancelled: recorded as such, never retried."""
         for name, entry in list(self._inflight.items()):
             if name == keep:
                 continue
             target = entry.target
-            self.attempts.append(
-                Attempt(target.model.name, target.provider, "cancelled", None, latency)
-            )
+            self.attempts.append(_attempt(target, "cancelled", None, latency))
             del self._inflight[name]
 
     def succeeded(self, target: Target, response: Response, latency: float) -> Response:
-        self._inflight.pop(target.model.name, None)
-        self.attempts.append(
-            Attempt(target.model.name, target.provider, "ok", None, latency, response.cached)
-        )
+        self._inflight.pop(target.key, None)
+        self.attempts.append(_attempt(target, "ok", None, latency, response.cached))
+        session = self.call.session
+        if session is not None and not response.cached:
+            pool = self.targets.get(target.model.name)
+            if isinstance(pool, Pool):
+                pool.bind(session, target)
         return Response(
             response.content,
             response.finish_reason,
@@ -312,6 +394,7 @@ class ChainRun:
             tuple(self.attempts),
             response.tool_calls,
             response.raw_id,
+            target.deployment,
         )
 
     def give_up(self) -> AllModelsFailed | NoRouteError:

@@ -34,6 +34,8 @@ class Outcome:
     cost: float | None = None
     cached: bool = False
     error: str | None = None  # why it was lost
+    #: The deployment each attempt reached (None: its model has one), parallel to attempts.
+    deployments: tuple[str | None, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -166,10 +168,15 @@ class SimulationReport:
     models: dict[str, ModelStats] = field(default_factory=dict)
     queued: int = 0  # requests that waited for one of the `concurrency` slots
     max_queue_s: float = 0.0
+    #: model -> deployment -> attempts sent there, for models served at several deployments.
+    spread: dict[str, Counter[str]] = field(default_factory=dict)
 
     def add(self, o: Outcome) -> None:
         self.tasks.setdefault(o.task, TaskStats()).add(o)
         self.total.add(o)
+        for (model, outcome, _), deployment in zip(o.attempts, o.deployments, strict=False):
+            if deployment is not None and outcome != "skipped":
+                self.spread.setdefault(model, Counter())[deployment] += 1
         for model, outcome, kind in o.attempts:
             stats = self.models.setdefault(model, ModelStats())
             if outcome == "skipped":
@@ -208,6 +215,7 @@ class SimulationReport:
             "total": self.total.as_dict(),
             "tasks": {name: stats.as_dict() for name, stats in self.tasks.items()},
             "models": {name: stats.as_dict() for name, stats in self.models.items()},
+            "deployments": {m: dict(c.most_common()) for m, c in self.spread.items()},
             "queued": self.queued,
             "max_queue_s": self.max_queue_s,
         }
@@ -299,6 +307,12 @@ def format_report(report: SimulationReport) -> str:
         lines.append(
             f"{name:<16} {m.sent:>8} {m.ok:>6} {failed:>6} {m.skipped:>7} {m.injected:>8}  {errors}"
         )
+    if r.spread:
+        lines += ["", "spread over deployments (attempts sent):"]
+        for model, counts in sorted(r.spread.items()):
+            total = sum(counts.values())
+            parts = [f"{d} {n} ({_share(n, total)})" for d, n in sorted(counts.items())]
+            lines.append(f"  {model:<14} {' · '.join(parts)}")
     if r.queued:
         lines += ["", f"{r.queued} requests waited for a slot (at most {r.max_queue_s:.1f}s)"]
     lines.append("")

@@ -136,6 +136,11 @@ async def _one(router: SimRouter, sim: Simulation, req: SimRequest) -> Outcome:
         clock() - start,
         cost=response.cost,
         cached=response.cached,
+        # Which deployment each attempt reached, for models served at several.
+        deployments=tuple(
+            a.deployment if router.spec.models[a.model].deployments else None
+            for a in response.attempts
+        ),
     )
 
 
@@ -169,6 +174,7 @@ async def _simulate(
         wall=clock.wall,
         sleep=clock.sleep,
         asleep=clock.asleep,
+        random=random.Random(report.seed).random,  # the draw among deployments, too
     )
     streamable = set()
     for task in weights:

@@ -22,6 +22,7 @@ from router.specmodel import (
     CachePolicy,
     Constraints,
     Defaults,
+    DeploymentSpec,
     EnvRef,
     FallbackEntry,
     HedgePolicy,
@@ -122,6 +123,7 @@ def defaults(value: Any, base: Defaults) -> Defaults:
         on_all_open=d.get("on_all_open", base.on_all_open),
         breaker=replace(base.breaker, **(d.get("breaker") or {})),
         on_budget=d.get("on_budget", base.on_budget),
+        balance=d.get("balance", base.balance),
     )
 
 
@@ -160,27 +162,81 @@ def _pricing(data: Mapping[str, Any] | None) -> Pricing | None:
     )
 
 
-def models(value: Any, defaults: Defaults) -> Mapping[str, ModelSpec]:
-    return MappingProxyType(
-        {
-            name: ModelSpec(
-                name=name,
-                provider=m["provider"],
-                id=m["id"],
-                pricing=_pricing(m.get("pricing")),
-                context_window=m.get("context_window"),
-                max_output_tokens=m.get("max_output_tokens"),
-                capabilities=frozenset(m.get("capabilities", ("streaming",))),
-                latency=LatencyPrior(**(m.get("latency") or {})),
-                quality=m.get("quality"),
-                limits=_limits(m.get("limits")),
-                params=_params(m.get("params")),
-                description=m.get("description"),
-                breaker=replace(defaults.breaker, **(m.get("breaker") or {})),
-            )
-            for name, m in value.items()
-        }
+def deployment_entries(model: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A model's deployments as written, the short forms spelled out: ``api_key_envs`` (one
+    deployment per key variable, named after it), ``base_urls`` (one per URL, provider-N).
+    Empty for a model without any. The semantic checks read the same entries."""
+    if isinstance(model.get("deployments"), list):
+        return [d if isinstance(d, dict) else {} for d in model["deployments"]]
+    if isinstance(model.get("api_key_envs"), list):
+        return [{"api_key_env": v, "name": v} for v in model["api_key_envs"]]
+    if isinstance(model.get("base_urls"), list):
+        return [{"base_url": v} for v in model["base_urls"]]
+    return []
+
+
+def deployment_names(model: Mapping[str, Any]) -> list[str]:
+    """Each deployment's name: its own, else its provider's when that provider serves only one
+    of the model's unnamed deployments, else provider-N (N counting those, from 1)."""
+    entries = deployment_entries(model)
+    providers = [str(d.get("provider", model.get("provider")) or "") for d in entries]
+    unnamed = [p for d, p in zip(entries, providers, strict=True) if "name" not in d]
+    names, seen = [], dict.fromkeys(providers, 0)
+    for i, (entry, provider) in enumerate(zip(entries, providers, strict=True)):
+        if isinstance(entry.get("name"), str):
+            names.append(entry["name"])
+            continue
+        seen[provider] += 1
+        if not provider:
+            names.append(f"#{i + 1}")
+        elif unnamed.count(provider) == 1:
+            names.append(provider)
+        else:
+            names.append(f"{provider}-{seen[provider]}")
+    return names
+
+
+def _deployments(name: str, m: Mapping[str, Any], defaults: Defaults) -> tuple[DeploymentSpec, ...]:
+    entries = deployment_entries(m)
+    return tuple(
+        DeploymentSpec(
+            name=dname,
+            provider=str(d.get("provider", m.get("provider"))),
+            id=str(d.get("id", m.get("id"))),
+            key=f"{name}/{dname}",
+            weight=float(d.get("weight", 1.0)),
+            api_key_env=d.get("api_key_env"),
+            base_url=d.get("base_url"),
+            limits=_limits(d.get("limits")),
+            timeouts=_timeouts(d["timeouts"], defaults.timeouts) if d.get("timeouts") else None,
+            pricing=_pricing(d.get("pricing")),
+        )
+        for d, dname in zip(entries, deployment_names(m), strict=True)
     )
+
+
+def models(value: Any, defaults: Defaults) -> Mapping[str, ModelSpec]:
+    built = {}
+    for name, m in value.items():
+        pool = _deployments(name, m, defaults)
+        built[name] = ModelSpec(
+            name=name,
+            provider=m.get("provider") or pool[0].provider,
+            id=m.get("id") or pool[0].id,
+            pricing=_pricing(m.get("pricing")),
+            context_window=m.get("context_window"),
+            max_output_tokens=m.get("max_output_tokens"),
+            capabilities=frozenset(m.get("capabilities", ("streaming",))),
+            latency=LatencyPrior(**(m.get("latency") or {})),
+            quality=m.get("quality"),
+            limits=_limits(m.get("limits")),
+            params=_params(m.get("params")),
+            description=m.get("description"),
+            breaker=replace(defaults.breaker, **(m.get("breaker") or {})),
+            deployments=pool,
+            balance=m.get("balance", defaults.balance),
+        )
+    return MappingProxyType(built)
 
 
 def _task(name: str, t: Mapping[str, Any], defaults: Defaults) -> TaskSpec:

@@ -15,6 +15,8 @@ from difflib import get_close_matches
 from typing import Any
 
 from router.diagnostics import Diagnostic
+from router.spec.build import deployment_entries
+from router.spec.checks_deployments import check_deployments
 from router.spec.checks_fallbacks import (
     check_chain_duplicates,
     check_fallback_cycles,
@@ -277,7 +279,13 @@ def check_hedges(ctx: Context) -> Iterator[Diagnostic]:
         models |= {ref for _, ref in _names(task.get("fallback"))}
         fallback = task.get("fallback")
         via_task = isinstance(fallback, list) and any(isinstance(f, dict) for f in fallback)
-        if len(models) < 2 and not via_task:
+        # A model served at several deployments hedges to its next deployment.
+        pooled = any(
+            len(deployment_entries(m)) > 1
+            for m in map(ctx.section("models").get, models)
+            if isinstance(m, dict)
+        )
+        if len(models) < 2 and not via_task and not pooled:
             yield ctx.doc.diagnostic(
                 ("tasks", name, "hedge"),
                 f"task '{name}' hedges, but its chain has a single model to send to",
@@ -297,6 +305,7 @@ CHECKS: tuple[Callable[[Context], Iterator[Diagnostic]], ...] = (
     check_rules,
     check_numbers,
     check_models,
+    check_deployments,
     check_priorities,
     check_base_urls,
     check_environment,

@@ -46,81 +46,90 @@ def _secret_header(header: str, value: str) -> bool:
 def check_base_urls(ctx: Context) -> Iterator[Diagnostic]:
     for name, provider in ctx.entries("providers"):
         url = provider.get("base_url")
-        if not isinstance(url, str):
-            continue
-        path: PathT = ("providers", name, "base_url")
-        local = provider.get("local") is True
-        what = f"base_url of provider '{name}'"
-        try:
-            parts = urlsplit(url)
-            host = parts.hostname
-            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-        except ValueError:
-            yield ctx.doc.diagnostic(path, f"{what} is not a valid URL", "invalid-url")
-            continue
-        if problem := _url_problem(url):
-            yield ctx.doc.diagnostic(
-                path, f"{what} {problem}", "invalid-url", hint="write a plain https://host/path"
+        if isinstance(url, str):
+            yield from url_diagnostics(
+                ctx,
+                ("providers", name, "base_url"),
+                url,
+                provider.get("local") is True,
+                f"base_url of provider '{name}'",
             )
-            continue
-        if parts.scheme not in ("http", "https"):
-            yield ctx.doc.diagnostic(
-                path,
-                f"{what} uses the scheme "
-                f"'{parts.scheme or '(none)'}'; only http and https are allowed",
-                "unsafe-base-url",
-                hint="write it as https://host/path",
-            )
-            continue
-        if not host:
-            yield ctx.doc.diagnostic(path, f"{what} has no host", "invalid-url")
-            continue
-        if parts.username or parts.password:
-            yield ctx.doc.diagnostic(
-                path,
-                f"{what} carries credentials (value not shown)",
-                "secret-in-config",
-                hint="remove them from the URL; use api_key_env or headers with {env: NAME}",
-            )
-        elif any(_SECRET_NAME.search(k.lower()) for k, _ in parse_qsl(parts.query)):
-            yield ctx.doc.diagnostic(
-                path,
-                f"{what} carries a credential in its query string (value not shown)",
-                "secret-in-config",
-                hint="remove it from the URL; use api_key_env or headers with {env: NAME}",
-            )
-        kind, unusable, reading = host_risk(host)
-        if kind == _METADATA_KIND:  # never on purpose, local or not
-            yield ctx.doc.diagnostic(
-                path,
-                f"{what} points at {kind}",
-                "unsafe-base-url",
-                hint="no model is served there; `local: true` does not allow it",
-            )
-        elif kind and not local:
-            read_as = f" (its host {host} reads as {reading})" if reading != host else ""
-            yield ctx.doc.diagnostic(
-                path,
-                f"{what} points at {kind}{read_as}",
-                "unsafe-base-url",
-                hint="if this is on purpose (Ollama, vLLM, a sandbox), "
-                "add `local: true` to the provider",
-            )
-        elif unusable:
-            yield ctx.doc.diagnostic(
-                path,
-                f"{what}: the host {unusable}",
-                "invalid-url",
-                hint="write the host in plain ASCII (punycode xn--... for an international name)",
-            )
-        elif not kind and parts.scheme == "http":
-            yield ctx.doc.diagnostic(
-                path,
-                f"{what} is plain http to a public host: the API key travels unencrypted",
-                "insecure-base-url",
-                severity="warning",
-                hint="use https",
-            )
+
+
+def url_diagnostics(
+    ctx: Context, path: PathT, url: str, local: bool, what: str
+) -> Iterator[Diagnostic]:
+    """What is wrong with the base URL ``url`` written at ``path`` (a provider's, or a
+    deployment's); ``local``: the provider says private hosts are meant."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        yield ctx.doc.diagnostic(path, f"{what} is not a valid URL", "invalid-url")
+        return
+    if problem := _url_problem(url):
+        yield ctx.doc.diagnostic(
+            path, f"{what} {problem}", "invalid-url", hint="write a plain https://host/path"
+        )
+        return
+    if parts.scheme not in ("http", "https"):
+        yield ctx.doc.diagnostic(
+            path,
+            f"{what} uses the scheme '{parts.scheme or '(none)'}'; only http and https are allowed",
+            "unsafe-base-url",
+            hint="write it as https://host/path",
+        )
+        return
+    if not host:
+        yield ctx.doc.diagnostic(path, f"{what} has no host", "invalid-url")
+        return
+    if parts.username or parts.password:
+        yield ctx.doc.diagnostic(
+            path,
+            f"{what} carries credentials (value not shown)",
+            "secret-in-config",
+            hint="remove them from the URL; use api_key_env or headers with {env: NAME}",
+        )
+    elif any(_SECRET_NAME.search(k.lower()) for k, _ in parse_qsl(parts.query)):
+        yield ctx.doc.diagnostic(
+            path,
+            f"{what} carries a credential in its query string (value not shown)",
+            "secret-in-config",
+            hint="remove it from the URL; use api_key_env or headers with {env: NAME}",
+        )
+    kind, unusable, reading = host_risk(host)
+    if kind == _METADATA_KIND:  # never on purpose, local or not
+        yield ctx.doc.diagnostic(
+            path,
+            f"{what} points at {kind}",
+            "unsafe-base-url",
+            hint="no model is served there; `local: true` does not allow it",
+        )
+    elif kind and not local:
+        read_as = f" (its host {host} reads as {reading})" if reading != host else ""
+        yield ctx.doc.diagnostic(
+            path,
+            f"{what} points at {kind}{read_as}",
+            "unsafe-base-url",
+            hint="if this is on purpose (Ollama, vLLM, a sandbox), "
+            "add `local: true` to the provider",
+        )
+    elif unusable:
+        yield ctx.doc.diagnostic(
+            path,
+            f"{what}: the host {unusable}",
+            "invalid-url",
+            hint="write the host in plain ASCII (punycode xn--... for an international name)",
+        )
+    elif not kind and parts.scheme == "http":
+        yield ctx.doc.diagnostic(
+            path,
+            f"{what} is plain http to a public host: the API key travels unencrypted",
+            "insecure-base-url",
+            severity="warning",
+            hint="use https",
+        )
 
 
 # Prefixes of common API keys and tokens (OpenAI/Stripe sk_, Hugging Face hf_, GitHub ghp_...,
@@ -346,6 +355,22 @@ def environment_errors(spec: Spec, environ: Mapping[str, str]) -> list[Diagnosti
                         path=json_path(path),
                         file=spec.source,
                         hint=_env_hint(var),
+                    )
+                )
+    for model in spec.models.values():
+        for d in model.deployments:
+            if d.api_key_env and (
+                message := _env_value_problem(
+                    d.api_key_env, f"the API key of deployment '{d.name}'", environ
+                )
+            ):
+                found.append(
+                    Diagnostic(
+                        message,
+                        code="invalid-header",
+                        path=json_path(("models", model.name, "deployments")),
+                        file=spec.source,
+                        hint=_env_hint(d.api_key_env),
                     )
                 )
     return found

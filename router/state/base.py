@@ -140,6 +140,19 @@ class StateBackend(abc.ABC):
             charged.append((key, cost, interval))
         return 0.0
 
+    def acquire_booked(
+        self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None
+    ) -> tuple[float, Sequence[float] | None]:
+        """:meth:`acquire_all`, and when admitted, how far ahead each limit is now booked
+        (seconds: its ``tat`` minus now, shared by every process on a shared backend) when
+        the backend can say so in the same step; else None. Balancing by headroom reads it."""
+        return self.acquire_all(limits, now), None
+
+    async def aacquire_booked(
+        self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None
+    ) -> tuple[float, Sequence[float] | None]:
+        return await self.aacquire_all(limits, now), None
+
     def held_until_many(self, keys: Sequence[str], now: float | None = None) -> list[float | None]:
         """:meth:`held_until` for several keys (one round trip where the backend can)."""
         return [self.held_until(key, now) for key in keys]

@@ -95,9 +95,10 @@ class MemoryBackend(StateBackend):
     ) -> float:
         return self.acquire(key, cost=cost, interval=interval, burst=burst, now=now)
 
-    def acquire_all(
-        self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None
-    ) -> float:
+    def _admit(
+        self, limits: Sequence[tuple[str, float, float, float]], now: float | None
+    ) -> tuple[float, list[tuple[str, float | None]], float]:
+        """Every limit admitted and charged, or none: (longest wait, new tats, now)."""
         for _, cost, interval, burst in limits:
             gcra.check_limit(cost, interval, burst)
         with self._lock:
@@ -111,16 +112,34 @@ class MemoryBackend(StateBackend):
                 longest = max(longest, wait)
                 decided.append((key, tat))
             if longest > 0:
-                return longest
+                return longest, decided, now
             for key, tat in decided:
                 if tat is not None:
                     self._tat.put(key, tat, now)
-        return 0.0
+        return 0.0, decided, now
+
+    def acquire_all(
+        self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None
+    ) -> float:
+        return self._admit(limits, now)[0]
 
     async def aacquire_all(
         self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None
     ) -> float:
-        return self.acquire_all(limits, now)
+        return self._admit(limits, now)[0]
+
+    def acquire_booked(
+        self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None
+    ) -> tuple[float, Sequence[float] | None]:
+        wait, decided, at = self._admit(limits, now)
+        if wait > 0:
+            return wait, None
+        return 0.0, [max((tat or at) - at, 0.0) for _, tat in decided]
+
+    async def aacquire_booked(
+        self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None
+    ) -> tuple[float, Sequence[float] | None]:
+        return self.acquire_booked(limits, now)
 
     def adjust(self, key: str, *, delta: float, interval: float, now: float | None = None) -> None:
         gcra.check_adjust(delta, interval)

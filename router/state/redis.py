@@ -101,6 +101,13 @@ def _wait(reply: Any) -> float:
     return float(reply)
 
 
+def _booked(reply: Any) -> tuple[float, list[float] | None]:
+    """The limits script's answer: the wait, or '0' and each key's booking ahead."""
+    parts = reply.split()
+    wait = float(parts[0])
+    return wait, ([float(p) for p in parts[1:]] if wait == 0 else None)
+
+
 def _held(reply: Any, now: float) -> float | None:
     if reply is None:
         return None
@@ -236,20 +243,30 @@ class RedisBackend(StateBackend):
     def acquire_all(
         self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None
     ) -> float:
-        if not limits:
-            return 0.0
-        _, scripts = self._client()
-        keys, args = self._all_call(limits, now)
-        return _wait(scripts.gcra_all(keys=keys, args=args))
+        return self.acquire_booked(limits, now)[0]
 
     async def aacquire_all(
         self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None
     ) -> float:
+        return (await self.aacquire_booked(limits, now))[0]
+
+    def acquire_booked(
+        self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None
+    ) -> tuple[float, Sequence[float] | None]:
         if not limits:
-            return 0.0
+            return 0.0, []
+        _, scripts = self._client()
+        keys, args = self._all_call(limits, now)
+        return _booked(scripts.gcra_all(keys=keys, args=args))
+
+    async def aacquire_booked(
+        self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None
+    ) -> tuple[float, Sequence[float] | None]:
+        if not limits:
+            return 0.0, []
         _, scripts = self._aclient()
         keys, args = self._all_call(limits, now)
-        return _wait(await scripts.gcra_all(keys=keys, args=args))
+        return _booked(await scripts.gcra_all(keys=keys, args=args))
 
     def _gcra_call(
         self, key: str, cost: float, interval: float, burst: float, now: float | None

@@ -55,7 +55,9 @@ return '0'
 )
 
 # KEYS = P rl:<key> for each limit; ARGV = now ('' = server TIME), then cost, interval, burst
-# per key. All are admitted (and charged) or none: returns the longest wait, '0' when admitted.
+# per key. All are admitted (and charged) or none: returns the longest wait; when admitted, '0'
+# and then how far ahead each key is now booked (seconds, space-separated: the shared figures
+# `balance: headroom` reads, in the same round trip).
 _GCRA_ALL_LUA = (
     (
         _NOW_LUA
@@ -73,13 +75,15 @@ for i = 1, #KEYS do
   tats[i] = tat + cost * interval
 end
 if longest > 0 then return string.format('%.17g', longest) end
+local out = {'0'}
 for i = 1, #KEYS do
   if tats[i] > now then
     redis.call('SET', KEYS[i], string.format('%.17g', tats[i]),
                'PX', math.ceil((tats[i] - now) * 1000) + SLACK_MS)
   end
+  out[i + 1] = string.format('%.17g', math.max(tats[i] - now, 0))
 end
-return '0'
+return table.concat(out, ' ')
 """
     )
     .replace("EPSILON", repr(gcra.EPSILON))

@@ -226,6 +226,16 @@ class ResilientBackend(StateBackend):
     ) -> float:
         return await self._arun(lambda b: b.aacquire_all(limits, now))
 
+    def acquire_booked(
+        self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None
+    ) -> tuple[float, Sequence[float] | None]:
+        return self._run(lambda b: b.acquire_booked(limits, now))
+
+    async def aacquire_booked(
+        self, limits: Sequence[tuple[str, float, float, float]], now: float | None = None
+    ) -> tuple[float, Sequence[float] | None]:
+        return await self._arun(lambda b: b.aacquire_booked(limits, now))
+
     def held_until_many(self, keys: Sequence[str], now: float | None = None) -> list[float | None]:
         return self._run(lambda b: b.held_until_many(keys, now))
 

@@ -169,18 +169,22 @@ class Telemetry:
             return r
         attempts = tuple(
             a
-            if not any(red.leaks(s) for s in (a.task, a.model, a.provider, a.error or ""))
+            if not any(
+                red.leaks(s)
+                for s in (a.task, a.model, a.provider, a.error or "", a.deployment or "")
+            )
             else replace(
                 a,
                 task=red.text(a.task),
                 model=red.text(a.model),
                 provider=red.text(a.provider),
+                deployment=None if a.deployment is None else red.text(a.deployment),
                 error_kind=None if a.error_kind is None else red.text(a.error_kind),
                 error=None if a.error is None else red.text(a.error),
             )
             for a in r.attempts
         )
-        texts = (r.task, r.requested_task, r.model, r.provider, r.prompt, r.response)
+        texts = (r.task, r.requested_task, r.model, r.provider, r.deployment, r.prompt, r.response)
         if all(x is y for x, y in zip(attempts, r.attempts, strict=True)) and not any(
             s is not None and red.leaks(s) for s in texts
         ):
@@ -195,6 +199,7 @@ class Telemetry:
             requested_task=red.text(r.requested_task),
             model=clean(r.model),
             provider=clean(r.provider),
+            deployment=clean(r.deployment),
             prompt=clean(r.prompt),
             response=clean(r.response),
             attempts=attempts,

@@ -22,7 +22,7 @@ from router.telemetry.records import AttemptRecord, RequestRecord
 
 __all__ = ["SCHEMA_VERSION", "Ledger", "LedgerError", "MemoryLedger", "SQLiteLedger"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class LedgerError(Exception):
@@ -102,6 +102,7 @@ _REQUEST_COLUMNS = (
     "cache_hit",
     "stream",
     "ts",
+    "deployment",
 )
 _ATTEMPT_COLUMNS = (
     "task",
@@ -119,6 +120,7 @@ _ATTEMPT_COLUMNS = (
     "cache_hit",
     "ts",
     "error",
+    "deployment",
 )
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -133,7 +135,8 @@ CREATE TABLE IF NOT EXISTS requests (
     fallbacks INTEGER NOT NULL,
     cache_hit INTEGER NOT NULL,
     stream INTEGER NOT NULL,
-    ts REAL NOT NULL
+    ts REAL NOT NULL,
+    deployment TEXT
 );
 CREATE INDEX IF NOT EXISTS requests_ts ON requests (ts);
 CREATE TABLE IF NOT EXISTS attempts (
@@ -154,6 +157,7 @@ CREATE TABLE IF NOT EXISTS attempts (
     cache_hit INTEGER NOT NULL,
     ts REAL NOT NULL,
     error TEXT,
+    deployment TEXT,
     PRIMARY KEY (request_id, seq)
 );
 CREATE INDEX IF NOT EXISTS attempts_ts ON attempts (ts);
@@ -196,6 +200,7 @@ class _Store:
                             int(r.cache_hit),
                             int(r.stream),
                             r.ts,
+                            r.deployment,
                         ),
                     )
                     conn.executemany(
@@ -238,6 +243,7 @@ def _attempt_row(a: AttemptRecord) -> tuple[Any, ...]:
         int(a.cache_hit),
         a.ts,
         a.error,
+        a.deployment,
     )
 
 
@@ -258,6 +264,7 @@ def _attempt(row: sqlite3.Row) -> AttemptRecord:
         cache_hit=bool(row["cache_hit"]),
         ts=row["ts"],
         error=row["error"],
+        deployment=dict(row).get("deployment"),  # none in a version-1 file read as it is
     )
 
 
@@ -355,6 +362,7 @@ class SQLiteLedger:
                 cache_hit=bool(row["cache_hit"]),
                 stream=bool(row["stream"]),
                 ts=row["ts"],
+                deployment=dict(row).get("deployment"),  # none in a version-1 file read as it is
             )
 
     def attempts(self, since: float | None = None) -> Iterator[AttemptRecord]:
@@ -387,7 +395,14 @@ def _prepare(conn: sqlite3.Connection, *, readonly: bool) -> None:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     if version < SCHEMA_VERSION:
-        # IMMEDIATE: two processes creating the same file take turns.
+        # IMMEDIATE: two processes creating the same file take turns. Version 1 had no
+        # deployment columns: added (NULL in its rows).
+        upgrade = (
+            "ALTER TABLE requests ADD COLUMN deployment TEXT; "
+            "ALTER TABLE attempts ADD COLUMN deployment TEXT;"
+            if version == 1
+            else ""
+        )
         conn.executescript(
-            f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            f"BEGIN IMMEDIATE; {upgrade} {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
         )

@@ -5,13 +5,16 @@ only; never from text that could carry a secret or personal data)::
 
     router_requests_total{task, model, outcome}        model "" when none answered
     router_attempts_total{task, model, provider, outcome, error_kind}
+    router_deployment_attempts_total{model, deployment, outcome}   every deployment by name
     router_tokens_total{model, kind}                   kind: input, output, cached_input
     router_cost_usd_total{model}                       priced attempts only
     router_unpriced_attempts_total{model}              attempts whose cost is unknown
     router_fallbacks_total{task}                       models tried after the first
     router_cache_hits_total{task}
     router_latency_seconds{task, model}                histogram of request latency
-    router_breaker_open{model}                         1 open, 0.5 half-open, 0 closed
+    router_breaker_open{model}                         1 open, 0.5 half-open, 0 closed; one
+                                                       per deployment: model/deployment for a
+                                                       model with ``deployments``
 
 Each :class:`Metrics` has its own registry unless given one (pass
 ``prometheus_client.REGISTRY`` to serve them with the process's default metrics).
@@ -52,6 +55,7 @@ class Metrics:
         "_breaker",
         "_cache_hits",
         "_cost",
+        "_deployments",
         "_fallbacks",
         "_latency",
         "_prom",
@@ -73,6 +77,12 @@ class Metrics:
             "router_attempts",
             "Attempts by model, outcome and error kind.",
             ["task", "model", "provider", "outcome", "error_kind"],
+            registry=r,
+        )
+        self._deployments = prom.Counter(
+            "router_deployment_attempts",
+            "Attempts by model deployment and outcome.",
+            ["model", "deployment", "outcome"],
             registry=r,
         )
         self._tokens = prom.Counter("router_tokens", "Tokens used.", ["model", "kind"], registry=r)
@@ -115,6 +125,8 @@ class Metrics:
             self._cache_hits.labels(request.task).inc()
         for a in request.attempts:
             self._attempts.labels(a.task, a.model, a.provider, a.outcome, a.error_kind or "").inc()
+            if a.deployment is not None:
+                self._deployments.labels(a.model, a.deployment, a.outcome).inc()
             for kind, n in (
                 ("input", a.input_tokens),
                 ("output", a.output_tokens),

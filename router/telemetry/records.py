@@ -53,6 +53,7 @@ class AttemptRecord:
     cache_hit: bool
     ts: float  # wall-clock start, seconds since the epoch
     error: str | None = None
+    deployment: str | None = None  # the model's deployment tried (its name, never a key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,7 @@ class RequestRecord:
     ts: float  # wall-clock start, seconds since the epoch
     prompt: str | None = None
     response: str | None = None
+    deployment: str | None = None  # the deployment that answered (or was cut)
 
     @property
     def input_tokens(self) -> int:
@@ -159,6 +161,7 @@ def records_from(
                 cache_hit=a.cached,
                 ts=start + offset,
                 error=err.message if err is not None else None,
+                deployment=a.deployment,
             )
         )
         offset += a.latency_s
@@ -195,4 +198,11 @@ def records_from(
         ts=start,
         prompt=render_prompt(messages) if content else None,
         response=text,
+        deployment=(
+            response.deployment
+            if response is not None
+            else records[-1].deployment
+            if interrupted is not None and records
+            else None
+        ),
     )

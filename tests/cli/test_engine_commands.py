@@ -16,7 +16,11 @@ from router.sandbox import Sandbox
 ROOT = Path(__file__).resolve().parents[2]
 ROUTES = ROOT / "configs" / "routes.yaml"
 GOLDEN = ROOT / "tests" / "golden"
-KEYS = {"OPENAI_API_KEY": "sk-test-openai", "ANTHROPIC_API_KEY": "sk-test-anthropic"}
+KEYS = {
+    "OPENAI_API_KEY": "sk-test-openai",
+    "ANTHROPIC_API_KEY": "sk-test-anthropic",
+    "ANTHROPIC_API_KEY_2": "sk-test-anthropic-2",
+}
 LONG = "word " * 500_000  # ~625k estimated tokens: beyond every window
 
 

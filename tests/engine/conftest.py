@@ -3,6 +3,7 @@ each test, in tests/conftest.py), closed after the test."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -30,7 +31,7 @@ def make_router(sb: Sandbox, tmp_path: Path) -> Iterator[MakeRouter]:
     ``{anthropic}`` in the text become the sandbox's base URLs; ``env`` is added to the
     router's environment (which always holds SANDBOX_API_KEY). Time is fake (FakeTime over
     ``clock``): waits advance it instead of sleeping. Same-model retries are off unless the
-    spec sets ``retry:`` or ``retries=True``."""
+    spec sets ``retry:`` or ``retries=True``. ``seed`` seeds the draw among deployments."""
     made: list[Router] = []
 
     def make(
@@ -38,6 +39,7 @@ def make_router(sb: Sandbox, tmp_path: Path) -> Iterator[MakeRouter]:
         *,
         clock: Callable[[], float] | None = None,
         retries: bool = False,
+        seed: int | None = None,
         **env: str,
     ) -> Router:
         text = yaml_text.replace("{openai}", sb.openai_base_url).replace(
@@ -50,7 +52,13 @@ def make_router(sb: Sandbox, tmp_path: Path) -> Iterator[MakeRouter]:
         environ = {"SANDBOX_API_KEY": SANDBOX_KEY, **env}
         time = FakeTime(clock)
         router = Router.from_yaml(
-            path, environ=environ, clock=time, wall=time, sleep=time.sleep, asleep=time.asleep
+            path,
+            environ=environ,
+            clock=time,
+            wall=time,
+            sleep=time.sleep,
+            asleep=time.asleep,
+            random=random.Random(seed).random if seed is not None else None,
         )
         router.fake_time = time  # type: ignore[attr-defined]
         made.append(router)

@@ -79,6 +79,12 @@ ERROR_CODES = {
     "output-exceeds-window",
     "latency-prior",
     "priority-weights",
+    # deployments (router/spec/checks_deployments.py)
+    "deployment-forms",
+    "duplicate-deployment",
+    "deployment-weights",
+    "missing-provider",
+    "missing-id",
     "invalid-url",
     "invalid-header",
     "reserved-header",

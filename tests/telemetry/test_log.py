@@ -59,12 +59,12 @@ FALLBACK = request(
 ATTEMPT_KEYS = {
     "event", "request_id", "task", "model", "provider", "outcome", "error_kind", "status", "error",
     "input_tokens", "output_tokens", "cached_input_tokens", "cost", "latency_ms", "depth",
-    "cache_hit", "level", "timestamp", "log_level",
+    "cache_hit", "level", "timestamp", "log_level", "deployment",
 }  # fmt: skip
 REQUEST_KEYS = {
     "event", "request_id", "task", "requested_task", "outcome", "model", "provider", "attempts",
     "fallbacks", "input_tokens", "output_tokens", "cost", "latency_ms", "cache_hit", "stream",
-    "level", "timestamp", "log_level",
+    "level", "timestamp", "log_level", "deployment",
 }  # fmt: skip
 
 
