@@ -157,7 +157,8 @@ def test_explain_without_keys_plans_as_if_set_and_names_the_unset_variables(
     code, out, err = call(*argv)
     assert code == 0
     assert err == (
-        "note: OPENAI_API_KEY, ANTHROPIC_API_KEY are not set: planned as if set (a call now "
+        "note: OPENAI_API_KEY, ANTHROPIC_API_KEY, ANTHROPIC_API_KEY_2 are not set: planned as if "
+        "set (a call now "
         "would skip the models that need them)\n"
     )
     for name, value in KEYS.items():
