@@ -10,7 +10,7 @@ RouterError                     base of everything raised on purpose
 ├── ProviderError               one attempt at one target failed (provider, model, status)
 │   ├── AuthenticationError     401/403: a bad or missing key; never retried on the same target
 │   ├── RateLimitError          429: carries ``retry_after`` (seconds) when the provider sent it
-│   ├── TimeoutError            the provider did not answer in time
+│   ├── ProviderTimeout            the provider did not answer in time
 │   ├── ContextWindowExceeded   the prompt plus max output does not fit the model
 │   ├── ContentFiltered         the provider refused the content
 │   ├── BadRequestError         400/404/422: the request itself is wrong; never retried
@@ -39,6 +39,7 @@ contain API keys or the values of environment variables.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -57,13 +58,13 @@ __all__ = [
     "NoRouteError",
     "ProviderConfigError",
     "ProviderError",
+    "ProviderTimeout",
     "ProviderUnavailable",
     "RateLimitError",
     "RequestError",
     "RouterError",
     "StateUnavailable",
     "StreamInterrupted",
-    "TimeoutError",
 ]
 
 
@@ -225,8 +226,10 @@ class RateLimitError(ProviderError):
     kind = "rate_limit"
 
 
-class TimeoutError(ProviderError):
-    """The provider did not answer within the request timeout."""
+class ProviderTimeout(ProviderError):
+    """The provider did not answer in time: within the attempt's read timeout, or before the
+    request's deadline. (Called ``TimeoutError`` before 0.2, a name that shadowed the
+    builtin; that name still works, with a DeprecationWarning.)"""
 
     kind = "timeout"
 
@@ -378,3 +381,25 @@ class StateUnavailable(RouterError):
 
 def _rebuild_state_unavailable(backend: str, detail: str | None) -> StateUnavailable:
     return StateUnavailable(backend, detail=detail)
+
+
+#: Old names that still work, each with a DeprecationWarning: old name → new name.
+DEPRECATED_NAMES = {"TimeoutError": "ProviderTimeout"}
+
+
+def deprecated(module: str, name: str) -> Any:
+    """The error an old ``name`` stood for, after warning that it is deprecated; an
+    AttributeError (as for any unknown attribute of ``module``) when it is not an old name."""
+    new = DEPRECATED_NAMES.get(name)
+    if new is None:
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    warnings.warn(
+        f"{module}.{name} is deprecated (it shadows the builtin {name}); use {module}.{new}",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return globals()[new]
+
+
+def __getattr__(name: str) -> Any:
+    return deprecated(__name__, name)
