@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import IO, Any, NoReturn
 
-from router.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from router.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, plural
 from router.spec import Diagnostic, ValidationReport, validate_file
 
 Command = Callable[[argparse.Namespace, IO[str], IO[str]], int]
@@ -90,15 +90,12 @@ def _github_line(d: Diagnostic) -> str:
 def _summary(report: ValidationReport) -> str:
     errors, warnings = len(report.errors), len(report.warnings)
     if errors:
-        return (
-            f"{report.file}: invalid: {errors} error{'s' * (errors != 1)}"
-            f", {warnings} warning{'s' * (warnings != 1)}"
-        )
-    extra = f" ({warnings} warning{'s' * (warnings != 1)})" if warnings else ""
+        return f"{report.file}: invalid: {plural(errors, 'error')}, {plural(warnings, 'warning')}"
+    extra = f" ({plural(warnings, 'warning')})" if warnings else ""
     spec = report.spec
     counts = (
-        f": {len(spec.providers)} providers, {len(spec.models)} models, "
-        f"{len(spec.tasks)} tasks, {len(spec.rules)} rules"
+        f": {plural(len(spec.providers), 'provider')}, {plural(len(spec.models), 'model')}, "
+        f"{plural(len(spec.tasks), 'task')}, {plural(len(spec.rules), 'rule')}"
         if spec
         else ""
     )
@@ -178,6 +175,9 @@ def build_parser(stdout: IO[str]) -> _Parser:
     from router.cli.commands import add_commands
 
     add_commands(sub)
+    from router.cli.importers import add_import
+
+    add_import(sub)
     for action in sub.choices.values():
         action.out = stdout
     return parser

@@ -16,6 +16,11 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_CONFIG = "configs/routes.yaml"
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 rule``, ``2 rules``, ``0 entries`` (with ``many``)."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
 def default_config() -> str:
     return os.environ.get("ROUTER_CONFIG", DEFAULT_CONFIG)
 
