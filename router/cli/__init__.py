@@ -176,7 +176,9 @@ def build_parser(stdout: IO[str]) -> _Parser:
 
     add_commands(sub)
     from router.cli.importers import add_import
+    from router.cli.init import add_init
 
+    add_init(sub)
     add_import(sub)
     for action in sub.choices.values():
         action.out = stdout
