@@ -338,9 +338,21 @@ class AllModelsFailed(RouterError, ExceptionGroup[Exception]):
         return AllModelsFailed(self.message, excs, task=self.task)
 
     def __str__(self) -> str:
-        lines = [f"{self.message} ({len(self.exceptions)} attempt(s)):"]
+        lines = [f"{self.message} ({_count_attempts(self.exceptions)}):"]
         lines += [f"  {i}. {type(e).__name__}: {e}" for i, e in enumerate(self.exceptions, 1)]
         return "\n".join(lines)
+
+
+def _count_attempts(errors: Sequence[Exception]) -> str:
+    """ "1 attempt", "3 attempts", "2 attempts, 1 not sent", "nothing was sent (2 models
+    could not be tried)": local refusals (an open circuit, a limit, a hold) sent nothing."""
+    unsent = sum(1 for e in errors if getattr(e, "local", False))
+    sent = len(errors) - unsent
+    if not sent:
+        tried = "model" if unsent == 1 else "models"
+        return f"nothing was sent: {unsent} {tried} could not be tried"
+    text = f"{sent} attempt{'s' * (sent != 1)}"
+    return f"{text}, {unsent} not sent" if unsent else text
 
 
 class BudgetExceeded(RouterError):

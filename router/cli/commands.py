@@ -77,8 +77,10 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--no-stream", action="store_true", help="wait for the whole answer")
     p.add_argument("--tag", action="append", help="request tag for rules (repeatable)")
     p.add_argument("--meta", action="append", metavar="KEY=VALUE", help="request metadata")
-    p.add_argument("--max-tokens", type=int, dest="max_tokens")
-    p.add_argument("--temperature", type=float)
+    p.add_argument(
+        "--max-tokens", type=int, dest="max_tokens", help="most tokens to generate (an integer)"
+    )
+    p.add_argument("--temperature", type=float, help="sampling temperature, 0 to 2")
     p.add_argument("text", nargs="*", help="the prompt")
     p.set_defaults(command=cmd_complete)
 
@@ -91,15 +93,19 @@ def add_commands(sub: Any) -> None:
             "Nothing is sent to any provider."
         ),
     )
-    p.add_argument("--task", required=True)
+    p.add_argument("--task", required=True, help="task name from the spec")
     add_config_option(p)
     p.add_argument("--messages", metavar="FILE", help="JSON list of messages (OpenAI shape)")
     p.add_argument("--prompt", dest="text", action="append", help="prompt text")
     p.add_argument("--stream", action="store_true", help="plan a streamed call")
     p.add_argument("--tag", action="append", help="request tag (repeatable)")
     p.add_argument("--meta", action="append", metavar="KEY=VALUE", help="request metadata")
-    p.add_argument("--max-tokens", type=int, dest="max_tokens")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--max-tokens", type=int, dest="max_tokens", help="plan for at most this many tokens out"
+    )
+    p.add_argument(
+        "--format", choices=("text", "json"), default="text", help="text (default) or json"
+    )
     p.set_defaults(command=cmd_explain)
 
     p = sub.add_parser("models", help="list configured models", description="List models.")
@@ -127,10 +133,12 @@ def add_commands(sub: Any) -> None:
             "injectable through an x-sandbox-fault header or a /fault/SPEC/ path prefix."
         ),
     )
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765, help="0 picks a free port (default 8765)")
     p.add_argument("--api-key", default=None, help="require exactly this key")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the answers and latencies (default 0)"
+    )
     p.set_defaults(command=cmd_sandbox)
 
     p = sub.add_parser(
@@ -138,7 +146,12 @@ def add_commands(sub: Any) -> None:
         help="run the keys-free demo against the built-in sandbox",
         description="Start the sandbox and walk through configs/demo.yaml, printing each decision.",
     )
-    p.add_argument("--config", default="configs/demo.yaml", metavar="FILE")
+    p.add_argument(
+        "--config",
+        default="configs/demo.yaml",
+        metavar="FILE",
+        help="the spec to walk through (default configs/demo.yaml)",
+    )
     p.set_defaults(command=cmd_demo)
 
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
+from router.cli.common import plural
 from router.engine.router import Router
 from router.errors import AllModelsFailed, StreamInterrupted
 from router.providers.registry import get_adapter_class
@@ -61,8 +62,9 @@ def run_demo(config: Path, out: IO[str], environ: Mapping[str, str] | None = Non
         return 1
     spec = report.spec
     out.write(
-        f"1. validated {config}: {len(spec.providers)} providers, {len(spec.models)} models, "
-        f"{len(spec.tasks)} tasks, {len(spec.rules)} rules\n"
+        f"1. validated {config}: {plural(len(spec.providers), 'provider')}, "
+        f"{plural(len(spec.models), 'model')}, {plural(len(spec.tasks), 'task')}, "
+        f"{plural(len(spec.rules), 'rule')}\n"
     )
     total = 0.0
     with Sandbox() as sandbox, Router(_point_at(spec, sandbox), environ=env) as router:

@@ -119,7 +119,8 @@ def format_table(report: UsageReport) -> str:
         since = f" since {_iso(report.since)}" if report.since is not None else ""
         return f"No requests recorded{since}.\n"
     span = f"{_iso(report.first_ts)} .. {_iso(report.last_ts)}"
-    unpriced = f" ({report.unpriced_requests} request(s) unpriced)"
+    n = report.unpriced_requests
+    unpriced = f" ({n} request{'s' * (n != 1)} unpriced)"
     lines = [
         f"Usage {span}" + (f" (since {_iso(report.since)})" if report.since is not None else ""),
         f"requests: {report.requests}  ok {report.ok}  failed {report.failed}  "

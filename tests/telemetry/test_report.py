@@ -173,7 +173,7 @@ def test_table_shape() -> None:
     assert lines[0] == "Usage 2027-01-15T08:00:00+00:00 .. 2027-01-15T08:00:40+00:00"
     assert lines[1] == "requests: 5  ok 4  failed 1  interrupted 0"
     assert lines[2] == "attempts: 8  sent 7  errors 3  skipped 1"
-    assert lines[3] == "cost: $0.3750 +1 unpriced (1 request(s) unpriced)"
+    assert lines[3] == "cost: $0.3750 +1 unpriced (1 request unpriced)"
     assert lines[4] == "cache hit rate: 20.0%  fallback rate: 40.0%"
     headers = [
         line.split()[0]

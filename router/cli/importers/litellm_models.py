@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from router.cli.importers.litellm_providers import PROVIDERS, Kind, ollama_base, split_model
 from router.spec.hosts import host_risk
+from router.spec.litellm_names import PROVIDERS, Kind, ollama_base, split_model
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")

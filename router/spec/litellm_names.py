@@ -78,3 +78,50 @@ def ollama_base(api_base: str) -> str:
     """Ollama's OpenAI-compatible endpoint is under /v1 of the URL LiteLLM is given."""
     base = api_base.rstrip("/")
     return base if base.endswith("/v1") else base + "/v1"
+
+
+#: LiteLLM's names for what the spec says otherwise: the key as LiteLLM writes it → what it is
+#: here. Used for the hint of an unknown key, wherever it is written.
+KEY_HINTS: dict[str, str] = {
+    "model_list": "`models` (each with a `provider` and an `id`), served by `providers`",
+    "litellm_params": "keys of the model itself (`provider`, `id`, `params`); endpoints "
+    "and keys go on its provider",
+    "model_name": "the model's key under `models` (and a task names the models it may use)",
+    "model_info": "keys of the model itself (`pricing`, `context_window`, `capabilities`)",
+    "api_base": "`base_url`, on a provider",
+    "api_key": "`api_key_env` on a provider: the NAME of the variable holding the key",
+    "rpm": "`limits: {requests_per_minute: N}` on a provider or a model",
+    "tpm": "`limits: {tokens_per_minute: N}` on a provider or a model",
+    "router_settings": "`defaults` (retry, timeouts, breaker, fallback_on) and each task's "
+    "`priority` and `fallback`",
+    "litellm_settings": "`defaults` (retry, timeouts, cache) and `telemetry`",
+    "general_settings": "nothing: the router runs in your process, there is no proxy server",
+    "fallbacks": "`fallback: [models...]` on each task (`{task: NAME}` continues another "
+    "task's chain)",
+    "context_window_fallbacks": "the task's `fallback`: after a context-window failure only "
+    "models with a larger window are tried",
+    "content_policy_fallbacks": "the task's `fallback`, with `content_filter` in `fallback_on`",
+    "num_retries": "`retry: {attempts: N}` (per model, the first attempt included) on a task "
+    "or in `defaults`",
+    "routing_strategy": "`priority` on a task (cost, latency, quality or weights)",
+    "allowed_fails": "`breaker: {failures: N}` in `defaults` or on a model",
+    "cooldown_time": "`breaker: {cooldown: SECONDS}` in `defaults` or on a model",
+    "timeout": "`timeouts: {request: SECONDS}` (one attempt) and `total` (the whole call)",
+    "request_timeout": "`timeouts: {request: SECONDS}`",
+    "max_budget": "`budgets: {daily: USD, monthly: USD}` at the top level, or `budget` on a task",
+}
+
+
+#: A LiteLLM provider name (`type: ollama`) → what to write instead, or why there is nothing.
+def provider_hint(name: str) -> str | None:
+    kind = PROVIDERS.get(name)
+    if kind is None:
+        return None
+    if kind.type != "openai_compatible":
+        return f"this is LiteLLM's name; here it is `type: {kind.type}`"
+    where = f" and `base_url: {kind.base_url}`" if kind.base_url else " and its `base_url`"
+    local = " (with `local: true`)" if kind.local else ""
+    return (
+        f"this is LiteLLM's provider '{name}'; it speaks OpenAI's API, so here it is "
+        f"`type: openai_compatible`{where}{local}"
+    )
