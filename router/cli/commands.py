@@ -213,6 +213,9 @@ def cmd_explain(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> i
                 stdout.write(format_plan(plan, router.spec) + "\n")
     except (RouterError, OSError, json.JSONDecodeError) as exc:
         return report_error(exc, stderr)
+    if not plan.chain:  # the call would be refused: say so in the exit status too
+        stderr.write(f"router explain: no model of task '{args.task}' can take this request\n")
+        return EXIT_FAILED
     return EXIT_OK
 
 
