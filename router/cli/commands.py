@@ -233,6 +233,8 @@ def cmd_models(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> in
             listed = (
                 " · listed by provider" if r.listed_by_provider else " · NOT listed by provider"
             )
+        elif r.not_asked:
+            listed = f" · provider's list {r.not_asked}"
         caps = ",".join(sorted(r.capabilities))
         stdout.write(f"{r.name:<{width}}  {r.provider}/{r.id}  [{caps}]  {status}{listed}\n")
     return EXIT_OK
