@@ -45,7 +45,10 @@ tasks:
     assert rows["unlisted"].endswith("available · NOT listed by provider")
     assert "· provider's list could not be read (provider unavailable: " in rows["failing"]
     assert "500" in rows["failing"] or "unavailable" in rows["failing"]
-    assert "· provider's list not asked (UNSET_KEY is not set)" in rows["keyless"] and "UNSET_KEY" in rows["keyless"]
+    assert (
+        "· provider's list not asked (UNSET_KEY is not set)" in rows["keyless"]
+        and "UNSET_KEY" in rows["keyless"]
+    )
     # Without --remote nobody is asked.
     out = io.StringIO()
     assert run(["models", "--config", str(spec)], out, io.StringIO()) == 0

@@ -60,6 +60,8 @@ def test_the_cache_is_shown_only_where_a_caching_task_reaches(tmp_path: Path) ->
 def test_each_rule_shows_the_fallbacks_it_leaves(tmp_path: Path) -> None:
     lines = _graph(tmp_path)
     text = "\n".join(lines)
-    assert "  1. private: candidates local\n     fallbacks: none (confined to its candidates)" in text
+    assert (
+        "  1. private: candidates local\n     fallbacks: none (confined to its candidates)" in text
+    )
     assert "  2. no-local: exclude local\n     fallbacks left: chat → other" in text
     assert "  3. big: route_to long\n     fallbacks left: long → (none)" in text
