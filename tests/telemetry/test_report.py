@@ -229,3 +229,13 @@ def test_parse_since_iso() -> None:
 def test_parse_since_rejects_other_forms(text: str) -> None:
     with pytest.raises(ValueError, match="expected a duration like 30m"):
         parse_since(text)
+
+
+def test_small_costs_are_shown_with_enough_digits() -> None:
+    from router.telemetry.report_format import usd
+
+    assert usd(0.375) == "$0.3750"
+    assert usd(0.0012) == "$0.0012"
+    assert usd(0.0000145) == "$0.000015"  # 145 tokens of a cheap model: not $0.0000
+    assert usd(0.00009) == "$0.000090"
+    assert usd(0.0) == "$0.0000"
