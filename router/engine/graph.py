@@ -108,8 +108,8 @@ class Graph:
         caching: dict[str, list[str]] = {name: [] for name in spec.models}
         for name, task in spec.tasks.items():
             if task.cache.enabled:
-                for model in _reach(spec, task):
-                    caching.setdefault(model, []).append(name)
+                for reached in _reach(spec, task):
+                    caching.setdefault(reached, []).append(name)
         lines.append("targets:")
         width = max(len(n) for n in spec.models)
         for name, model in spec.models.items():

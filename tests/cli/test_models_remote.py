@@ -22,7 +22,11 @@ def test_each_model_is_listed_or_not_or_says_why_not(
         f"""\
 version: 1
 providers:
-  sb: {{type: openai_compatible, base_url: "{sb.openai_base_url}", api_key_env: SB_KEY, local: true}}
+  sb:
+    type: openai_compatible
+    base_url: "{sb.openai_base_url}"
+    api_key_env: SB_KEY
+    local: true
   broken:
     type: openai_compatible
     base_url: "{sb.fault_url("500")}/v1"
