@@ -17,6 +17,9 @@ class Kind:
     key_env: str | None  # the variable LiteLLM reads the key from by default
     needs_base: bool = False  # the prefix has no endpoint of its own: api_base is required
     local: bool = False  # the default endpoint is on this machine
+    key_required: bool = False  # the type needs api_key_env
+    official_host: str | None = None  # an api_base elsewhere is another server...
+    elsewhere: str | None = None  # ...of this type (an OpenAI-compatible one)
 
 
 _OLLAMA = Kind("openai_compatible", "http://localhost:11434/v1", None, local=True)
@@ -25,8 +28,15 @@ _SELF_HOSTED = Kind("openai_compatible", None, None, needs_base=True)
 #: LiteLLM prefix → what it becomes. OpenAI-compatible services are reached through their
 #: OpenAI-compatible endpoint, with the key variable LiteLLM reads for them.
 PROVIDERS: dict[str, Kind] = {
-    "openai": Kind("openai", None, "OPENAI_API_KEY"),
-    "anthropic": Kind("anthropic", None, "ANTHROPIC_API_KEY"),
+    "openai": Kind(
+        "openai",
+        None,
+        "OPENAI_API_KEY",
+        key_required=True,
+        official_host="api.openai.com",
+        elsewhere="openai_compatible",
+    ),
+    "anthropic": Kind("anthropic", None, "ANTHROPIC_API_KEY", key_required=True),
     "groq": Kind("openai_compatible", "https://api.groq.com/openai/v1", "GROQ_API_KEY"),
     "together_ai": Kind("openai_compatible", "https://api.together.xyz/v1", "TOGETHERAI_API_KEY"),
     "mistral": Kind("openai_compatible", "https://api.mistral.ai/v1", "MISTRAL_API_KEY"),

@@ -128,6 +128,10 @@ def _setting(settings: dict[str, Mapping[str, Any]], key: str) -> tuple[str, Any
     return None
 
 
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def _defaults(c: Conversion) -> dict[str, Any]:
     return c.spec.setdefault("defaults", {})  # type: ignore[no-any-return]
 
@@ -147,7 +151,9 @@ def _routing(c: Conversion, settings: dict[str, Mapping[str, Any]]) -> None:
         elif strategy != "simple-shuffle":
             c.notes.skip(where, f"'{strategy}' has no equivalent; deployments are tried in order")
     found = _setting(settings, "num_retries")
-    if found and (n := _number(found[1])) is not None and n >= 0:
+    if found and not _count(found[1]):
+        c.notes.skip(found[0], "is not a whole number of 0 or more")
+    elif found and (n := _number(found[1])) is not None:
         attempts = max(1, min(int(n) + 1, 10))
         _defaults(c).setdefault("retry", {})["attempts"] = attempts
         c.notes.change(
@@ -158,6 +164,9 @@ def _routing(c: Conversion, settings: dict[str, Mapping[str, Any]]) -> None:
     found = _setting(settings, "retry_after")
     if found and (n := _number(found[1])) is not None and n > 0:
         _defaults(c).setdefault("retry", {})["initial_backoff"] = n
+        c.notes.change(found[0], f"is `retry: {{initial_backoff: {n:g}}}` (then doubling)")
+    elif found and found[1] != 0:
+        c.notes.skip(found[0], "is not a number of seconds")
     for key in ("timeout", "request_timeout"):
         found = _setting(settings, key)
         if found and (n := _number(found[1])) is not None and n > 0:
@@ -171,7 +180,9 @@ def _routing(c: Conversion, settings: dict[str, Mapping[str, Any]]) -> None:
         if found:
             c.notes.skip(found[0], "already set by the other timeout, or not a number")
     found = _setting(settings, "allowed_fails")
-    if found and (n := _number(found[1])) is not None and n >= 0:
+    if found and not _count(found[1]):
+        c.notes.skip(found[0], "is not a whole number of 0 or more")
+    elif found and (n := _number(found[1])) is not None:
         _defaults(c).setdefault("breaker", {})["failures"] = int(n) + 1
         c.notes.change(
             found[0],
@@ -223,6 +234,11 @@ def _routing(c: Conversion, settings: dict[str, Mapping[str, Any]]) -> None:
         for key in settings[section]:
             if key not in handled:
                 c.notes.skip(f"{section}.{key}", why.get(str(key), "has no equivalent here"))
+    for key in handled:
+        if key in settings["router_settings"] and key in settings["litellm_settings"]:
+            c.notes.skip(
+                f"litellm_settings.{key}", f"router_settings.{key} is used instead (set in both)"
+            )
 
 
 def _fallback_lists(c: Conversion, where: str, value: Any) -> dict[str, list[str]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -241,8 +241,9 @@ def _provider(
             api_base = urlunsplit(parts)
         if prefix in ("ollama", "ollama_chat"):
             base = ollama_base(api_base)
-        elif kind.type == "openai" and parts.hostname != "api.openai.com":
-            provider["type"] = "openai_compatible"
+        elif kind.elsewhere and parts.hostname != kind.official_host:
+            provider["type"] = kind.elsewhere
+            kind = replace(kind, key_required=False)
             base = api_base
             notes.change(
                 f"{where}.api_base", "openai/ with an api_base: an OpenAI-compatible server"
@@ -252,6 +253,8 @@ def _provider(
     elif kind.needs_base:
         notes.skip(where, f"'{prefix}/' needs an api_base, and there is none")
         return None
+    elif api_base not in (None, ""):
+        notes.skip(f"{where}.api_base", "is not a URL; the provider's own endpoint is used")
     if base:
         provider["base_url"] = base
         host = urlsplit(base).hostname or ""
@@ -265,7 +268,7 @@ def _provider(
     env = _key_env(where, prefix, kind, params.get("api_key"), providers, notes)
     if env:
         provider["api_key_env"] = env
-    elif provider["type"] != "openai_compatible":
+    elif kind.key_required:
         provider["api_key_env"] = kind.key_env
     timeout = _number(params.get("timeout"))
     if timeout is not None and timeout > 0:
