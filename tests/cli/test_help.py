@@ -18,6 +18,10 @@ def _commands() -> dict[str, argparse.ArgumentParser]:
 
 def test_every_command_has_help_and_a_description() -> None:
     parser = build_parser(io.StringIO())
+    for action in parser._actions:  # the top level's own options (--help, --version...)
+        if isinstance(action, argparse._SubParsersAction):
+            continue
+        assert action.help, f"router {'/'.join(action.option_strings)}: no help"
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     helps = {a.dest: a.help for a in sub._choices_actions}
     for name, command in _commands().items():
