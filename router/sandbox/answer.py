@@ -152,8 +152,8 @@ _FIELD = re.compile(r"(\w[\w ]{0,30}?):\s*([^.:;\n]+)")
 
 def intent(prompt: Prompt) -> str:
     """summary, translation, code, extraction, greeting, question or statement: from the
-    user's words first (what they ask now), then from the system prompt (what the task is)."""
-    for text in (prompt.user_text, prompt.system_text):
+    system prompt first (what the task is for), then from the user's words."""
+    for text in (prompt.system_text, prompt.user_text):
         for name, pattern in _INTENTS:
             if pattern.search(text):
                 return name

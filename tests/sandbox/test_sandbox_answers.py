@@ -38,3 +38,9 @@ def test_a_chat_never_answers_with_a_summary() -> None:
     system = "You are a concise, friendly assistant."
     for user in ("Hi!", "How are you?", "Hello from a VIP. How are you?"):
         assert not _reply(user, system).startswith("Summary:")
+
+
+def test_the_system_prompt_says_what_the_task_is_for() -> None:
+    # A text about code, in a summarizing task, is summarized.
+    reply = _reply("This function parses JSON. It is fast.", "Summarize the text you are given.")
+    assert reply.startswith("Summary: This function parses JSON.")
