@@ -13,6 +13,7 @@ from router.engine.router import Router
 from router.errors import AllModelsFailed, ProviderUnavailable, RateLimitError, RequestError
 
 MINIMAL = Path(__file__).resolve().parent.parent / "configs" / "minimal.yaml"
+ROUTES = MINIMAL.parent / "routes.yaml"
 
 
 def _failed(*local: bool) -> str:
@@ -54,3 +55,18 @@ def test_validate_counts_agree_with_their_nouns() -> None:
     assert out.getvalue().rstrip().endswith(
         "valid: 1 provider, 1 model, 1 task, 0 rules (1 warning)"
     ) or out.getvalue().rstrip().endswith("valid: 1 provider, 1 model, 1 task, 0 rules")
+
+
+def test_explain_says_when_a_model_name_was_given_as_the_task(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test")
+    out = io.StringIO()
+    argv = ["explain", "--config", str(ROUTES), "--task", "gpt-4o", "--prompt", "hi"]
+    assert run(argv, out, io.StringIO()) == 0
+    first = out.getvalue().splitlines()[0]
+    assert first == (
+        "task:      default (serves unknown task 'gpt-4o'; "
+        "'gpt-4o' is a model's name: a call names a task)"
+    )
