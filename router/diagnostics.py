@@ -5,7 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Severity = Literal["error", "warning"]
+#: ``error``: the spec is refused (by ``router validate`` and by the Router). ``warning``: worth
+#: a look; ``--strict`` makes it an error. ``note``: a fact about where the check ran (a key
+#: variable unset on this machine), never a failure unless asked for (``--require-env``).
+Severity = Literal["error", "warning", "note"]
+
+#: Every warning code the checks give (``--strict`` turns them into errors; ``--ignore CODE``
+#: or a ``# router: ignore[CODE]`` comment drops them).
+WARNING_CODES = frozenset(
+    {
+        "context-window-unknown",
+        "duplicate-in-chain",
+        "hedge-without-target",
+        "insecure-base-url",
+        "priority-without-data",
+        "rule-drops-fallbacks",
+        "task-fallback-adds-nothing",
+        "unreachable-model",
+    }
+)
+#: Every note code: facts about the environment the spec was checked in, not about the spec.
+NOTE_CODES = frozenset({"env-unset"})
 
 
 @dataclass(frozen=True, slots=True)

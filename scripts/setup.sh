@@ -14,6 +14,11 @@ fi
 stamp=.venv/.router-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing router and its dev tools into .venv" >&2
+  # The project was once installed under the distribution name "router" (which on PyPI is
+  # another project); a venv made then still holds it: drop it, or both would own `router`.
+  if .venv/bin/python -m pip show -q router >/dev/null 2>&1; then
+    .venv/bin/python -m pip uninstall -q -y router >/dev/null 2>&1 || true
+  fi
   # The build backend's deprecation chatter is kept out of sight unless the install fails.
   if ! .venv/bin/python -m pip install -q -e ".[dev]" > .venv/pip-install.log 2>&1; then
     cat .venv/pip-install.log >&2

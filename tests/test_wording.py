@@ -52,9 +52,7 @@ def test_a_model_named_as_the_task_says_so(tmp_path: Path) -> None:
 def test_validate_counts_agree_with_their_nouns() -> None:
     out = io.StringIO()
     assert run(["validate", str(MINIMAL)], out, io.StringIO()) in (0, 1)
-    assert out.getvalue().rstrip().endswith(
-        "valid: 1 provider, 1 model, 1 task, 0 rules (1 warning)"
-    ) or out.getvalue().rstrip().endswith("valid: 1 provider, 1 model, 1 task, 0 rules")
+    assert ": valid: 1 provider, 1 model, 1 task, 0 rules" in out.getvalue()
 
 
 def test_explain_says_when_a_model_name_was_given_as_the_task(

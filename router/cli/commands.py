@@ -16,6 +16,8 @@ from router.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     add_config_option,
+    add_sandbox_option,
+    config_path,
     load_router,
     report_error,
 )
@@ -73,6 +75,7 @@ def add_commands(sub: Any) -> None:
     )
     p.add_argument("--task", required=True, help="task name from the spec")
     add_config_option(p)
+    add_sandbox_option(p)
     p.add_argument("--messages", metavar="FILE", help="JSON list of messages (OpenAI shape)")
     p.add_argument("--no-stream", action="store_true", help="wait for the whole answer")
     p.add_argument("--tag", action="append", help="request tag for rules (repeatable)")
@@ -90,11 +93,13 @@ def add_commands(sub: Any) -> None:
         description=(
             "Print which rule matches, the candidates in order with their scores and "
             "estimated cost, skipped models and why, and the whole fallback plan. "
-            "Nothing is sent to any provider."
+            "Nothing is sent to any provider. Needs no API keys or Redis: an unset key "
+            "variable is planned as if set, and a note on stderr names it."
         ),
     )
     p.add_argument("--task", required=True, help="task name from the spec")
     add_config_option(p)
+    add_sandbox_option(p)
     p.add_argument("--messages", metavar="FILE", help="JSON list of messages (OpenAI shape)")
     p.add_argument("--prompt", dest="text", action="append", help="prompt text")
     p.add_argument("--stream", action="store_true", help="plan a streamed call")
@@ -118,7 +123,10 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser(
         "graph",
         help="print the compiled routing graph",
-        description="Print rules → tasks → models and each target's node stack.",
+        description=(
+            "Print rules → tasks → models and each target's node stack. Needs no API keys or "
+            "Redis (a note on stderr names the variables that are unset)."
+        ),
     )
     add_config_option(p)
     p.add_argument("--mermaid", action="store_true", help="as a Mermaid flowchart")
@@ -144,13 +152,23 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser(
         "demo",
         help="run the keys-free demo against the built-in sandbox",
-        description="Start the sandbox and walk through configs/demo.yaml, printing each decision.",
+        description=(
+            "Start the in-process sandbox and walk through a spec on it (configs/demo.yaml, or "
+            "your own with --config), printing each decision: a routed call, a fallback after "
+            "an injected 503, a streamed answer, a rule, a stream cut mid-way. Every provider "
+            "points at the sandbox: no key or Redis is needed, none is sent."
+        ),
     )
     p.add_argument(
         "--config",
         default="configs/demo.yaml",
         metavar="FILE",
-        help="the spec to walk through (default configs/demo.yaml)",
+        help="the spec to walk through (default: configs/demo.yaml)",
+    )
+    p.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="accepted for symmetry with complete and explain: the demo always runs on the sandbox",
     )
     p.set_defaults(command=cmd_demo)
 
@@ -180,7 +198,7 @@ def cmd_complete(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> 
         stderr.write(f"router: {exc}\n")
         return EXIT_FAILED
     except (RouterError, OSError, json.JSONDecodeError) as exc:
-        return report_error(exc, stderr)
+        return report_error(exc, stderr, config_path(args))
     cost = "unpriced" if response.cost is None else f"${response.cost:.6f}"
     tried = " → ".join(
         f"{a.model}:{'ok' if a.outcome == 'ok' else type(a.error).__name__}"
@@ -199,7 +217,7 @@ def cmd_explain(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> i
 
     try:
         messages, text = _messages(args)
-        with load_router(args, stderr) as router:
+        with load_router(args, stderr, offline=True) as router:
             plan = router.explain(
                 args.task,
                 messages,
@@ -212,7 +230,7 @@ def cmd_explain(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> i
             else:
                 stdout.write(format_plan(plan, router.spec) + "\n")
     except (RouterError, OSError, json.JSONDecodeError) as exc:
-        return report_error(exc, stderr)
+        return report_error(exc, stderr, config_path(args))
     if not plan.chain:  # the call would be refused: say so in the exit status too
         stderr.write(f"router explain: no model of task '{args.task}' can take this request\n")
         return EXIT_FAILED
@@ -242,7 +260,7 @@ def cmd_models(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> in
 
 def cmd_graph(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     try:
-        with load_router(args, stderr) as router:
+        with load_router(args, stderr, offline=True) as router:
             graph = router.graph
             stdout.write((graph.mermaid() if args.mermaid else str(graph)) + "\n")
     except (RouterError, OSError) as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from collections.abc import Mapping
 from typing import IO, Any
 
 from router.errors import ConfigError, RequestError
@@ -14,6 +15,20 @@ from router.errors import ConfigError, RequestError
 #: 2 usage or I/O error.
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_CONFIG = "configs/routes.yaml"
+#: The name this project is installed under (``pip install declarative-llm-router``): the name
+#: ``router`` on PyPI belongs to another project. The import package and the command stay
+#: ``router``.
+DISTRIBUTION = "declarative-llm-router"
+
+
+def version_line() -> str:
+    """``router --version``: the distribution and its installed version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"{DISTRIBUTION} {version(DISTRIBUTION)}"
+    except PackageNotFoundError:
+        return f"{DISTRIBUTION} (not installed: run from a source tree)"
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:
@@ -34,20 +49,101 @@ def add_config_option(p: argparse.ArgumentParser) -> None:
     )
 
 
-def load_router(args: argparse.Namespace, stderr: IO[str]) -> Any:
+def add_sandbox_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--sandbox",
+        action="store_true",
+        help=(
+            "run the spec against the in-process sandbox: every provider points at it, no key "
+            "or Redis needed (and none sent); state in memory; tasks, rules, fallbacks and "
+            "limits are the spec's"
+        ),
+    )
+
+
+def config_path(args: argparse.Namespace) -> str:
+    return str(args.config or default_config())
+
+
+def load_router(args: argparse.Namespace, stderr: IO[str], *, offline: bool = False) -> Any:
+    """The Router of ``--config``. With ``--sandbox``, on the in-process sandbox. ``offline``
+    (commands that plan but never call: explain, graph): unset key, header and Redis URL
+    variables are not needed; the plan is made as if they were set, and a note on stderr
+    names them."""
     from router.engine.router import Router
 
-    path = args.config or default_config()
+    path = config_path(args)
     # One-shot commands: each provider's SDK loads when (if) the command calls it.
-    return Router.from_yaml(path, preload=False)
+    if getattr(args, "sandbox", False):
+        from router.engine.sandboxed import sandbox_changes
+        from router.spec import load_spec
+
+        spec = load_spec(path)
+        router = Router(spec, preload=False, sandbox=True)
+        assert router.sandbox is not None
+        changed = "".join(f"; {c}" for c in sandbox_changes(spec))
+        stderr.write(
+            f"sandbox: every provider of {path} is answered by the in-process sandbox at "
+            f"{router.sandbox.url} (no key needed or sent{changed})\n"
+        )
+        return router
+    if not offline:
+        return Router.from_yaml(path, preload=False)
+    from router.spec import load_spec
+
+    spec = load_spec(path)
+    environ, unset, state = planning_environment(spec, os.environ)
+    if unset:
+        names = ", ".join(unset)
+        verb = "is" if len(unset) == 1 else "are"
+        stderr.write(
+            f"note: {names} {verb} not set: planned as if set (a call now would skip the "
+            "models that need them)\n"
+        )
+    if state is not None:
+        stderr.write(
+            f"note: {spec.state.url_env} is not set: state (holds, spend) read from memory\n"
+        )
+    return Router(spec, environ=environ, state=state, preload=False)
 
 
-def report_error(exc: BaseException, stderr: IO[str]) -> int:
+_PLACEHOLDER = "router-offline-placeholder"  # never sent: offline commands call nothing
+
+
+def planning_environment(
+    spec: Any, environ: Mapping[str, str]
+) -> tuple[dict[str, str], list[str], Any]:
+    """The environment an offline command plans with: ``environ`` plus a placeholder for
+    every key and header variable the spec reads that is unset; the names of those (in spec
+    order); and a memory state backend when the Redis URL variable is unset (else None)."""
+    from router.specmodel import EnvRef
+
+    env = dict(environ)
+    unset: list[str] = []
+    for provider in spec.providers.values():
+        names = [provider.api_key_env] if provider.api_key_env else []
+        names += [v.name for v in provider.headers.values() if isinstance(v, EnvRef)]
+        for name in names:
+            if not env.get(name):
+                env[name] = _PLACEHOLDER
+                unset.append(name)
+    state = None
+    if spec.state.backend == "redis" and not env.get(spec.state.url_env or ""):
+        from router.state import make_backend
+
+        state = make_backend("memory", cache_max_entries=spec.defaults.cache.max_entries)
+    return env, list(dict.fromkeys(unset)), state
+
+
+def report_error(exc: BaseException, stderr: IO[str], config: str | None = None) -> int:
+    """Writes ``exc`` in words and returns the exit code. ``config``: the spec the command
+    read, named in an error about the request's task (unknown, or no model can take it)."""
     if isinstance(exc, ConfigError):
         stderr.write(f"{exc}\n")
         return EXIT_FAILED
     if isinstance(exc, RequestError):
-        stderr.write(f"router: {exc}\n")
+        about_spec = config is not None and exc.argument in (None, "task")
+        stderr.write(f"router: {config}: {exc}\n" if about_spec else f"router: {exc}\n")
         return EXIT_USAGE
     if isinstance(exc, OSError):
         stderr.write(f"router: {exc.strerror or exc}: {getattr(exc, 'filename', '')}\n")

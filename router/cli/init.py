@@ -292,13 +292,15 @@ def cmd_init(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
 
 
 def _explain(path: Path, stdout: IO[str], stderr: IO[str]) -> int:
-    from router.cli.common import report_error
-    from router.engine.router import Router
+    """What `router explain --task chat` prints: planned as if unset key variables were set
+    (a note on stderr names them), so a spec for providers named without keys explains too."""
+    from router.cli.common import load_router, report_error
     from router.errors import RouterError
     from router.routing.explain import format_plan
 
+    args = argparse.Namespace(config=str(path), sandbox=False)
     try:
-        with Router.from_yaml(path, preload=False) as router:
+        with load_router(args, stderr, offline=True) as router:
             plan = router.explain("chat", prompt="Hello")
             stdout.write(format_plan(plan, router.spec) + "\n")
     except RouterError as exc:

@@ -102,6 +102,11 @@ def add_operations(sub: Any) -> None:
         "--format", choices=("text", "json"), default="text", help="text (default) or json"
     )
     p.add_argument("--progress", action="store_true", help="show the progress bar off a TTY too")
+    p.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="accepted for symmetry with complete and explain: simulate always runs on the sandbox",
+    )
     p.set_defaults(command=cmd_simulate)
 
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
+from router.diagnostics import Diagnostic
 from router.engine.accounting import Accounting
 from router.errors import ConfigError, ProviderConfigError
 from router.nodes.adapter import AdapterNode, LazyAdapter
@@ -32,7 +33,6 @@ from router.routing.call import Call, ParamsCache, Target, build_request
 from router.routing.features import DEFAULT_EXPECTED_OUTPUT, estimate_tokens
 from router.routing.retry import HedgeShare, RetryShare
 from router.routing.walk import ChainRun, Go
-from router.spec.checks_providers import environment_errors
 from router.specmodel import EnvRef, ProviderSpec, Spec
 from router.state import StateBackend, make_backend
 from router.tools import prepare_schema_checks
@@ -64,7 +64,17 @@ def make_state(spec: Spec, environ: Mapping[str, str], wall: Callable[[], float]
         url = environ.get(state.url_env or "")
         if not url:
             raise ConfigError(
-                f"state.backend is redis but the environment variable {state.url_env} is not set"
+                [
+                    Diagnostic(
+                        f"state.backend is redis but the environment variable {state.url_env} "
+                        "is not set",
+                        code="env-unset",
+                        path="$.state.url_env",
+                        file=spec.source,
+                        hint=f"export {state.url_env}=redis://... (router explain and graph, "
+                        "and --sandbox runs, need no Redis)",
+                    )
+                ]
             )
     return make_backend(
         state.backend,
@@ -176,6 +186,8 @@ def compile_spec(
     adapter_factory: AdapterFactory = make_adapter,
 ) -> Runtime:
     """Compile ``spec`` into a :class:`Runtime` (the options are the Router's)."""
+    from router.spec.checks_providers import environment_errors  # at build, not import
+
     if unsendable := environment_errors(spec, environ):  # a key or header value with CR/LF...
         raise ConfigError(unsendable)
     state = state if state is not None else make_state(spec, environ, wall)

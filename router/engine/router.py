@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+import weakref
 from collections.abc import (
     Awaitable,
     Callable,
@@ -20,7 +21,7 @@ from collections.abc import (
 )
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from router.aio.deadline import DeadlineReached, StreamDeadline, reset_current, set_current
 from router.engine.compile import AdapterFactory, Runtime, compile_spec, make_adapter
@@ -31,10 +32,12 @@ from router.nodes.base import walk
 from router.routing.call import Call, prepare_call
 from router.routing.plan import Plan
 from router.routing.walk import Wait
-from router.spec import load_spec
 from router.specmodel import ModelSpec, Spec
 from router.state import StateBackend, StateUnavailable
 from router.types import Message, Response
+
+if TYPE_CHECKING:
+    from router.sandbox import Sandbox
 
 __all__ = ["AsyncStream", "ModelInfo", "Router", "Stream"]
 
@@ -73,6 +76,7 @@ class Router:
         redact: Callable[[str], str] | None = None,
         preload: bool = True,
         adapter_factory: AdapterFactory = make_adapter,
+        sandbox: bool | Sandbox = False,
     ) -> None:
         """``state`` overrides the spec's state backend; ``clock`` (monotonic: latencies,
         deadlines, breakers), ``wall`` (shared holds) and the two sleeps are injectable so
@@ -89,20 +93,40 @@ class Router:
         provider's type, with its key and headers from ``environ``). Wrap it to put something
         between the router and the real adapters, as the simulator does; every node of the
         stack above the adapter stays the engine's.
+
+        ``sandbox=True`` runs the spec keys-free on an in-process :class:`~router.sandbox.Sandbox`
+        started now and stopped by :meth:`close` (a ``Sandbox`` passed in stays yours to stop),
+        state in memory: see :mod:`router.engine.sandboxed`. ``self.sandbox`` is the sandbox.
         """
+        self.sandbox: Sandbox | None = None
+        self._stop_sandbox: Callable[[], Any] = lambda: None
+        owned: Sandbox | None = None
+        env = dict(os.environ if environ is None else environ)
+        if sandbox is not False:
+            from router.engine.sandboxed import sandboxed, start_sandbox
+
+            self.sandbox, owned = start_sandbox(sandbox)
+            spec, env = sandboxed(spec, self.sandbox)
         self.spec = spec
-        self._rt: Runtime = compile_spec(
-            spec,
-            environ=dict(os.environ if environ is None else environ),
-            state=state,
-            clock=clock,
-            wall=wall,
-            sleep=sleep,
-            asleep=asleep,
-            redact=redact,
-            preload=preload,
-            adapter_factory=adapter_factory,
-        )
+        try:
+            self._rt: Runtime = compile_spec(
+                spec,
+                environ=env,
+                state=state,
+                clock=clock,
+                wall=wall,
+                sleep=sleep,
+                asleep=asleep,
+                redact=redact,
+                preload=preload,
+                adapter_factory=adapter_factory,
+            )
+        except BaseException:
+            if owned is not None:
+                owned.stop()
+            raise
+        if owned is not None:  # a Router dropped without close() still stops its sandbox
+            self._stop_sandbox = weakref.finalize(self, owned.stop)
         self.state = self._rt.state
 
     @classmethod
@@ -111,12 +135,20 @@ class Router:
         path: str | os.PathLike[str],
         *,
         strict: bool = False,
+        require_env: bool = False,
         environ: Mapping[str, str] | None = None,
         **options: Any,
     ) -> Router:
         """Load, validate and compile the spec at ``path``; raises ConfigError listing every
-        problem when it is invalid. ``options`` are the constructor's (state, clock...)."""
-        return cls(load_spec(path, strict=strict, environ=environ), environ=environ, **options)
+        problem when it is invalid (``strict``: warnings too; ``require_env``: an unset key,
+        header or Redis URL variable too). ``options`` are the constructor's (state, clock,
+        ``sandbox=True`` to run the spec keys-free against the in-process sandbox...)."""
+        # The spec loader (YAML, the schema, the semantic checks) is imported here, when a
+        # Router is built from a file, not by `from router import Router`.
+        from router.spec import load_spec
+
+        spec = load_spec(path, strict=strict, require_env=require_env, environ=environ)
+        return cls(spec, environ=environ, **options)
 
     def _unavailable(self, model: ModelSpec) -> str | None:
         return self._rt.unavailable[model.provider]
@@ -358,6 +390,7 @@ class Router:
                 lazy.created.close()
         self.state.close()
         self._rt.accounting.close()
+        self._stop_sandbox()  # the sandbox this Router started, after its clients
 
     async def aclose(self) -> None:
         """Closes the running event loop's clients at once, then as :meth:`close`. (Without
@@ -367,6 +400,7 @@ class Router:
                 await lazy.created.aclose()
         await self.state.aclose()
         self._rt.accounting.close()
+        await asyncio.to_thread(self._stop_sandbox)
 
     def __enter__(self) -> Self:
         return self

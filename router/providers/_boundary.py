@@ -16,7 +16,7 @@ _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
 
-def _detach(method: Callable[_P, _T]) -> Callable[_P, _T]:
+def detach(method: Callable[_P, _T]) -> Callable[_P, _T]:
     @functools.wraps(method)
     def call(*args: _P.args, **kwargs: _P.kwargs) -> _T:
         try:
@@ -28,7 +28,7 @@ def _detach(method: Callable[_P, _T]) -> Callable[_P, _T]:
     return call
 
 
-def _adetach(
+def adetach(
     method: Callable[_P, Awaitable[_T]],
 ) -> Callable[_P, Coroutine[Any, Any, _T]]:
     @functools.wraps(method)
@@ -42,7 +42,7 @@ def _adetach(
     return call
 
 
-def _detach_stream(method: Callable[_P, Iterator[_T]]) -> Callable[_P, Iterator[_T]]:
+def detach_stream(method: Callable[_P, Iterator[_T]]) -> Callable[_P, Iterator[_T]]:
     @functools.wraps(method)
     def call(*args: _P.args, **kwargs: _P.kwargs) -> Iterator[_T]:
         try:
@@ -55,7 +55,7 @@ def _detach_stream(method: Callable[_P, Iterator[_T]]) -> Callable[_P, Iterator[
     return call
 
 
-def _adetach_stream(
+def adetach_stream(
     method: Callable[_P, AsyncGenerator[_T, None]],
 ) -> Callable[_P, AsyncGenerator[_T, None]]:
     @functools.wraps(method)

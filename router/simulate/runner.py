@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
 import random
 import re
@@ -11,11 +10,11 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import IO
 
+from router.engine.sandboxed import DUMMY_KEY, sandboxed
 from router.errors import AllModelsFailed, ProviderError, RouterError, StreamInterrupted
-from router.providers.registry import get_adapter_class
 from router.sandbox import Sandbox
 from router.spec import load_spec
-from router.specmodel import EnvRef, Spec
+from router.specmodel import Spec
 from router.state import make_backend
 from router.types import Attempt, Response
 
@@ -27,26 +26,8 @@ from .workload import SimRequest, make_workload, parse_mix
 
 __all__ = ["DUMMY_KEY", "run_simulation", "sandboxed"]
 
-DUMMY_KEY = "router-simulate-dummy-key"
-_KEY_ENV = "ROUTER_SIMULATE_API_KEY"  # for providers that name no key variable
 _PROGRESS_EVERY_S = 0.1
 _SECONDS_RE = re.compile(r"\d+(?:\.\d+)?s\b")
-
-
-def sandboxed(spec: Spec, sandbox: Sandbox) -> tuple[Spec, dict[str, str]]:
-    """The spec with every provider on ``sandbox``, and a private environment giving every
-    variable the providers read a dummy value: no real key is needed, or ever sent."""
-    environ: dict[str, str] = {_KEY_ENV: DUMMY_KEY}
-    providers = {}
-    for name, p in spec.providers.items():
-        key_env = p.api_key_env or _KEY_ENV
-        environ[key_env] = DUMMY_KEY
-        for value in p.headers.values():
-            if isinstance(value, EnvRef):
-                environ[value.name] = "router-simulate-dummy-value"
-        base = sandbox.url + get_adapter_class(p.type).base_path  # the server's root, + /v1...
-        providers[name] = dataclasses.replace(p, base_url=base, api_key_env=key_env)
-    return dataclasses.replace(spec, providers=providers), environ
 
 
 class _Progress:

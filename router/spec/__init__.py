@@ -10,11 +10,12 @@ bytes ──yamlload──▶ Document (data + positions) ──schema──▶ 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from router.diagnostics import Diagnostic
+from router.diagnostics import NOTE_CODES, Diagnostic
 from router.errors import ConfigError
 from router.spec.build import build_spec
 from router.spec.checks import semantic_diagnostics
@@ -28,6 +29,7 @@ __all__ = [
     "Diagnostic",
     "Spec",
     "ValidationReport",
+    "is_spec",
     "load_spec",
     "schema",
     "validate_bytes",
@@ -51,6 +53,10 @@ class ValidationReport:
     @property
     def warnings(self) -> tuple[Diagnostic, ...]:
         return tuple(d for d in self.diagnostics if d.severity == "warning")
+
+    @property
+    def notes(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity == "note")
 
     @property
     def ok(self) -> bool:
@@ -94,13 +100,55 @@ def validate_bytes(
     *,
     strict: bool = False,
     environ: Mapping[str, str] | None = None,
+    require_env: bool = False,
+    ignore: Collection[str] = (),
 ) -> ValidationReport:
-    """Validate a spec given as bytes. ``strict`` turns every warning into an error."""
+    """Validate a spec given as bytes. ``strict`` turns every warning into an error;
+    ``require_env`` turns every unset variable (a note otherwise) into an error; ``ignore``
+    drops the warnings and notes with these codes (errors cannot be dropped), as a
+    ``# router: ignore[CODE]`` comment on a finding's line drops it there."""
     with paused_gc():
-        return _validate(raw, file, strict, os.environ if environ is None else environ)
+        env = os.environ if environ is None else environ
+        return _validate(raw, file, _Choices(strict, require_env, frozenset(ignore)), env)
 
 
-def _validate(raw: bytes, file: str, strict: bool, env: Mapping[str, str]) -> ValidationReport:
+@dataclass(frozen=True, slots=True)
+class _Choices:
+    strict: bool
+    require_env: bool
+    ignore: frozenset[str]
+
+
+_IGNORE_COMMENT = re.compile(rb"#\s*router:\s*ignore\[([^\]]*)\]")
+
+
+def _ignored_on_line(raw: bytes, lines: list[bytes] | None, line: int | None) -> set[str]:
+    if line is None or lines is None or not 0 < line <= len(lines):
+        return set()
+    found = _IGNORE_COMMENT.search(lines[line - 1])
+    if found is None:
+        return set()
+    return {c.strip() for c in found.group(1).decode("utf-8", "replace").split(",") if c.strip()}
+
+
+def _chosen(found: list[Diagnostic], raw: bytes, choices: _Choices) -> list[Diagnostic]:
+    """The findings after the user's choices: ignored warnings and notes dropped, then
+    ``strict`` and ``require_env`` applied."""
+    lines = raw.splitlines() if b"router:" in raw else None
+    kept = []
+    for d in found:
+        if d.severity != "error" and (
+            d.code in choices.ignore or d.code in _ignored_on_line(raw, lines, d.line)
+        ):
+            continue
+        raise_it = (choices.strict and d.severity == "warning") or (
+            choices.require_env and d.code in NOTE_CODES
+        )
+        kept.append(replace(d, severity="error") if raise_it else d)
+    return kept
+
+
+def _validate(raw: bytes, file: str, choices: _Choices, env: Mapping[str, str]) -> ValidationReport:
     try:
         doc = load_yaml(raw, file)
     except YamlError as exc:
@@ -114,8 +162,7 @@ def _validate(raw: bytes, file: str, strict: bool, env: Mapping[str, str]) -> Va
         # Some findings need the built spec (what a rule's confinement leaves, by planning).
         spec = build_spec(doc.data, source=file, warnings=())
         found += plan_diagnostics(doc, spec)
-    if strict:
-        found = [replace(d, severity="error") for d in found]
+    found = _chosen(found, raw, choices)
     found.sort(key=lambda d: (d.line or 0, d.column or 0, d.severity != "error"))
     diagnostics = tuple(found)
     if spec is None or any(d.severity == "error" for d in diagnostics):
@@ -123,15 +170,36 @@ def _validate(raw: bytes, file: str, strict: bool, env: Mapping[str, str]) -> Va
     return ValidationReport(file, diagnostics, replace(spec, warnings=diagnostics))
 
 
+#: The top-level keys that make a YAML file a routes spec (``router validate --skip-non-specs``).
+SPEC_KEYS = ("providers", "models", "tasks")
+_SPEC_KEY_LINE = re.compile(rb"^(?:providers|models|tasks)[ \t]*:", re.MULTILINE)
+
+
+def is_spec(raw: bytes) -> bool:
+    """Whether ``raw`` is meant as a routes spec: its top level is a mapping with a
+    ``providers``, ``models`` or ``tasks`` key. A file that cannot be parsed counts when one of
+    those keys starts a line (a broken spec is still a spec, and must fail)."""
+    try:
+        data = load_yaml(raw, "<file>").data
+    except YamlError:
+        return _SPEC_KEY_LINE.search(raw) is not None
+    return isinstance(data, dict) and any(key in data for key in SPEC_KEYS)
+
+
 def validate_file(
     path: str | os.PathLike[str],
     *,
     strict: bool = False,
     environ: Mapping[str, str] | None = None,
+    require_env: bool = False,
+    ignore: Collection[str] = (),
 ) -> ValidationReport:
-    """Validate the spec file at ``path``. Raises OSError when the file cannot be read."""
+    """Validate the spec file at ``path`` (options as :func:`validate_bytes`). Raises OSError
+    when the file cannot be read."""
     raw = Path(path).read_bytes()
-    return validate_bytes(raw, os.fspath(path), strict=strict, environ=environ)
+    return validate_bytes(
+        raw, os.fspath(path), strict=strict, environ=environ, require_env=require_env, ignore=ignore
+    )
 
 
 def load_spec(
@@ -139,11 +207,16 @@ def load_spec(
     *,
     strict: bool = False,
     environ: Mapping[str, str] | None = None,
+    require_env: bool = False,
+    ignore: Collection[str] = (),
 ) -> Spec:
-    """Load, validate and build the spec at ``path``; raise :class:`ConfigError` listing every
-    error (warnings ride along on ``Spec.warnings``)."""
+    """Load, validate and build the spec at ``path`` (options as :func:`validate_bytes`); raise
+    :class:`ConfigError` listing every error (warnings and notes ride along on
+    ``Spec.warnings``)."""
     try:
-        report = validate_file(path, strict=strict, environ=environ)
+        report = validate_file(
+            path, strict=strict, environ=environ, require_env=require_env, ignore=ignore
+        )
     except OSError as exc:
         raise ConfigError(
             [

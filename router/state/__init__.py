@@ -8,7 +8,8 @@ counters, in this process's memory or in Redis (shared by every process using it
 The contract is :class:`StateBackend` (:mod:`router.state.base`), the limit arithmetic
 :mod:`router.state.gcra`, the Redis key layout :mod:`router.state.redis`, and what happens when
 Redis is down :mod:`router.state.resilient`. Redis support needs the ``redis`` extra
-(``pip install 'router[redis]'``); it is imported only when a Redis backend is made.
+(``pip install 'declarative-llm-router[redis]'``); it is imported only when a Redis backend is
+made.
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ def make_backend(
         from router.state.redis import RedisBackend
     except ImportError as exc:
         raise ConfigError(
-            "state.backend 'redis' needs the redis package: pip install 'router[redis]'"
+            "state.backend 'redis' needs the redis package: "
+            "pip install 'declarative-llm-router[redis]'"
         ) from exc
     problem: str | None = None
     try:

@@ -28,8 +28,6 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal, TypeVar
 
-import structlog
-
 from router.redaction import describe
 from router.state.base import StateBackend, StateUnavailable
 from router.state.memory import MemoryBackend
@@ -81,9 +79,11 @@ class ResilientBackend(StateBackend):
         self._clock = clock
         # Through the standard library's "router.state" logger: a library must not print to
         # stdout; applications choose handlers (and structlog's processors still apply).
-        self._log = (
-            log if log is not None else structlog.wrap_logger(logging.getLogger("router.state"))
-        )
+        if log is None:
+            import structlog  # at construction: `import router` stays free of it
+
+            log = structlog.wrap_logger(logging.getLogger("router.state"))
+        self._log = log
         self._unavailable = primary.unavailable_errors
         self._lock = threading.Lock()
         self._down_since: float | None = None

@@ -20,16 +20,29 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from router.telemetry.ledger import Ledger, LedgerError, MemoryLedger, SQLiteLedger
-from router.telemetry.log import EventLog
 from router.telemetry.metrics import Metrics
 from router.telemetry.records import AttemptRecord, RequestRecord, records_from, render_prompt
 from router.telemetry.redact import REDACTED, SecretRedactor
 from router.telemetry.report import UsageReport, parse_since, summarize
 from router.telemetry.report_format import format_table, to_json
 from router.telemetry.tracing import Tracing, tracing_available
+
+if TYPE_CHECKING:
+    # structlog (and, where installed, the rich it pulls in) costs ~100 ms to import: it is
+    # loaded only when a spec turns the event log on, at construction, never by `import router`.
+    from router.telemetry.log import EventLog
+
+
+def __getattr__(name: str) -> Any:
+    if name == "EventLog":
+        from router.telemetry.log import EventLog
+
+        return EventLog
+    raise AttributeError(f"module 'router.telemetry' has no attribute {name!r}")
+
 
 __all__ = [
     "REDACTED",
@@ -290,6 +303,8 @@ def _log_from(
     content = value.get("content", False)
     if not isinstance(content, bool):
         raise ValueError("telemetry.log.content: expected true or false")
+    from router.telemetry.log import EventLog
+
     return EventLog(format=fmt, include_content=content, redact=redact, secrets=secrets)
 
 

@@ -39,7 +39,7 @@ def _prometheus() -> Any:
     except ImportError as exc:
         raise ImportError(
             "metrics need prometheus-client: pip install prometheus-client "
-            "(or pip install 'router[metrics]')"
+            "(or pip install 'declarative-llm-router[metrics]')"
         ) from exc
     return prometheus_client
 

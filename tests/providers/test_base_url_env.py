@@ -19,7 +19,7 @@ def test_the_sdk_base_url_variable_does_not_redirect_a_provider_without_base_url
     monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://169.254.169.254")
     adapter = get_adapter_class(kind)(ProviderSettings(name=kind, api_key="sk-test-0123456789"))
     try:
-        client = adapter._sync()  # the SDK client the adapter sends through
+        client = adapter._clients.client()  # the SDK client the adapter sends through
 
         assert str(client.base_url).rstrip("/") == OFFICIAL[kind].rstrip("/")
     finally:

@@ -11,6 +11,7 @@ from typing import Any
 
 from router.errors import AllModelsFailed, NoRouteError, ProviderError
 from router.providers.registry import profile_of
+from router.routing.attempt import Try
 from router.routing.call import Call, Target, build_request, prepare_call
 from router.routing.retry import RetryShare
 from router.routing.walk import ChainRun, Go, Wait
@@ -128,15 +129,13 @@ def drive(run: ChainRun) -> tuple[list[str], Response | AllModelsFailed | NoRout
         assert isinstance(step, Go)
         target = step.target
         trace.append(f"go {target.model.name} {step.timeout:g}s")
-        request = build_request(run.spec, run.call, target, step.timeout)
-        start = run.clock()
+        t = Try(run, step, build_request(run.spec, run.call, target, step.timeout))
         try:
-            response = target.node.complete(request)
-            if (refusal := run.refused(target, response.finish_reason)) is not None:
-                raise refusal
+            t.answered(target.node.complete(t.request))
         except ProviderError as error:
-            if run.failed(target, error, run.clock() - start):
-                continue
+            t.caught(error)
+        if isinstance(outcome := t.settle(), Response):
+            return trace, outcome
+        if not outcome:
             break
-        return trace, run.succeeded(target, response, run.clock() - start)
     return trace, run.give_up()

@@ -6,6 +6,7 @@ A corpus file starts with comment lines that say what the validator must report,
     # expect: LINE CODE PATH | words
     # environ: NAME=value,NAME2=value    (optional; the environment is empty otherwise)
     # strict: true                       (optional; validate with strict=True)
+    # require-env: true                  (optional; validate with require_env=True)
     # secret: VALUE                      (optional; VALUE must never be shown)
 
 One ``expect`` line per error: LINE is the 1-based line the error points at, CODE its code,
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from router import diagnostics
 from router.spec import Diagnostic, validate_bytes
 
 CORPUS = Path(__file__).parents[1] / "configs" / "invalid"
@@ -82,7 +84,7 @@ ERROR_CODES = {
     "reserved-header",
     "unsafe-base-url",
     "secret-in-config",
-    # a warning that strict mode turns into an error
+    # a note that require_env (router validate --require-env) turns into an error
     "env-unset",
 }
 # Warnings (errors only with strict=True); tests/spec/test_warnings.py covers each of them.
@@ -95,8 +97,9 @@ WARNING_CODES = {
     "context-window-unknown",
     "rule-drops-fallbacks",
     "task-fallback-adds-nothing",
-    "env-unset",
 }
+# Notes (errors only with require_env=True).
+NOTE_CODES = {"env-unset"}
 # Dashed string literals in router/spec that are not codes validate_bytes can give.
 NOT_CODES = {
     "io-error",  # load_spec and the CLI, when the file cannot be read
@@ -115,7 +118,7 @@ NOT_CODES = {
 UNREACHABLE_CODES = {"schema"}
 
 _EXPECT = re.compile(r"^(?P<line>\d+) (?P<code>[a-z0-9-]+) (?P<path>.+?) \| (?P<words>.+)$")
-_DIRECTIVE = re.compile(r"^# (?P<name>expect|environ|strict|secret): ?(?P<value>.*)$")
+_DIRECTIVE = re.compile(r"^# (?P<name>expect|environ|strict|require-env|secret): ?(?P<value>.*)$")
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,7 @@ class Case:
     expectations: list[Expectation] = field(default_factory=list)
     environ: dict[str, str] = field(default_factory=dict)
     strict: bool = False
+    require_env: bool = False
     secrets: list[str] = field(default_factory=list)
 
 
@@ -177,6 +181,9 @@ def parse_case(raw: bytes) -> Case:
         elif name == "strict":
             assert value in ("true", "false"), f"strict must be true or false: {text!r}"
             case.strict = value == "true"
+        elif name == "require-env":
+            assert value in ("true", "false"), f"require-env must be true or false: {text!r}"
+            case.require_env = value == "true"
         else:
             case.secrets.append(value)
     return case
@@ -201,7 +208,13 @@ def test_corpus_file_gives_exactly_its_expected_errors(path: Path) -> None:
     case = parse_case(raw)
     assert case.expectations, f"{path.name} announces no errors"
 
-    report = validate_bytes(raw, path.name, strict=case.strict, environ=case.environ)
+    report = validate_bytes(
+        raw,
+        path.name,
+        strict=case.strict,
+        require_env=case.require_env,
+        environ=case.environ,
+    )
 
     missing, unexpected = _unmatched(case, report.errors)
     assert not missing and not unexpected, (
@@ -254,6 +267,14 @@ def test_code_catalogue_matches_the_source() -> None:
     assert 'f"unknown-{kind}"' in source
     literals |= {f"unknown-{kind}" for kind in ("provider", "model", "task")}
 
-    known = ERROR_CODES | WARNING_CODES | NOT_CODES | UNREACHABLE_CODES
+    known = ERROR_CODES | WARNING_CODES | NOTE_CODES | NOT_CODES | UNREACHABLE_CODES
     assert literals - known == set(), "codes in router/spec that this catalogue lacks"
-    assert (ERROR_CODES | WARNING_CODES) - literals == set(), "codes no longer in the source"
+    assert (ERROR_CODES | WARNING_CODES | NOTE_CODES) - literals == set(), (
+        "codes no longer in the source"
+    )
+
+
+def test_the_catalogue_of_codes_that_can_be_ignored_is_the_routers() -> None:
+    # router validate --ignore CODE accepts exactly these.
+    assert WARNING_CODES == diagnostics.WARNING_CODES
+    assert NOTE_CODES == diagnostics.NOTE_CODES

@@ -1,5 +1,6 @@
 """Warnings: findings that do not stop a spec from loading, unless ``strict=True`` makes each of
-them an error.
+them an error; notes (unset variables), which only ``require_env=True`` makes errors; and
+dropping either with ``ignore`` or a ``# router: ignore[CODE]`` comment.
 
 Every case is a small valid spec with exactly one thing worth a warning. The API key variable
 is set (except in the env-unset cases), so the warning under test is the only one.
@@ -14,6 +15,7 @@ from textwrap import dedent
 
 import pytest
 
+from router.diagnostics import NOTE_CODES, WARNING_CODES
 from router.spec import ValidationReport, validate_bytes
 
 KEY_SET = {"OPENAI_API_KEY": "set-for-the-test"}
@@ -247,10 +249,9 @@ def test_gives_exactly_one_warning_and_still_loads(case: Case) -> None:
     assert report.spec.warnings == report.warnings
 
 
-@pytest.mark.parametrize("case", [*CASES, ENV_UNSET], ids=lambda c: c.id)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_strict_turns_the_warning_into_an_error(case: Case) -> None:
-    environ = {} if case is ENV_UNSET else KEY_SET
-    report = _validate(case, strict=True, environ=environ)
+    report = _validate(case, strict=True)
 
     assert report.warnings == ()
     assert [(d.code, d.line, d.path) for d in report.errors] == [(case.code, case.line, case.path)]
@@ -258,17 +259,76 @@ def test_strict_turns_the_warning_into_an_error(case: Case) -> None:
     assert report.spec is None
 
 
-def test_unset_key_variable_is_a_warning_naming_the_variable() -> None:
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_ignore_drops_the_warning_even_under_strict(case: Case) -> None:
+    raw = dedent(case.spec).lstrip("\n").encode()
+    report = validate_bytes(raw, "x.yaml", strict=True, environ=KEY_SET, ignore={case.code})
+
+    assert report.diagnostics == ()
+    assert report.spec is not None
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_a_comment_on_the_line_drops_the_warning_there(case: Case) -> None:
+    lines = dedent(case.spec).lstrip("\n").splitlines()
+    lines[case.line - 1] += f"  # router: ignore[other-code, {case.code}]"
+    report = validate_bytes("\n".join(lines).encode(), "x.yaml", strict=True, environ=KEY_SET)
+
+    assert report.diagnostics == ()
+    assert report.spec is not None
+
+
+def test_a_comment_on_another_line_or_for_another_code_drops_nothing() -> None:
+    case = CASES[0]
+    lines = dedent(case.spec).lstrip("\n").splitlines()
+    lines[case.line - 1] += "  # router: ignore[env-unset]"
+    lines[case.line - 2] += f"  # router: ignore[{case.code}]"
+    report = validate_bytes("\n".join(lines).encode(), "x.yaml", environ=KEY_SET)
+
+    assert [d.code for d in report.warnings] == [case.code]
+
+
+def test_errors_cannot_be_ignored() -> None:
+    spec = "version: 1\nproviders: {}\nmodels: {}\ntasks: {}  # router: ignore[too-few]\n"
+    report = validate_bytes(spec.encode(), "x.yaml", environ={}, ignore={"too-few"})
+
+    assert {d.code for d in report.errors} == {"too-few"}
+
+
+def test_an_unset_variable_is_a_note_that_strict_leaves_alone() -> None:
+    report = _validate(ENV_UNSET, strict=True, environ={})
+
+    assert report.errors == report.warnings == ()
+    assert [(d.code, d.line, d.path) for d in report.notes] == [
+        (ENV_UNSET.code, ENV_UNSET.line, ENV_UNSET.path)
+    ]
+    assert report.notes[0].render().startswith("env-unset.yaml:3:39: note: ")
+    assert report.spec is not None
+
+
+def test_require_env_turns_the_note_into_an_error() -> None:
+    raw = dedent(ENV_UNSET.spec).lstrip("\n").encode()
+    report = validate_bytes(raw, "env.yaml", environ={}, require_env=True)
+
+    assert [(d.code, d.line, d.path) for d in report.errors] == [
+        (ENV_UNSET.code, ENV_UNSET.line, ENV_UNSET.path)
+    ]
+    assert report.spec is None
+    ignored = validate_bytes(raw, "env.yaml", environ={}, require_env=True, ignore={"env-unset"})
+    assert ignored.diagnostics == ()
+
+
+def test_unset_key_variable_is_a_note_naming_the_variable() -> None:
     report = validate_bytes(
         dedent(ENV_UNSET.spec).lstrip("\n").encode(), "env.yaml", environ={"OTHER": "x"}
     )
 
-    assert report.errors == ()
-    assert [(d.code, d.line, d.path) for d in report.warnings] == [
+    assert report.errors == report.warnings == ()
+    assert [(d.code, d.line, d.path) for d in report.notes] == [
         (ENV_UNSET.code, ENV_UNSET.line, ENV_UNSET.path)
     ]
-    assert ENV_UNSET.words in report.warnings[0].message
-    assert report.warnings[0].hint == "export OPENAI_API_KEY=... before starting the router"
+    assert ENV_UNSET.words in report.notes[0].message
+    assert report.notes[0].hint == "export OPENAI_API_KEY=... before starting the router"
     assert report.spec is not None
 
 
@@ -312,6 +372,8 @@ def test_every_warning_the_checks_can_give_has_a_case() -> None:
     spec_dir = Path(__file__).parents[2] / "router" / "spec"
     source = "\n".join(p.read_text("utf-8") for p in sorted(spec_dir.glob("checks*.py")))
     warning_codes = set(re.findall(r'"([a-z-]+)",\s*severity="warning"', source))
+    note_codes = set(re.findall(r'"([a-z-]+)",\s*severity="note"', source))
 
     assert warning_codes
-    assert warning_codes == {case.code for case in [*CASES, ENV_UNSET]}
+    assert warning_codes == {case.code for case in CASES} == WARNING_CODES
+    assert note_codes == {ENV_UNSET.code} == NOTE_CODES

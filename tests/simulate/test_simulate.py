@@ -25,7 +25,7 @@ from router.simulate.faults import FaultBook
 from router.simulate.runner import DUMMY_KEY, sandboxed
 from router.spec import load_spec
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ROUTES = ROOT / "configs" / "routes.yaml"
 DEMO = ROOT / "configs" / "demo.yaml"
 TASKS = ("summarize", "chat", "code", "extract", "long-context", "default")
