@@ -114,3 +114,21 @@ def test_the_local_starter_answers_through_the_router(tmp_path: Path, sb: Sandbo
     with Router.from_yaml(path, environ={"SANDBOX_KEY": "sk-sandbox"}) as router:
         response = router.complete(task="chat", prompt="Hello")
     assert response.model == "llama-local" and response.content
+
+
+@pytest.mark.parametrize("provider", ["local", "openai", "anthropic"])
+def test_a_fresh_starter_runs_keys_free_with_sandbox(provider: str, tmp_path: Path) -> None:
+    """`router init`, then `router complete --sandbox` and `router explain --sandbox` on it,
+    with no key in the environment."""
+    path = tmp_path / "routes.yaml"
+    assert _init(str(path), "--provider", provider)[0] == 0
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["complete", "--sandbox", "--config", str(path), "--task", "chat", "Hello there."]
+    assert run(argv, out, err) == 0, err.getvalue()
+    assert out.getvalue().startswith("Hello!")
+    out = io.StringIO()
+    argv = ["explain", "--sandbox", "--config", str(path), "--task", "hard", "--prompt", "x"]
+    if provider == "local":
+        argv[argv.index("hard")] = "chat"  # a local server has no strong model: no `hard` task
+    assert run(argv, out, io.StringIO()) == 0
+    assert "chain (tried in order):\n  1." in out.getvalue()
