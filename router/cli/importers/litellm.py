@@ -148,7 +148,9 @@ def _routing(c: Conversion, settings: dict[str, Mapping[str, Any]]) -> None:
             c.notes.change(where, f"'{strategy}' is `priority: {priority}` on each task")
         elif strategy == "cost-based-routing":
             c.notes.change(where, "is the default here (`priority: cost`, unpriced models last)")
-        elif strategy != "simple-shuffle":
+        elif strategy == "simple-shuffle":
+            c.notes.change(where, "is not shuffled here: a group's deployments are tried in turn")
+        else:
             c.notes.skip(where, f"'{strategy}' has no equivalent; deployments are tried in order")
     found = _setting(settings, "num_retries")
     if found and not _count(found[1]):
