@@ -30,13 +30,13 @@ if TYPE_CHECKING:
         NoRouteError,
         ProviderConfigError,
         ProviderError,
+        ProviderTimeout,
         ProviderUnavailable,
         RateLimitError,
         RequestError,
         RouterError,
         StateUnavailable,
         StreamInterrupted,
-        TimeoutError,
     )
     from router.routing.plan import Plan
     from router.spec import Diagnostic, Spec, load_spec, validate_file
@@ -65,13 +65,13 @@ _ERRORS = (
     "NoRouteError",
     "ProviderConfigError",
     "ProviderError",
+    "ProviderTimeout",
     "ProviderUnavailable",
     "RateLimitError",
     "RequestError",
     "RouterError",
     "StateUnavailable",
     "StreamInterrupted",
-    "TimeoutError",
 )
 _TYPES = (
     "Attempt",
@@ -114,6 +114,7 @@ __all__ = [
     "Plan",
     "ProviderConfigError",
     "ProviderError",
+    "ProviderTimeout",
     "ProviderUnavailable",
     "RateLimitError",
     "Request",
@@ -126,7 +127,6 @@ __all__ = [
     "Stream",
     "StreamInterrupted",
     "TextPart",
-    "TimeoutError",
     "ToolCall",
     "ToolDefinition",
     "Usage",
@@ -138,11 +138,14 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     home = _HOMES.get(name)
     if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from router.errors import deprecated
+
+        return deprecated(__name__, name)  # an old name, with a warning; else AttributeError
     value = getattr(importlib.import_module(home), name)
     globals()[name] = value  # later lookups skip this function
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    # The public API only: not the helpers above, nor the submodules imported so far.
+    return sorted({*__all__, *(n for n in ("__version__",) if n in globals())})

@@ -10,7 +10,7 @@ RouterError                     base of everything raised on purpose
 ├── ProviderError               one attempt at one target failed (provider, model, status)
 │   ├── AuthenticationError     401/403: a bad or missing key; never retried on the same target
 │   ├── RateLimitError          429: carries ``retry_after`` (seconds) when the provider sent it
-│   ├── TimeoutError            the provider did not answer in time
+│   ├── ProviderTimeout            the provider did not answer in time
 │   ├── ContextWindowExceeded   the prompt plus max output does not fit the model
 │   ├── ContentFiltered         the provider refused the content
 │   ├── BadRequestError         400/404/422: the request itself is wrong; never retried
@@ -39,6 +39,7 @@ contain API keys or the values of environment variables.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -57,13 +58,13 @@ __all__ = [
     "NoRouteError",
     "ProviderConfigError",
     "ProviderError",
+    "ProviderTimeout",
     "ProviderUnavailable",
     "RateLimitError",
     "RequestError",
     "RouterError",
     "StateUnavailable",
     "StreamInterrupted",
-    "TimeoutError",
 ]
 
 
@@ -225,8 +226,10 @@ class RateLimitError(ProviderError):
     kind = "rate_limit"
 
 
-class TimeoutError(ProviderError):
-    """The provider did not answer within the request timeout."""
+class ProviderTimeout(ProviderError):
+    """The provider did not answer in time: within the attempt's read timeout, or before the
+    request's deadline. (Called ``TimeoutError`` before 0.2, a name that shadowed the
+    builtin; that name still works, with a DeprecationWarning.)"""
 
     kind = "timeout"
 
@@ -335,9 +338,21 @@ class AllModelsFailed(RouterError, ExceptionGroup[Exception]):
         return AllModelsFailed(self.message, excs, task=self.task)
 
     def __str__(self) -> str:
-        lines = [f"{self.message} ({len(self.exceptions)} attempt(s)):"]
+        lines = [f"{self.message} ({_count_attempts(self.exceptions)}):"]
         lines += [f"  {i}. {type(e).__name__}: {e}" for i, e in enumerate(self.exceptions, 1)]
         return "\n".join(lines)
+
+
+def _count_attempts(errors: Sequence[Exception]) -> str:
+    """ "1 attempt", "3 attempts", "2 attempts, 1 not sent", "nothing was sent (2 models
+    could not be tried)": local refusals (an open circuit, a limit, a hold) sent nothing."""
+    unsent = sum(1 for e in errors if getattr(e, "local", False))
+    sent = len(errors) - unsent
+    if not sent:
+        tried = "model" if unsent == 1 else "models"
+        return f"nothing was sent: {unsent} {tried} could not be tried"
+    text = f"{sent} attempt{'s' * (sent != 1)}"
+    return f"{text}, {unsent} not sent" if unsent else text
 
 
 class BudgetExceeded(RouterError):
@@ -378,3 +393,25 @@ class StateUnavailable(RouterError):
 
 def _rebuild_state_unavailable(backend: str, detail: str | None) -> StateUnavailable:
     return StateUnavailable(backend, detail=detail)
+
+
+#: Old names that still work, each with a DeprecationWarning: old name → new name.
+DEPRECATED_NAMES = {"TimeoutError": "ProviderTimeout"}
+
+
+def deprecated(module: str, name: str) -> Any:
+    """The error an old ``name`` stood for, after warning that it is deprecated; an
+    AttributeError (as for any unknown attribute of ``module``) when it is not an old name."""
+    new = DEPRECATED_NAMES.get(name)
+    if new is None:
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    warnings.warn(
+        f"{module}.{name} is deprecated (it shadows the builtin {name}); use {module}.{new}",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return globals()[new]
+
+
+def __getattr__(name: str) -> Any:
+    return deprecated(__name__, name)

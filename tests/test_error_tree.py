@@ -40,3 +40,10 @@ def test_spend_caps_and_state_errors_are_router_errors() -> None:
     from router.state import StateUnavailable
 
     assert (BudgetExceeded, StateUnavailable) == (router.BudgetExceeded, router.StateUnavailable)
+
+
+def test_no_error_shadows_a_builtin() -> None:
+    import builtins
+
+    assert [name for name in ERRORS if hasattr(builtins, name)] == []
+    assert "TimeoutError" not in router.errors.__all__

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import router
 
 
@@ -39,7 +41,7 @@ def test_error_tree() -> None:
     for cls in (
         router.AuthenticationError,
         router.RateLimitError,
-        router.TimeoutError,
+        router.ProviderTimeout,
         router.ContextWindowExceeded,
         router.ContentFiltered,
         router.BadRequestError,
@@ -56,3 +58,31 @@ def test_import_router_loads_no_vendor_sdk_or_jsonschema() -> None:
     code = f"import sys, router; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_old_timeout_name_still_works_with_a_deprecation_warning() -> None:
+    import router.errors
+
+    for module in (router, router.errors):
+        with pytest.warns(DeprecationWarning, match=r"TimeoutError is deprecated.*ProviderTimeout"):
+            old = module.TimeoutError
+        assert old is router.ProviderTimeout
+    assert "TimeoutError" not in router.__all__
+    with pytest.raises(AttributeError, match="no attribute 'NoSuchName'"):
+        _ = router.NoSuchName
+
+
+def test_star_import_shadows_no_builtin() -> None:
+    import builtins
+
+    namespace: dict[str, object] = {}
+    exec("from router import *", namespace)
+    shadowed = {name for name in namespace if name != "__builtins__" and hasattr(builtins, name)}
+    assert shadowed == set()
+    assert namespace["ProviderTimeout"] is router.ProviderTimeout
+
+
+def test_dir_shows_only_the_public_api() -> None:
+    shown = [name for name in dir(router) if name != "__version__"]
+    assert shown == sorted(router.__all__)
+    assert "importlib" not in dir(router) and "TYPE_CHECKING" not in dir(router)

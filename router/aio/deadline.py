@@ -46,7 +46,7 @@ _T = TypeVar("_T")
 class DeadlineReached(BaseException):
     """An attempt ran into its request's deadline (raised by the sync reader when the watchdog
     shut its socket, by :func:`within` and by the stream drivers); the drivers turn it into
-    the attempt's TimeoutError, it never reaches the caller.
+    the attempt's ProviderTimeout, it never reaches the caller.
 
     A BaseException like ``asyncio.CancelledError`` (what the async path cancels with): no
     adapter or node takes it for a provider failure, so no circuit breaker counts it."""

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
-from router.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, version_line
+from router.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, plural, version_line
 from router.spec import Diagnostic, ValidationReport, is_spec, validate_file
 
 Command = Callable[[argparse.Namespace, IO[str], IO[str]], int]
@@ -149,22 +149,18 @@ def _github_line(d: Diagnostic) -> str:
     return f"::{level} {','.join(props)}::{_github_escape(where + d.message + hint)}"
 
 
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'s' * (n != 1)}"
-
-
 def _summary(report: ValidationReport) -> str:
     errors, warnings, notes = len(report.errors), len(report.warnings), len(report.notes)
     if errors:
         return (
-            f"{report.file}: invalid: {_count(errors, 'error')}, {_count(warnings, 'warning')}"
-            + (f", {_count(notes, 'note')}" if notes else "")
+            f"{report.file}: invalid: {plural(errors, 'error')}, {plural(warnings, 'warning')}"
+            + (f", {plural(notes, 'note')}" if notes else "")
         )
-    extra = ", ".join(_count(n, word) for n, word in ((warnings, "warning"), (notes, "note")) if n)
+    extra = ", ".join(plural(n, word) for n, word in ((warnings, "warning"), (notes, "note")) if n)
     spec = report.spec
     counts = (
-        f": {_count(len(spec.providers), 'provider')}, {_count(len(spec.models), 'model')}, "
-        f"{_count(len(spec.tasks), 'task')}, {_count(len(spec.rules), 'rule')}"
+        f": {plural(len(spec.providers), 'provider')}, {plural(len(spec.models), 'model')}, "
+        f"{plural(len(spec.tasks), 'task')}, {plural(len(spec.rules), 'rule')}"
         if spec
         else ""
     )
@@ -268,6 +264,11 @@ def build_parser(stdout: IO[str]) -> _Parser:
     from router.cli.commands import add_commands
 
     add_commands(sub)
+    from router.cli.importers import add_import
+    from router.cli.init import add_init
+
+    add_init(sub)
+    add_import(sub)
     for action in sub.choices.values():
         action.out = stdout
     return parser

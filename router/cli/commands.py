@@ -82,8 +82,10 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--no-stream", action="store_true", help="wait for the whole answer")
     p.add_argument("--tag", action="append", help="request tag for rules (repeatable)")
     p.add_argument("--meta", action="append", metavar="KEY=VALUE", help="request metadata")
-    p.add_argument("--max-tokens", type=int, dest="max_tokens")
-    p.add_argument("--temperature", type=float)
+    p.add_argument(
+        "--max-tokens", type=int, dest="max_tokens", help="most tokens to generate (an integer)"
+    )
+    p.add_argument("--temperature", type=float, help="sampling temperature, 0 to 2")
     p.add_argument("text", nargs="*", help="the prompt")
     p.set_defaults(command=cmd_complete)
 
@@ -97,7 +99,7 @@ def add_commands(sub: Any) -> None:
             "variable is planned as if set, and a note on stderr names it."
         ),
     )
-    p.add_argument("--task", required=True)
+    p.add_argument("--task", required=True, help="task name from the spec")
     add_config_option(p)
     add_sandbox_option(p)
     p.add_argument("--messages", metavar="FILE", help="JSON list of messages (OpenAI shape)")
@@ -105,12 +107,16 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--stream", action="store_true", help="plan a streamed call")
     p.add_argument("--tag", action="append", help="request tag (repeatable)")
     p.add_argument("--meta", action="append", metavar="KEY=VALUE", help="request metadata")
-    p.add_argument("--max-tokens", type=int, dest="max_tokens")
+    p.add_argument(
+        "--max-tokens", type=int, dest="max_tokens", help="plan for at most this many tokens out"
+    )
     p.add_argument(
         "--session",
         help="plan a call carrying this sticky-routing session (the deployment it is bound to)",
     )
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--format", choices=("text", "json"), default="text", help="text (default) or json"
+    )
     p.set_defaults(command=cmd_explain)
 
     p = sub.add_parser("models", help="list configured models", description="List models.")
@@ -141,10 +147,12 @@ def add_commands(sub: Any) -> None:
             "injectable through an x-sandbox-fault header or a /fault/SPEC/ path prefix."
         ),
     )
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765, help="0 picks a free port (default 8765)")
     p.add_argument("--api-key", default=None, help="require exactly this key")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the answers and latencies (default 0)"
+    )
     p.set_defaults(command=cmd_sandbox)
 
     p = sub.add_parser(
@@ -235,6 +243,9 @@ def cmd_explain(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> i
                 stdout.write(format_plan(plan, router.spec, spread) + "\n")
     except (RouterError, OSError, json.JSONDecodeError) as exc:
         return report_error(exc, stderr, config_path(args))
+    if not plan.chain:  # the call would be refused: say so in the exit status too
+        stderr.write(f"router explain: no model of task '{args.task}' can take this request\n")
+        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -252,6 +263,8 @@ def cmd_models(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> in
             listed = (
                 " · listed by provider" if r.listed_by_provider else " · NOT listed by provider"
             )
+        elif r.not_asked:
+            listed = f" · provider's list {r.not_asked}"
         caps = ",".join(sorted(r.capabilities))
         stdout.write(f"{r.name:<{width}}  {r.provider}/{r.id}  [{caps}]  {status}{listed}\n")
     return EXIT_OK

@@ -31,6 +31,11 @@ def version_line() -> str:
         return f"{DISTRIBUTION} (not installed: run from a source tree)"
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 rule``, ``2 rules``, ``0 entries`` (with ``many``)."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
 def default_config() -> str:
     return os.environ.get("ROUTER_CONFIG", DEFAULT_CONFIG)
 

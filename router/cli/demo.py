@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from router.cli.common import plural
 from router.engine.router import Router
 from router.errors import AllModelsFailed, RouterError, StreamInterrupted
 from router.routing.explain import format_plan
@@ -83,8 +84,9 @@ def run_demo(config: Path, out: IO[str], environ: Mapping[str, str] | None = Non
         return 1
     spec = report.spec
     out.write(
-        f"1. validated {config}: {len(spec.providers)} providers, {len(spec.models)} models, "
-        f"{len(spec.tasks)} tasks, {len(spec.rules)} rules\n"
+        f"1. validated {config}: {plural(len(spec.providers), 'provider')}, "
+        f"{plural(len(spec.models), 'model')}, {plural(len(spec.tasks), 'task')}, "
+        f"{plural(len(spec.rules), 'rule')}\n"
     )
     with Sandbox() as sandbox, Router(spec, sandbox=sandbox, preload=False) as router:
         out.write(

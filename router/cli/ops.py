@@ -36,7 +36,9 @@ def add_operations(sub: Any) -> None:
         ),
     )
     add_config_option(p)
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--format", choices=("text", "json"), default="text", help="text (default) or json"
+    )
     p.set_defaults(command=cmd_health)
 
     p = sub.add_parser(
@@ -52,7 +54,9 @@ def add_operations(sub: Any) -> None:
     add_config_option(p)
     p.add_argument("--ledger", metavar="FILE", help="SQLite ledger file (overrides the spec)")
     p.add_argument("--since", help="only records since: 30m, 2h, 7d, or an ISO date/time")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--format", choices=("text", "json"), default="text", help="text (default) or json"
+    )
     p.set_defaults(command=cmd_report)
 
     p = sub.add_parser(
@@ -70,19 +74,35 @@ def add_operations(sub: Any) -> None:
         ),
     )
     add_config_option(p)
-    p.add_argument("--requests", type=int, default=1000, metavar="N")
-    p.add_argument("--faults", action="append", metavar="SPEC", help="repeatable")
-    p.add_argument("--concurrency", type=int, default=32)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--requests", type=int, default=1000, metavar="N", help="requests to run (default 1000)"
+    )
+    p.add_argument(
+        "--faults", action="append", metavar="SPEC", help="faults to inject, as above (repeatable)"
+    )
+    p.add_argument(
+        "--concurrency", type=int, default=32, help="requests in flight at once (default 32)"
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the workload and the faults (default 0)"
+    )
     p.add_argument("--mix", help="task weights, e.g. chat=3,code=1 (default: equal)")
-    p.add_argument("--stream-share", type=float, default=0.2, dest="stream_share")
+    p.add_argument(
+        "--stream-share",
+        type=float,
+        default=0.2,
+        dest="stream_share",
+        help="share of requests that stream, 0 to 1 (default 0.2)",
+    )
     p.add_argument(
         "--rate", default="1", help="arrivals per simulated second, or 'burst' (all at once)"
     )
     p.add_argument(
         "--no-model-latency", action="store_true", help="ignore the models' latency priors"
     )
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--format", choices=("text", "json"), default="text", help="text (default) or json"
+    )
     p.add_argument("--progress", action="store_true", help="show the progress bar off a TTY too")
     p.add_argument(
         "--sandbox",

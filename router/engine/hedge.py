@@ -20,7 +20,7 @@ __all__ = ["attempt", "hedged_attempt"]
 
 async def attempt(rt: Runtime, run: ChainRun, step: Go) -> Try:
     """One async attempt of a non-streamed call, within the request's deadline (one loop
-    timer: an answer still arriving when it comes fails as the request's TimeoutError)."""
+    timer: an answer still arriving when it comes fails as the request's ProviderTimeout)."""
     t = rt.attempt(run, step)
     try:
         t.answered(await within(t.time_left, t.target.node.acomplete(t.request)))

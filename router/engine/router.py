@@ -53,6 +53,9 @@ class ModelInfo:
     available: bool
     reason: str | None = None
     listed_by_provider: bool | None = None  # with remote=True: does the provider list the id?
+    #: With remote=True, when the provider's list could not be read: why (its key is unset,
+    #: the provider answered with an error...).
+    not_asked: str | None = None
 
 
 class Router:
@@ -315,13 +318,18 @@ class Router:
         """The configured models; with ``remote=True`` also asks each available provider for
         its model list and notes whether each model's id is in it."""
         listed: dict[str, set[str] | None] = {}
+        why_not: dict[str, str] = {}
         if remote:
             for name, lazy in self._rt.adapters.items():
-                if self._rt.unavailable[name] is None:
-                    try:
-                        listed[name] = set(lazy.get().list_models())
-                    except ProviderError:
-                        listed[name] = None
+                unavailable = self._rt.unavailable[name]
+                if unavailable is not None:
+                    why_not[name] = f"not asked ({unavailable})"
+                    continue
+                try:
+                    listed[name] = set(lazy.get().list_models())
+                except ProviderError as exc:
+                    listed[name] = None
+                    why_not[name] = f"could not be read ({exc.message})"
         out = []
         for name, target in self._rt.targets.items():
             ids = listed.get(target.provider)
@@ -335,6 +343,7 @@ class Router:
                     available=target.unavailable is None,
                     reason=target.unavailable,
                     listed_by_provider=(target.model.id in ids) if ids is not None else None,
+                    not_asked=why_not.get(target.provider),
                 )
             )
         return out

@@ -8,7 +8,7 @@ The request's deadline (``timeouts.total``) runs to the last chunk. Each attempt
 timeout (``timeouts.request``, capped by the time left) is the idle bound; the deadline ends a
 wait for the next chunk that is still going when it comes (async: one loop timer per attempt;
 sync: the process's watchdog thread shuts the socket down, see :mod:`router.aio.deadline`), and a
-chunk that arrives after it is not passed on. Either way the attempt fails with a TimeoutError:
+chunk that arrives after it is not passed on. Either way the attempt fails with a ProviderTimeout:
 before any output the chain moves on (if time is left), after it StreamInterrupted.
 """
 

@@ -68,7 +68,7 @@ _TYPES: dict[str, type[E.ProviderError]] = {
     "overloaded_error": E.ProviderUnavailable,
     "api_error": E.ProviderUnavailable,
     "server_error": E.ProviderUnavailable,
-    "timeout_error": E.TimeoutError,
+    "timeout_error": E.ProviderTimeout,
     "invalid_request_error": E.BadRequestError,
     "not_found_error": E.BadRequestError,
     "request_too_large": E.BadRequestError,
@@ -76,7 +76,7 @@ _TYPES: dict[str, type[E.ProviderError]] = {
 _LABELS: dict[type[E.ProviderError], str] = {
     E.AuthenticationError: "authentication failed",
     E.RateLimitError: "rate limited",
-    E.TimeoutError: "timed out",
+    E.ProviderTimeout: "timed out",
     E.ContextWindowExceeded: "context window exceeded",
     E.ContentFiltered: "content filtered",
     E.BadRequestError: "bad request",
@@ -113,7 +113,7 @@ def classify(
     if s == 429:
         return E.RateLimitError
     if s == 408:
-        return E.TimeoutError
+        return E.ProviderTimeout
     if s >= 500:
         return E.ProviderUnavailable
     if code in _CONTEXT_CODES or (message and _CONTEXT_RE.search(message)):
@@ -266,7 +266,7 @@ def translate(
             body = _safe_text(response)
         return status_error(getattr(exc, "status_code", None), headers, body, **kw)
     if isinstance(exc, sdk.timeout):
-        return make_error(E.TimeoutError, "no answer within the request timeout", **kw)
+        return make_error(E.ProviderTimeout, "no answer within the request timeout", **kw)
     if isinstance(exc, sdk.connection):
         cause = exc.__cause__ or exc.__context__ or exc
         return make_error(E.ProviderUnavailable, f"connection failed: {describe(cause)}", **kw)

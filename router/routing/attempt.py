@@ -31,7 +31,7 @@ class Try:
       :meth:`ChainRun.refused`) fails as ContentFiltered.
     - A failure caught once the request's deadline has ended the attempt (``overdue``: the sync
       watchdog shut the socket, whatever error the read then gave; or a DeadlineReached) is the
-      request's TimeoutError, never what the cut connection said.
+      request's ProviderTimeout, never what the cut connection said.
     - The latency is taken when the outcome is known.
     """
 

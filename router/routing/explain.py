@@ -68,7 +68,12 @@ def format_plan(
     task = plan.task
     lines = []
     if plan.requested_task != task.name and plan.requested_task not in spec.tasks:
-        lines.append(f"task:      {task.name} (serves unknown task '{plan.requested_task}')")
+        model = (
+            f"; '{plan.requested_task}' is a model's name: a call names a task"
+            if plan.requested_task in spec.models
+            else ""
+        )
+        lines.append(f"task:      {task.name} (serves unknown task '{plan.requested_task}'{model})")
     elif plan.requested_task != task.name:
         lines.append(f"task:      {task.name} (requested: {plan.requested_task})")
     else:

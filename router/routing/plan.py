@@ -286,6 +286,13 @@ def make_plan(
     task = spec.task(features.task)
     if task is None:
         known = ", ".join(sorted(spec.tasks))
+        if features.task in spec.models:
+            users = [t.name for t in spec.tasks.values() if features.task in t.candidates]
+            using = f"the tasks that use it: {', '.join(users)}" if users else f"tasks: {known}"
+            raise RequestError(
+                f"{features.task!r} is a model, not a task: a call names a task and the spec "
+                f"picks the model; {using}"
+            )
         raise RequestError(
             f"unknown task {features.task!r}; known tasks: {known} "
             "(add a task named 'default' to serve any name)"

@@ -14,7 +14,7 @@ from router.errors import (
     ContentFiltered,
     NoRouteError,
     ProviderError,
-    TimeoutError,
+    ProviderTimeout,
 )
 from router.routing.balance import Pool
 from router.routing.call import Call, Target, cost_of
@@ -237,7 +237,7 @@ class ChainRun:
         target = self._pending[0].target
         self._record(
             target,
-            TimeoutError(
+            ProviderTimeout(
                 f"the request's deadline of {self.call.task.timeouts.total:g}s passed "
                 "before this model could be tried",
                 provider=target.provider,
@@ -249,10 +249,10 @@ class ChainRun:
         self.stop_reason = "the request's deadline passed"
         self._pending.clear()
 
-    def overdue(self, target: Target) -> TimeoutError:
+    def overdue(self, target: Target) -> ProviderTimeout:
         """The failure of an attempt the request's deadline ended while it was still running
         (a stream still sending, or silent, when ``timeouts.total`` ran out)."""
-        return TimeoutError(
+        return ProviderTimeout(
             f"the request's deadline of {self.call.task.timeouts.total:g}s passed while "
             "this model was still answering",
             provider=target.provider,

@@ -8,7 +8,10 @@
         sb.set_fault("500,p=0.3", model="gpt-x")      # persistent, seeded-random fault
         sb.requests, sb.stats, sb.reset()
 
-Answers are deterministic ("Summary: <first sentence of the last user message>"); faults
+Answers are deterministic, written as a model doing the request's task would start (read from
+the system prompt and the user's words): "Summary: <first sentence of the last user message>"
+for a summary or a plain statement, a greeting for a greeting, a code block for code, JSON
+for an extraction, "Good question: ..." for a question (see answer.py); faults
 follow the grammar documented in router/sandbox/faults.py. `python -m router.sandbox`
 runs one in the foreground (its /_sandbox/* control endpoints are in control.py).
 """

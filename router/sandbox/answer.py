@@ -68,6 +68,7 @@ class Prompt:
     api: Api
     model: str
     user_text: str = ""
+    system_text: str = ""  # what the system prompt says the model is for
     tool_result: str | None = None  # set when the conversation ends with a tool's output
     images: int = 0
     prompt_tokens: int = 0
@@ -130,12 +131,63 @@ def make_id(api: Api, kind: Literal["completion", "tool"], key: str) -> str:
     return prefix + _digest(key, kind, 22)
 
 
+# What a request is for, read from its system prompt and its words: the answer is written the
+# way a model doing that task would start it. Plain statements (no other sign) are summarized.
+_INTENTS = (
+    ("summary", re.compile(r"\b(summar\w*|condense\w*|tl;?dr)\b", re.I)),
+    ("translation", re.compile(r"\btranslat\w*\b", re.I)),
+    (
+        "code",
+        re.compile(
+            r"\b(code|coding|function|parser|program|script|implement\w*|"
+            r"refactor\w*|diff|bug|python|javascript|sql)\b",
+            re.I,
+        ),
+    ),
+    ("extraction", re.compile(r"\b(extract\w*|json)\b", re.I)),
+)
+_GREETING = re.compile(r"^\s*(hi|hello|hey|good (morning|afternoon|evening))\b", re.I)
+_FIELD = re.compile(r"(\w[\w ]{0,30}?):\s*([^.:;\n]+)")
+
+
+def intent(prompt: Prompt) -> str:
+    """summary, translation, code, extraction, greeting, question or statement: from the
+    system prompt first (what the task is for), then from the user's words."""
+    for text in (prompt.system_text, prompt.user_text):
+        for name, pattern in _INTENTS:
+            if pattern.search(text):
+                return name
+    text = normalize(prompt.user_text)
+    if _GREETING.match(text):
+        return "greeting"
+    return "question" if first_sentence(text).endswith("?") else "statement"
+
+
+def _extracted(text: str) -> str:
+    fields = {k.strip().lower().replace(" ", "_"): v.strip() for k, v in _FIELD.findall(text)}
+    return json.dumps(fields or {"text": first_sentence(text)}, ensure_ascii=False)
+
+
 def reply_text(prompt: Prompt) -> str:
     if prompt.tool_result is not None:
         body = f"Tool result: {first_sentences(prompt.tool_result) or '(empty)'}"
     else:
         summary = first_sentences(prompt.user_text)
-        body = f"Summary: {summary}" if summary else "Hello from the router sandbox."
+        kind = intent(prompt)
+        if not summary:
+            body = "Hello from the router sandbox."
+        elif kind == "greeting":
+            body = "Hello! I'm the router sandbox. What can I do for you?"
+        elif kind == "question":
+            body = f"Good question: {summary} A real model would answer it here."
+        elif kind == "code":
+            body = f"Here is a sketch:\n\n```python\ndef solve():\n    # {summary}\n    ...\n```"
+        elif kind == "extraction":
+            body = _extracted(prompt.user_text)
+        elif kind == "translation":
+            body = f"Translation: {summary}"
+        else:
+            body = f"Summary: {summary}"
     if prompt.images:
         plural = "" if prompt.images == 1 else "s"
         body = f"({prompt.images} image{plural} received) {body}"

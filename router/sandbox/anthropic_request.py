@@ -154,6 +154,7 @@ def parse_request(body: Any) -> Prompt:
         model=model,
         max_tokens=max_tokens,
         prompt_tokens=count_tokens(system) + MESSAGE_OVERHEAD,
+        system_text=system,
     )
     for i, msg in enumerate(messages):
         role = msg.get("role") if isinstance(msg, dict) else None

@@ -213,6 +213,8 @@ def parse_request(body: Any) -> Prompt:
         if role == "user":
             prompt.user_text, prompt.tool_result = text, None
             prompt.images += images
+        elif role in ("system", "developer"):
+            prompt.system_text = f"{prompt.system_text} {text}".strip()
         elif role in ("tool", "function"):
             prompt.tool_result = text
     prompt.tools = _tools(body)

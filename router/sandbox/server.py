@@ -127,9 +127,9 @@ class SandboxServer:
         if api is not None and req.method == "POST":
             return await self._completion(req, writer, self.wires[api], path, fault_text)
         if req.method == "GET" and path in ("/v1/models", "/models"):
-            return await self._models(req, writer, wire, None)
+            return await self._models(req, writer, wire, None, fault_text)
         if req.method == "GET" and path.startswith(("/v1/models/", "/models/")):
-            return await self._models(req, writer, wire, path.rsplit("/", 1)[1])
+            return await self._models(req, writer, wire, path.rsplit("/", 1)[1], fault_text)
         if req.method == "GET" and path == "/health":
             return await send(writer, response(200, b"ok", "text/plain", close=close), keep)
         if req.method == "GET" and path == "/stats":
@@ -152,12 +152,27 @@ class SandboxServer:
         wire.check_auth(headers, self.state.api_key)
 
     async def _models(
-        self, req: HttpRequest, writer: asyncio.StreamWriter, wire: Wire, model: str | None
+        self,
+        req: HttpRequest,
+        writer: asyncio.StreamWriter,
+        wire: Wire,
+        model: str | None,
+        fault_text: str | None = None,
     ) -> bool:
+        """The model list (or one model). A fault with an HTTP status (path prefix or
+        header) answers with that error instead, as a provider whose list fails would."""
         keep = req.keep_alive
         ids = self.state.model_ids()
+        header_fault = next((req.headers[h] for h in FAULT_HEADERS if h in req.headers), None)
+        texts = [t for t in (fault_text, header_fault) if t]
         try:
+            try:
+                fault = parse_fault(",".join(texts)) if texts else None
+            except ValueError as bad_spec:
+                raise wire.invalid(f"invalid sandbox fault spec: {bad_spec}") from None
             self._check_auth(wire, req.headers)
+            if fault is not None and fault.status is not None and fault.status >= 400:
+                raise wire.status_error(fault.status, model or "models")
             if model is not None and model not in ids:
                 raise wire.status_error(404, model)
         except WireError as err:

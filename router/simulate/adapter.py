@@ -19,7 +19,7 @@ from typing import Any
 
 from router.engine.compile import make_adapter
 from router.engine.router import Router
-from router.errors import TimeoutError
+from router.errors import ProviderTimeout
 from router.providers.base import Adapter, ProviderSettings
 from router.providers.registry import get_adapter_class
 from router.sandbox import Sandbox
@@ -117,7 +117,7 @@ class Simulation:
         if limit is not None and latency >= limit:
             await self.clock.asleep(limit)
             self.timeouts[request.model] = self.timeouts.get(request.model, 0) + 1
-            raise TimeoutError(
+            raise ProviderTimeout(
                 f"no answer within {limit:g}s (simulated latency {latency:.1f}s)",
                 provider=request.provider,
                 model=request.model,

@@ -280,7 +280,8 @@ def format_report(report: SimulationReport) -> str:
     streamed = _share(r.total.streamed, r.total.requests)
     lines = [
         f"router simulate: {r.config} · seed {r.seed}",
-        f"workload: {r.requests} requests over {len(r.tasks)} tasks, {streamed} streamed, "
+        f"workload: {_n(r.requests, 'request')} over {_n(len(r.tasks), 'task')}, "
+        f"{streamed} streamed, "
         f"{arrivals}, at most {r.concurrency} in flight",
         f"faults:   {r.faults}",
         f"time:     {_duration(r.simulated_s)} simulated in {r.wall_s:.2f}s"
@@ -314,10 +315,13 @@ def format_report(report: SimulationReport) -> str:
             parts = [f"{d} {n} ({_share(n, total)})" for d, n in sorted(counts.items())]
             lines.append(f"  {model:<14} {' · '.join(parts)}")
     if r.queued:
-        lines += ["", f"{r.queued} requests waited for a slot (at most {r.max_queue_s:.1f}s)"]
+        lines += [
+            "",
+            f"{_n(r.queued, 'request')} waited for a slot (at most {r.max_queue_s:.1f}s)",
+        ]
     lines.append("")
     if r.lost:
-        lines.append(f"LOST {r.lost} of {r.requests} requests:")
+        lines.append(f"LOST {r.lost} of {_n(r.requests, 'request')}:")
         for name, stats in r.tasks.items():
             reasons = stats.lost_reasons.most_common()
             for reason, n in reasons[:_REASONS_SHOWN]:
@@ -329,3 +333,8 @@ def format_report(report: SimulationReport) -> str:
         lines.append(f"no request lost ({r.requests} of {r.requests} answered)")
     lines.append(f"exit code {r.exit_code}")
     return "\n".join(lines) + "\n"
+
+
+def _n(count: int, word: str) -> str:
+    """``1 request``, ``2 requests``."""
+    return f"{count} {word}{'s' * (count != 1)}"

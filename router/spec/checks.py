@@ -67,6 +67,17 @@ def _unknown(
     close = get_close_matches(name, list(known), n=1, cutoff=0.6)
     if kind == "model" and name in ctx.section("tasks"):
         hint = f"'{name}' is a task; to continue with its chain write {{task: {name}}}"
+    elif kind == "task" and name in ctx.section("models"):
+        users = sorted(
+            t
+            for t, task in ctx.entries("tasks")
+            if name in dict(_names(task.get("candidates"))).values()
+        )
+        if path[-1] == "task" and "fallback" in path:
+            hint = f"'{name}' is a model, not a task: list the model itself (fallback: [{name}])"
+        else:
+            using = f"tasks that use it: {', '.join(users)}" if users else "no task lists it yet"
+            hint = f"'{name}' is a model, not a task; {using}"
     elif close:
         hint = f"did you mean '{close[0]}'?"
     elif known:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
 
 from router.diagnostics import Diagnostic
+from router.spec.litellm_names import provider_hint
 from router.spec.schema import (
     _FORMAT,
     _key_docs,
@@ -29,6 +30,7 @@ from router.spec.schema import (
     show,
     where,
 )
+from router.spec.schema_hints import litellm, misplaced, said_otherwise, unknown_keys
 from router.spec.yamlload import Document, PathT, json_path
 
 _TYPE_WORDS = {
@@ -63,13 +65,20 @@ def schema_diagnostics(doc: Document) -> list[Diagnostic]:
     if is_valid(doc.data):
         return []
     out: list[Diagnostic] = []
-    for error in _validator().iter_errors(doc.data):
-        out.extend(_translate(error, doc))
+    errors = list(_validator().iter_errors(doc.data))
+    unknown = frozenset(unknown_keys(errors))
+    for error in errors:
+        out.extend(_translate(error, doc, unknown))
     out.sort(key=lambda d: (d.line or 0, d.column or 0))
     return out
 
 
-def _translate(error: ValidationError, doc: Document) -> Iterator[Diagnostic]:
+def _translate(
+    error: ValidationError, doc: Document, unknown: frozenset[tuple[PathT, str]] = frozenset()
+) -> Iterator[Diagnostic]:
+    """One schema error in words. ``unknown`` holds the keys found unknown anywhere (and what
+    they misspell), so that one mistake gives one error: a required key that is misspelt, or
+    written a level too deep, is not also reported missing."""
     path: PathT = tuple(error.absolute_path)
     kind = str(error.validator)
     value: Any = error.instance
@@ -95,8 +104,7 @@ def _translate(error: ValidationError, doc: Document) -> Iterator[Diagnostic]:
         for extra in value:
             if extra in allowed or any(p.search(extra) for p in patterns):
                 continue
-            close = _close(extra, allowed)
-            hint = f"did you mean '{close[0]}'?" if close else "allowed: " + ", ".join(allowed)
+            hint = _unknown_key_hint(str(extra), path, doc.data, allowed)
             yield doc.diagnostic(
                 (*path, extra),
                 f"unknown key '{extra}' in {where(path, doc.data)}",
@@ -112,7 +120,7 @@ def _translate(error: ValidationError, doc: Document) -> Iterator[Diagnostic]:
         missing = next(
             (r for r in absent if error.message.startswith(repr(r))), absent[0] if absent else "?"
         )
-        if _misspelt(missing, value, sub):
+        if said_otherwise(missing, path, unknown):
             return  # the unknown-key error already says "did you mean '<missing>'?"
         yield doc.diagnostic(
             path,
@@ -124,7 +132,7 @@ def _translate(error: ValidationError, doc: Document) -> Iterator[Diagnostic]:
         return
 
     if kind in ("oneOf", "anyOf"):
-        yield from _translate_alternatives(error, doc, path)
+        yield from _translate_alternatives(error, doc, path, unknown)
         return
 
     if kind == "uniqueItems" and isinstance(value, list):
@@ -164,16 +172,24 @@ def _close(key: str, allowed: list[str]) -> list[str]:
     return difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
 
 
-def _misspelt(missing: str, value: Any, sub: Mapping[str, Any]) -> bool:
-    """Whether ``value`` holds an unknown key that is a misspelling of the ``missing`` one."""
-    allowed = sorted(sub.get("properties", {}))
-    if not isinstance(value, dict) or sub.get("additionalProperties") is not False:
-        return False
-    return any(k not in allowed and _close(str(k), allowed) == [missing] for k in value)
+def _unknown_key_hint(key: str, path: PathT, data: Any, allowed: list[str]) -> str:
+    """LiteLLM's name for it, else where the schema has it (and a close spelling here), else
+    the close spelling, else what is allowed here."""
+    close = _close(key, allowed)
+    maybe = f"did you mean '{close[0]}'?" if close else None
+    if foreign := litellm(key):
+        return f"{maybe} ({foreign})" if maybe else foreign
+    home = misplaced(key, path, data)
+    if home and maybe:
+        text, near = home
+        return f"{text}; or {maybe}" if near else maybe  # a name close by says more
+    if home:
+        return home[0]
+    return maybe or "allowed: " + ", ".join(allowed)
 
 
 def _translate_alternatives(
-    error: ValidationError, doc: Document, path: PathT
+    error: ValidationError, doc: Document, path: PathT, unknown: frozenset[tuple[PathT, str]]
 ) -> Iterator[Diagnostic]:
     context = list(error.context or [])
     sub: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
@@ -219,7 +235,7 @@ def _translate_alternatives(
             )
             return
         for e in chosen:
-            for diag in _translate(e, doc):
+            for diag in _translate(e, doc, unknown):
                 yield _with_hint(diag, sub, path)
         if chosen:
             return
@@ -231,7 +247,7 @@ def _translate_alternatives(
     if best is None:  # pragma: no cover - oneOf matched twice; our branches are disjoint
         yield doc.diagnostic(path, f"{where(path, doc.data)} is ambiguous", "schema", key=False)
         return
-    for found in _translate(best, doc):
+    for found in _translate(best, doc, unknown):
         diag = found
         if not typed or not fitting:
             # No alternative takes this kind of value: say which shapes are accepted.
@@ -324,6 +340,8 @@ def _words(
             else []
         )
         hint = f"did you mean '{close[0]}'?" if close else None
+        if len(path) == 3 and path[0] == "providers" and path[2] == "type":
+            hint = provider_hint(str(value)) or hint
         return (
             f"{here} is {show(value, path)}; expected one of: {', '.join(options)}",
             "invalid-value",
@@ -345,9 +363,11 @@ def _words(
             hint,
         )
     if kind == "minItems":
-        return f"{here} must list at least {expected} item(s)", "too-few", None
+        items = "one item" if expected == 1 else f"{expected} items"
+        return f"{here} must list at least {items}", "too-few", None
     if kind == "maxItems":
-        return f"{here} may list at most {expected} item(s)", "too-many", None
+        items = "one item" if expected == 1 else f"{expected} items"
+        return f"{here} may list at most {items}", "too-many", None
     if kind == "maxProperties":
         keys = ", ".join(sorted(sub.get("properties", {})))
         count = "only one" if expected == 1 else f"at most {expected}"

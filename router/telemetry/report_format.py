@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -51,8 +52,16 @@ def to_json(report: UsageReport) -> dict[str, Any]:
     }
 
 
+def usd(cost: float) -> str:
+    """Dollars with enough digits to read a small cost: $0.3750, $0.0012, and $0.000024
+    (two significant digits) for what 4 decimals would show as $0.0000."""
+    if cost <= 0 or cost >= 0.001:
+        return f"${cost:.4f}"
+    return f"${cost:.{1 - math.floor(math.log10(cost))}f}"
+
+
 def _money(cost: float, unpriced: int) -> str:
-    text = f"${cost:.4f}"
+    text = usd(cost)
     return f"{text} +{unpriced} unpriced" if unpriced else text
 
 
@@ -68,7 +77,7 @@ Column = tuple[str, Callable[[Any], str]]
 _USAGE: tuple[Column, ...] = (
     ("in tokens", lambda r: str(r.input_tokens)),
     ("out tokens", lambda r: str(r.output_tokens)),
-    ("cost", lambda r: f"${r.cost:.4f}"),
+    ("cost", lambda r: usd(r.cost)),
     ("unpriced", lambda r: str(r.unpriced)),
 )
 _PROVIDER_COLUMNS: tuple[Column, ...] = (
@@ -119,7 +128,8 @@ def format_table(report: UsageReport) -> str:
         since = f" since {_iso(report.since)}" if report.since is not None else ""
         return f"No requests recorded{since}.\n"
     span = f"{_iso(report.first_ts)} .. {_iso(report.last_ts)}"
-    unpriced = f" ({report.unpriced_requests} request(s) unpriced)"
+    n = report.unpriced_requests
+    unpriced = f" ({n} request{'s' * (n != 1)} unpriced)"
     lines = [
         f"Usage {span}" + (f" (since {_iso(report.since)})" if report.since is not None else ""),
         f"requests: {report.requests}  ok {report.ok}  failed {report.failed}  "

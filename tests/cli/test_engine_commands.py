@@ -266,7 +266,7 @@ def test_complete_all_failed_exits_one_listing_attempts(
     sandbox.set_fault("500")
     code, _, err = call("complete", "--config", str(demo_config), "--task", "summarize", "x. y.")
     assert code == 1
-    assert "every model in the chain failed (3 attempt(s))" in err
+    assert "every model in the chain failed (3 attempts)" in err
 
 
 def test_complete_needs_a_prompt(demo_config: Path) -> None:

@@ -1,6 +1,6 @@
 """timeouts.total bounds non-streamed calls too (sync and async), through the real SDKs against
 the sandbox: an answer whose head or body is still arriving, a line or a byte at a time, when
-the request's deadline comes ends its attempt with the request's TimeoutError and the
+the request's deadline comes ends its attempt with the request's ProviderTimeout and the
 connection closed, and the chain gives up (no time is left for the fallback) with
 AllModelsFailed; a caller's own cancellation stays a cancellation."""
 
@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from router import AllModelsFailed, Router, TimeoutError
+from router import AllModelsFailed, ProviderTimeout, Router
 from router.sandbox import Sandbox
 
 from .helpers import MakeRouter, attempt_log, models_sent
@@ -38,13 +38,13 @@ def _complete(router: Router, mode: str, task: str) -> BaseException | None:
 def _gave_up_at_the_deadline(
     error: BaseException | None, sb: Sandbox, kind: str, *, cut_by_deadline: bool = True
 ) -> None:
-    """AllModelsFailed: the first model's attempt a TimeoutError (``cut_by_deadline``: the
+    """AllModelsFailed: the first model's attempt a ProviderTimeout (``cut_by_deadline``: the
     deadline's, not the read timeout's), the fallback never sent (the deadline had passed),
     the held connection closed by the client."""
     _, first, fallback = FIRST[kind]
     assert isinstance(error, AllModelsFailed)
     cut, skipped = error.exceptions
-    assert isinstance(cut, TimeoutError) and isinstance(skipped, TimeoutError)
+    assert isinstance(cut, ProviderTimeout) and isinstance(skipped, ProviderTimeout)
     assert (cut.model, skipped.model) == (first, fallback)
     if cut_by_deadline:
         assert "passed while this model was still answering" in str(cut)
@@ -53,7 +53,7 @@ def _gave_up_at_the_deadline(
     assert _hung_up(sb)
     # Nothing internal (the watchdog's signal, a cancellation, a socket error) in any chain.
     assert _chain(error) == ["AllModelsFailed"]
-    assert _chain(cut) == ["TimeoutError"]
+    assert _chain(cut) == ["ProviderTimeout"]
 
 
 # How a server can hold a call past its deadline: the head at once, then one byte of JSON

@@ -22,7 +22,7 @@ import pytest
 from state.helpers import free_port
 
 from router import AllModelsFailed, ConfigError, ProviderError, Router, StreamInterrupted
-from router.errors import AuthenticationError, ProviderUnavailable, TimeoutError
+from router.errors import AuthenticationError, ProviderTimeout, ProviderUnavailable
 from router.sandbox import Sandbox
 from router.state import StateUnavailable
 
@@ -237,9 +237,9 @@ CASES: list[tuple[str, dict[str, str], str, str, type[BaseException], type[Provi
         StreamInterrupted,
         AuthenticationError,
     ),
-    ("timeout", {"a": "delay=3000"}, "one", "sync", AllModelsFailed, TimeoutError),
-    ("async-timeout", {"b": "delay=3000"}, "one-b", "async", AllModelsFailed, TimeoutError),
-    ("stream-timeout", {"a": "delay=3000"}, "one", "stream", AllModelsFailed, TimeoutError),
+    ("timeout", {"a": "delay=3000"}, "one", "sync", AllModelsFailed, ProviderTimeout),
+    ("async-timeout", {"b": "delay=3000"}, "one-b", "async", AllModelsFailed, ProviderTimeout),
+    ("stream-timeout", {"a": "delay=3000"}, "one", "stream", AllModelsFailed, ProviderTimeout),
     ("connection-refused", {}, "unreachable", "sync", AllModelsFailed, ProviderUnavailable),
     (
         "async-connection-refused",

@@ -160,7 +160,10 @@ def test_image_parts_reach_the_wire_and_are_acknowledged(
         ],
     }
     r = make_router(BASIC).complete(f"ask-{kind}", [message])
-    assert r.content == "(1 image received) Summary: What is in this picture?"
+    assert r.content == (
+        "(1 image received) Good question: What is in this picture? "
+        "A real model would answer it here."
+    )
     image = last_user_content(sb.requests[-1].body)[1]
     if kind == "openai":
         assert image == {

@@ -15,10 +15,10 @@ from router import (
     ModelError,
     NoRouteError,
     ProviderError,
+    ProviderTimeout,
     ProviderUnavailable,
     RateLimitError,
     RequestError,
-    TimeoutError,
 )
 from router.sandbox import Sandbox
 
@@ -65,7 +65,7 @@ FIRST = {
 
 FALLBACK_CLASSES: list[tuple[str, type[ProviderError], dict[str, Any]]] = [
     ("429", RateLimitError, {}),
-    ("delay=5000", TimeoutError, {"timeout": 0.5}),
+    ("delay=5000", ProviderTimeout, {"timeout": 0.5}),
     ("500", ProviderUnavailable, {}),
     ("503", ProviderUnavailable, {}),
     ("529", ProviderUnavailable, {}),
@@ -239,9 +239,9 @@ def test_total_deadline_stops_the_chain(make_router: MakeRouter, sb: Sandbox) ->
     with pytest.raises(AllModelsFailed) as info:
         router.complete("deadline", prompt="Hi.")
     errors = info.value.exceptions
-    assert [type(e) for e in errors] == [ProviderUnavailable, ProviderUnavailable, TimeoutError]
+    assert [type(e) for e in errors] == [ProviderUnavailable, ProviderUnavailable, ProviderTimeout]
     expired = errors[-1]
-    assert isinstance(expired, TimeoutError) and expired.model == "oai-b"  # never sent
+    assert isinstance(expired, ProviderTimeout) and expired.model == "oai-b"  # never sent
     assert "deadline of 150s passed" in str(expired)
     assert models_sent(sb) == ["oai-a", "ant-a"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from router import AllModelsFailed, Router, TimeoutError
+from router import AllModelsFailed, ProviderTimeout, Router
 from router.sandbox import Sandbox
 
 from .helpers import PROVIDERS, MakeRouter
@@ -142,6 +142,6 @@ def test_a_hedged_call_ends_within_its_deadline_when_neither_model_answers(
     assert isinstance(failed, AllModelsFailed)
     # Both timed out (the hedge, given less time, first), neither outlived the deadline.
     assert {(type(e), getattr(e, "model", None)) for e in failed.exceptions} == {
-        (TimeoutError, "slow"),
-        (TimeoutError, "quick"),
+        (ProviderTimeout, "slow"),
+        (ProviderTimeout, "quick"),
     }

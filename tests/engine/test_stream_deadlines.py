@@ -1,6 +1,6 @@
 """timeouts.total bounds streams (sync and async), through the real SDKs against the sandbox:
 a stream still sending, or silent, when the request's deadline comes ends with
-StreamInterrupted (the partial text, a TimeoutError attempt) and its connection is closed; a
+StreamInterrupted (the partial text, a ProviderTimeout attempt) and its connection is closed; a
 silence longer than timeouts.request (the idle bound) before the first chunk fails over."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from router import AllModelsFailed, Router, StreamInterrupted, TimeoutError
+from router import AllModelsFailed, ProviderTimeout, Router, StreamInterrupted
 from router.sandbox import Sandbox
 
 from .helpers import PROVIDERS, MakeRouter, attempt_log, models_sent
@@ -109,11 +109,11 @@ def _hung_up(sb: Sandbox) -> bool:
 
 def _cut_by_timeout(error: BaseException | None, sb: Sandbox, first: str) -> StreamInterrupted:
     """The stream ended as a cut one: StreamInterrupted caused by the attempt's
-    TimeoutError, no other model asked (never a switch mid-text), the connection closed."""
+    ProviderTimeout, no other model asked (never a switch mid-text), the connection closed."""
     assert isinstance(error, StreamInterrupted)
     assert error.model == first
-    assert attempt_log(error.attempts) == [(first, "TimeoutError")]
-    assert isinstance(error.__cause__, TimeoutError)
+    assert attempt_log(error.attempts) == [(first, "ProviderTimeout")]
+    assert isinstance(error.__cause__, ProviderTimeout)
     assert models_sent(sb) == [ID[first]]
     assert _hung_up(sb)  # the connection was closed, not left reading
     return error
@@ -147,7 +147,7 @@ def test_a_stream_that_trickles_forever_ends_at_the_total_deadline_with_the_part
     cut = _cut_by_timeout(error, sb, first)
     assert len(received) == 10 and cut.partial_text == "".join(received)
     assert "deadline of 10s passed" in str(cut.__cause__)
-    assert _chain(cut) == ["StreamInterrupted", "TimeoutError"]
+    assert _chain(cut) == ["StreamInterrupted", "ProviderTimeout"]
 
 
 # Streams that stop sending text after two chunks, in real time (unavoidably: what is tested
@@ -180,8 +180,8 @@ def test_a_stream_that_stops_sending_text_after_two_chunks_is_interrupted_with_t
     if ended_by is not None:
         assert ended_by in str(cut.__cause__)
         # Nothing internal (the watchdog's signal, the shut socket's read error) in the chain.
-        assert _chain(cut) == ["StreamInterrupted", "TimeoutError"]
-    else:  # the attempt's own read timeout (a TimeoutError from the adapter)
+        assert _chain(cut) == ["StreamInterrupted", "ProviderTimeout"]
+    else:  # the attempt's own read timeout (a ProviderTimeout from the adapter)
         assert "deadline" not in str(cut.__cause__)
 
 
@@ -211,8 +211,8 @@ def test_a_stream_silent_until_the_deadline_before_its_first_chunk_fails_with_ev
     assert isinstance(error, AllModelsFailed) and received == []
     # The first timed out while silent; no time was left to try the second.
     assert [(type(e), getattr(e, "model", None)) for e in error.exceptions] == [
-        (TimeoutError, first),
-        (TimeoutError, second),
+        (ProviderTimeout, first),
+        (ProviderTimeout, second),
     ]
     assert "before this model could be tried" in str(error.exceptions[1])
     assert router.health()["retry_budgets"][task]["retries"] == 0
@@ -273,7 +273,7 @@ def test_an_async_caller_slower_than_the_deadline_is_never_cancelled_between_chu
     cut = asyncio.run(run())
     assert slept == [True]
     assert isinstance(cut, StreamInterrupted) and cut.partial_text == "Summary"
-    assert attempt_log(cut.attempts) == [(first, "TimeoutError")]
+    assert attempt_log(cut.attempts) == [(first, "ProviderTimeout")]
 
 
 def test_cancelling_an_async_stream_stays_a_cancellation_not_a_deadline(
@@ -311,4 +311,4 @@ def test_a_sync_caller_slower_than_the_deadline_gets_stream_interrupted_at_its_n
     )
     assert isinstance(error, StreamInterrupted) and error.partial_text == "Summary"
     assert received == ["Summary"]
-    assert attempt_log(error.attempts) == [(first, "TimeoutError")]
+    assert attempt_log(error.attempts) == [(first, "ProviderTimeout")]

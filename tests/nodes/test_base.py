@@ -144,5 +144,6 @@ def test_the_graph_draws_a_stack_from_each_nodes_own_words() -> None:
     top = Counting(compiled_stack())
     line = next(s for s in str(Graph(spec, {"small": top})).splitlines() if "small  " in s)
     assert line.endswith(
-        "counting → cache → breaker(closed) → limiter(provider 'oai': 6000 requests/min) → adapter"
+        "counting → cache(for default) → breaker(closed) → "
+        "limiter(provider 'oai': 6000 requests/min) → adapter"
     )

@@ -64,7 +64,7 @@ CASES = [
     ("401", E.AuthenticationError, 401),
     ("403", E.AuthenticationError, 403),
     ("429", E.RateLimitError, 429),
-    ("408", E.TimeoutError, 408),
+    ("408", E.ProviderTimeout, 408),
     ("400", E.BadRequestError, 400),
     ("404", E.BadRequestError, 404),
     ("422", E.BadRequestError, 422),
@@ -145,12 +145,12 @@ def test_timeout_from_a_slow_provider(kind: str, make_adapter: MakeAdapter) -> N
         fail_async(make_adapter(kind, fault="delay=500"), request),
         fail_stream(make_adapter(kind, fault="delay=500"), request)[1],
     ):
-        assert type(err) is E.TimeoutError and err.status is None
+        assert type(err) is E.ProviderTimeout and err.status is None
 
 
 def test_timeout_mid_stream(kind: str, make_adapter: MakeAdapter) -> None:
     _, err = fail_stream(make_adapter(kind, fault="chunk-delay=500"), req(kind, TEXT, timeout=0.1))
-    assert type(err) is E.TimeoutError
+    assert type(err) is E.ProviderTimeout
 
 
 @pytest.mark.parametrize("fault", ["cut=3", "cut=3,clean"])

@@ -4,7 +4,7 @@ and how it is recorded in the walk. No HTTP: the test plays the driver's I/O."""
 from __future__ import annotations
 
 from router.aio.deadline import DeadlineReached
-from router.errors import ContentFiltered, ProviderUnavailable, TimeoutError
+from router.errors import ContentFiltered, ProviderTimeout, ProviderUnavailable
 from router.routing.attempt import Try
 from router.routing.walk import Go
 from router.types import Response
@@ -65,7 +65,7 @@ def test_a_failure_caught_after_the_deadline_fired_is_the_requests_timeout() -> 
     t, clock = first_try(FILTERING)
     clock.advance(2)
     t.caught(ProviderUnavailable("connection reset", provider="oai", model="small"), overdue=True)
-    assert isinstance(t.failure, TimeoutError)
+    assert isinstance(t.failure, ProviderTimeout)
     assert "deadline" in str(t.failure)
     assert t.latency == 2
 
@@ -73,7 +73,7 @@ def test_a_failure_caught_after_the_deadline_fired_is_the_requests_timeout() -> 
 def test_the_deadline_reached_while_waiting_is_the_requests_timeout() -> None:
     t, _ = first_try()
     t.caught(DeadlineReached())
-    assert isinstance(t.failure, TimeoutError)
+    assert isinstance(t.failure, ProviderTimeout)
 
 
 def test_a_provider_failure_is_kept_and_settles_as_whether_the_walk_goes_on() -> None:

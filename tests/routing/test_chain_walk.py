@@ -14,9 +14,9 @@ from router.errors import (
     ContextWindowExceeded,
     NoRouteError,
     ProviderConfigError,
+    ProviderTimeout,
     ProviderUnavailable,
     RateLimitError,
-    TimeoutError,
 )
 from router.routing.retry import RetryShare
 from router.routing.walk import ChainRun, Go, Wait
@@ -156,7 +156,7 @@ def test_a_model_not_reached_before_the_deadline_is_recorded_as_skipped_by_a_tim
     assert isinstance(result, AllModelsFailed)
     assert "the request's deadline passed" in str(result)
     skipped = result.exceptions[-1]
-    assert isinstance(skipped, TimeoutError) and skipped.model == "medium"
+    assert isinstance(skipped, ProviderTimeout) and skipped.model == "medium"
     assert "before this model could be tried" in str(skipped)
     assert [a.outcome for a in run.attempts] == ["error", "skipped"]
 
@@ -165,7 +165,7 @@ def test_overdue_names_the_model_still_answering_when_the_deadline_passed() -> N
     spec = load(task(NO_RETRY + "    timeouts: {total: 7}\n"))
     run, ts = run_of(spec, Clock())
     error = run.overdue(ts["large"])
-    assert isinstance(error, TimeoutError)
+    assert isinstance(error, ProviderTimeout)
     assert (error.model, error.provider) == ("large", "ant")
     assert "deadline of 7s passed while this model was still answering" in str(error)
 

@@ -142,7 +142,10 @@ def test_images_are_acknowledged(sb: Sandbox, oai: openai.OpenAI) -> None:
             }
         ],
     )
-    assert r.choices[0].message.content == "(2 images received) Summary: What is in these pictures?"
+    assert r.choices[0].message.content == (
+        "(2 images received) Good question: What is in these pictures? "
+        "A real model would answer it here."
+    )
     with pytest.raises(openai.BadRequestError) as info:
         oai.chat.completions.create(
             model="m",

@@ -173,7 +173,7 @@ def test_table_shape() -> None:
     assert lines[0] == "Usage 2027-01-15T08:00:00+00:00 .. 2027-01-15T08:00:40+00:00"
     assert lines[1] == "requests: 5  ok 4  failed 1  interrupted 0"
     assert lines[2] == "attempts: 8  sent 7  errors 3  skipped 1"
-    assert lines[3] == "cost: $0.3750 +1 unpriced (1 request(s) unpriced)"
+    assert lines[3] == "cost: $0.3750 +1 unpriced (1 request unpriced)"
     assert lines[4] == "cache hit rate: 20.0%  fallback rate: 40.0%"
     headers = [
         line.split()[0]
@@ -229,3 +229,13 @@ def test_parse_since_iso() -> None:
 def test_parse_since_rejects_other_forms(text: str) -> None:
     with pytest.raises(ValueError, match="expected a duration like 30m"):
         parse_since(text)
+
+
+def test_small_costs_are_shown_with_enough_digits() -> None:
+    from router.telemetry.report_format import usd
+
+    assert usd(0.375) == "$0.3750"
+    assert usd(0.0012) == "$0.0012"
+    assert usd(0.0000145) == "$0.000015"  # 145 tokens of a cheap model: not $0.0000
+    assert usd(0.00009) == "$0.000090"
+    assert usd(0.0) == "$0.0000"
