@@ -10,8 +10,10 @@ protocol). For each target:
 * **req/s at saturation**: ``wrk -t1 -c32`` POSTing a chat completion for ``--duration`` s;
 * **server CPU µs/req**: the server's user+sys CPU (all its processes and threads, from
   /proc) over that window ÷ requests;
-* **added p50/p99**: ``wrk -t1 -c1 --latency`` (one request at a time) through the target,
-  minus the same run straight at the fake upstream.
+* **added p50/p99 at a fixed rate**: ``wrk -t1 -c4 --latency`` with each connection pausing
+  between requests so that the total is about ``--rate`` requests/s (300 by default; wrk
+  has no open-loop mode, so the achieved rate is printed too), through the target, minus the
+  same run straight at the fake upstream.
 
 Targets: ``null-*`` answer a canned JSON without the router (the server alone);
 ``uvicorn-raw``/``uvicorn-starlette``/``granian-raw`` call ``Router.acomplete`` from a minimal
@@ -287,9 +289,8 @@ def target_server(target: str, routes: str) -> Iterator[tuple[int, int]]:
     env = dict(os.environ, BENCH_ROUTES=routes, BENCH_FAKE_KEY="sk-bench")
     env["PYTHONPATH"] = os.pathsep.join([HERE, ROOT, env.get("PYTHONPATH", "")])
     if target == "gateway":
-        cmd = [sys.executable, "-m", "router.cli", "serve", "--config", routes]
-        cmd += ["--port", str(port), "--no-auth"]
-        cmd = [sys.executable, "-c", "from router.cli import main; main()", *cmd[3:]]
+        cmd = [sys.executable, "-c", "from router.cli import main; main()", "serve"]
+        cmd += ["--config", routes, "--port", str(port), "--no-auth"]
     else:
         stack, _, app = target.partition("-")
         if stack == "null":
@@ -344,15 +345,21 @@ def wrk(url: str, conns: int, seconds: float, script: str) -> dict[str, float]:
     }
 
 
-def measure(url: str, pid: int | None, args: argparse.Namespace, script: str) -> dict[str, float]:
+PACED_CONNECTIONS = 4
+
+
+def measure(
+    url: str, pid: int | None, args: argparse.Namespace, script: str, paced: str
+) -> dict[str, float]:
     wrk(url, 8, 1, script)  # warm-up
     before = cpu_seconds(pid) if pid else 0.0
     sat = wrk(url, args.connections, args.duration, script)
     used = cpu_seconds(pid) - before if pid else 0.0
-    lat = wrk(url, 1, args.duration, script)
+    lat = wrk(url, PACED_CONNECTIONS, args.duration, paced)
     return {
         "rps": sat["rps"],
         "cpu_us": used / max(sat["requests"], 1) * 1e6,
+        "paced_rps": lat["rps"],
         "p50": lat["p50"],
         "p99": lat["p99"],
         "failed": sat["non2xx"] + lat["non2xx"] + sat["socket_errors"],
@@ -383,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--targets", default=",".join(TARGETS), help="comma-separated targets")
     ap.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run")
     ap.add_argument("--connections", type=int, default=32, help="wrk connections at saturation")
+    ap.add_argument("--rate", type=float, default=300, help="requests/s of the latency runs")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON too")
     ap.add_argument("--serve", help=argparse.SUPPRESS)
     ap.add_argument("--app", help=argparse.SUPPRESS)
@@ -399,14 +407,20 @@ def main(argv: list[str] | None = None) -> int:
         routes = os.path.join(tmp, "routes.yaml")
         with open(routes, "w") as f:
             f.write(ROUTES.format(upstream=up))
-        script = os.path.join(tmp, "post.lua")
+        script, paced = os.path.join(tmp, "post.lua"), os.path.join(tmp, "paced.lua")
+        post = (
+            'wrk.method = "POST"\n'
+            f"wrk.body = {json.dumps(json.dumps(BODY))}\n"
+            'wrk.headers["Content-Type"] = "application/json"\n'
+        )
         with open(script, "w") as f:
-            f.write(
-                'wrk.method = "POST"\n'
-                f"wrk.body = {json.dumps(json.dumps(BODY))}\n"
-                'wrk.headers["Content-Type"] = "application/json"\n'
-            )
-        direct = measure(up + "/v1/chat/completions", None, args, script)
+            f.write(post)
+        # Each connection waits this long after each answer: about --rate in all (a little
+        # less, as the answer's own time adds to each cycle).
+        pause_ms = max(1, round(PACED_CONNECTIONS * 1000 / args.rate))
+        with open(paced, "w") as f:
+            f.write(post + f"function delay() return {pause_ms} end\n")
+        direct = measure(up + "/v1/chat/completions", None, args, script, paced)
         results["upstream (direct)"] = direct
         for target in args.targets.split(","):
             why = _available(target)
@@ -415,17 +429,20 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             with target_server(target, routes) as (port, pid):
                 results[target] = measure(
-                    f"http://127.0.0.1:{port}/v1/chat/completions", pid, args, script
+                    f"http://127.0.0.1:{port}/v1/chat/completions", pid, args, script, paced
                 )
     print(
-        f"\nwrk -t1: saturation -c{args.connections}, latency -c1; {args.duration:g} s each; "
-        "one server worker"
+        f"\nwrk -t1: saturation -c{args.connections}; latency -c{PACED_CONNECTIONS} paced to "
+        f"~{args.rate:g}/s; {args.duration:g} s each; one server worker"
     )
-    print("| target | req/s | server CPU µs/req | p50 ms | p99 ms | added p50 ms | added p99 ms |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| target | req/s (saturation) | server CPU µs/req | paced req/s | p50 ms | p99 ms "
+        "| added p50 ms | added p99 ms |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, r in results.items():
         if "skipped" in r:
-            print(f"| {name} | skipped: {r['skipped']} | | | | | |")
+            print(f"| {name} | skipped: {r['skipped']} | | | | | | |")
             continue
         added = name != "upstream (direct)"
         a50 = f"{r['p50'] - direct['p50']:.2f}" if added else ""
@@ -433,8 +450,8 @@ def main(argv: list[str] | None = None) -> int:
         cpu = f"{r['cpu_us']:,.0f}" if added else ""
         fails = f" ({r['failed']:.0f} failed)" if r["failed"] else ""
         print(
-            f"| {name}{fails} | {r['rps']:,.0f} | {cpu} | {r['p50']:.2f} | {r['p99']:.2f} "
-            f"| {a50} | {a99} |"
+            f"| {name}{fails} | {r['rps']:,.0f} | {cpu} | {r['paced_rps']:,.0f} | {r['p50']:.2f} "
+            f"| {r['p99']:.2f} | {a50} | {a99} |"
         )
     if args.json:
         print(json.dumps(results, indent=2))

@@ -122,7 +122,7 @@ class GatewayApp:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
-        api: Api = "anthropic" if path.startswith("/v1/messages") else "openai"
+        api: Api = "messages" if path.startswith("/v1/messages") else "chat"
         ex = Exchange(scope, receive, send, api)
         if path in ("/healthz", "/readyz"):
             await self._probe(ex, path)

@@ -17,7 +17,9 @@ from router.types import Response
 
 __all__ = ["Api", "BodyTooLarge", "ClientGone", "Exchange", "decision_headers"]
 
-Api = Literal["openai", "anthropic"]
+#: Which API a request called, so its errors come in that API's shape: Chat Completions
+#: (OpenAI's) or Messages (Anthropic's).
+Api = Literal["chat", "messages"]
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
@@ -172,11 +174,10 @@ class Exchange:
         if self.outcome == "ok":
             self.outcome = "error"
         self.error = self.error or f.code or f.type
-        body = anthropic_error(f, self.request_id) if self.api == "anthropic" else openai_error(f)
-        await self.reply(f.status, body, [*f.headers(), *(headers or [])])
+        await self.reply(f.status, self.error_body(f), [*f.headers(), *(headers or [])])
 
     def error_body(self, f: Failure) -> bytes:
-        return anthropic_error(f, self.request_id) if self.api == "anthropic" else openai_error(f)
+        return anthropic_error(f, self.request_id) if self.api == "messages" else openai_error(f)
 
     async def start_stream(self, headers: list[tuple[bytes, bytes]]) -> None:
         self.status = 200
