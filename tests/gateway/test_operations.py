@@ -4,6 +4,7 @@ SIGTERM draining what is in flight, against `router serve` in a subprocess."""
 from __future__ import annotations
 
 import io
+import json
 import signal
 import subprocess
 import sys
@@ -230,3 +231,49 @@ def test_workers_share_the_port_and_stop_on_sigterm(routes: Path) -> None:
             c.chat.completions.create(model="chat", messages=ASK)
     finally:
         assert gw.stop() == 0
+
+
+def test_a_client_giving_up_on_a_plain_request_cancels_the_upstream_call(
+    gateway: Gateway, sb: Sandbox
+) -> None:
+    sb.set_fault("stall=0", model="sandbox-gpt-mini")  # no answer at all, until a hang-up
+    with pytest.raises(httpx2.ReadTimeout):
+        httpx2.post(
+            gateway.url + "/v1/chat/completions",
+            json={"model": "slow", "messages": ASK},
+            headers={**AUTH, "x-request-id": "gave-up-1"},
+            timeout=httpx2.Timeout(5.0, read=0.5),
+        )
+    wait_for(lambda: sb.stats["hangups"] >= 1, "the sandbox to see the upstream hang up")
+    assert gateway.entry("gave-up-1")["outcome"] == "client_disconnected"
+
+
+def test_a_stream_cut_after_output_ends_with_the_apis_error_event(
+    gateway: Gateway, sb: Sandbox
+) -> None:
+    import anthropic
+
+    sb.set_fault("cut=3", model="sandbox-gpt-mini")  # 3 content events, then the line drops
+    with _client(gateway) as c:
+        stream = c.chat.completions.create(model="slow", messages=ASK, stream=True)
+        with pytest.raises(openai.APIError) as cut:
+            for _chunk in stream:
+                pass
+    assert "was cut after it had started" in str(cut.value)
+    raw = httpx2.post(
+        gateway.url + "/v1/chat/completions",
+        json={"model": "slow", "messages": ASK, "stream": True},
+        headers=AUTH,
+    )
+    events = [e for e in raw.text.split("\n\n") if e.strip()]
+    assert json.loads(events[-1].removeprefix("data: "))["error"]["code"] == "stream_interrupted"
+    assert "data: [DONE]" not in raw.text
+    a = anthropic.Anthropic(base_url=gateway.url, api_key=GATEWAY_KEY, max_retries=0)
+    with (
+        a,
+        pytest.raises(anthropic.APIStatusError) as cut_again,
+        a.messages.stream(model="slow", max_tokens=50, messages=ASK) as s,
+    ):
+        for _event in s:
+            pass
+    assert "was cut after it had started" in str(cut_again.value)
