@@ -9,6 +9,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,7 @@ class Gateway:
             env["ROUTER_GATEWAY_KEYS"] = keys
         self.log = log
         self._stderr = log.open("wb")
+        self._drain: threading.Thread | None = None
         self.proc = subprocess.Popen(
             [*_SERVE, "--config", str(config), "--port", "0", *args],
             stdout=subprocess.PIPE,
@@ -127,6 +129,10 @@ class Gateway:
             if ready:
                 line = self.proc.stdout.readline()
                 if b"listening on" in line:
+                    # Whatever it prints later is read and dropped, so a full pipe never
+                    # blocks the server.
+                    self._drain = threading.Thread(target=self.proc.stdout.read, daemon=True)
+                    self._drain.start()
                     return int(line.split(b"listening on http://127.0.0.1:")[1].split()[0])
                 if not line and self.proc.poll() is not None:
                     break
@@ -160,6 +166,8 @@ class Gateway:
                 self.proc.kill()
                 self.proc.wait()
         self._stderr.close()
+        if self._drain is not None:
+            self._drain.join(5.0)  # the process is gone: its stdout is at its end
         if self.proc.stdout is not None:
             self.proc.stdout.close()
         return self.proc.returncode
