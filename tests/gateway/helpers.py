@@ -84,6 +84,13 @@ tasks:
     candidates: [gpt-busy]
   slow:
     candidates: [gpt-mini]
+rules:
+  - name: tagged
+    when: {{task: chat, tags: [anthropic-only]}}
+    candidates: [claude]
+  - name: gold
+    when: {{task: chat, metadata: {{tier: gold}}}}
+    candidates: [claude]
 """
 
 

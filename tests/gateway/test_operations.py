@@ -106,18 +106,20 @@ def test_a_body_over_the_limit_is_413(gateway: Gateway, sb: Sandbox) -> None:
     assert sb.requests == []
 
 
-def test_tags_and_metadata_headers_reach_the_rules(gateway: Gateway) -> None:
-    answer = httpx2.post(
-        gateway.url + "/v1/chat/completions",
-        json={"model": "chat", "messages": ASK},
-        headers={**AUTH, "x-router-tags": "batch, eu", "x-router-metadata": '{"tier": "gold"}'},
-    )
-    assert answer.status_code == 200
-    bad = httpx2.post(
-        gateway.url + "/v1/chat/completions",
-        json={"model": "chat", "messages": ASK},
-        headers={**AUTH, "x-router-metadata": "tier=gold"},
-    )
+def test_tags_and_metadata_reach_the_rules(gateway: Gateway) -> None:
+    url = gateway.url + "/v1/chat/completions"
+    body = {"model": "chat", "messages": ASK}
+
+    def model(headers: dict[str, str], **extra: Any) -> str:
+        answer = httpx2.post(url, json={**body, **extra}, headers={**AUTH, **headers})
+        assert answer.status_code == 200, answer.text
+        return answer.headers["x-router-model"]
+
+    assert model({}) == "gpt"
+    assert model({"x-router-tags": "batch, anthropic-only"}) == "claude"
+    assert model({"x-router-metadata": '{"tier": "gold"}'}) == "claude"
+    assert model({}, metadata={"tier": "gold"}) == "claude"  # the body's metadata too
+    bad = httpx2.post(url, json=body, headers={**AUTH, "x-router-metadata": "tier=gold"})
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "x-router-metadata"
 
 
