@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -129,6 +130,20 @@ def _config(uvicorn: Any, app: Any, options: ServeOptions, **extra: Any) -> Any:
     )
 
 
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that an address in use is an OSError the CLI
+    reports (uvicorn would exit the process itself)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host.strip("[]"), port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)  # --workers: the spawned workers serve it
+    return sock
+
+
 def serve(
     options: ServeOptions,
     on_ready: Callable[[str, int], None] | None = None,
@@ -136,15 +151,16 @@ def serve(
 ) -> None:
     """Check, load, and serve until SIGTERM/SIGINT (then drain). Raises ConfigError before
     listening when the spec, the keys or the options are wrong; ImportError naming the
-    extra when uvicorn is missing."""
+    extra when uvicorn is missing; OSError when the address cannot be bound."""
     check_bind(options)
     uvicorn = _uvicorn()
     from router.gateway._uvicorn import GatewayServer
 
     if options.workers == 1:
-        server = GatewayServer(_config(uvicorn, build_app(options, environ), options))
-        server.on_ready = on_ready
-        server.run()
+        with bind(options.host, options.port) as sock:  # first: a taken port fails at once
+            server = GatewayServer(_config(uvicorn, build_app(options, environ), options))
+            server.on_ready = on_ready
+            server.run(sockets=[sock])
         return
     # N workers: each builds its own app from the options in the environment; the spec and
     # the keys are checked here first, so a mistake stops the command, not N workers.
@@ -153,7 +169,6 @@ def serve(
     env = os.environ if environ is None else environ
     authenticator(options, env)
     Router.from_yaml(options.config, environ=env, preload=False).close()
-    os.environ[OPTIONS_ENV] = json.dumps(asdict(options))
     config = _config(
         uvicorn,
         "router.gateway.server:app_from_environ",
@@ -163,9 +178,10 @@ def serve(
     )
     from uvicorn.supervisors import Multiprocess
 
-    sock = config.bind_socket()
-    sock.listen(config.backlog)  # connections wait in the backlog while the workers start
-    if on_ready is not None:
-        host, port = sock.getsockname()[:2]
-        on_ready(host, port)
-    Multiprocess(config, sockets=[sock]).run()
+    with bind(options.host, options.port) as sock:
+        sock.listen(config.backlog)  # connections wait in the backlog while the workers start
+        os.environ[OPTIONS_ENV] = json.dumps(asdict(options))
+        if on_ready is not None:
+            host, port = sock.getsockname()[:2]
+            on_ready(host, port)
+        Multiprocess(config, sockets=[sock]).run()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -199,6 +200,22 @@ def test_no_auth_is_refused_off_loopback_and_keys_are_required(routes: Path) -> 
     # Which key is too short is said by its position: the key itself is never shown.
     assert code == 1 and "key 2 (by position) is shorter than 16" in err.getvalue()
     assert "tiny-secret" not in err.getvalue()
+
+
+def test_a_port_in_use_is_said_plainly(routes: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        err = io.StringIO()
+        code = run(
+            ["serve", "--config", str(routes), "--no-auth", "--port", str(port)], io.StringIO(), err
+        )
+    assert code == 2
+    assert (
+        err.getvalue()
+        == f"router serve: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    )
 
 
 def test_without_uvicorn_the_error_names_the_extra(routes: Path) -> None:
