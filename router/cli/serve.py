@@ -10,7 +10,7 @@ from router.errors import RouterError
 
 
 def add_serve(sub: Any) -> None:
-    from router.gateway.app import DEFAULT_MAX_BODY
+    from router.gateway import DEFAULT_MAX_BODY
 
     p = sub.add_parser(
         "serve",

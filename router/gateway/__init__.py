@@ -20,7 +20,12 @@ from __future__ import annotations
 
 from typing import Any
 
+#: The largest request body read, by default (``router serve --max-body-bytes``): room for a
+#: few base64 images. Here, so the CLI's help shows it without importing the gateway.
+DEFAULT_MAX_BODY = 16 * 1024 * 1024
+
 __all__ = [
+    "DEFAULT_MAX_BODY",
     "Authenticator",
     "GatewayApp",
     "NoAuth",

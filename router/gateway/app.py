@@ -29,6 +29,7 @@ import threading
 import time
 from typing import IO, Any
 
+from router.gateway import DEFAULT_MAX_BODY
 from router.gateway.accesslog import AccessLog
 from router.gateway.auth import Authenticator, Principal, Refused, credential
 from router.gateway.completions import ANTHROPIC, OPENAI, Dialect, complete
@@ -37,7 +38,6 @@ from router.gateway.exchange import Api, BodyTooLarge, ClientGone, Exchange, Rec
 
 __all__ = ["DEFAULT_MAX_BODY", "GatewayApp"]
 
-DEFAULT_MAX_BODY = 16 * 1024 * 1024  # room for a few base64 images
 
 _COMPLETIONS: dict[str, Dialect] = {
     "/v1/chat/completions": OPENAI,

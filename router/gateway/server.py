@@ -18,7 +18,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from router.errors import ConfigError
-from router.gateway.app import DEFAULT_MAX_BODY, GatewayApp
+from router.gateway import DEFAULT_MAX_BODY
+from router.gateway.app import GatewayApp
 from router.gateway.auth import Authenticator, NoAuth, StaticKeys
 
 __all__ = ["ServeOptions", "build_app", "check_bind", "install_hint", "serve"]
