@@ -178,6 +178,10 @@ def add_commands(sub: Any) -> None:
     )
     p.set_defaults(command=cmd_demo)
 
+    from router.cli.serve import add_serve
+
+    add_serve(sub)
+
 
 def cmd_complete(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     try:
