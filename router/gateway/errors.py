@@ -36,11 +36,11 @@ from router.errors import (
     ContextWindowExceeded,
     NoRouteError,
     ProviderError,
+    ProviderTimeout,
     RateLimitError,
     RequestError,
     StateUnavailable,
     StreamInterrupted,
-    TimeoutError,
 )
 
 __all__ = ["Failure", "anthropic_error", "failure_of", "openai_error"]
@@ -110,7 +110,7 @@ def _all_failed(exc: AllModelsFailed) -> Failure:
             return _server(503, message, "all_circuits_open", wait or 1.0)
         code = "rate_limit_exceeded"
         return Failure(429, message, code, code, None, wait or 1.0)
-    if errors and all(isinstance(e, TimeoutError) for e in errors):
+    if errors and all(isinstance(e, ProviderTimeout) for e in errors):
         return _server(504, message, "upstream_timeout")
     if errors and all(isinstance(e, ContextWindowExceeded) for e in errors):
         return Failure(400, message, code="context_length_exceeded", param="messages")

@@ -12,11 +12,11 @@ from router.errors import (
     BudgetExceeded,
     ContextWindowExceeded,
     NoRouteError,
+    ProviderTimeout,
     ProviderUnavailable,
     RateLimitError,
     RequestError,
     StateUnavailable,
-    TimeoutError,
 )
 from router.gateway.anthropic_api import messages_call
 from router.gateway.errors import anthropic_error, failure_of, openai_error
@@ -32,13 +32,13 @@ def _failed(*errors: Exception) -> AllModelsFailed:
         (RequestError("temperature: out of range", argument="temperature"), 400, None, None),
         (NoRouteError("too large for every model", task="chat"), 400, "no_route", None),
         (
-            _failed(TimeoutError("slow", model="a"), TimeoutError("slow", model="b")),
+            _failed(ProviderTimeout("slow", model="a"), ProviderTimeout("slow", model="b")),
             504,
             "upstream_timeout",
             None,
         ),
         (
-            _failed(ProviderUnavailable("down", status=503), TimeoutError("slow")),
+            _failed(ProviderUnavailable("down", status=503), ProviderTimeout("slow")),
             502,
             "upstream_error",
             None,
