@@ -30,6 +30,7 @@ MAPPED = {
     "litellm_params.rpm",
     "litellm_params.tpm",
     "litellm_params.order",
+    "litellm_params.weight",
     "litellm_params.temperature",
     "litellm_params.max_tokens",
     "model_info.input_cost_per_token",
@@ -190,7 +191,7 @@ def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_the_converted_chains_are_litellms(tmp_path: Path) -> None:
-    """Deployments in their order, then the fallback groups' models; a context-window-only
+    """A group's deployments behind one model, then the fallback groups' models; a context-window-only
     fallback moves on for context-window failures only."""
     out = tmp_path / "routes.yaml"
     assert _import(str(HERE / "fallbacks.yaml"), "-o", str(out))[0] == 0
@@ -208,5 +209,8 @@ def test_the_converted_chains_are_litellms(tmp_path: Path) -> None:
     out2 = tmp_path / "groups.yaml"
     assert _import(str(HERE / "groups.yaml"), "-o", str(out2))[0] == 0
     with Router.from_yaml(out2, environ=_variables(out2.read_text()), preload=False) as router:
-        chain = [c.model for c in router.explain("gpt-4o", prompt="hi").chain]
-        assert chain == ["gpt-4o@openai-2", "gpt-4o@openai", "gpt-4o@openai-3"]  # `order` first
+        # One model served by the group's deployments: the lowest `order` takes the traffic,
+        # the others stand by (weight 0) for when it fails.
+        assert [c.model for c in router.explain("gpt-4o", prompt="hi").chain] == ["gpt-4o"]
+        spread = {d["name"]: d["share"] for d in router.deployments("gpt-4o")}
+        assert spread == {"openai-2": 1.0, "openai": 0.0, "openai-3": 0.0}

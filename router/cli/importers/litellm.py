@@ -7,8 +7,9 @@ the variable, never the key. Notes name settings by their path, and never quote 
 could be a secret.
 
 A LiteLLM *model group* (several ``model_list`` entries with one ``model_name``) becomes one
-task whose candidates are its deployments, in file order (:func:`place_group`). The deployment
-settings (``model_list``, ``litellm_params``, ``model_info``) are in :mod:`.litellm_models`.
+model served by those ``deployments``, and a task of the same name (:func:`place_group`). The
+deployment settings (``model_list``, ``litellm_params``, ``model_info``) are in
+:mod:`.litellm_models`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ _FALLBACK_ON = {
     "context_window_fallbacks": "context_window",
     "content_policy_fallbacks": "content_filter",
 }
-_STRATEGIES = {"latency-based-routing": "latency"}
+# LiteLLM's routing strategies → how a model spreads over its deployments (`balance`).
+_STRATEGIES = {
+    "simple-shuffle": "weighted",
+    "least-busy": "least_busy",
+    "latency-based-routing": "latency",
+    "usage-based-routing": "headroom",
+    "usage-based-routing-v2": "headroom",
+}
 _CALLBACKS = {"prometheus": ("metrics", True), "otel": ("tracing", "auto")}
 _SHARED = ("router_settings", "litellm_settings")
 _IGNORED_TOP = {
@@ -45,30 +53,76 @@ class Conversion:
     groups: dict[str, list[str]] = field(default_factory=dict)  # task → its models
 
 
-def place_group(group: str, deployments: list[Deployment]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A LiteLLM model group → (its models by name, its task). One deployment: one model named
-    like the group. Several: one model each (``group@provider``), every one a candidate of the
-    task in file order (LiteLLM's ``order`` first), so that a request tries them in turn.
+#: What a deployment of a model carries for itself; the rest (window, capabilities, call
+#: parameters...) is the model's, shared by its deployments.
+_DEPLOYMENT_KEYS = ("provider", "id", "limits", "pricing", "timeouts")
 
-    The one place that decides how a group is laid out: it is what changes to map a group to
-    one model with several deployments once the spec has them."""
+
+def place_group(
+    group: str, deployments: list[Deployment], notes: Notes
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A LiteLLM model group → (its models by name, its task of the same name). One
+    deployment: one model named like the group. Several: one model named like the group,
+    served by its ``deployments`` (each on its own provider: endpoint and key variable), spread
+    by ``weight`` (LiteLLM's ``weight``; 1 when unset). LiteLLM's ``order`` tiers map to
+    standbys: the deployments of the lowest ``order`` share the traffic, the others get weight
+    0 (a request reaches them when the others fail)."""
     ordered = sorted(deployments, key=lambda d: d.order if d.order is not None else 1 << 30)
-    models: dict[str, Any] = {}
     if len(ordered) == 1:
-        models[group] = ordered[0].model
-    else:
-        for d in ordered:
-            name, n = f"{group}@{d.model['provider']}", 2
-            while name in models:
-                name, n = f"{group}@{d.model['provider']}-{n}", n + 1
-            models[name] = d.model
-    # The default priority (cost) keeps the file's order among deployments priced alike (or
-    # unpriced), which is what a group's deployments of one model usually are.
-    return models, {"candidates": list(models)}
-
-
-def _prices_differ(models: list[dict[str, Any]]) -> bool:
-    return len({repr(m.get("pricing")) for m in models}) > 1
+        return {group: ordered[0].model}, {"candidates": [group]}
+    first = ordered[0].model
+    model = {k: v for k, v in first.items() if k not in _DEPLOYMENT_KEYS}
+    for d in ordered[1:]:
+        own = {k: v for k, v in d.model.items() if k not in _DEPLOYMENT_KEYS}
+        if own != model:
+            notes.change(
+                f"model_list ({group})",
+                "its deployments describe the model differently (window, capabilities or "
+                "parameters): the first deployment's description is the model's",
+            )
+            break
+    prices = [repr(d.model.get("pricing")) for d in ordered]
+    if len(set(prices)) == 1 and "pricing" in first:
+        model["pricing"] = first["pricing"]  # the same for all: said once, on the model
+    tiers = {d.order for d in ordered if d.order is not None}
+    top = min(tiers) if tiers else None
+    entries: list[dict[str, Any]] = []
+    names: set[str] = set()
+    for d in ordered:
+        entry: dict[str, Any] = {}
+        name, n = str(d.model["provider"]), 2
+        while name in names:
+            name, n = f"{d.model['provider']}-{n}", n + 1
+        names.add(name)
+        entry["name"] = name
+        for key in _DEPLOYMENT_KEYS:
+            if key in d.model and not (key == "pricing" and "pricing" in model):
+                entry[key] = d.model[key]
+        weight = d.weight if d.weight is not None else 1
+        # LiteLLM tries a higher `order` (or none, when others have one) only after the rest.
+        if top is not None and (d.order is None or d.order > top):
+            if d.weight not in (None, 0):
+                notes.change(
+                    f"model_list ({group}, {name})",
+                    f"its weight {d.weight:g} applies among standbys only in LiteLLM's order "
+                    "tiers; here it is a standby (weight 0): give it a weight to share the traffic",
+                )
+            weight = 0
+        if weight != 1:
+            entry["weight"] = int(weight) if float(weight).is_integer() else weight
+        entries.append(entry)
+    if all(e.get("weight", 1) == 0 for e in entries):
+        for e in entries:
+            e.pop("weight", None)
+    model["deployments"] = entries
+    how = "by their `weight`"
+    if len(tiers) > 1 or (tiers and any(d.order is None for d in ordered)):
+        how += "; those of a higher `order` are standbys (weight 0), used when the others fail"
+    notes.change(
+        f"model_list ({group})",
+        f"the {len(ordered)} deployments of '{group}' are one model's `deployments`, spread {how}",
+    )
+    return {group: model}, {"candidates": [group]}
 
 
 def convert(data: Any) -> Conversion:
@@ -81,22 +135,10 @@ def convert(data: Any) -> Conversion:
     spec: dict[str, Any] = {"version": 1, "providers": providers, "models": {}, "tasks": {}}
     groups: dict[str, list[str]] = {}
     for group, deployments in by_group.items():
-        models, task = place_group(group, deployments)
+        models, task = place_group(group, deployments, notes)
         spec["models"].update(models)
         spec["tasks"][group] = task
         groups[group] = list(models)
-        if len(deployments) > 1:
-            order = (
-                "the cheapest first (they are priced differently)"
-                if _prices_differ(list(models.values()))
-                else "by their `order`, then as listed"
-            )
-            notes.change(
-                f"model_list ({group})",
-                f"the {len(deployments)} deployments of '{group}' are {len(deployments)} models, "
-                f"tried in turn, {order}: LiteLLM balances load across them; here that maps to a "
-                "model's deployments once the spec has them",
-            )
     conversion = Conversion(spec, notes, groups)
     settings: dict[str, Mapping[str, Any]] = {
         k: v if isinstance(v := data.get(k), Mapping) else {} for k in _SHARED
@@ -140,18 +182,16 @@ def _routing(c: Conversion, settings: dict[str, Mapping[str, Any]]) -> None:
     found = _setting(settings, "routing_strategy")
     if found:
         where, strategy = found
-        priority = _STRATEGIES.get(str(strategy))
-        if priority:
-            for task in c.spec["tasks"].values():
-                if len(task["candidates"]) > 1:
-                    task["priority"] = priority
-            c.notes.change(where, f"'{strategy}' is `priority: {priority}` on each task")
+        balance = _STRATEGIES.get(str(strategy))
+        if balance == "weighted":
+            c.notes.change(where, "is `balance: weighted`, the default (in proportion to weight)")
+        elif balance:
+            _defaults(c)["balance"] = balance
+            c.notes.change(where, f"'{strategy}' is `defaults: {{balance: {balance}}}`")
         elif strategy == "cost-based-routing":
             c.notes.change(where, "is the default here (`priority: cost`, unpriced models last)")
-        elif strategy == "simple-shuffle":
-            c.notes.change(where, "is not shuffled here: a group's deployments are tried in turn")
         else:
-            c.notes.skip(where, f"'{strategy}' has no equivalent; deployments are tried in order")
+            c.notes.skip(where, f"'{strategy}' has no equivalent; deployments are spread by weight")
     found = _setting(settings, "num_retries")
     if found and not _count(found[1]):
         c.notes.skip(found[0], "is not a whole number of 0 or more")

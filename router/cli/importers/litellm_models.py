@@ -63,6 +63,7 @@ class Deployment:
 
     model: dict[str, Any]
     order: int | None = None
+    weight: float | None = None  # litellm_params.weight (simple-shuffle's share)
 
 
 @dataclass
@@ -172,15 +173,18 @@ def _deployment(
     if call_params:
         model["params"] = call_params
     order = params.get("order")
-    handled = {"model", "api_key", "api_base", "rpm", "tpm", "order", "timeout", *_PARAMS}
+    weight = _number(params.get("weight"))
+    if "weight" in params and (weight is None or weight < 0):
+        notes.skip(f"{where}.litellm_params.weight", "is not a number of 0 or more")
+        weight = None
+    handled = {"model", "api_key", "api_base", "rpm", "tpm", "order", "weight", "timeout"}
+    handled |= set(_PARAMS)
     handled |= {"input_cost_per_token", "output_cost_per_token", "cache_read_input_token_cost"}
     for key in params:
         if key in handled:
             continue
         why = "has no equivalent here"
-        if key == "weight":
-            why = "load balancing has no equivalent yet: the deployments are tried in order"
-        elif key in ("extra_headers", "headers"):
+        if key in ("extra_headers", "headers"):
             why = "not copied (header values may be secrets): add `headers` to the provider"
         notes.skip(f"{where}.litellm_params.{key}", why)
     described = {"mode", "max_tokens", "max_input_tokens", "max_output_tokens", *_CAPABILITIES}
@@ -188,7 +192,7 @@ def _deployment(
     for key in info:
         if key not in described:
             notes.skip(f"{where}.model_info.{key}", "has no equivalent here")
-    return Deployment(model, int(order) if isinstance(order, int) else None)
+    return Deployment(model, int(order) if isinstance(order, int) else None, weight)
 
 
 def _describe(model: dict[str, Any], params: Mapping[str, Any], info: Mapping[str, Any]) -> None:
