@@ -191,8 +191,8 @@ def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_the_converted_chains_are_litellms(tmp_path: Path) -> None:
-    """A group's deployments behind one model, then the fallback groups' models; a context-window-only
-    fallback moves on for context-window failures only."""
+    """A group's deployments behind one model, then the fallback groups' models; a
+    context-window-only fallback moves on for context-window failures only."""
     out = tmp_path / "routes.yaml"
     assert _import(str(HERE / "fallbacks.yaml"), "-o", str(out))[0] == 0
     env = _variables(out.read_text())
