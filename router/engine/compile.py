@@ -124,6 +124,7 @@ def make_adapter(provider: ProviderSpec, environ: Mapping[str, str]) -> Adapter:
     """The default :data:`AdapterFactory`: the registry's adapter class for the provider's
     type, with its key and header values taken from ``environ``."""
     headers = {k: v for k, raw in provider.headers.items() if (v := resolve(raw, environ))}
+    cls = get_adapter_class(provider.type, provider=provider.name)
     settings = ProviderSettings(
         name=provider.name,
         base_url=provider.base_url,
@@ -131,8 +132,13 @@ def make_adapter(provider: ProviderSpec, environ: Mapping[str, str]) -> Adapter:
         headers=headers,
         connect_timeout=provider.timeouts.connect,
         request_timeout=provider.timeouts.request,
+        api_version=provider.api_version,
+        region=provider.region,
+        project=provider.project,
+        token=environ.get(provider.token_env) if provider.token_env else None,
+        environment={n: environ[n] for n in cls.environment_names if environ.get(n)},
     )
-    return get_adapter_class(provider.type, provider=provider.name)(settings)
+    return cls(settings)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

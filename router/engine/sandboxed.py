@@ -52,13 +52,18 @@ def sandboxed(spec: Spec, sandbox: Sandbox) -> tuple[Spec, dict[str, str]]:
     environ: dict[str, str] = {_KEY_ENV: DUMMY_KEY}
     providers = {}
     for name, p in spec.providers.items():
-        key_env = p.api_key_env or _KEY_ENV
+        cls = get_adapter_class(p.type)
+        # The field whose variable carries the credential (api_key_env; token_env for a
+        # provider authenticated by a bearer token) names a variable holding the dummy key.
+        field = cls.sandbox_credential
+        key_env = getattr(p, field) or _KEY_ENV
         environ[key_env] = DUMMY_KEY
+        environ.update(cls.sandbox_environment)  # a region, a project: never a credential
         for value in p.headers.values():
             if isinstance(value, EnvRef):
                 environ[value.name] = _DUMMY_VALUE
-        base = sandbox.url + get_adapter_class(p.type).base_path  # the server's root, + /v1...
-        providers[name] = dataclasses.replace(p, base_url=base, api_key_env=key_env)
+        base = sandbox.url + cls.base_path  # the server's root, + /v1...
+        providers[name] = dataclasses.replace(p, base_url=base, **{field: key_env})
     models = {}
     for name, m in spec.models.items():
         # A deployment's own endpoint becomes its provider's (the sandbox); its own key
