@@ -109,7 +109,9 @@ class AWSEventStreamDecoder:
         return events
 
     def flush(self) -> list[Event]:
-        """Nothing: a frame cut short completes no event (the stream then lacks its terminal
-        event, which the stream parser reports)."""
-        self._buf = b""
-        return []
+        """At the end of a body that ended cleanly: nothing, or the bytes of a frame it left
+        unfinished, as an event no parser accepts (the answer is malformed: a ModelError)."""
+        rest, self._buf = self._buf, b""
+        if not rest:
+            return []
+        return [(None, f"unfinished event stream frame: {rest[:60]!r}")]

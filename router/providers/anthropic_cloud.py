@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from router.errors import ProviderConfigError
+from router.errors import ProviderConfigError, ProviderError
 from router.providers._clients import require_sdk, spec_only
 from router.providers._eventstream import AWSEventStreamDecoder
 from router.providers._sse import EventDecoder
@@ -95,12 +95,34 @@ class BedrockAdapter(_CloudAnthropic):
                 "anthropic_bedrock needs a region: set `region:` on the provider, or AWS_REGION",
                 provider=settings.name,
             )
+        self._url_error = self._url_problem(settings.base_url)
         if not self._secret:  # SigV4: boto3 signs (and finds the credentials)
             for package in ("boto3", "botocore"):
                 require_sdk(package, self.type_name, provider=settings.name, install=self.install)
 
+    def _url_problem(self, url: str | None) -> BaseException | None:
+        """What the HTTP stack would raise for ``url``, if anything."""
+        if not url:
+            return None
+        try:
+            parsed = self._httpx2.URL(url)
+        except self._httpx2.InvalidURL as exc:
+            return exc
+        if parsed.scheme not in ("http", "https"):
+            return self._httpx2.UnsupportedProtocol(f"no http or https scheme in {url!r}")
+        return None
+
     def _event_decoder(self) -> EventDecoder:
         return AWSEventStreamDecoder()
+
+    def _error(
+        self, exc: BaseException, request: Request | None, *, mid_stream: bool = False
+    ) -> ProviderError:
+        # SigV4 signing (botocore) fails on a URL the HTTP stack would refuse, before the
+        # HTTP stack sees it: say what the HTTP stack would have said.
+        if self._url_error is not None and not mid_stream:
+            return super()._error(self._url_error, request)
+        return super()._error(exc, request, mid_stream=mid_stream)
 
     def _make_client(self, *, use_async: bool) -> Any:
         s = self.settings

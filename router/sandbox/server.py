@@ -212,8 +212,8 @@ class SandboxServer:
             body = None
         if isinstance(body, dict) and model is not None:
             body = {**body, "model": model}
-            if stream is not None:
-                body["stream"] = stream
+            if stream:
+                body["stream"] = True
         header_fault = next((req.headers[h] for h in FAULT_HEADERS if h in req.headers), None)
         texts = [t for t in (fault_text, header_fault) if t]
         named = body.get("model") if isinstance(body, dict) else None
