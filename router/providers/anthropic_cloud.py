@@ -14,7 +14,9 @@ own tools read it: AWS_REGION / AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID + AWS_SECR
 (+ AWS_SESSION_TOKEN), AWS_PROFILE, then boto3's chain (config files, SSO, instance roles);
 a Bedrock API key (``api_key_env``, e.g. AWS_BEARER_TOKEN_BEDROCK) instead of SigV4 signing.
 CLOUD_ML_REGION, ANTHROPIC_VERTEX_PROJECT_ID (or GOOGLE_CLOUD_PROJECT), and an access token
-(``token_env``) or Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud's).
+(``token_env``) or else Application Default Credentials, found by google-auth as gcloud finds
+them (the process's GOOGLE_APPLICATION_CREDENTIALS, ``gcloud auth application-default login``,
+the metadata server).
 SigV4 needs boto3/botocore (``pip install 'declarative-llm-router[bedrock]'``), ADC needs
 google-auth (``[vertex]``): a missing one is a ProviderConfigError naming the extra.
 """
@@ -157,7 +159,6 @@ class VertexAdapter(_CloudAnthropic):
         "CLOUD_ML_REGION",
         "ANTHROPIC_VERTEX_PROJECT_ID",
         "GOOGLE_CLOUD_PROJECT",
-        "GOOGLE_APPLICATION_CREDENTIALS",
     )
     sandbox_environment: ClassVar[Mapping[str, str]] = MappingProxyType(
         {"CLOUD_ML_REGION": "us-east5", "ANTHROPIC_VERTEX_PROJECT_ID": "router-sandbox"}
@@ -199,13 +200,8 @@ class VertexAdapter(_CloudAnthropic):
 
     def _credentials(self) -> tuple[Any, str | None]:
         """Application Default Credentials (blocking: made with the client, never on a loop)."""
-        google = self._google
-        path = self._env("GOOGLE_APPLICATION_CREDENTIALS")
-        try:
-            if path:
-                creds, project = google.load_credentials_from_file(path, scopes=[_SCOPE])
-            else:
-                creds, project = google.default(scopes=[_SCOPE])
+        try:  # the process's GOOGLE_APPLICATION_CREDENTIALS, gcloud's login, the metadata server
+            creds, project = self._google.default(scopes=[_SCOPE])
         except Exception as exc:  # google.auth.exceptions.DefaultCredentialsError and kin
             raise ProviderConfigError(
                 "authentication failed: no Google credentials found "

@@ -41,9 +41,7 @@ class ProviderSettings:
     token: str | None = field(default=None, repr=False)
     #: The variables of the adapter's ``environment_names`` that are set (cloud credentials,
     #: regions, projects), read from the Router's environment: values are never shown.
-    environment: Mapping[str, str] = field(
-        default_factory=lambda: MappingProxyType({}), repr=False
-    )
+    environment: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
         key = "<set>" if self.api_key else None

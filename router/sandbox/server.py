@@ -43,7 +43,7 @@ from .http11 import (
 from .state import RecordedRequest, SandboxState, redact
 from .wire import Wire, WireError, presented_key
 from .wire_anthropic import AnthropicWire
-from .wire_cloud import cloud_route
+from .wire_cloud import AZURE, cloud_route
 from .wire_openai import OpenAIWire
 
 _COMPLETION_PATHS: dict[str, Api] = {
@@ -125,6 +125,8 @@ class SandboxServer:
         close = not keep
         api = _COMPLETION_PATHS.get(path)
         wire = self.wires["anthropic" if "anthropic-version" in req.headers else "openai"]
+        if path.startswith("/openai/"):
+            wire = AZURE
         if api is not None and req.method == "POST":
             return await self._completion(req, writer, self.wires[api], path, fault_text)
         cloud = cloud_route(path)
@@ -132,7 +134,7 @@ class SandboxServer:
             return await self._completion(
                 req, writer, cloud.wire, path, fault_text, model=cloud.model, stream=cloud.stream
             )
-        if req.method == "GET" and path in ("/v1/models", "/models"):
+        if req.method == "GET" and path in ("/v1/models", "/models", "/openai/models"):
             return await self._models(req, writer, wire, None, fault_text)
         if req.method == "GET" and path.startswith(("/v1/models/", "/models/")):
             return await self._models(req, writer, wire, path.rsplit("/", 1)[1], fault_text)

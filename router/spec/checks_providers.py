@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 from router.diagnostics import Diagnostic
+from router.providers import presets
 from router.spec.hosts import _METADATA_KIND, _url_problem, host_risk
 from router.spec.schema import where
 from router.spec.yamlload import PathT, json_path
@@ -212,6 +213,18 @@ def check_environment(ctx: Context) -> Iterator[Diagnostic]:
             kpath: PathT = ("providers", name, "api_key_env")
             yield from _env_check(ctx, kpath, var, f"the API key of provider '{name}'")
             yield from _env_value_check(ctx, kpath, var, f"the API key of provider '{name}'")
+        else:
+            preset = presets.PRESETS.get(str(provider.get("preset")))
+            if preset is not None and preset.api_key_env is not None:
+                ppath: PathT = ("providers", name, "preset")
+                what = f"the API key of provider '{name}', from preset {preset.name}"
+                yield from _env_check(ctx, ppath, preset.api_key_env, what)
+        token = provider.get("token_env")
+        if isinstance(token, str):
+            tpath: PathT = ("providers", name, "token_env")
+            yield from _env_check(ctx, tpath, token, f"the token of provider '{name}'")
+            yield from _env_value_check(ctx, tpath, token, f"the token of provider '{name}'")
+        yield from _cloud_environment(ctx, name, provider)
         headers = provider.get("headers")
         for header, value in headers.items() if isinstance(headers, dict) else []:
             hpath: PathT = ("providers", name, "headers", header)
@@ -236,6 +249,31 @@ def check_environment(ctx: Context) -> Iterator[Diagnostic]:
     state = ctx.section("state")
     if state.get("backend") == "redis" and isinstance(state.get("url_env"), str):
         yield from _env_check(ctx, ("state", "url_env"), state["url_env"], "the Redis URL")
+
+
+#: What a cloud provider without ``region:``/``project:`` reads from the environment.
+_CLOUD_ENV: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "anthropic_bedrock": (("region", ("AWS_REGION", "AWS_DEFAULT_REGION")),),
+    "anthropic_vertex": (
+        ("region", ("CLOUD_ML_REGION",)),
+        ("project", ("ANTHROPIC_VERTEX_PROJECT_ID", "GOOGLE_CLOUD_PROJECT")),
+    ),
+}
+
+
+def _cloud_environment(
+    ctx: Context, name: str, provider: Mapping[str, object]
+) -> Iterator[Diagnostic]:
+    """A note for a region or project the spec leaves to an environment that has none."""
+    for key, names in _CLOUD_ENV.get(str(provider.get("type")), ()):
+        if provider.get(key) is None and not any(ctx.environ.get(n) for n in names):
+            yield ctx.doc.diagnostic(
+                ("providers", name, "type"),
+                f"provider '{name}' sets no {key} and {' / '.join(names)} is not set",
+                "env-unset",
+                severity="note",
+                hint=f"add `{key}:` to the provider, or export {names[0]}=...",
+            )
 
 
 # Headers that frame the HTTP message or the connection: the HTTP client sets them for each

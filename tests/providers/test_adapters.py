@@ -275,7 +275,7 @@ def test_forced_tool_choice_and_tool_results(
 
 
 def test_list_models_sync_and_async(kind: str, make_adapter: MakeAdapter) -> None:
-    if kind in CLOUDS:
+    if kind in CLOUDS[1:]:
         pytest.skip("no model list in the clouds' inference APIs (test_cloud_providers)")
     adapter = make_adapter(kind)
 
