@@ -28,7 +28,7 @@ class ProviderSettings:
     name: str
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
-    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     connect_timeout: float = 5.0
     request_timeout: float = 60.0
     #: Azure OpenAI's ``api-version`` query parameter.
