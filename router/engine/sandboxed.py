@@ -63,7 +63,11 @@ def sandboxed(spec: Spec, sandbox: Sandbox) -> tuple[Spec, dict[str, str]]:
             if isinstance(value, EnvRef):
                 environ[value.name] = _DUMMY_VALUE
         base = sandbox.url + cls.base_path  # the server's root, + /v1...
-        providers[name] = dataclasses.replace(p, base_url=base, **{field: key_env})
+        moved = dataclasses.replace(p, base_url=base)
+        if field == "token_env":
+            providers[name] = dataclasses.replace(moved, token_env=key_env)
+        else:
+            providers[name] = dataclasses.replace(moved, api_key_env=key_env)
     models = {}
     for name, m in spec.models.items():
         # A deployment's own endpoint becomes its provider's (the sandbox); its own key

@@ -17,7 +17,7 @@ import json
 import struct
 import zlib
 
-__all__ = ["AWSEventStreamDecoder", "EXCEPTION_TYPES", "parse_frames"]
+__all__ = ["EXCEPTION_TYPES", "AWSEventStreamDecoder", "parse_frames"]
 
 Event = tuple[str | None, str]
 

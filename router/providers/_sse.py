@@ -22,7 +22,12 @@ if TYPE_CHECKING:
 __all__ = [
     "ChunkDecoder",
     "EventDecoder",
-    "SSEDecoder", "aiter_sse", "astream_chunks", "iter_sse", "stream_chunks"]
+    "SSEDecoder",
+    "aiter_sse",
+    "astream_chunks",
+    "iter_sse",
+    "stream_chunks",
+]
 
 Event = tuple[str | None, str]
 

@@ -85,9 +85,7 @@ class BedrockAdapter(_CloudAnthropic):
         "AWS_SESSION_TOKEN",
         "AWS_PROFILE",
     )
-    sandbox_environment: ClassVar[Mapping[str, str]] = MappingProxyType(
-        {"AWS_REGION": "us-east-1"}
-    )
+    sandbox_environment: ClassVar[Mapping[str, str]] = MappingProxyType({"AWS_REGION": "us-east-1"})
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
@@ -109,9 +107,12 @@ class BedrockAdapter(_CloudAnthropic):
         try:
             parsed = self._httpx2.URL(url)
         except self._httpx2.InvalidURL as exc:
-            return exc
+            return exc  # type: ignore[no-any-return]
         if parsed.scheme not in ("http", "https"):
-            return self._httpx2.UnsupportedProtocol(f"no http or https scheme in {url!r}")
+            unsupported: BaseException = self._httpx2.UnsupportedProtocol(
+                f"no http or https scheme in {url!r}"
+            )
+            return unsupported
         return None
 
     def _event_decoder(self) -> EventDecoder:
@@ -154,7 +155,7 @@ class VertexAdapter(_CloudAnthropic):
     install = EXTRA.format("vertex")
     #: Vertex URLs are ``{root}/v1/projects/...``; a base URL ends in ``/v1``.
     base_path: ClassVar[str] = "/v1"
-    sandbox_credential: ClassVar[str] = "token_env"
+    sandbox_credential = "token_env"
     environment_names: ClassVar[tuple[str, ...]] = (
         "CLOUD_ML_REGION",
         "ANTHROPIC_VERTEX_PROJECT_ID",

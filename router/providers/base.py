@@ -12,7 +12,7 @@ import abc
 from collections.abc import AsyncGenerator, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType, TracebackType
-from typing import ClassVar, Self
+from typing import ClassVar, Literal, Self
 
 from router.types import Chunk, Request, Response
 
@@ -100,7 +100,7 @@ class Adapter(abc.ABC):
     #: What a run on the sandbox sets in its private environment besides a dummy key.
     sandbox_environment: ClassVar[Mapping[str, str]] = MappingProxyType({})
     #: The spec field whose variable a run on the sandbox fills with a dummy credential.
-    sandbox_credential: ClassVar[str] = "api_key_env"
+    sandbox_credential: ClassVar[Literal["api_key_env", "token_env"]] = "api_key_env"
 
     @classmethod
     def profile(cls) -> RequestProfile:

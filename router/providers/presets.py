@@ -32,7 +32,9 @@ class Preset:
 _ALL = (
     Preset("groq", "Groq", "https://api.groq.com/openai/v1", "GROQ_API_KEY"),
     Preset("together", "Together AI", "https://api.together.xyz/v1", "TOGETHER_API_KEY"),
-    Preset("fireworks", "Fireworks AI", "https://api.fireworks.ai/inference/v1", "FIREWORKS_API_KEY"),
+    Preset(
+        "fireworks", "Fireworks AI", "https://api.fireworks.ai/inference/v1", "FIREWORKS_API_KEY"
+    ),
     Preset("mistral", "Mistral AI", "https://api.mistral.ai/v1", "MISTRAL_API_KEY"),
     Preset("deepseek", "DeepSeek", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY"),
     Preset("openrouter", "OpenRouter", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"),
@@ -59,7 +61,8 @@ def apply(provider: Mapping[str, Any]) -> dict[str, Any]:
     entry sets none (headers merged, the entry's winning); the entry as it is without a known
     preset."""
     out = dict(provider)
-    preset = PRESETS.get(out.get("preset")) if isinstance(out.get("preset"), str) else None
+    name = out.get("preset")
+    preset = PRESETS.get(name) if isinstance(name, str) else None
     if preset is None:
         return out
     out.setdefault("base_url", preset.base_url)

@@ -125,7 +125,9 @@ def _exception(status: int) -> str:
 
 def _header(name: str, value: str) -> bytes:
     raw_name, raw_value = name.encode(), value.encode()
-    return bytes([len(raw_name)]) + raw_name + b"\x07" + struct.pack(">H", len(raw_value)) + raw_value
+    return (
+        bytes([len(raw_name)]) + raw_name + b"\x07" + struct.pack(">H", len(raw_value)) + raw_value
+    )
 
 
 def frame(headers: Mapping[str, str], payload: bytes) -> bytes:
@@ -168,7 +170,13 @@ class BedrockWire(AnthropicWire):
         return WireError(
             status,
             {"message": message},
-            [("x-amzn-errortype", f"{name}:http://internal.amazon.com/coral/com.amazon.bedrock/"), *headers],
+            [
+                (
+                    "x-amzn-errortype",
+                    f"{name}:http://internal.amazon.com/coral/com.amazon.bedrock/",
+                ),
+                *headers,
+            ],
         )
 
     def _rewrap(self, err: WireError) -> WireError:

@@ -112,7 +112,7 @@ def test_bedrock_takes_no_bearer_token_from_the_environment_unless_the_spec_name
 
 def test_bedrock_region_from_the_spec_or_aws_region(make_adapter: MakeAdapter) -> None:
     env = {"AWS_ACCESS_KEY_ID": API_KEY, "AWS_SECRET_ACCESS_KEY": AWS_SECRET}
-    with pytest.raises(E.ProviderConfigError, match="needs a region.*AWS_REGION"):
+    with pytest.raises(E.ProviderConfigError, match=r"needs a region.*AWS_REGION"):
         make_adapter("anthropic_bedrock", region=None, environment=env)
     adapter = make_adapter(
         "anthropic_bedrock", region=None, environment={**env, "AWS_REGION": "eu-west-3"}
@@ -208,7 +208,7 @@ def test_vertex_posts_raw_predict_for_the_project_and_region(
 
 
 def test_vertex_region_and_project_from_the_environment(make_adapter: MakeAdapter) -> None:
-    with pytest.raises(E.ProviderConfigError, match="needs a region.*CLOUD_ML_REGION"):
+    with pytest.raises(E.ProviderConfigError, match=r"needs a region.*CLOUD_ML_REGION"):
         make_adapter("anthropic_vertex", region=None)
     env = {"CLOUD_ML_REGION": "us-east5", "ANTHROPIC_VERTEX_PROJECT_ID": "p-from-env"}
     adapter = make_adapter("anthropic_vertex", region=None, project=None, environment=env)
@@ -224,9 +224,7 @@ def test_vertex_without_a_token_uses_application_default_credentials(
     adapter = make_adapter("anthropic_vertex", token=None)
     with pytest.raises(E.ProviderConfigError, match="no Google credentials found") as caught:
         adapter.complete(req("anthropic_vertex", TEXT))
-    assert caught.value.__cause__ is None and "gcloud auth application-default" in str(
-        caught.value
-    )
+    assert caught.value.__cause__ is None and "gcloud auth application-default" in str(caught.value)
     monkeypatch.setitem(sys.modules, "google.auth", None)
     with pytest.raises(E.ProviderConfigError, match=r"declarative-llm-router\[vertex\]"):
         make_adapter("anthropic_vertex", token=None)
