@@ -251,6 +251,35 @@ def check_environment(ctx: Context) -> Iterator[Diagnostic]:
         yield from _env_check(ctx, ("state", "url_env"), state["url_env"], "the Redis URL")
 
 
+#: Provider fields that only some types take: field → those types.
+_TYPE_FIELDS: dict[str, tuple[str, ...]] = {
+    "preset": ("openai_compatible",),
+    "api_version": ("azure_openai",),
+    "token_env": ("azure_openai", "anthropic_vertex"),
+    "region": ("anthropic_bedrock", "anthropic_vertex"),
+    "project": ("anthropic_vertex",),
+}
+
+
+def check_type_fields(ctx: Context) -> Iterator[Diagnostic]:
+    """A field another provider type takes (``preset`` on ``openai``, ``region`` on
+    ``anthropic``...): one error at the field, naming the types that take it."""
+    for name, provider in ctx.entries("providers"):
+        kind = provider.get("type")
+        if not isinstance(kind, str):
+            continue
+        for key, types in _TYPE_FIELDS.items():
+            if key in provider and kind not in types:
+                takes = " and ".join(f"`{t}`" for t in types)
+                yield ctx.doc.diagnostic(
+                    ("providers", name, key),
+                    f"`{key}` is for providers of type {takes}; provider '{name}' is "
+                    f"`type: {kind}`",
+                    "invalid-value",
+                    hint=f"remove `{key}`, or change the type to {takes.split(' and ')[0]}",
+                )
+
+
 #: What a cloud provider without ``region:``/``project:`` reads from the environment.
 _CLOUD_ENV: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "anthropic_bedrock": (("region", ("AWS_REGION", "AWS_DEFAULT_REGION")),),
