@@ -98,7 +98,7 @@ PROVIDERS: dict[str, _Provider] = {
             "groq",
             "GROQ_API_KEY",
             "    type: openai_compatible           # Groq speaks OpenAI's API\n"
-            "    preset: groq                      # its base_url, and the key in GROQ_API_KEY\n",
+            "    preset: groq                      # its base_url; the key in GROQ_API_KEY\n",
             (
                 _Model(
                     "llama-8b-groq",
@@ -126,7 +126,7 @@ PROVIDERS: dict[str, _Provider] = {
             "mistral",
             "MISTRAL_API_KEY",
             "    type: openai_compatible           # Mistral speaks OpenAI's API\n"
-            "    preset: mistral                   # its base_url, and the key in MISTRAL_API_KEY\n",
+            "    preset: mistral                   # its base_url; the key in MISTRAL_API_KEY\n",
             (
                 _Model(
                     "mistral-small",

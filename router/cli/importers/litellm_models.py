@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from router.spec.hosts import host_risk
 from router.providers.presets import PRESETS
+from router.spec.hosts import host_risk
 from router.spec.litellm_names import (
     PROVIDERS,
     Kind,
