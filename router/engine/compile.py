@@ -27,7 +27,7 @@ from router.nodes.breaker import BreakerNode, CircuitBreaker
 from router.nodes.cache import CacheNode
 from router.nodes.limiter import LimiterNode, limits_for
 from router.nodes.load import Live, LoadNode
-from router.providers.base import Adapter, ProviderSettings, RequestProfile
+from router.providers.base import CREDENTIAL_NAME, Adapter, ProviderSettings, RequestProfile
 from router.providers.registry import get_adapter_class, profile_of
 from router.redaction import url_secrets
 from router.routing.attempt import Try
@@ -93,8 +93,15 @@ def make_state(spec: Spec, environ: Mapping[str, str], wall: Callable[[], float]
 def secrets_of(spec: Spec, environ: Mapping[str, str]) -> list[str]:
     """Every value read from the environment that could be a secret: keys, header values,
     the Redis URL's password. Telemetry redacts them wherever they might appear."""
-    names = [p.api_key_env for p in spec.providers.values() if p.api_key_env]
+    names = [n for p in spec.providers.values() for n in (p.api_key_env, p.token_env) if n]
     names += [d.api_key_env for m in spec.models.values() for d in m.deployments if d.api_key_env]
+    # The cloud credentials an adapter reads (AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN...).
+    names += [
+        n
+        for t in {p.type for p in spec.providers.values()}
+        for n in get_adapter_class(t).environment_names
+        if CREDENTIAL_NAME.search(n)
+    ]
     names += [
         v.name for p in spec.providers.values() for v in p.headers.values() if isinstance(v, EnvRef)
     ]
@@ -108,8 +115,9 @@ def resolve(value: str | EnvRef, environ: Mapping[str, str]) -> str | None:
 
 
 def unavailable_reason(provider: ProviderSpec, environ: Mapping[str, str]) -> str | None:
-    if provider.api_key_env and not environ.get(provider.api_key_env):
-        return f"{provider.api_key_env} is not set"
+    for name in (provider.api_key_env, provider.token_env):
+        if name and not environ.get(name):
+            return f"{name} is not set"
     for header, value in provider.headers.items():
         if isinstance(value, EnvRef) and not environ.get(value.name):
             return f"{value.name} (header {header}) is not set"

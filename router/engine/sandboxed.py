@@ -1,9 +1,10 @@
 """A spec run against the in-process sandbox: ``Router(spec, sandbox=True)``,
 ``Router.from_yaml(path, sandbox=True)``, ``router complete|explain --sandbox``.
 
-Every provider (``openai``, ``anthropic``, ``openai_compatible``, ``local: true`` ones too) is
-pointed at the sandbox, which speaks each wire format; the key and header variables the
-providers read get dummy values in a private environment, so no key is needed and none is ever
+Every provider (of every type, ``local: true`` ones too) is pointed at the sandbox, which
+speaks each wire format (and the clouds' paths: Azure, Bedrock, Vertex); the key, token and
+header variables the providers read get dummy values in a private environment (and a cloud
+provider the region or project its adapter asks for), so no key is needed and none is ever
 sent, even to the sandbox. Tasks, rules, fallbacks, constraints, limits, breakers, retries,
 timeouts, cache and priorities are the spec's own. Two things change, so that a trial run never
 touches what the deployment shares: the state backend is this process's memory (no Redis is

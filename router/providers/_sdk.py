@@ -19,7 +19,6 @@ from __future__ import annotations
 import abc
 import contextlib
 import json
-import re
 import time
 from collections.abc import AsyncGenerator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -42,7 +41,7 @@ from router.providers._sse import (
     astream_chunks,
     stream_chunks,
 )
-from router.providers.base import Adapter, ProviderSettings
+from router.providers.base import CREDENTIAL_NAME, Adapter, ProviderSettings
 from router.redaction import Secrets, credential_value, describe
 from router.types import Chunk, Request, Response
 
@@ -50,9 +49,6 @@ if TYPE_CHECKING:
     import httpx2
 
 __all__ = ["SDKAdapter"]
-
-#: Environment variables whose values are credentials (AWS_SECRET_ACCESS_KEY, ..._TOKEN).
-_CREDENTIAL_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.IGNORECASE)
 
 
 class SDKAdapter(Adapter):
@@ -106,7 +102,7 @@ class SDKAdapter(Adapter):
         self._secret = self._api_key()
         # What error texts are cleaned of: the key, and the values of credential headers.
         headers = settings.headers.items()
-        cloud = [v for k, v in settings.environment.items() if _CREDENTIAL_NAME.search(k)]
+        cloud = [v for k, v in settings.environment.items() if CREDENTIAL_NAME.search(k)]
         self._secrets = Secrets(
             [
                 self._secret or "",

@@ -9,6 +9,7 @@ not retry, fall back, price or cache: the engine does all of that.
 from __future__ import annotations
 
 import abc
+import re
 from collections.abc import AsyncGenerator, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType, TracebackType
@@ -16,7 +17,10 @@ from typing import ClassVar, Literal, Self
 
 from router.types import Chunk, Request, Response
 
-__all__ = ["Adapter", "ProviderSettings", "RequestProfile"]
+__all__ = ["CREDENTIAL_NAME", "Adapter", "ProviderSettings", "RequestProfile"]
+
+#: Environment variables whose values are credentials (AWS_SECRET_ACCESS_KEY, ..._TOKEN).
+CREDENTIAL_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
