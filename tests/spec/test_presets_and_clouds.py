@@ -14,6 +14,7 @@ import pytest
 
 from router.engine.router import Router
 from router.providers.presets import PRESETS
+from router.sandbox import Sandbox
 from router.spec import load_spec, validate_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -227,3 +228,25 @@ def test_load_spec_reads_a_preset_from_a_file(tmp_path: Path) -> None:
     path = tmp_path / "routes.yaml"
     path.write_bytes(spec_text("p: {type: openai_compatible, preset: lmstudio}"))
     assert load_spec(path, environ={}).providers["p"].base_url == "http://localhost:1234/v1"
+
+
+def test_bedrock_signs_with_credentials_from_the_routers_environment() -> None:
+    """No sandbox mode: the spec's own provider, SigV4 with static credentials passed in the
+    Router's environ (never os.environ), against a sandbox that wants that access key id."""
+    with Sandbox(api_key="AKIAROUTERTEST000001") as sb:
+        raw = spec_text(
+            f"b: {{type: anthropic_bedrock, base_url: '{sb.url}', local: true}}",
+            model_provider="b",
+            model_id="anthropic.claude-haiku-4-5-20251001-v1:0",
+        )
+        environ = {
+            "AWS_ACCESS_KEY_ID": "AKIAROUTERTEST000001",
+            "AWS_SECRET_ACCESS_KEY": "router-test-secret-0123456789abcdef",
+            "AWS_REGION": "us-west-2",
+        }
+        spec = load_spec_bytes(raw, **environ)
+        with Router(spec, environ=environ) as router:
+            assert router.complete("chat", prompt="Hello there.").content
+            assert "".join(c.delta for c in router.stream("chat", prompt="Hello there."))
+        signed = sb.requests[-1].headers
+    assert "x-amz-date" in signed and signed["authorization"] == "***"
