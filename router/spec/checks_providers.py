@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from router.diagnostics import Diagnostic
 from router.providers import presets
+from router.providers.registry import PROVIDER_TYPES
 from router.spec.hosts import _METADATA_KIND, _url_problem, host_risk
 from router.spec.schema import where
 from router.spec.yamlload import PathT, json_path
@@ -253,6 +254,14 @@ def check_environment(ctx: Context) -> Iterator[Diagnostic]:
 
 #: Provider fields that only some types take: field → those types.
 _TYPE_FIELDS: dict[str, tuple[str, ...]] = {
+    # Vertex authenticates with a token (token_env) or Google's credentials, never a key.
+    "api_key_env": (
+        "openai",
+        "anthropic",
+        "openai_compatible",
+        "azure_openai",
+        "anthropic_bedrock",
+    ),
     "preset": ("openai_compatible",),
     "api_version": ("azure_openai",),
     "token_env": ("azure_openai", "anthropic_vertex"),
@@ -261,22 +270,42 @@ _TYPE_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _valid_field(key: str, value: object) -> bool:
+    if not isinstance(value, str) or not value:
+        return False
+    if key == "preset":
+        return value in presets.PRESETS
+    if key.endswith("_env"):
+        return bool(_ENV_NAME.match(value))
+    if key == "region":
+        return bool(re.fullmatch(r"[a-z0-9-]+", value))
+    return True
+
+
 def check_type_fields(ctx: Context) -> Iterator[Diagnostic]:
     """A field another provider type takes (``preset`` on ``openai``, ``region`` on
     ``anthropic``...): one error at the field, naming the types that take it."""
     for name, provider in ctx.entries("providers"):
         kind = provider.get("type")
-        if not isinstance(kind, str):
-            continue
+        if kind not in PROVIDER_TYPES:
+            continue  # the schema says the type is wrong
         for key, types in _TYPE_FIELDS.items():
-            if key in provider and kind not in types:
-                takes = " and ".join(f"`{t}`" for t in types)
+            # A value the schema refuses is reported there: one error per mistake.
+            if key in provider and kind not in types and _valid_field(key, provider[key]):
+                names = [f"`{t}`" for t in types]
+                takes = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+                hint = f"remove `{key}`, or change the type to {names[0]}"
+                if key == "api_key_env":
+                    hint = (
+                        "Vertex takes a token: name its variable with `token_env`, or leave "
+                        "both out for Application Default Credentials"
+                    )
                 yield ctx.doc.diagnostic(
                     ("providers", name, key),
                     f"`{key}` is for providers of type {takes}; provider '{name}' is "
                     f"`type: {kind}`",
                     "invalid-value",
-                    hint=f"remove `{key}`, or change the type to {takes.split(' and ')[0]}",
+                    hint=hint,
                 )
 
 
