@@ -96,18 +96,24 @@ def secrets_of(spec: Spec, environ: Mapping[str, str]) -> list[str]:
     names = [n for p in spec.providers.values() for n in (p.api_key_env, p.token_env) if n]
     names += [d.api_key_env for m in spec.models.values() for d in m.deployments if d.api_key_env]
     # The cloud credentials an adapter reads (AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN...).
-    names += [
-        n
-        for t in {p.type for p in spec.providers.values()}
-        for n in get_adapter_class(t).environment_names
-        if CREDENTIAL_NAME.search(n)
-    ]
+    names += [n for t in {p.type for p in spec.providers.values()} for n in _credential_names(t)]
     names += [
         v.name for p in spec.providers.values() for v in p.headers.values() if isinstance(v, EnvRef)
     ]
     found = [environ[n] for n in names if environ.get(n)]
     url = environ.get(spec.state.url_env or "")
     return found + url_secrets(url) if url else found
+
+
+def _credential_names(provider_type: str) -> tuple[str, ...]:
+    """The environment variables holding credentials that adapters of this type read; none
+    when its module cannot be imported (that provider fails on its own, naming what to
+    install)."""
+    try:
+        names = get_adapter_class(provider_type).environment_names
+    except (ProviderConfigError, ValueError):
+        return ()
+    return tuple(n for n in names if CREDENTIAL_NAME.search(n))
 
 
 def resolve(value: str | EnvRef, environ: Mapping[str, str]) -> str | None:
