@@ -27,7 +27,14 @@ DEFAULT_FALLBACK_ON = (
 )
 SUPPORTED_VERSIONS = (1,)
 
-ProviderType = Literal["openai", "anthropic", "openai_compatible"]
+ProviderType = Literal[
+    "openai",
+    "anthropic",
+    "openai_compatible",
+    "azure_openai",
+    "anthropic_bedrock",
+    "anthropic_vertex",
+]
 Capability = Literal["streaming", "tools", "vision", "json"]
 #: How a model's load is spread over its deployments (router.routing.balance).
 Balance = Literal["weighted", "least_busy", "latency", "headroom"]
@@ -153,6 +160,16 @@ class ProviderSpec:
     description: str | None = None
     #: The timeout keys this provider set itself (the rest come from ``defaults``).
     timeouts_set: frozenset[str] = frozenset()
+    #: The named host an ``openai_compatible`` provider started from (already applied).
+    preset: str | None = None
+    #: Azure OpenAI's ``api-version``.
+    api_version: str | None = None
+    #: The cloud region (Bedrock, Vertex); None: from the environment.
+    region: str | None = None
+    #: The Google Cloud project (Vertex); None: from the environment or the credentials.
+    project: str | None = None
+    #: The variable holding a bearer token (Azure: Entra ID; Vertex: an access token).
+    token_env: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,7 +61,8 @@ def _schema_provider_types() -> list[str]:
 def _readme_provider_table() -> list[str]:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("\n## Providers\n", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE)
+    table = section.split("\n\n", 1)[0]  # the section's first table (then come others)
+    return re.findall(r"^\| `(\w+)` \|", table, flags=re.MULTILINE)
 
 
 def _readme_spec_reference() -> list[str]:

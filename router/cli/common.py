@@ -121,7 +121,7 @@ def planning_environment(
     env = dict(environ)
     unset: list[str] = []
     for provider in spec.providers.values():
-        names = [provider.api_key_env] if provider.api_key_env else []
+        names = [n for n in (provider.api_key_env, provider.token_env) if n]
         names += [v.name for v in provider.headers.values() if isinstance(v, EnvRef)]
         for name in names:
             if not env.get(name):

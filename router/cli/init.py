@@ -98,8 +98,7 @@ PROVIDERS: dict[str, _Provider] = {
             "groq",
             "GROQ_API_KEY",
             "    type: openai_compatible           # Groq speaks OpenAI's API\n"
-            "    base_url: https://api.groq.com/openai/v1\n"
-            "    api_key_env: GROQ_API_KEY\n",
+            "    preset: groq                      # its base_url; the key in GROQ_API_KEY\n",
             (
                 _Model(
                     "llama-8b-groq",
@@ -127,8 +126,7 @@ PROVIDERS: dict[str, _Provider] = {
             "mistral",
             "MISTRAL_API_KEY",
             "    type: openai_compatible           # Mistral speaks OpenAI's API\n"
-            "    base_url: https://api.mistral.ai/v1\n"
-            "    api_key_env: MISTRAL_API_KEY\n",
+            "    preset: mistral                   # its base_url; the key in MISTRAL_API_KEY\n",
             (
                 _Model(
                     "mistral-small",
@@ -155,7 +153,7 @@ PROVIDERS: dict[str, _Provider] = {
         _Provider(
             "local",
             None,
-            "    type: openai_compatible           # Ollama; also vLLM, llama.cpp, LM Studio...\n"
+            "    type: openai_compatible           # Ollama (or `preset: ollama`, vllm, lmstudio)\n"
             "    base_url: http://127.0.0.1:11434/v1\n"
             "    local: true                       # a loopback URL on purpose (else flagged)\n",
             (_Model("llama-local", "llama3.1:8b", (0, 0), 32768, 4096, _NO_VISION, 3, False),),

@@ -27,7 +27,7 @@ from router.nodes.breaker import BreakerNode, CircuitBreaker
 from router.nodes.cache import CacheNode
 from router.nodes.limiter import LimiterNode, limits_for
 from router.nodes.load import Live, LoadNode
-from router.providers.base import Adapter, ProviderSettings, RequestProfile
+from router.providers.base import CREDENTIAL_NAME, Adapter, ProviderSettings, RequestProfile
 from router.providers.registry import get_adapter_class, profile_of
 from router.redaction import url_secrets
 from router.routing.attempt import Try
@@ -93,8 +93,10 @@ def make_state(spec: Spec, environ: Mapping[str, str], wall: Callable[[], float]
 def secrets_of(spec: Spec, environ: Mapping[str, str]) -> list[str]:
     """Every value read from the environment that could be a secret: keys, header values,
     the Redis URL's password. Telemetry redacts them wherever they might appear."""
-    names = [p.api_key_env for p in spec.providers.values() if p.api_key_env]
+    names = [n for p in spec.providers.values() for n in (p.api_key_env, p.token_env) if n]
     names += [d.api_key_env for m in spec.models.values() for d in m.deployments if d.api_key_env]
+    # The cloud credentials an adapter reads (AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN...).
+    names += [n for t in {p.type for p in spec.providers.values()} for n in _credential_names(t)]
     names += [
         v.name for p in spec.providers.values() for v in p.headers.values() if isinstance(v, EnvRef)
     ]
@@ -103,13 +105,25 @@ def secrets_of(spec: Spec, environ: Mapping[str, str]) -> list[str]:
     return found + url_secrets(url) if url else found
 
 
+def _credential_names(provider_type: str) -> tuple[str, ...]:
+    """The environment variables holding credentials that adapters of this type read; none
+    when its module cannot be imported (that provider fails on its own, naming what to
+    install)."""
+    try:
+        names = get_adapter_class(provider_type).environment_names
+    except (ProviderConfigError, ValueError):
+        return ()
+    return tuple(n for n in names if CREDENTIAL_NAME.search(n))
+
+
 def resolve(value: str | EnvRef, environ: Mapping[str, str]) -> str | None:
     return environ.get(value.name) if isinstance(value, EnvRef) else value
 
 
 def unavailable_reason(provider: ProviderSpec, environ: Mapping[str, str]) -> str | None:
-    if provider.api_key_env and not environ.get(provider.api_key_env):
-        return f"{provider.api_key_env} is not set"
+    for name in (provider.api_key_env, provider.token_env):
+        if name and not environ.get(name):
+            return f"{name} is not set"
     for header, value in provider.headers.items():
         if isinstance(value, EnvRef) and not environ.get(value.name):
             return f"{value.name} (header {header}) is not set"
@@ -124,6 +138,7 @@ def make_adapter(provider: ProviderSpec, environ: Mapping[str, str]) -> Adapter:
     """The default :data:`AdapterFactory`: the registry's adapter class for the provider's
     type, with its key and header values taken from ``environ``."""
     headers = {k: v for k, raw in provider.headers.items() if (v := resolve(raw, environ))}
+    cls = get_adapter_class(provider.type, provider=provider.name)
     settings = ProviderSettings(
         name=provider.name,
         base_url=provider.base_url,
@@ -131,8 +146,13 @@ def make_adapter(provider: ProviderSpec, environ: Mapping[str, str]) -> Adapter:
         headers=headers,
         connect_timeout=provider.timeouts.connect,
         request_timeout=provider.timeouts.request,
+        api_version=provider.api_version,
+        region=provider.region,
+        project=provider.project,
+        token=environ.get(provider.token_env) if provider.token_env else None,
+        environment={n: environ[n] for n in cls.environment_names if environ.get(n)},
     )
-    return get_adapter_class(provider.type, provider=provider.name)(settings)
+    return cls(settings)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

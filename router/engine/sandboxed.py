@@ -1,9 +1,10 @@
 """A spec run against the in-process sandbox: ``Router(spec, sandbox=True)``,
 ``Router.from_yaml(path, sandbox=True)``, ``router complete|explain --sandbox``.
 
-Every provider (``openai``, ``anthropic``, ``openai_compatible``, ``local: true`` ones too) is
-pointed at the sandbox, which speaks each wire format; the key and header variables the
-providers read get dummy values in a private environment, so no key is needed and none is ever
+Every provider (of every type, ``local: true`` ones too) is pointed at the sandbox, which
+speaks each wire format (and the clouds' paths: Azure, Bedrock, Vertex); the key, token and
+header variables the providers read get dummy values in a private environment (and a cloud
+provider the region or project its adapter asks for), so no key is needed and none is ever
 sent, even to the sandbox. Tasks, rules, fallbacks, constraints, limits, breakers, retries,
 timeouts, cache and priorities are the spec's own. Two things change, so that a trial run never
 touches what the deployment shares: the state backend is this process's memory (no Redis is
@@ -52,13 +53,22 @@ def sandboxed(spec: Spec, sandbox: Sandbox) -> tuple[Spec, dict[str, str]]:
     environ: dict[str, str] = {_KEY_ENV: DUMMY_KEY}
     providers = {}
     for name, p in spec.providers.items():
-        key_env = p.api_key_env or _KEY_ENV
+        cls = get_adapter_class(p.type)
+        # The field whose variable carries the credential (api_key_env; token_env for a
+        # provider authenticated by a bearer token) names a variable holding the dummy key.
+        field = cls.sandbox_credential
+        key_env = getattr(p, field) or _KEY_ENV
         environ[key_env] = DUMMY_KEY
+        environ.update(cls.sandbox_environment)  # a region, a project: never a credential
         for value in p.headers.values():
             if isinstance(value, EnvRef):
                 environ[value.name] = _DUMMY_VALUE
-        base = sandbox.url + get_adapter_class(p.type).base_path  # the server's root, + /v1...
-        providers[name] = dataclasses.replace(p, base_url=base, api_key_env=key_env)
+        base = sandbox.url + cls.base_path  # the server's root, + /v1...
+        moved = dataclasses.replace(p, base_url=base)
+        if field == "token_env":
+            providers[name] = dataclasses.replace(moved, token_env=key_env)
+        else:
+            providers[name] = dataclasses.replace(moved, api_key_env=key_env)
     models = {}
     for name, m in spec.models.items():
         # A deployment's own endpoint becomes its provider's (the sandbox); its own key

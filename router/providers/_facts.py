@@ -57,9 +57,10 @@ def retry_after_from_headers(headers: Mapping[str, str] | None, now: float) -> f
 
 def request_id_of(headers: Mapping[str, str] | None, body: object) -> str | None:
     """The provider's id for the request: OpenAI's ``x-request-id``, Anthropic's
-    ``request-id`` header, or a ``request_id`` in the error body (Anthropic's, in streams)."""
+    ``request-id`` header, Bedrock's ``x-amzn-RequestId``, Azure's ``apim-request-id``, or a
+    ``request_id`` in the error body (Anthropic's, in streams)."""
     if headers:
-        for name in ("x-request-id", "request-id"):
+        for name in ("x-request-id", "request-id", "x-amzn-requestid", "apim-request-id"):
             value = headers.get(name)
             if value:
                 return str(value)[:200]

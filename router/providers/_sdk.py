@@ -34,8 +34,14 @@ from router.providers._boundary import adetach, adetach_stream, detach, detach_s
 from router.providers._clients import collect_page, read_closing, require_sdk, sdk_attr
 from router.providers._pool import Clients
 from router.providers._route import Routes
-from router.providers._sse import ChunkDecoder, astream_chunks, stream_chunks
-from router.providers.base import Adapter, ProviderSettings
+from router.providers._sse import (
+    ChunkDecoder,
+    EventDecoder,
+    SSEDecoder,
+    astream_chunks,
+    stream_chunks,
+)
+from router.providers.base import CREDENTIAL_NAME, Adapter, ProviderSettings
 from router.redaction import Secrets, credential_value, describe
 from router.types import Chunk, Request, Response
 
@@ -55,6 +61,15 @@ class SDKAdapter(Adapter):
     upgrade: ClassVar[str]
     completion_path: ClassVar[str]
     models_path: ClassVar[str]
+    #: Whether completions may take the prepared route (:mod:`router.providers._route`).
+    #: False for clients that rewrite the URL per request (the model in the path: Azure,
+    #: Bedrock, Vertex) or sign each request (AWS SigV4): they keep the SDK's own path.
+    prepared_route: ClassVar[bool] = True
+    #: What a streamed answer's content type contains, and how its body is framed.
+    stream_content_type: ClassVar[str] = "event-stream"
+
+    def _event_decoder(self) -> EventDecoder:
+        return SSEDecoder()
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
@@ -87,8 +102,14 @@ class SDKAdapter(Adapter):
         self._secret = self._api_key()
         # What error texts are cleaned of: the key, and the values of credential headers.
         headers = settings.headers.items()
+        cloud = [v for k, v in settings.environment.items() if CREDENTIAL_NAME.search(k)]
         self._secrets = Secrets(
-            [self._secret or "", *(credential_value(k, v) or "" for k, v in headers)]
+            [
+                self._secret or "",
+                settings.token or "",
+                *cloud,
+                *(credential_value(k, v) or "" for k, v in headers),
+            ]
         )
         routes = Routes(
             sdk,
@@ -96,7 +117,9 @@ class SDKAdapter(Adapter):
             self.completion_path,
             self._options_for,
             base_error=self._errors.base,
-            final_options=sdk_attr(sdk, "_models", "FinalRequestOptions"),
+            final_options=(
+                sdk_attr(sdk, "_models", "FinalRequestOptions") if self.prepared_route else None
+            ),
             request_exceptions=sdk_attr(sdk, "_httpx2", "request_exceptions"),
         )
         self._clients = Clients(
@@ -263,10 +286,10 @@ class SDKAdapter(Adapter):
         except self._catch as exc:
             raise self._error(exc, request) from exc
         try:
-            if "event-stream" not in http.headers.get("content-type", ""):
+            if self.stream_content_type not in http.headers.get("content-type", ""):
                 http.read()
                 raise self._not_a_stream(http, request)
-            yield from stream_chunks(http, state)
+            yield from stream_chunks(http, state, self._event_decoder())
         except self._catch as exc:
             raise self._error(exc, request, mid_stream=True) from exc
         finally:
@@ -282,10 +305,11 @@ class SDKAdapter(Adapter):
         except self._catch as exc:
             raise self._error(exc, request) from exc
         try:
-            if "event-stream" not in http.headers.get("content-type", ""):
+            if self.stream_content_type not in http.headers.get("content-type", ""):
                 await http.aread()
                 raise self._not_a_stream(http, request)
-            async with contextlib.aclosing(astream_chunks(http, state)) as chunks:
+            decoder = self._event_decoder()
+            async with contextlib.aclosing(astream_chunks(http, state, decoder)) as chunks:
                 async for chunk in chunks:
                     yield chunk
         except self._catch as exc:

@@ -19,7 +19,15 @@ from router.types import Chunk
 if TYPE_CHECKING:
     import httpx2
 
-__all__ = ["ChunkDecoder", "SSEDecoder", "aiter_sse", "astream_chunks", "iter_sse", "stream_chunks"]
+__all__ = [
+    "ChunkDecoder",
+    "EventDecoder",
+    "SSEDecoder",
+    "aiter_sse",
+    "astream_chunks",
+    "iter_sse",
+    "stream_chunks",
+]
 
 Event = tuple[str | None, str]
 
@@ -89,6 +97,14 @@ async def aiter_sse(response: httpx2.Response) -> AsyncIterator[Event]:
         yield event
 
 
+class EventDecoder(Protocol):
+    """Bytes of a response body in, the events they complete out (SSE; AWS event streams)."""
+
+    def feed(self, chunk: bytes) -> list[Event]: ...
+
+    def flush(self) -> list[Event]: ...
+
+
 class ChunkDecoder(Protocol):
     """Turns one stream's SSE events into chunks (per wire format)."""
 
@@ -102,13 +118,15 @@ class ChunkDecoder(Protocol):
         ...
 
 
-def stream_chunks(response: httpx2.Response, state: ChunkDecoder) -> Iterator[Chunk]:
+def stream_chunks(
+    response: httpx2.Response, state: ChunkDecoder, decoder: EventDecoder | None = None
+) -> Iterator[Chunk]:
     """The chunks of a stream up to its terminal event (the final chunk is the caller's).
     Under the sync driver's armed deadline (:mod:`router.aio.deadline`), a request deadline that
     comes while reading ends the read and raises DeadlineReached. After the terminal event the
     rest of the body is read, as :func:`astream_chunks` does and for the same reason, for at
-    most :data:`DRAIN_SECONDS`."""
-    decoder = SSEDecoder()
+    most :data:`DRAIN_SECONDS`. ``decoder``: how the body is framed (SSE by default)."""
+    decoder = decoder or SSEDecoder()
     raw = response.iter_bytes()
     with watch(response) as deadline:
         for data in raw:
@@ -134,14 +152,14 @@ def stream_chunks(response: httpx2.Response, state: ChunkDecoder) -> Iterator[Ch
 
 
 async def astream_chunks(
-    response: httpx2.Response, state: ChunkDecoder
+    response: httpx2.Response, state: ChunkDecoder, decoder: EventDecoder | None = None
 ) -> AsyncGenerator[Chunk, None]:
     """As :func:`stream_chunks`; after the terminal event the rest of the body (normally only
     the chunked terminator, already received) is read, so that the connection goes back to
     the pool instead of being closed: a new connection per stream costs more CPU than the
     stream itself. A server that keeps the body open longer than :data:`DRAIN_SECONDS` after
     its terminal event gets the connection closed, as before."""
-    decoder = SSEDecoder()
+    decoder = decoder or SSEDecoder()
     async with contextlib.aclosing(response.aiter_bytes()) as raw:
         async for data in raw:
             for event, text in decoder.feed(data):

@@ -9,14 +9,18 @@ not retry, fall back, price or cache: the engine does all of that.
 from __future__ import annotations
 
 import abc
+import re
 from collections.abc import AsyncGenerator, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType, TracebackType
-from typing import ClassVar, Self
+from typing import ClassVar, Literal, Self
 
 from router.types import Chunk, Request, Response
 
-__all__ = ["Adapter", "ProviderSettings", "RequestProfile"]
+__all__ = ["CREDENTIAL_NAME", "Adapter", "ProviderSettings", "RequestProfile"]
+
+#: Environment variables whose values are credentials (AWS_SECRET_ACCESS_KEY, ..._TOKEN).
+CREDENTIAL_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -28,16 +32,35 @@ class ProviderSettings:
     name: str
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
-    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     connect_timeout: float = 5.0
     request_timeout: float = 60.0
+    #: Azure OpenAI's ``api-version`` query parameter.
+    api_version: str | None = None
+    #: The cloud region (Bedrock, Vertex); None: from the environment.
+    region: str | None = None
+    #: The Google Cloud project (Vertex); None: from the environment or the credentials.
+    project: str | None = None
+    #: A bearer token (an Entra ID token for Azure, an access token for Vertex): a secret.
+    token: str | None = field(default=None, repr=False)
+    #: The variables of the adapter's ``environment_names`` that are set (cloud credentials,
+    #: regions, projects), read from the Router's environment: values are never shown.
+    environment: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
         key = "<set>" if self.api_key else None
+        token = "<set>" if self.token else None
+        cloud = ""
+        if self.api_version or self.region or self.project or self.token or self.environment:
+            cloud = (
+                f", api_version={self.api_version!r}, region={self.region!r}, "
+                f"project={self.project!r}, token={token}, "
+                f"environment={sorted(self.environment)!r}"
+            )
         return (
             f"ProviderSettings(name={self.name!r}, base_url={self.base_url!r}, api_key={key}, "
             f"headers={sorted(self.headers)!r}, connect_timeout={self.connect_timeout!r}, "
-            f"request_timeout={self.request_timeout!r})"
+            f"request_timeout={self.request_timeout!r}{cloud})"
         )
 
     __str__ = __repr__
@@ -75,6 +98,13 @@ class Adapter(abc.ABC):
     supports_penalties: ClassVar[bool] = True
     #: The path a base URL carries after the server's root (``/v1`` for the OpenAI wire).
     base_path: ClassVar[str] = ""
+    #: Environment variables the adapter reads (cloud credentials, regions, projects): the
+    #: Router passes the set ones in ``ProviderSettings.environment`` from its environment.
+    environment_names: ClassVar[tuple[str, ...]] = ()
+    #: What a run on the sandbox sets in its private environment besides a dummy key.
+    sandbox_environment: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    #: The spec field whose variable a run on the sandbox fills with a dummy credential.
+    sandbox_credential: ClassVar[Literal["api_key_env", "token_env"]] = "api_key_env"
 
     @classmethod
     def profile(cls) -> RequestProfile:

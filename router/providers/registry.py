@@ -19,6 +19,9 @@ _ADAPTERS: dict[str, str] = {
     "openai": "router.providers.openai:OpenAIAdapter",
     "anthropic": "router.providers.anthropic:AnthropicAdapter",
     "openai_compatible": "router.providers.openai_compatible:OpenAICompatibleAdapter",
+    "azure_openai": "router.providers.azure_openai:AzureOpenAIAdapter",
+    "anthropic_bedrock": "router.providers.anthropic_cloud:BedrockAdapter",
+    "anthropic_vertex": "router.providers.anthropic_cloud:VertexAdapter",
 }
 
 PROVIDER_TYPES: tuple[str, ...] = tuple(_ADAPTERS)

@@ -175,7 +175,9 @@ async def send_stream(
     elif spec is not None and spec.linger:
         holds = True
     gap = spec.chunk_delay_s if spec is not None else 0.0
-    writer.write(sse_head(headers, close=close))
+    kind = getattr(wire, "stream_content_type", None)
+    head = sse_head(headers, close=close, content_type=kind) if kind else None
+    writer.write(head or sse_head(headers, close=close))
     await writer.drain()
     for i, event in enumerate(events):
         if gap and i:

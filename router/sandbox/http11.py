@@ -185,9 +185,11 @@ def json_response(status: int, obj: Any, headers: Headers = (), *, close: bool =
     return response(status, dumps(obj), "application/json", headers, close=close)
 
 
-def sse_head(headers: Headers, *, close: bool = False) -> bytes:
+def sse_head(
+    headers: Headers, *, close: bool = False, content_type: str = "text/event-stream; charset=utf-8"
+) -> bytes:
     base = [
-        ("content-type", "text/event-stream; charset=utf-8"),
+        ("content-type", content_type),
         ("cache-control", "no-cache"),
         ("transfer-encoding", "chunked"),
     ]

@@ -43,6 +43,7 @@ from .http11 import (
 from .state import RecordedRequest, SandboxState, redact
 from .wire import Wire, WireError, presented_key
 from .wire_anthropic import AnthropicWire
+from .wire_cloud import AZURE, cloud_route
 from .wire_openai import OpenAIWire
 
 _COMPLETION_PATHS: dict[str, Api] = {
@@ -124,9 +125,16 @@ class SandboxServer:
         close = not keep
         api = _COMPLETION_PATHS.get(path)
         wire = self.wires["anthropic" if "anthropic-version" in req.headers else "openai"]
+        if path.startswith("/openai/"):
+            wire = AZURE
         if api is not None and req.method == "POST":
             return await self._completion(req, writer, self.wires[api], path, fault_text)
-        if req.method == "GET" and path in ("/v1/models", "/models"):
+        cloud = cloud_route(path)
+        if cloud is not None and req.method == "POST":
+            return await self._completion(
+                req, writer, cloud.wire, path, fault_text, model=cloud.model, stream=cloud.stream
+            )
+        if req.method == "GET" and path in ("/v1/models", "/models", "/openai/models"):
             return await self._models(req, writer, wire, None, fault_text)
         if req.method == "GET" and path.startswith(("/v1/models/", "/models/")):
             return await self._models(req, writer, wire, path.rsplit("/", 1)[1], fault_text)
@@ -189,7 +197,12 @@ class SandboxServer:
         wire: Wire,
         path: str,
         fault_text: str | None,
+        *,
+        model: str | None = None,
+        stream: bool | None = None,
     ) -> bool:
+        """A completion; ``model``/``stream``: what the path says (the clouds' endpoints carry
+        them in the URL, not the body)."""
         state = self.state
         state.bump("completions")
         key = state.next_key()
@@ -199,16 +212,20 @@ class SandboxServer:
             body: Any = json.loads(req.body)
         except ValueError:
             body = None
+        if isinstance(body, dict) and model is not None:
+            body = {**body, "model": model}
+            if stream:
+                body["stream"] = True
         header_fault = next((req.headers[h] for h in FAULT_HEADERS if h in req.headers), None)
         texts = [t for t in (fault_text, header_fault) if t]
-        model = body.get("model") if isinstance(body, dict) else None
+        named = body.get("model") if isinstance(body, dict) else None
         rec = state.record(
             RecordedRequest(
                 api=wire.api,
                 path=path,
                 headers=redact(req.headers),
                 body=body,
-                model=model if isinstance(model, str) else None,
+                model=named if isinstance(named, str) else None,
                 stream=isinstance(body, dict) and body.get("stream") is True,
                 raw_path=req.target,
                 fault=",".join(texts) or None,
@@ -251,7 +268,9 @@ class SandboxServer:
         spec: FaultSpec | None,
     ) -> bool:
         rec.status = err.status
-        body = err.body if wire.api == "openai" else {**err.body, "request_id": rid}
+        body = err.body
+        if wire.api == "anthropic" and "type" in err.body:  # not the clouds' own shapes
+            body = {**err.body, "request_id": rid}
         headers = [*wire.id_headers(rid), *err.headers, *fault_headers(spec)]
         return await send(writer, json_response(err.status, body, headers, close=close), not close)
 

@@ -81,8 +81,8 @@ class Wire(Protocol):
 
 
 def presented_key(headers: Mapping[str, str]) -> str | None:
-    """The key the client sent: ``x-api-key`` or a Bearer token."""
-    return headers.get("x-api-key") or bearer_token(headers) or None
+    """The key the client sent: ``x-api-key``, Azure's ``api-key`` or a Bearer token."""
+    return headers.get("x-api-key") or headers.get("api-key") or bearer_token(headers) or None
 
 
 def bearer_token(headers: Mapping[str, str]) -> str | None:

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from router.diagnostics import Diagnostic
+from router.providers import presets
 from router.specmodel import (
     Budget,
     CachePolicy,
@@ -133,6 +134,11 @@ def providers(value: Any, defaults: Defaults) -> Mapping[str, ProviderSpec]:
             name: ProviderSpec(
                 name=name,
                 type=p["type"],
+                preset=p.get("preset"),
+                api_version=p.get("api_version"),
+                region=p.get("region"),
+                project=p.get("project"),
+                token_env=p.get("token_env"),
                 base_url=p.get("base_url"),
                 api_key_env=p.get("api_key_env"),
                 local=p.get("local", False),
@@ -147,7 +153,7 @@ def providers(value: Any, defaults: Defaults) -> Mapping[str, ProviderSpec]:
                 description=p.get("description"),
                 timeouts_set=frozenset(p.get("timeouts") or ()),
             )
-            for name, p in value.items()
+            for name, p in ((n, presets.apply(q)) for n, q in value.items())
         }
     )
 

@@ -23,7 +23,12 @@ from router.spec.checks_fallbacks import (
     check_fallback_fit,
     check_reachability,
 )
-from router.spec.checks_providers import check_base_urls, check_environment, check_header_names
+from router.spec.checks_providers import (
+    check_base_urls,
+    check_environment,
+    check_header_names,
+    check_type_fields,
+)
 from router.spec.checks_rules import check_rules, string_items
 from router.spec.schema import where
 from router.spec.yamlload import Document, PathT
@@ -319,6 +324,7 @@ CHECKS: tuple[Callable[[Context], Iterator[Diagnostic]], ...] = (
     check_deployments,
     check_priorities,
     check_base_urls,
+    check_type_fields,
     check_environment,
     check_header_names,
     check_hedges,

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 from router.diagnostics import Diagnostic
+from router.providers import presets
+from router.providers.registry import PROVIDER_TYPES
 from router.spec.hosts import _METADATA_KIND, _url_problem, host_risk
 from router.spec.schema import where
 from router.spec.yamlload import PathT, json_path
@@ -212,6 +214,18 @@ def check_environment(ctx: Context) -> Iterator[Diagnostic]:
             kpath: PathT = ("providers", name, "api_key_env")
             yield from _env_check(ctx, kpath, var, f"the API key of provider '{name}'")
             yield from _env_value_check(ctx, kpath, var, f"the API key of provider '{name}'")
+        else:
+            preset = presets.PRESETS.get(str(provider.get("preset")))
+            if preset is not None and preset.api_key_env is not None:
+                ppath: PathT = ("providers", name, "preset")
+                what = f"the API key of provider '{name}', from preset {preset.name}"
+                yield from _env_check(ctx, ppath, preset.api_key_env, what)
+        token = provider.get("token_env")
+        if isinstance(token, str):
+            tpath: PathT = ("providers", name, "token_env")
+            yield from _env_check(ctx, tpath, token, f"the token of provider '{name}'")
+            yield from _env_value_check(ctx, tpath, token, f"the token of provider '{name}'")
+        yield from _cloud_environment(ctx, name, provider)
         headers = provider.get("headers")
         for header, value in headers.items() if isinstance(headers, dict) else []:
             hpath: PathT = ("providers", name, "headers", header)
@@ -236,6 +250,88 @@ def check_environment(ctx: Context) -> Iterator[Diagnostic]:
     state = ctx.section("state")
     if state.get("backend") == "redis" and isinstance(state.get("url_env"), str):
         yield from _env_check(ctx, ("state", "url_env"), state["url_env"], "the Redis URL")
+
+
+#: Provider fields that only some types take: field → those types.
+_TYPE_FIELDS: dict[str, tuple[str, ...]] = {
+    # Vertex authenticates with a token (token_env) or Google's credentials, never a key.
+    "api_key_env": (
+        "openai",
+        "anthropic",
+        "openai_compatible",
+        "azure_openai",
+        "anthropic_bedrock",
+    ),
+    "preset": ("openai_compatible",),
+    "api_version": ("azure_openai",),
+    "token_env": ("azure_openai", "anthropic_vertex"),
+    "region": ("anthropic_bedrock", "anthropic_vertex"),
+    "project": ("anthropic_vertex",),
+}
+
+
+def _valid_field(key: str, value: object) -> bool:
+    if not isinstance(value, str) or not value:
+        return False
+    if key == "preset":
+        return value in presets.PRESETS
+    if key.endswith("_env"):
+        return bool(_ENV_NAME.match(value))
+    if key == "region":
+        return bool(re.fullmatch(r"[a-z0-9-]+", value))
+    return True
+
+
+def check_type_fields(ctx: Context) -> Iterator[Diagnostic]:
+    """A field another provider type takes (``preset`` on ``openai``, ``region`` on
+    ``anthropic``...): one error at the field, naming the types that take it."""
+    for name, provider in ctx.entries("providers"):
+        kind = provider.get("type")
+        if kind not in PROVIDER_TYPES:
+            continue  # the schema says the type is wrong
+        for key, types in _TYPE_FIELDS.items():
+            # A value the schema refuses is reported there: one error per mistake.
+            if key in provider and kind not in types and _valid_field(key, provider[key]):
+                names = [f"`{t}`" for t in types]
+                takes = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+                hint = f"remove `{key}`, or change the type to {names[0]}"
+                if key == "api_key_env":
+                    hint = (
+                        "Vertex takes a token: name its variable with `token_env`, or leave "
+                        "both out for Application Default Credentials"
+                    )
+                yield ctx.doc.diagnostic(
+                    ("providers", name, key),
+                    f"`{key}` is for providers of type {takes}; provider '{name}' is "
+                    f"`type: {kind}`",
+                    "invalid-value",
+                    hint=hint,
+                )
+
+
+#: What a cloud provider without ``region:``/``project:`` reads from the environment.
+_CLOUD_ENV: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "anthropic_bedrock": (("region", ("AWS_REGION", "AWS_DEFAULT_REGION")),),
+    "anthropic_vertex": (
+        ("region", ("CLOUD_ML_REGION",)),
+        ("project", ("ANTHROPIC_VERTEX_PROJECT_ID", "GOOGLE_CLOUD_PROJECT")),
+    ),
+}
+
+
+def _cloud_environment(
+    ctx: Context, name: str, provider: Mapping[str, object]
+) -> Iterator[Diagnostic]:
+    """A note for a region or project the spec leaves to an environment that has none."""
+    for key, names in _CLOUD_ENV.get(str(provider.get("type")), ()):
+        if provider.get(key) is None and not any(ctx.environ.get(n) for n in names):
+            yield ctx.doc.diagnostic(
+                ("providers", name, "type"),
+                f"provider '{name}' sets no {key} and {' / '.join(names)} is not set",
+                "env-unset",
+                severity="note",
+                hint=f"add `{key}:` to the provider, or export {names[0]}=...",
+            )
 
 
 # Headers that frame the HTTP message or the connection: the HTTP client sets them for each

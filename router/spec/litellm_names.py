@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from router.providers.presets import PRESETS
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -20,10 +22,17 @@ class Kind:
     key_required: bool = False  # the type needs api_key_env
     official_host: str | None = None  # an api_base elsewhere is another server...
     elsewhere: str | None = None  # ...of this type (an OpenAI-compatible one)
+    preset: str | None = None  # the preset (router.providers.presets) naming this host
 
 
-_OLLAMA = Kind("openai_compatible", "http://localhost:11434/v1", None, local=True)
+_OLLAMA = Kind("openai_compatible", "http://localhost:11434/v1", None, local=True, preset="ollama")
 _SELF_HOSTED = Kind("openai_compatible", None, None, needs_base=True)
+
+
+def _hosted(preset: str, key_env: str) -> Kind:
+    """A hosted OpenAI-compatible service: its preset's endpoint, LiteLLM's key variable."""
+    return Kind("openai_compatible", PRESETS[preset].base_url, key_env, preset=preset)
+
 
 #: LiteLLM prefix → what it becomes. OpenAI-compatible services are reached through their
 #: OpenAI-compatible endpoint, with the key variable LiteLLM reads for them.
@@ -37,27 +46,23 @@ PROVIDERS: dict[str, Kind] = {
         elsewhere="openai_compatible",
     ),
     "anthropic": Kind("anthropic", None, "ANTHROPIC_API_KEY", key_required=True),
-    "groq": Kind("openai_compatible", "https://api.groq.com/openai/v1", "GROQ_API_KEY"),
-    "together_ai": Kind("openai_compatible", "https://api.together.xyz/v1", "TOGETHERAI_API_KEY"),
-    "mistral": Kind("openai_compatible", "https://api.mistral.ai/v1", "MISTRAL_API_KEY"),
-    "deepseek": Kind("openai_compatible", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY"),
-    "openrouter": Kind("openai_compatible", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"),
-    "fireworks_ai": Kind(
-        "openai_compatible", "https://api.fireworks.ai/inference/v1", "FIREWORKS_AI_API_KEY"
-    ),
-    "perplexity": Kind("openai_compatible", "https://api.perplexity.ai", "PERPLEXITYAI_API_KEY"),
-    "xai": Kind("openai_compatible", "https://api.x.ai/v1", "XAI_API_KEY"),
+    "groq": _hosted("groq", "GROQ_API_KEY"),
+    "together_ai": _hosted("together", "TOGETHERAI_API_KEY"),
+    "mistral": _hosted("mistral", "MISTRAL_API_KEY"),
+    "deepseek": _hosted("deepseek", "DEEPSEEK_API_KEY"),
+    "openrouter": _hosted("openrouter", "OPENROUTER_API_KEY"),
+    "fireworks_ai": _hosted("fireworks", "FIREWORKS_AI_API_KEY"),
+    "perplexity": _hosted("perplexity", "PERPLEXITYAI_API_KEY"),
+    "xai": _hosted("xai", "XAI_API_KEY"),
     "deepinfra": Kind(
         "openai_compatible", "https://api.deepinfra.com/v1/openai", "DEEPINFRA_API_KEY"
     ),
-    "gemini": Kind(
-        "openai_compatible",
-        "https://generativelanguage.googleapis.com/v1beta/openai",
-        "GEMINI_API_KEY",
-    ),
+    "gemini": _hosted("gemini", "GEMINI_API_KEY"),
     "ollama": _OLLAMA,
     "ollama_chat": _OLLAMA,
-    "lm_studio": Kind("openai_compatible", "http://localhost:1234/v1", None, local=True),
+    "lm_studio": Kind(
+        "openai_compatible", "http://localhost:1234/v1", None, local=True, preset="lmstudio"
+    ),
     "hosted_vllm": _SELF_HOSTED,
     "vllm": _SELF_HOSTED,
     "openai_like": _SELF_HOSTED,
@@ -65,6 +70,20 @@ PROVIDERS: dict[str, Kind] = {
     "llamafile": Kind("openai_compatible", "http://localhost:8080/v1", None, local=True),
     "litellm_proxy": _SELF_HOSTED,
 }
+
+
+def cloud_type(prefix: str | None, model_id: str) -> str | None:
+    """The provider type here of a LiteLLM cloud deployment (Azure OpenAI; Claude on Bedrock
+    or Vertex), or None. The importer does not convert these yet: their region, project, API
+    version and credentials are written by hand."""
+    if prefix == "azure":
+        return "azure_openai"
+    if prefix == "bedrock" and "anthropic." in model_id:
+        return "anthropic_bedrock"
+    if prefix == "vertex_ai" and model_id.startswith("claude"):
+        return "anthropic_vertex"
+    return None
+
 
 # Model ids LiteLLM sends to OpenAI or Anthropic when they carry no prefix.
 _OPENAI_IDS = ("gpt-", "o1", "o3", "o4", "chatgpt-", "ft:gpt-")
@@ -122,15 +141,26 @@ KEY_HINTS: dict[str, str] = {
 }
 
 
+_CLOUD_HINTS = {
+    "azure": "`type: azure_openai`",
+    "bedrock": "`type: anthropic_bedrock` (for Claude models)",
+    "vertex_ai": "`type: anthropic_vertex` (for Claude models)",
+}
+
+
 #: A LiteLLM provider name (`type: ollama`) → what to write instead, or why there is nothing.
 def provider_hint(name: str) -> str | None:
     kind = PROVIDERS.get(name)
+    if name in _CLOUD_HINTS:
+        return f"this is LiteLLM's name; here it is {_CLOUD_HINTS[name]}"
     if kind is None:
         return None
     if kind.type != "openai_compatible":
         return f"this is LiteLLM's name; here it is `type: {kind.type}`"
     where = f" and `base_url: {kind.base_url}`" if kind.base_url else " and its `base_url`"
     local = " (with `local: true`)" if kind.local else ""
+    if kind.preset is not None:  # the preset says both
+        where, local = f" and `preset: {kind.preset}`", ""
     return (
         f"this is LiteLLM's provider '{name}'; it speaks OpenAI's API, so here it is "
         f"`type: openai_compatible`{where}{local}"

@@ -15,6 +15,7 @@ import yaml
 
 from router.cli import run
 from router.engine.router import Router
+from router.providers.presets import PRESETS
 from router.spec import validate_bytes
 
 HERE = Path(__file__).parent / "litellm"
@@ -61,6 +62,9 @@ def _import(*args: str) -> tuple[int, str, str]:
 def _variables(spec_text: str) -> dict[str, str]:
     """Every variable the converted spec names, set (as a deployment would set them)."""
     names = re.findall(r"(?:api_key_env|url_env): ([A-Za-z0-9_]+)", spec_text)
+    for preset in re.findall(r"preset: (\w+)", spec_text):  # the variable a preset names
+        names.append(PRESETS[preset].api_key_env or "")
+    names = [n for n in names if n]
     return {
         name: "redis://127.0.0.1:6390/0" if name.startswith("REDIS") else "k-" + name.lower()
         for name in names

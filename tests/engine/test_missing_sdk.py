@@ -74,9 +74,29 @@ print(json.dumps(out))
 """
 
 
-def _run(tmp_path: Path, task: str, *blocked: str) -> dict[str, Any]:
+CLOUD_SPEC = """
+version: 1
+providers:
+  bedrock:
+    {type: anthropic_bedrock, region: us-east-1, base_url: "http://127.0.0.1:9", local: true}
+  vertex:
+    type: anthropic_vertex
+    region: us-east5
+    project: p
+    base_url: "http://127.0.0.1:9/v1"
+    local: true
+models:
+  b: {provider: bedrock, id: "anthropic.claude-haiku-4-5-20251001-v1:0"}
+  v: {provider: vertex, id: "claude-haiku-4-5@20251001"}
+tasks:
+  bedrock: {candidates: [b]}
+  vertex: {candidates: [v]}
+"""
+
+
+def _run(tmp_path: Path, task: str, *blocked: str, spec_text: str = SPEC) -> dict[str, Any]:
     spec = tmp_path / "routes.yaml"
-    spec.write_text(SPEC)
+    spec.write_text(spec_text)
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(CHILD), str(spec), task, *blocked],
         capture_output=True,
@@ -127,3 +147,22 @@ def test_an_adapter_module_that_cannot_be_imported_is_a_config_error(tmp_path: P
     assert "install the package that provides 'router.providers.anthropic'" in built["text"]
     [attempt] = result["call"]["members"]
     assert attempt["type"] == "ProviderConfigError"
+
+
+@pytest.mark.parametrize(
+    ("blocked", "task", "extra"),
+    [("boto3", "bedrock", "bedrock"), ("google.auth", "vertex", "vertex")],
+)
+def test_a_cloud_provider_without_its_extra_names_the_extra(
+    tmp_path: Path, blocked: str, task: str, extra: str
+) -> None:
+    """SigV4 (boto3) and Application Default Credentials (google-auth) are optional extras."""
+    result = _run(tmp_path, task, blocked, spec_text=CLOUD_SPEC)
+
+    built = result["built"]
+    assert built["type"] == "ProviderConfigError" and built["detached"]
+    assert built["text"].startswith(f"{task}: provider type 'anthropic_{task}' needs ")
+    assert built["text"].endswith(f"install it: pip install 'declarative-llm-router[{extra}]'")
+    [attempt] = result["call"]["members"]
+    assert attempt["type"] == "ProviderConfigError"
+    assert f"declarative-llm-router[{extra}]" in attempt["text"]

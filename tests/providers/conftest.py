@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from provider_helpers import ADAPTER_TYPES, API_KEY, MakeAdapter, base_url
+from provider_helpers import ADAPTER_TYPES, MakeAdapter, base_url, credentials
 
 from router.providers import Adapter, ProviderSettings, get_adapter_class
 from router.sandbox import Sandbox
@@ -17,7 +17,8 @@ def make_adapter(sb: Sandbox) -> Iterator[MakeAdapter]:
     made: list[Adapter] = []
 
     def make(kind: str, *, fault: str | None = None, **settings: Any) -> Adapter:
-        settings.setdefault("api_key", API_KEY)
+        for name, value in credentials(kind).items():
+            settings.setdefault(name, value)
         settings.setdefault("base_url", base_url(sb, kind, fault))
         adapter = get_adapter_class(kind)(ProviderSettings(name=f"{kind}-p", **settings))
         made.append(adapter)

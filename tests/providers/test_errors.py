@@ -8,7 +8,7 @@ import time
 from email.utils import formatdate
 
 import pytest
-from provider_helpers import API_KEY, MakeAdapter, req
+from provider_helpers import API_KEY, AWS_SECRET, WIRE, MakeAdapter, credentials, req, root_url
 
 from router import errors as E
 from router.providers import Adapter, ProviderSettings, get_adapter_class, parse_retry_after
@@ -114,7 +114,7 @@ def test_messages_carry_the_providers_words(kind: str, make_adapter: MakeAdapter
 
 def test_content_policy(kind: str, make_adapter: MakeAdapter) -> None:
     adapter = make_adapter(kind, fault="filter")
-    if kind == "anthropic":  # Claude refuses in-band (stop_reason "refusal"), not with a 400
+    if WIRE[kind] == "anthropic":  # Claude refuses in-band (stop_reason "refusal"), not with a 400
         assert adapter.complete(req(kind, TEXT)).finish_reason == "content_filter"
     else:
         err = fail_sync(adapter, req(kind, TEXT))
@@ -188,8 +188,8 @@ def test_no_sdk_retries(kind: str, make_adapter: MakeAdapter, sb: Sandbox, fault
 def test_wrong_key_is_not_echoed(kind: str) -> None:
     secret = "sk-wrong-secret-0123456789"
     with Sandbox(api_key="the-right-key") as strict:
-        url = strict.anthropic_base_url if kind == "anthropic" else strict.openai_base_url
-        settings = ProviderSettings(name="p", base_url=url, api_key=secret)
+        url = root_url(kind, strict.url)
+        settings = ProviderSettings(name="p", base_url=url, **credentials(kind, secret))
         adapter = get_adapter_class(kind)(settings)
         try:
             err = fail_sync(adapter, req(kind, TEXT))
@@ -197,7 +197,7 @@ def test_wrong_key_is_not_echoed(kind: str) -> None:
             adapter.close()
     assert isinstance(err, E.AuthenticationError)
     for text in (str(err), repr(err), err.message, repr(adapter), str(settings)):
-        assert secret not in text
+        assert secret not in text and AWS_SECRET not in text
 
 
 def test_missing_key_is_an_authentication_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -210,7 +210,7 @@ def test_missing_key_is_an_authentication_error(monkeypatch: pytest.MonkeyPatch)
 
 def test_connection_refused_is_unavailable(kind: str) -> None:
     adapter = get_adapter_class(kind)(
-        ProviderSettings(name="p", base_url="http://127.0.0.1:9/v1", api_key=API_KEY)
+        ProviderSettings(name="p", base_url="http://127.0.0.1:9/v1", **credentials(kind))
     )
     with pytest.raises(E.ProviderUnavailable, match="connection failed"):
         adapter.complete(req(kind, TEXT))

@@ -16,7 +16,14 @@ from router.providers._sse import SSEDecoder
 
 
 def test_registry_maps_every_type() -> None:
-    assert PROVIDER_TYPES == ("openai", "anthropic", "openai_compatible")
+    assert PROVIDER_TYPES == (
+        "openai",
+        "anthropic",
+        "openai_compatible",
+        "azure_openai",
+        "anthropic_bedrock",
+        "anthropic_vertex",
+    )
     for name in PROVIDER_TYPES:
         cls = get_adapter_class(name)
         assert issubclass(cls, Adapter) and cls.type_name == name
@@ -72,6 +79,16 @@ def test_settings_never_show_secrets() -> None:
     assert "X-Gateway-Token" in repr(s) and "api_key=<set>" in repr(s)
     assert "api_key=None" in repr(ProviderSettings(name="p"))
     assert pickle.loads(pickle.dumps(s)) == s
+    cloud = ProviderSettings(
+        name="c",
+        region="us-east-1",
+        token="ya29.a-google-access-token",
+        environment={"AWS_SECRET_ACCESS_KEY": "aws-secret-value-123456"},
+    )
+    for text in (repr(cloud), str(cloud)):
+        assert "ya29" not in text and "aws-secret-value" not in text
+        assert "token=<set>" in text and "AWS_SECRET_ACCESS_KEY" in text
+    assert pickle.loads(pickle.dumps(cloud)) == cloud
 
 
 def events(chunks: list[bytes]) -> list[tuple[str | None, str]]:

@@ -10,8 +10,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from router.providers.presets import PRESETS
 from router.spec.hosts import host_risk
-from router.spec.litellm_names import PROVIDERS, Kind, ollama_base, split_model
+from router.spec.litellm_names import (
+    PROVIDERS,
+    Kind,
+    cloud_type,
+    ollama_base,
+    split_model,
+)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
@@ -150,10 +157,19 @@ def _deployment(
     kind = PROVIDERS.get(prefix or "")
     if kind is None:
         named = f"the provider '{prefix}'" if prefix else f"the model '{model_id}' (no provider)"
+        cloud = cloud_type(prefix, model_id)
+        if cloud is not None:
+            notes.skip(
+                where,
+                f"{named} is not converted: write it as a `type: {cloud}` provider (README, "
+                "Providers)",
+            )
+            return None
         notes.skip(
             where,
-            f"{named} has no equivalent: the provider types here are openai, anthropic and "
-            "openai_compatible (any server speaking OpenAI's API)",
+            f"{named} has no equivalent: the provider types here are openai, anthropic, "
+            "openai_compatible (any server speaking OpenAI's API) and the clouds' "
+            "azure_openai, anthropic_bedrock, anthropic_vertex",
         )
         return None
     provider = _provider(f"{where}.litellm_params", prefix or "", kind, params, providers, notes)
@@ -259,7 +275,10 @@ def _provider(
         return None
     elif api_base not in (None, ""):
         notes.skip(f"{where}.api_base", "is not a URL; the provider's own endpoint is used")
-    if base:
+    preset = PRESETS.get(kind.preset) if kind.preset else None
+    if preset is not None and base == preset.base_url:  # the named host: its preset says it
+        provider["preset"] = preset.name
+    elif base:
         provider["base_url"] = base
         host = urlsplit(base).hostname or ""
         risk = host_risk(host)[0]
@@ -270,7 +289,7 @@ def _provider(
                     f"{where}.api_base", f"points at {risk}: the provider says `local: true`"
                 )
     env = _key_env(where, prefix, kind, params.get("api_key"), providers, notes)
-    if env:
+    if env and not (preset is not None and "preset" in provider and env == preset.api_key_env):
         provider["api_key_env"] = env
     elif kind.key_required:
         provider["api_key_env"] = kind.key_env
