@@ -6,9 +6,9 @@ queue it blocks on) cost more CPU per request than the rest of the gateway toget
 Fields: ``ts`` (UTC), ``request_id``, ``method``, ``path``, ``status``, ``outcome`` (``ok``,
 ``error``, ``refused`` (auth), ``client_disconnected``, ``cancelled``), ``caller`` (the
 key's name), ``task``, ``model``, ``attempts``, ``cost_usd``, ``stream``, ``ms``, and
-``error`` (the error's kind) when it failed, ``deployment`` when the model has several.
-Other events share the stream in the same shape: ``"event": "reload"`` (see
-:mod:`router.gateway.reload`).
+``error`` (the error's kind) when it failed, ``deployment`` (its name: the provider's for a
+model without ``deployments``). Other events share the stream in the same shape:
+``"event": "reload"`` and ``"retire"`` (see :mod:`router.gateway.reload`).
 """
 
 from __future__ import annotations
