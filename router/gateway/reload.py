@@ -189,7 +189,9 @@ class Reloader:
         while self.app.in_flight_on(old):
             await asyncio.sleep(0.05)
         self._retiring.remove(retired)
-        await old.aclose()
+        # In a thread: closing may flush a ledger file. Its async clients are closed on this
+        # loop when it next runs.
+        await asyncio.to_thread(old.close)
         self.app.record_event({"at": time.time(), "event": "retire", "generation": generation})
 
     # --- triggers ----------------------------------------------------------------------------

@@ -1,6 +1,10 @@
 """Running the gateway: the options of ``router serve``, the checks before anything listens,
 and uvicorn (uvloop + httptools when installed) under it, one process or N workers.
 
+Reload: on SIGHUP, a changed config file or ``POST /admin/reload``, the spec is rebuilt
+beside the old one (:mod:`router.gateway.reload`); ``--sandbox`` runs every Router on one
+in-process sandbox.
+
 Shutdown: on SIGTERM or SIGINT the server stops accepting connections, ``/readyz`` turns 503
 (for a load balancer still polling an open connection), requests and streams in flight run
 to their end for up to ``drain_seconds``, then whatever is left is cancelled (each one's
