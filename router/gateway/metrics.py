@@ -36,6 +36,8 @@ MISSING = (
     "pip install 'declarative-llm-router[metrics]' (or pip install prometheus-client)"
 )
 
+_MAX_CACHED = 10_000  # label sets whose children are kept at hand
+
 _ENDPOINTS = {
     "/v1/chat/completions": "chat",
     "/chat/completions": "chat",
@@ -98,6 +100,7 @@ class GatewayMetrics:
             "router_gateway_config_generation", "The served spec's generation.", registry=r
         )
         self._generation.set(1)
+        self._children: dict[tuple[str, str, str, str, str, int], tuple[Any, Any]] = {}
         self._stale = prom.Gauge(
             "router_gateway_config_stale", "1 while the last reload failed.", registry=r
         )
@@ -108,14 +111,30 @@ class GatewayMetrics:
         router.telemetry.metrics = self.engine
 
     def observe(self, ex: Exchange, elapsed: float) -> None:
-        endpoint = _endpoint(ex.scope["path"])
-        key, task = ex.caller or "", ex.task or ""
-        self._requests.labels(
-            endpoint, key, task, ex.model or "", ex.deployment or "", str(ex.status)
-        ).inc()
-        self._seconds.labels(endpoint, key, task).observe(elapsed)
+        """One finished request (on the event loop: a dict lookup and two increments; the
+        labelled children are made once per label set, as ``labels()`` costs more)."""
+        labels = (
+            ex.scope["path"],
+            ex.caller or "",
+            ex.task or "",
+            ex.model or "",
+            ex.deployment or "",
+            ex.status,
+        )
+        children = self._children.get(labels)
+        if children is None:
+            path, key, task, model, deployment, status = labels
+            endpoint = _endpoint(path)
+            children = (
+                self._requests.labels(endpoint, key, task, model, deployment, str(status)),
+                self._seconds.labels(endpoint, key, task),
+            )
+            if len(self._children) < _MAX_CACHED:  # unknown paths: not cached
+                self._children[labels] = children
+        children[0].inc()
+        children[1].observe(elapsed)
         if ex.outcome == "client_disconnected":
-            self._disconnects.labels(key, task).inc()
+            self._disconnects.labels(ex.caller or "", ex.task or "").inc()
 
     def reloaded(self, outcome: str, source: str, reloader: Any) -> None:
         self._reloads.labels(outcome, source).inc()

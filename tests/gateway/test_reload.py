@@ -1,7 +1,7 @@
 """Hot reload against `router serve` in a subprocess: a changed file, SIGHUP and the admin
-call; an invalid spec (the old one keeps serving, /readyz, the admin call and the log say
-why); a stream that started before a reload ending on the old graph; limits and breakers of
-unchanged models carried over."""
+call (which needs the admin key); an invalid spec (the old one keeps serving, /readyz, the
+admin call and the log say why); a stream that started before a reload ending on the old
+graph; limits and breakers of unchanged models carried over."""
 
 from __future__ import annotations
 
@@ -34,12 +34,23 @@ ENV = {
 }
 
 
-@pytest.fixture
-def served(sb: Sandbox, tmp_path: Path) -> Iterator[tuple[Gateway, Path]]:
+def _serve(sb: Sandbox, tmp_path: Path, watch: str) -> Iterator[tuple[Gateway, Path]]:
     path = write_reload_routes(sb, tmp_path / "routes.yaml")
-    gw = Gateway(path, tmp_path / "serve.log", "--watch-seconds", "0.05", env=ENV)
+    gw = Gateway(path, tmp_path / "serve.log", "--watch-seconds", watch, env=ENV)
     yield gw, path
     assert gw.stop() == 0
+
+
+@pytest.fixture
+def watched(sb: Sandbox, tmp_path: Path) -> Iterator[tuple[Gateway, Path]]:
+    """The gateway watching its file closely."""
+    yield from _serve(sb, tmp_path, "0.05")
+
+
+@pytest.fixture
+def served(sb: Sandbox, tmp_path: Path) -> Iterator[tuple[Gateway, Path]]:
+    """The gateway without the file watch: only SIGHUP and the admin call reload."""
+    yield from _serve(sb, tmp_path, "0")
 
 
 def _client(gw: Gateway) -> openai.OpenAI:
@@ -62,10 +73,10 @@ def _tasks(gw: Gateway) -> list[str]:
         return [m.id for m in c.models.list()]
 
 
-def test_a_changed_file_is_reloaded_and_its_new_task_served(
-    served: tuple[Gateway, Path], sb: Sandbox
+def test_a_changed_file_sighup_and_the_admin_call_each_reload(
+    watched: tuple[Gateway, Path], sb: Sandbox
 ) -> None:
-    gw, path = served
+    gw, path = watched
     assert "fresh" not in _tasks(gw)
     assert _ready(gw)["config"]["generation"] == 1
     write_reload_routes(sb, path, extra="  fresh: {candidates: [claude]}\n")
@@ -86,37 +97,33 @@ def test_a_changed_file_is_reloaded_and_its_new_task_served(
     # Touching the file without changing it reloads nothing.
     path.touch()
     assert _generation(gw) == 2
-
-
-def test_sighup_and_the_admin_call_reload_and_the_admin_call_needs_the_admin_key(
-    served: tuple[Gateway, Path], sb: Sandbox
-) -> None:
-    gw, _ = served
+    # SIGHUP reloads.
     gw.proc.send_signal(signal.SIGHUP)
-    wait_for(lambda: _generation(gw) == 2, "the SIGHUP reload")
-    assert gw.events("reload")[0]["source"] == "sighup"
+    wait_for(lambda: _generation(gw) == 3, "the SIGHUP reload")
+    assert gw.events("reload", 2)[1]["source"] == "sighup"
+    # So does the admin call, with the admin key only.
     url = gw.url + "/admin/reload"
     for headers in ({}, {"Authorization": f"Bearer {GATEWAY_KEY}"}, {"x-api-key": METRICS_KEY}):
         refused = httpx2.post(url, headers=headers)
         assert refused.status_code == 401, headers
         assert refused.json()["error"]["code"] in ("missing_api_key", "invalid_api_key")
-    assert _generation(gw) == 2
+    assert _generation(gw) == 3
     done = httpx2.post(url, headers=ADMIN)
     assert done.status_code == 200
     body = done.json()
-    assert (body["outcome"], body["source"], body["generation"]) == ("reloaded", "admin", 3)
-    assert body["serving"]["generation"] == 3 and body["serving"]["stale"] is False
+    assert (body["outcome"], body["source"], body["generation"]) == ("reloaded", "admin", 4)
+    assert body["serving"]["generation"] == 4 and body["serving"]["stale"] is False
     status = httpx2.get(url, headers={"x-api-key": ADMIN_KEY})
-    assert status.status_code == 200 and status.json()["generation"] == 3
+    assert status.status_code == 200 and status.json()["generation"] == 4
     assert httpx2.delete(url, headers=ADMIN).status_code == 405
     for secret in (ADMIN_KEY, METRICS_KEY, GATEWAY_KEY):
         assert secret not in gw.log.read_text()
 
 
 def test_an_invalid_spec_is_refused_and_the_old_one_keeps_serving(
-    served: tuple[Gateway, Path], sb: Sandbox
+    watched: tuple[Gateway, Path], sb: Sandbox
 ) -> None:
-    gw, path = served
+    gw, path = watched
     good = path.read_text()
     bad = good.replace("chat: {candidates: [gpt]}", "chat: {candidates: [gtp]}")
     line = bad.splitlines().index("  chat: {candidates: [gtp]}") + 1
