@@ -4,6 +4,7 @@ operator key; a clear answer without prometheus-client) and the decision headers
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import openai
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from router.cli import run
 from router.sandbox import Sandbox
 
 from .helpers import ADMIN_KEY, GATEWAY_KEY, METRICS_KEY, Gateway, write_reload_routes
@@ -124,3 +126,23 @@ def test_metrics_without_prometheus_client_say_what_to_install(sb: Sandbox, tmp_
         assert chat.status_code == 200
     finally:
         assert gw.stop() == 0
+
+
+def test_a_short_operator_key_or_a_negative_watch_is_refused_before_serving(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    routes = str(write_reload_routes(sb, tmp_path / "routes.yaml"))
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ROUTER_GATEWAY_KEYS", GATEWAY_KEY)
+        for variable in ("ROUTER_ADMIN_KEY", "ROUTER_METRICS_KEY"):
+            mp.setenv(variable, "short-secret")
+            err = io.StringIO()
+            assert run(["serve", "--config", routes, "--port", "0"], out, err) == 1
+            assert f"{variable} is shorter than 16 characters" in err.getvalue()
+            assert "short-secret" not in err.getvalue()
+            mp.delenv(variable)
+        err = io.StringIO()
+        code = run(["serve", "--config", routes, "--port", "0", "--watch-seconds", "-1"], out, err)
+        assert code == 1 and "--watch-seconds -1.0: expected 0 (off) or more" in err.getvalue()
+    assert out.getvalue() == ""  # never listened
