@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import IO, Any
 
-from router.cli.common import EXIT_OK, EXIT_USAGE, add_config_option, default_config, report_error
+from router.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    add_config_option,
+    add_sandbox_option,
+    default_config,
+    report_error,
+)
 from router.errors import RouterError
 
 
@@ -18,10 +25,13 @@ def add_serve(sub: Any) -> None:
         description=(
             "Serve the routing spec over HTTP: POST /v1/chat/completions (OpenAI), "
             "POST /v1/messages (Anthropic), GET /v1/models (the tasks), GET /healthz and "
-            "/readyz. A request's 'model' names a task. Every request but the probes needs a "
-            "key from ROUTER_GATEWAY_KEYS (comma-separated), sent as 'Authorization: Bearer "
-            "KEY' or 'x-api-key: KEY'. SIGTERM drains requests in flight, then exits 0. "
-            "Needs the gateway extra (uvicorn)."
+            "/readyz, GET /metrics (Prometheus; ROUTER_METRICS_KEY or ROUTER_ADMIN_KEY), "
+            "GET|POST /admin/reload (ROUTER_ADMIN_KEY). A request's 'model' names a task. Every "
+            "request but the probes needs a key from ROUTER_GATEWAY_KEYS (comma-separated), "
+            "sent as 'Authorization: Bearer KEY' or 'x-api-key: KEY'. The spec is reloaded "
+            "without a restart on SIGHUP, when the file changes, or on POST /admin/reload; an "
+            "invalid one is refused and the old one keeps serving. SIGTERM drains requests in "
+            "flight, then exits 0. Needs the gateway extra (uvicorn)."
         ),
     )
     add_config_option(p)
@@ -61,6 +71,16 @@ def add_serve(sub: Any) -> None:
         help="on SIGTERM, how long requests and streams in flight may run on (default 30)",
     )
     p.add_argument(
+        "--watch-seconds",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="check the config file for changes every S seconds and reload it when its "
+        "content changed (default 1; 0 turns the watch off: SIGHUP and POST /admin/reload "
+        "still reload)",
+    )
+    add_sandbox_option(p)
+    p.add_argument(
         "--no-access-log",
         action="store_true",
         help="do not write the JSON access log (one line per request, on stderr)",
@@ -80,14 +100,17 @@ def cmd_serve(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int
         max_body=args.max_body,
         drain_seconds=args.drain_seconds,
         access_log=not args.no_access_log,
+        sandbox=args.sandbox,
+        watch_seconds=args.watch_seconds,
     )
 
     def ready(host: str, port: int) -> None:
         shown = f"[{host}]" if ":" in host else host
         auth = "off (--no-auth)" if options.no_auth else "keys from ROUTER_GATEWAY_KEYS"
+        sandbox = " · providers on the in-process sandbox (keys-free)" if options.sandbox else ""
         stdout.write(
             f"router serve: listening on http://{shown}:{port} · {options.config} · "
-            f"auth {auth} · {options.workers} worker(s)\n"
+            f"auth {auth} · {options.workers} worker(s){sandbox}\n"
             f"  OpenAI base_url:    http://{shown}:{port}/v1\n"
             f"  Anthropic base_url: http://{shown}:{port}\n"
         )

@@ -224,8 +224,10 @@ def compile_spec(
     preload: bool = True,
     adapter_factory: AdapterFactory = make_adapter,
     random: Callable[[], float] | None = None,
+    breakers: Mapping[str, CircuitBreaker] | None = None,
 ) -> Runtime:
-    """Compile ``spec`` into a :class:`Runtime` (the options are the Router's)."""
+    """Compile ``spec`` into a :class:`Runtime` (the options are the Router's; ``breakers``:
+    deployment key -> a breaker to keep, from a Router this one takes over from)."""
     from router.spec.checks_providers import environment_errors  # at build, not import
 
     if unsendable := environment_errors(spec, environ):  # a key or header value with CR/LF...
@@ -254,8 +256,9 @@ def compile_spec(
         for label, lazy in adapters.items():
             if unavailable[label] is None:
                 lazy.prepare()
-    breakers = {
-        d.key: CircuitBreaker(d.key, model.breaker, clock)
+    kept = breakers or {}
+    made = {
+        d.key: kept.get(d.key) or CircuitBreaker(d.key, model.breaker, clock)
         for model in spec.models.values()
         for d in model.pool()
     }
@@ -266,7 +269,7 @@ def compile_spec(
         wall=wall,
         secrets=secrets_of(spec, environ),
         redact=redact,
-        breaker_state=lambda key: breakers[key].state,
+        breaker_state=lambda key: made[key].state,
     )
     if any(m.capabilities & {"tools", "json"} for m in spec.models.values()):
         prepare_schema_checks()  # per-call tool schemas are checked: import jsonschema now
@@ -305,7 +308,7 @@ def compile_spec(
                 )
             node = BreakerNode(
                 node,
-                breakers[d.key],
+                made[d.key],
                 state,
                 model=name,
                 provider=provider.name,
@@ -341,7 +344,7 @@ def compile_spec(
         pools=pools,
         adapters=adapters,
         unavailable=unavailable,
-        breakers=breakers,
+        breakers=made,
         retry_shares={
             name: RetryShare(task.retry.budget, clock=clock) for name, task in spec.tasks.items()
         },

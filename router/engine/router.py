@@ -77,6 +77,7 @@ class Router:
         adapter_factory: AdapterFactory = make_adapter,
         sandbox: bool | Sandbox = False,
         random: Callable[[], float] | None = None,
+        carry_from: Router | None = None,
     ) -> None:
         """``state`` overrides the spec's state backend; ``clock`` (monotonic: latencies,
         deadlines, breakers), ``wall`` (shared holds) and the two sleeps are injectable so
@@ -97,6 +98,11 @@ class Router:
         ``sandbox=True`` runs the spec keys-free on an in-process :class:`~router.sandbox.Sandbox`
         started now and stopped by :meth:`close` (a ``Sandbox`` passed in stays yours to stop),
         state in memory: see :mod:`router.engine.sandboxed`. ``self.sandbox`` is the sandbox.
+
+        ``carry_from`` (a Router this one replaces, as a reload does) keeps its state backend
+        when the spec's ``state`` section is unchanged (limits, holds, spend, cache: the old
+        Router then leaves it open for this one) and the breakers of unchanged deployments:
+        see :mod:`router.engine.succession`.
         """
         self.sandbox: Sandbox | None = None
         self._stop_sandbox: Callable[[], Any] = lambda: None
@@ -108,11 +114,19 @@ class Router:
             self.sandbox, owned = start_sandbox(sandbox)
             spec, env = sandboxed(spec, self.sandbox)
         self.spec = spec
+        self._owns_state = True
+        carried = None
+        if carry_from is not None:
+            from router.engine.succession import carry_over
+
+            carried = carry_over(carry_from._rt, spec)
+            state = state if state is not None else carried.state
         try:
             self._rt: Runtime = compile_spec(
                 spec,
                 environ=env,
                 state=state,
+                breakers=carried.breakers if carried is not None else None,
                 clock=clock,
                 wall=wall,
                 sleep=sleep,
@@ -129,6 +143,8 @@ class Router:
         if owned is not None:  # a Router dropped without close() still stops its sandbox
             self._stop_sandbox = weakref.finalize(self, owned.stop)
         self.state = self._rt.state
+        if carry_from is not None and carry_from.state is self.state:
+            carry_from._owns_state = False  # handed over: closed by this Router
 
     @classmethod
     def from_yaml(
@@ -381,7 +397,8 @@ class Router:
         for lazy in self._rt.adapters.values():
             if lazy.created is not None:
                 lazy.created.close()
-        self.state.close()
+        if self._owns_state:
+            self.state.close()
         self._rt.accounting.close()
         self._stop_sandbox()  # the sandbox this Router started, after its clients
 
@@ -391,7 +408,8 @@ class Router:
         for lazy in self._rt.adapters.values():
             if lazy.created is not None:
                 await lazy.created.aclose()
-        await self.state.aclose()
+        if self._owns_state:
+            await self.state.aclose()
         self._rt.accounting.close()
         await asyncio.to_thread(self._stop_sandbox)
 

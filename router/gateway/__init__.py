@@ -10,6 +10,9 @@ Router (a layer above the engine, below the CLI).
     errors.py       every failure → status and each API's error shape
     auth.py         Authenticator (pluggable): StaticKeys from the environment, NoAuth
     accesslog.py    one JSON line per request, written off the event loop
+    reload.py       hot reload (SIGHUP, the file watch, POST /admin/reload)
+    metrics.py      GET /metrics: Prometheus text, one registry across reloads
+    opkeys.py       the operators' keys (ROUTER_ADMIN_KEY, ROUTER_METRICS_KEY)
     server.py       ServeOptions, the checks before listening, uvicorn (one or N workers)
     _uvicorn.py     uvicorn's Server with the gateway's drain signal
 

@@ -12,11 +12,14 @@ Endpoints (every one but the probes needs a key; see :mod:`router.gateway.auth`)
     GET  /v1/models             the spec's tasks (Anthropic's list shape when the request
                                 has an anthropic-version header); GET /v1/models/{task}
     GET  /healthz               200 while the process serves
-    GET  /readyz                200 when ready, 503 while draining on SIGTERM
+    GET  /readyz                200 when ready (with the served spec's generation, and
+                                "stale" after a failed reload), 503 while draining
+    GET  /metrics               Prometheus text (router.gateway.metrics; operator key)
+    GET|POST /admin/reload      the served spec, reload now (router.gateway.reload)
 
 The app holds its Router in one attribute, :attr:`GatewayApp.router`: each request reads it
 once, so a reload that swaps in a new Router (:meth:`GatewayApp.swap`) lets requests in
-flight finish on the graph they started on.
+flight finish on the graph they started on; :meth:`in_flight_on` says when none is left.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ from router.gateway.auth import Authenticator, Principal, Refused, credential
 from router.gateway.completions import ANTHROPIC, OPENAI, Dialect, complete
 from router.gateway.errors import Failure
 from router.gateway.exchange import Api, BodyTooLarge, ClientGone, Exchange, Receive, Scope, Send
+from router.gateway.metrics import GatewayMetrics, serve_metrics
+from router.gateway.opkeys import OperatorKeys
+from router.gateway.reload import Reloader, admin_reload
 
 __all__ = ["DEFAULT_MAX_BODY", "GatewayApp"]
 
@@ -69,12 +75,28 @@ class GatewayApp:
         self.started = time.time()
         self._log = AccessLog(access_log) if access_log is not None else None
         self._drain_on_signal = drain_on_signal
+        self._on: dict[int, int] = {}  # id(router) -> its requests in flight
+        self.operators = OperatorKeys(None, None, open_=not auth.requires_key)
+        self.reloader: Reloader | None = None  # set by build_app: SIGHUP, file watch, admin
+        self.metrics: GatewayMetrics | None = None  # None: prometheus-client is missing
 
     def swap(self, router: Any) -> Any:
         """Serve new requests on ``router``; returns the one it replaces (requests in flight
         on it finish there; close it once they have)."""
         old, self.router = self.router, router
         return old
+
+    def in_flight_on(self, router: Any) -> int:
+        """Requests still being served on ``router``."""
+        return self._on.get(id(router), 0)
+
+    def record_event(self, entry: dict[str, Any]) -> None:
+        """One JSON line in the log beside the access lines (``at``: its time); on stderr when
+        the access log is off."""
+        if self._log is not None:
+            self._log.record(entry)
+        else:
+            AccessLog.write_now(sys.stderr, entry)
 
     # --- ASGI --------------------------------------------------------------------------------
 
@@ -91,6 +113,8 @@ class GatewayApp:
             if message["type"] == "lifespan.startup":
                 if self._drain_on_signal:
                     self._mark_draining_on_exit_signals()
+                if self.reloader is not None:
+                    self.reloader.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.aclose()
@@ -116,6 +140,8 @@ class GatewayApp:
         """Closes the router's clients and the access log (at shutdown, after the drain)."""
         try:
             await self.router.aclose()
+            if self.reloader is not None:
+                await self.reloader.aclose()
         finally:
             if self._log is not None:
                 self._log.close()
@@ -127,9 +153,12 @@ class GatewayApp:
         if path in ("/healthz", "/readyz"):
             await self._probe(ex, path)
             return
+        router = self.router  # this request's graph, whatever a reload swaps in meanwhile
+        key = id(router)
+        self._on[key] = self._on.get(key, 0) + 1
         self.in_flight += 1
         try:
-            await self._serve(ex, path)
+            await self._serve(ex, path, router)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if ex.disconnected and task is not None and task.uncancel() == 0:
@@ -148,10 +177,23 @@ class GatewayApp:
         finally:
             ex.unwatch()
             self.in_flight -= 1
+            left = self._on[key] - 1
+            if left:
+                self._on[key] = left
+            else:
+                del self._on[key]
+            if self.metrics is not None:
+                self.metrics.observe(ex, time.time() - ex.started)
             if self._log is not None:
                 self._log.record(ex.entry())
 
-    async def _serve(self, ex: Exchange, path: str) -> None:
+    async def _serve(self, ex: Exchange, path: str, router: Any) -> None:
+        if path == "/metrics":
+            await serve_metrics(self, ex)
+            return
+        if path == "/admin/reload":
+            await admin_reload(self, ex)
+            return
         try:
             principal: Principal = await self.auth.authenticate(credential(ex.scope["headers"]))
         except Refused as refused:
@@ -185,12 +227,12 @@ class GatewayApp:
                 ex.outcome = "client_disconnected"
                 self.client_disconnects += 1
                 return
-            await complete(ex, dialect, raw, self.router, principal)
+            await complete(ex, dialect, raw, router, principal)
         elif path in _MODELS or path.startswith(("/v1/models/", "/models/")):
             if method != "GET":
                 await self._not_allowed(ex, "GET")
                 return
-            await self._models(ex, path, principal)
+            await self._models(ex, path, principal, router)
         else:
             await ex.fail(Failure(404, f"no such endpoint: {method} {path}", code="unknown_url"))
 
@@ -218,10 +260,12 @@ class GatewayApp:
             "in_flight": self.in_flight,
             "client_disconnects": self.client_disconnects,
         }
+        if self.reloader is not None:
+            body["config"] = self.reloader.status()
         await ex.reply(200, json.dumps(body).encode())
 
-    async def _models(self, ex: Exchange, path: str, principal: Principal) -> None:
-        tasks = self.router.spec.tasks
+    async def _models(self, ex: Exchange, path: str, principal: Principal, router: Any) -> None:
+        tasks = router.spec.tasks
         names = [n for n in tasks if principal.tasks is None or n in principal.tasks]
         one = path.rsplit("/models/", 1)[1] if "/models/" in path else None
         anthropic = ex.header(b"anthropic-version") is not None

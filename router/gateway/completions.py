@@ -102,6 +102,7 @@ async def complete(
         await ex.fail(failure_of(exc))
         return
     ex.model, ex.attempts, ex.cost = response.model, len(response.attempts), response.cost
+    ex.deployment = response.deployment
     await ex.reply(
         200, dialect.body(response, ident, created), decision_headers(task.name, response)
     )
@@ -141,6 +142,7 @@ async def _stream(
         response = stream.response
         if response is not None:
             ex.attempts, ex.cost = len(response.attempts), response.cost
+            ex.deployment = response.deployment
         await ex.finish(writer.end(response.usage if response is not None else None))
     finally:
         await stream.aclose()

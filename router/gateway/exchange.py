@@ -52,6 +52,10 @@ def decision_headers(task: str, r: Response) -> list[tuple[bytes, bytes]]:
         (b"x-router-task", _value(task)),
         (b"x-router-model", _value(r.model)),
         (b"x-router-provider", _value(r.provider)),
+    ]
+    if r.deployment is not None:
+        out.append((b"x-router-deployment", _value(r.deployment)))
+    out += [
         (b"x-router-attempts", b"%d" % len(r.attempts)),
         (b"x-router-route", _value(route)),
     ]
@@ -70,6 +74,7 @@ class Exchange:
         "attempts",
         "caller",
         "cost",
+        "deployment",
         "disconnected",
         "done",
         "error",
@@ -98,6 +103,7 @@ class Exchange:
         self.caller: str | None = None
         self.task: str | None = None
         self.model: str | None = None
+        self.deployment: str | None = None
         self.attempts: int | None = None
         self.cost: float | None = None
         self.error: str | None = None
@@ -158,10 +164,15 @@ class Exchange:
         return [(b"content-type", content_type), (b"x-request-id", _value(self.request_id))]
 
     async def reply(
-        self, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+        self,
+        status: int,
+        body: bytes,
+        headers: list[tuple[bytes, bytes]] | None = None,
+        *,
+        content_type: bytes = JSON,
     ) -> None:
         self.unwatch()
-        out = self._headers(JSON)
+        out = self._headers(content_type)
         out.append((b"content-length", b"%d" % len(body)))
         if headers:
             out += headers
@@ -204,7 +215,7 @@ class Exchange:
             "outcome": self.outcome,
             "ms": round((now - self.started) * 1000, 2),
         }
-        for name in ("caller", "task", "model", "attempts", "cost", "error"):
+        for name in ("caller", "task", "model", "deployment", "attempts", "cost", "error"):
             value = getattr(self, name)
             if value is not None:
                 entry["cost_usd" if name == "cost" else name] = value

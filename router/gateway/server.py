@@ -1,6 +1,10 @@
 """Running the gateway: the options of ``router serve``, the checks before anything listens,
 and uvicorn (uvloop + httptools when installed) under it, one process or N workers.
 
+Reload: on SIGHUP, a changed config file or ``POST /admin/reload``, the spec is rebuilt
+beside the old one (:mod:`router.gateway.reload`); ``--sandbox`` runs every Router on one
+in-process sandbox.
+
 Shutdown: on SIGTERM or SIGINT the server stops accepting connections, ``/readyz`` turns 503
 (for a load balancer still polling an open connection), requests and streams in flight run
 to their end for up to ``drain_seconds``, then whatever is left is cancelled (each one's
@@ -37,6 +41,8 @@ class ServeOptions:
     max_body: int = DEFAULT_MAX_BODY
     drain_seconds: float = 30.0
     access_log: bool = True
+    sandbox: bool = False  # every provider on an in-process sandbox: keys-free
+    watch_seconds: float = 1.0  # how often the config file is checked for changes; 0: never
 
 
 def install_hint() -> str:
@@ -72,6 +78,8 @@ def check_bind(options: ServeOptions) -> None:
         raise ConfigError(f"--max-body-bytes {options.max_body}: expected at least 1024")
     if options.drain_seconds < 0:
         raise ConfigError(f"--drain-seconds {options.drain_seconds}: expected 0 or more")
+    if options.watch_seconds < 0:
+        raise ConfigError(f"--watch-seconds {options.watch_seconds}: expected 0 (off) or more")
 
 
 def authenticator(options: ServeOptions, environ: Mapping[str, str]) -> Authenticator:
@@ -80,16 +88,32 @@ def authenticator(options: ServeOptions, environ: Mapping[str, str]) -> Authenti
 
 def build_app(options: ServeOptions, environ: Mapping[str, str] | None = None) -> GatewayApp:
     """The app for ``options``: the spec loaded and compiled (every provider's SDK and
-    clients made now, so no request does it), the keys read. Raises ConfigError."""
+    clients made now, so no request does it), the keys read, the reloader and the metrics
+    set up. Raises ConfigError."""
     import sys
 
-    from router.engine.router import Router
+    from router.gateway.metrics import load_metrics
+    from router.gateway.opkeys import OperatorKeys
+    from router.gateway.reload import Reloader, SpecSource
 
     env = os.environ if environ is None else environ
     auth = authenticator(options, env)
-    router = Router.from_yaml(options.config, environ=env)
+    operators = OperatorKeys.from_environ(env, no_auth=options.no_auth)
+    source = SpecSource(options.config, env, sandbox=options.sandbox)
+    try:
+        digest = source.digest()
+        router = source.build()
+    except BaseException:
+        source.close()
+        raise
     log = sys.stderr if options.access_log else None
-    return GatewayApp(router, auth, max_body=options.max_body, access_log=log, drain_on_signal=True)
+    app = GatewayApp(router, auth, max_body=options.max_body, access_log=log, drain_on_signal=True)
+    app.operators = operators
+    app.reloader = Reloader(app, source, digest, interval=options.watch_seconds)
+    app.metrics = load_metrics(lambda: app.in_flight)
+    if app.metrics is not None:
+        app.metrics.adopt(router)
+    return app
 
 
 def app_from_environ() -> GatewayApp:
@@ -166,10 +190,12 @@ def serve(
     # N workers: each builds its own app from the options in the environment; the spec and
     # the keys are checked here first, so a mistake stops the command, not N workers.
     from router.engine.router import Router
+    from router.gateway.opkeys import OperatorKeys
 
     env = os.environ if environ is None else environ
     authenticator(options, env)
-    Router.from_yaml(options.config, environ=env, preload=False).close()
+    OperatorKeys.from_environ(env, no_auth=options.no_auth)
+    Router.from_yaml(options.config, environ=env, preload=False, sandbox=options.sandbox).close()
     config = _config(
         uvicorn,
         "router.gateway.server:app_from_environ",

@@ -33,6 +33,7 @@ __all__ = ["LATENCY_BUCKETS", "Metrics"]
 
 # LLM calls take seconds to minutes: the client's default buckets stop at 10 s.
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
+_MAX_KIDS = 50_000  # label sets whose child is kept at hand
 _BREAKER_VALUES = {"closed": 0.0, "half-open": 0.5, "half_open": 0.5, "open": 1.0}
 
 
@@ -57,6 +58,7 @@ class Metrics:
         "_cost",
         "_deployments",
         "_fallbacks",
+        "_kids",
         "_latency",
         "_prom",
         "_requests",
@@ -68,6 +70,9 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         prom = _prometheus()
         self._prom = prom
+        # Each label set's child, made once: prometheus-client's labels() validates and locks
+        # on every call, which cost more than the increments themselves.
+        self._kids: dict[tuple[Any, tuple[str, ...]], Any] = {}
         self.registry = prom.CollectorRegistry(auto_describe=True) if registry is None else registry
         r = self.registry
         self._requests = prom.Counter(
@@ -115,29 +120,39 @@ class Metrics:
     def __repr__(self) -> str:
         return "Metrics()"
 
+    def _child(self, metric: Any, *values: str) -> Any:
+        key = (metric, values)
+        child = self._kids.get(key)
+        if child is None:
+            child = metric.labels(*values)
+            if len(self._kids) < _MAX_KIDS:
+                self._kids[key] = child
+        return child
+
     def record(self, request: RequestRecord) -> None:
+        child = self._child
         model = request.model or ""
-        self._requests.labels(request.task, model, request.outcome).inc()
-        self._latency.labels(request.task, model).observe(request.latency_s)
+        child(self._requests, request.task, model, request.outcome).inc()
+        child(self._latency, request.task, model).observe(request.latency_s)
         if request.fallbacks:
-            self._fallbacks.labels(request.task).inc(request.fallbacks)
+            child(self._fallbacks, request.task).inc(request.fallbacks)
         if request.cache_hit:
-            self._cache_hits.labels(request.task).inc()
+            child(self._cache_hits, request.task).inc()
         for a in request.attempts:
-            self._attempts.labels(a.task, a.model, a.provider, a.outcome, a.error_kind or "").inc()
+            child(self._attempts, a.task, a.model, a.provider, a.outcome, a.error_kind or "").inc()
             if a.deployment is not None:
-                self._deployments.labels(a.model, a.deployment, a.outcome).inc()
+                child(self._deployments, a.model, a.deployment, a.outcome).inc()
             for kind, n in (
                 ("input", a.input_tokens),
                 ("output", a.output_tokens),
                 ("cached_input", a.cached_input_tokens),
             ):
                 if n:
-                    self._tokens.labels(a.model, kind).inc(n)
+                    child(self._tokens, a.model, kind).inc(n)
             if a.cost is None:
-                self._unpriced.labels(a.model).inc()
+                child(self._unpriced, a.model).inc()
             elif a.cost:
-                self._cost.labels(a.model).inc(a.cost)
+                child(self._cost, a.model).inc(a.cost)
 
     def set_breaker(self, model: str, state: str | bool) -> None:
         """Publish a breaker's state: ``"closed"``, ``"half-open"`` or ``"open"`` (or a bool:
@@ -149,7 +164,7 @@ class Metrics:
                 value = _BREAKER_VALUES[state]
             except KeyError:
                 raise ValueError(f"unknown breaker state {state!r}") from None
-        self._breaker.labels(model).set(value)
+        self._child(self._breaker, model).set(value)
 
     def exposition(self) -> bytes:
         """The registry in the Prometheus text format."""

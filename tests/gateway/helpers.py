@@ -110,8 +110,16 @@ def write_routes(sb: Sandbox, path: Path) -> Path:
 class Gateway:
     """One ``router serve`` process."""
 
-    def __init__(self, config: Path, log: Path, *args: str, keys: str | None = GATEWAY_KEY):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ROUTER_")}
+    def __init__(
+        self,
+        config: Path,
+        log: Path,
+        *args: str,
+        keys: str | None = GATEWAY_KEY,
+        env: dict[str, str] | None = None,
+    ):
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("ROUTER_")}
+        env = {**environ, **(env or {})}
         env["SANDBOX_API_KEY"] = SANDBOX_KEY
         if keys is not None:
             env["ROUTER_GATEWAY_KEYS"] = keys
@@ -146,13 +154,21 @@ class Gateway:
         self.proc.kill()
         raise RuntimeError(f"router serve did not start: {line!r}; log: {self.log.read_text()}")
 
-    def entries(self) -> list[dict[str, Any]]:
-        """The access log's lines so far."""
+    def entries(self, event: str = "access") -> list[dict[str, Any]]:
+        """The log's lines of ``event`` so far (``access``, ``reload``, ``retire``)."""
         out = []
         for line in self.log.read_text(encoding="utf-8").splitlines():
             if line.startswith('{"ts"'):
-                out.append(json.loads(line))
+                entry = json.loads(line)
+                if entry["event"] == event:
+                    out.append(entry)
         return out
+
+    def events(self, event: str, count: int = 1, wait_s: float = 10.0) -> list[dict[str, Any]]:
+        """The log's ``event`` lines, once there are ``count`` (written by the log's thread:
+        waited for)."""
+        wait_for(lambda: len(self.entries(event)) >= count, f"{count} {event} line(s)", wait_s)
+        return self.entries(event)
 
     def entry(self, request_id: str, wait_s: float = 10.0) -> dict[str, Any]:
         """The access log's line for ``request_id`` (written by the log's thread: waited for)."""
@@ -187,3 +203,64 @@ def wait_for(predicate: Any, what: str, wait_s: float = 10.0) -> None:
         if time.monotonic() > end:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.02)
+
+
+ADMIN_KEY = "admin-test-key-0123456789abcdef"
+METRICS_KEY = "metrics-test-key-0123456789abcd"
+
+# For the reload and metrics tests: capped (1 request a minute), flaky (its provider answers
+# 503; the circuit opens after 3 failures), pooled (two deployments), slow (its model given).
+RELOAD_ROUTES = """\
+version: 1
+providers:
+  oai: {{type: openai, base_url: "{openai}", api_key_env: SANDBOX_API_KEY, local: true}}
+  ant: {{type: anthropic, base_url: "{anthropic}", api_key_env: SANDBOX_API_KEY, local: true}}
+  down: {{type: openai, base_url: "{down}", api_key_env: SANDBOX_API_KEY, local: true}}
+models:
+  gpt: {{provider: oai, id: sandbox-gpt, capabilities: [streaming]}}
+  gpt-mini: {{provider: oai, id: sandbox-gpt-mini, capabilities: [streaming]}}
+  claude: {{provider: ant, id: sandbox-claude, capabilities: [streaming]}}
+  capped:
+    provider: oai
+    id: sandbox-gpt
+    limits: {{requests_per_minute: 1}}
+  flaky:
+    provider: down
+    id: sandbox-gpt
+    breaker: {{failures: 3, cooldown: 600}}
+  pooled:
+    provider: oai
+    id: sandbox-gpt
+    capabilities: [streaming]
+    deployments:
+      - {{name: east, api_key_env: SANDBOX_API_KEY}}
+      - {{name: west, api_key_env: SANDBOX_API_KEY_WEST}}
+defaults:
+  retry: {{attempts: 1}}
+  timeouts: {{total: 10}}
+tasks:
+  chat: {{candidates: [gpt]}}
+  slow: {{candidates: [{slow}]}}
+  capped: {{candidates: [capped]}}
+  flaky: {{candidates: [flaky]}}
+  pooled: {{candidates: [pooled]}}
+{extra}"""
+
+
+def write_reload_routes(
+    sb: Sandbox, path: Path, *, extra: str = "", slow: str = "gpt-mini", text: str | None = None
+) -> Path:
+    """Writes the spec at once (a new file renamed over the old), as an editor or a deploy
+    would: the gateway's file watch never sees half of it."""
+    if text is None:
+        text = RELOAD_ROUTES.format(
+            openai=sb.openai_base_url,
+            anthropic=sb.anthropic_base_url,
+            down=sb.fault_url("503") + "/v1",
+            slow=slow,
+            extra=extra,
+        )
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path

@@ -234,7 +234,7 @@ def test_every_serve_option_has_help() -> None:
     out = io.StringIO()
     assert run(["serve", "--help"], out, io.StringIO()) == 0
     options = ("--config", "--host", "--port", "--no-auth", "--workers", "--max-body-bytes")
-    for option in (*options, "--drain-seconds", "--no-access-log"):
+    for option in (*options, "--drain-seconds", "--no-access-log", "--watch-seconds", "--sandbox"):
         assert option in out.getvalue()
 
 
