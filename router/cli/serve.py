@@ -61,6 +61,12 @@ def add_serve(sub: Any) -> None:
         help="on SIGTERM, how long requests and streams in flight may run on (default 30)",
     )
     p.add_argument(
+        "--keys-db",
+        metavar="FILE",
+        help="the SQLite team key store when the spec's state is not on Redis (default: "
+        "$ROUTER_KEYS_DB, else router-keys.db beside the spec; see `router keys`)",
+    )
+    p.add_argument(
         "--no-access-log",
         action="store_true",
         help="do not write the JSON access log (one line per request, on stderr)",
@@ -80,11 +86,12 @@ def cmd_serve(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int
         max_body=args.max_body,
         drain_seconds=args.drain_seconds,
         access_log=not args.no_access_log,
+        keys_db=args.keys_db,
     )
 
     def ready(host: str, port: int) -> None:
         shown = f"[{host}]" if ":" in host else host
-        auth = "off (--no-auth)" if options.no_auth else "keys from ROUTER_GATEWAY_KEYS"
+        auth = "off (--no-auth)" if options.no_auth else "team keys and ROUTER_GATEWAY_KEYS"
         stdout.write(
             f"router serve: listening on http://{shown}:{port} · {options.config} · "
             f"auth {auth} · {options.workers} worker(s)\n"

@@ -69,6 +69,8 @@ class GatewayApp:
         self.started = time.time()
         self._log = AccessLog(access_log) if access_log is not None else None
         self._drain_on_signal = drain_on_signal
+        #: The team keys' admin API (router.gateway.admin), or None: ``/admin/keys...``.
+        self.admin: Any = None
 
     def swap(self, router: Any) -> Any:
         """Serve new requests on ``router``; returns the one it replaces (requests in flight
@@ -129,7 +131,10 @@ class GatewayApp:
             return
         self.in_flight += 1
         try:
-            await self._serve(ex, path)
+            if path.startswith("/admin/keys") and self.admin is not None:
+                await self.admin.handle(ex)
+            else:
+                await self._serve(ex, path)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if ex.disconnected and task is not None and task.uncancel() == 0:
@@ -157,7 +162,7 @@ class GatewayApp:
         except Refused as refused:
             ex.outcome = "refused"
             await ex.fail(
-                Failure(refused.status, refused.message, "invalid_request_error", refused.code),
+                refused.failure(),
                 [(b"www-authenticate", b"Bearer")] if refused.status == 401 else None,
             )
             return

@@ -20,7 +20,7 @@ from typing import Any
 from router.errors import ConfigError
 from router.gateway import DEFAULT_MAX_BODY
 from router.gateway.app import GatewayApp
-from router.gateway.auth import Authenticator, NoAuth, StaticKeys
+from router.gateway.auth import Authenticator, NoAuth
 
 __all__ = ["ServeOptions", "build_app", "check_bind", "install_hint", "serve"]
 
@@ -37,6 +37,7 @@ class ServeOptions:
     max_body: int = DEFAULT_MAX_BODY
     drain_seconds: float = 30.0
     access_log: bool = True
+    keys_db: str | None = None  # the SQLite team key store (state not on Redis)
 
 
 def install_hint() -> str:
@@ -74,8 +75,25 @@ def check_bind(options: ServeOptions) -> None:
         raise ConfigError(f"--drain-seconds {options.drain_seconds}: expected 0 or more")
 
 
-def authenticator(options: ServeOptions, environ: Mapping[str, str]) -> Authenticator:
-    return NoAuth() if options.no_auth else StaticKeys.from_environ(environ)
+def authenticator(options: ServeOptions, environ: Mapping[str, str], spec: Any) -> Authenticator:
+    """NoAuth (``--no-auth``), else team keys beside ``$ROUTER_GATEWAY_KEYS``."""
+    if options.no_auth:
+        return NoAuth()
+    from router.gateway.keysetup import keys_db_path, team_keys
+
+    return team_keys(spec, environ, keys_db_path(options.config, environ, options.keys_db))
+
+
+def _with_admin(app: GatewayApp, environ: Mapping[str, str]) -> GatewayApp:
+    from router.gateway.keysetup import admin_key
+    from router.gateway.teamkeys import TeamKeys
+
+    key = admin_key(environ)
+    if key is not None and isinstance(app.auth, TeamKeys):
+        from router.gateway.admin import AdminApi
+
+        app.admin = AdminApi(app.auth, key, lambda: app.router.spec.tasks)
+    return app
 
 
 def build_app(options: ServeOptions, environ: Mapping[str, str] | None = None) -> GatewayApp:
@@ -86,10 +104,15 @@ def build_app(options: ServeOptions, environ: Mapping[str, str] | None = None) -
     from router.engine.router import Router
 
     env = os.environ if environ is None else environ
-    auth = authenticator(options, env)
     router = Router.from_yaml(options.config, environ=env)
+    try:
+        auth = authenticator(options, env, router.spec)
+    except BaseException:
+        router.close()
+        raise
     log = sys.stderr if options.access_log else None
-    return GatewayApp(router, auth, max_body=options.max_body, access_log=log, drain_on_signal=True)
+    app = GatewayApp(router, auth, max_body=options.max_body, access_log=log, drain_on_signal=True)
+    return _with_admin(app, env)
 
 
 def app_from_environ() -> GatewayApp:
@@ -168,8 +191,12 @@ def serve(
     from router.engine.router import Router
 
     env = os.environ if environ is None else environ
-    authenticator(options, env)
-    Router.from_yaml(options.config, environ=env, preload=False).close()
+    checked = Router.from_yaml(options.config, environ=env, preload=False)
+    checked.close()
+    auth = authenticator(options, env, checked.spec)
+    store = getattr(auth, "store", None)
+    if store is not None:
+        store.close()  # each worker opens its own
     config = _config(
         uvicorn,
         "router.gateway.server:app_from_environ",

@@ -110,11 +110,19 @@ def write_routes(sb: Sandbox, path: Path) -> Path:
 class Gateway:
     """One ``router serve`` process."""
 
-    def __init__(self, config: Path, log: Path, *args: str, keys: str | None = GATEWAY_KEY):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ROUTER_")}
-        env["SANDBOX_API_KEY"] = SANDBOX_KEY
+    def __init__(
+        self,
+        config: Path,
+        log: Path,
+        *args: str,
+        keys: str | None = GATEWAY_KEY,
+        env: dict[str, str] | None = None,
+    ):
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("ROUTER_")}
+        environ["SANDBOX_API_KEY"] = SANDBOX_KEY
         if keys is not None:
-            env["ROUTER_GATEWAY_KEYS"] = keys
+            environ["ROUTER_GATEWAY_KEYS"] = keys
+        environ.update(env or {})
         self.log = log
         self._stderr = log.open("wb")
         self._drain: threading.Thread | None = None
@@ -122,7 +130,7 @@ class Gateway:
             [*_SERVE, "--config", str(config), "--port", "0", *args],
             stdout=subprocess.PIPE,
             stderr=self._stderr,
-            env=env,
+            env=environ,
         )
         self.port = self._wait_listening()
         self.url = f"http://127.0.0.1:{self.port}"
