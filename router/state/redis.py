@@ -66,6 +66,7 @@ from router.state import gcra
 from router.state.base import StateBackend, check_cache_ttl, check_counter, check_hold
 from router.state.redis_clients import (
     CLUSTER_SCHEMES,
+    CLUSTER_UNAVAILABLE,
     cluster_factories,
     one_slot,
     redis_location,
@@ -121,6 +122,7 @@ class RedisBackend(StateBackend):
         redis.exceptions.ConnectionError,
         redis.exceptions.TimeoutError,
         OSError,
+        *CLUSTER_UNAVAILABLE,  # a cluster with no node reachable, or down
     )
 
     def __init__(

@@ -35,6 +35,7 @@ from redis.crc import key_slot
 
 __all__ = [
     "CLUSTER_SCHEMES",
+    "CLUSTER_UNAVAILABLE",
     "cluster_factories",
     "one_slot",
     "redis_location",
@@ -97,6 +98,14 @@ def server_factories(
         )
 
     return sync, asynchronous
+
+
+#: What a cluster client raises when no node answers or the cluster is down.
+CLUSTER_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    redis.exceptions.RedisClusterException,
+    redis.exceptions.ClusterDownError,
+    redis.exceptions.TryAgainError,
+)
 
 
 def one_slot(keys: Sequence[str]) -> bool:
