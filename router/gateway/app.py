@@ -119,6 +119,9 @@ class GatewayApp:
         try:
             await self.router.aclose()
         finally:
+            closing = getattr(self.auth, "aclose", None)  # team keys: their store
+            if closing is not None:
+                await closing()
             if self._log is not None:
                 self._log.close()
 

@@ -108,6 +108,7 @@ class SQLiteKeyStore:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10.0)
                 conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable but for power loss
                 conn.executescript(_SCHEMA)
             except (OSError, sqlite3.Error) as exc:
                 problem = describe(exc)

@@ -233,5 +233,10 @@ class TeamKeys:
             account=Account(self, record),
         )
 
+    async def aclose(self) -> None:
+        """Closes the store and the limits' connections (at shutdown)."""
+        await self.limits.aclose()
+        self.store.close()
+
     def health(self) -> dict[str, Any]:
         return {"store": self.store.where, "unsettled": self.unsettled}
