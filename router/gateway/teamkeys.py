@@ -185,7 +185,10 @@ class TeamKeys:
             record = await self.store.aget(ident)
         except StoreDown as down:
             if self.fail_open and cached is not None and cached[0] is not None:
-                return cached[0]  # the last known record, until the store is back
+                # The last known record, until the store is back; asked again only after
+                # another period, so an outage costs one failed read per key and period.
+                self._cache[ident] = (cached[0], now)
+                return cached[0]
             raise _state_down(down.detail) from None
         if len(self._cache) >= _CACHE_MAX:
             self._cache = {k: v for k, v in self._cache.items() if now - v[1] < self.record_ttl}
