@@ -123,6 +123,7 @@ class Gateway:
         if keys is not None:
             environ["ROUTER_GATEWAY_KEYS"] = keys
         environ.update(env or {})
+        self.config = config
         self.log = log
         self._stderr = log.open("wb")
         self._drain: threading.Thread | None = None

@@ -7,6 +7,8 @@ keeps being served)."""
 
 from __future__ import annotations
 
+import io
+import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,9 +21,10 @@ import openai
 import pytest
 from state.helpers import RedisClusterServers, RedisServer
 
+from router.cli import run
 from router.sandbox import Sandbox
 
-from .helpers import GATEWAY_KEY, Gateway, write_routes
+from .helpers import GATEWAY_KEY, Gateway, wait_for, write_routes
 
 ADMIN = "admin-key-0123456789abcdef"
 ASK = [{"role": "user", "content": "The sky is blue today."}]
@@ -33,6 +36,10 @@ class Replicas:
     mode: str  # the spec's state.on_unavailable
     server: RedisServer | RedisClusterServers
     gateways: list[Gateway]
+
+    def logs(self) -> str:
+        """Every replica's log (access lines, warnings): never a key."""
+        return "".join(gw.log.read_text(encoding="utf-8") for gw in self.gateways)
 
 
 @pytest.fixture(scope="module", params=["redis", "cluster"])
@@ -132,6 +139,29 @@ def test_a_revocation_reaches_every_replica_within_a_second(
     assert sorted(seen) == [0, 1, 2]
     # Each replica re-reads a record it holds after 0.5 s: within a second everywhere.
     assert max(seen.values()) < 1.0, seen
+
+
+def test_router_keys_manages_the_shared_store(
+    replicas: Replicas, sb: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GW_STATE_URL", replicas.server.url)
+    config = ["--config", str(replicas.gateways[0].config)]
+
+    def keys(*argv: str) -> str:
+        out, err = io.StringIO(), io.StringIO()
+        assert run(["keys", *argv, *config], out, err) == 0, err.getvalue()
+        return out.getvalue()
+
+    made = json.loads(keys("create", "--name", "from-cli", "--daily-usd", "5", "--json"))
+    assert [call(gw, made["key"])[0] for gw in replicas.gateways] == [200, 200, 200]
+    listed = json.loads(keys("list", "--json"))["data"]
+    mine = next(k for k in listed if k["id"] == made["id"])
+    assert mine["spent"]["daily"] > 0 and mine["status"] == "active"
+    rotated = json.loads(keys("rotate", made["id"], "--json"))
+    keys("revoke", made["id"])
+    for gw in replicas.gateways:
+        wait_for(lambda gw=gw: call(gw, rotated["key"])[0] == 401, "the revocation", 5.0)
+    assert made["key"] not in replicas.logs()
 
 
 def test_a_redis_outage_follows_on_unavailable(replicas: Replicas, sb: Sandbox) -> None:
