@@ -62,9 +62,15 @@ def replicas(
         )
     env = {"GW_STATE_URL": server.url, "ROUTER_ADMIN_KEY": ADMIN}
     with ThreadPoolExecutor(3) as pool:
-        gateways = list(
-            pool.map(lambda i: Gateway(config, tmp / f"replica-{i}.log", env=env), range(3))
-        )
+        starting = [
+            pool.submit(Gateway, config, tmp / f"replica-{i}.log", env=env) for i in range(3)
+        ]
+    gateways = [f.result() for f in starting if f.exception() is None]
+    if len(gateways) < 3:  # stop what did start, then report why one did not
+        for gw in gateways:
+            gw.stop()
+        server.stop()
+        next(f for f in starting if f.exception() is not None).result()
     yield Replicas(request.param, mode, server, gateways)
     for gw in gateways:
         gw.stop()

@@ -179,14 +179,14 @@ def test_router_keys_shares_the_store_with_the_running_gateway(
     gw: Gateway, sb: Sandbox, routes: Path, keys_db: Path
 ) -> None:
     where = ["--config", str(routes), "--keys-db", str(keys_db)]
-    code, out, err = _cli("create", *where, "--name", "cli-team", "--task", "chat", "--rpm", "9")
+    code, out, err = _cli("create", *where, "--name", "cli-team", "--task", "chat", "--rpm", "1000")
     assert code == 0, err
     key = out.splitlines()[1]
     ident = key.split("_")[1]
     assert "shown once" in out
     assert ask(gw, key).choices[0].message.content
     code, out, _ = _cli("list", *where)
-    assert code == 0 and f"{ident}  cli-team" in out and "rpm 9" in out and key not in out
+    assert code == 0 and f"{ident}  cli-team" in out and "rpm 1000" in out and key not in out
     assert _cli("revoke", *where, ident)[0] == 0
 
     def refused() -> bool:

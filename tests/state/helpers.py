@@ -147,6 +147,13 @@ class RedisClusterServers:
         self.url = f"redis+cluster://:{PASSWORD}@127.0.0.1:{first}"
 
     def start(self) -> RedisClusterServers:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()  # no server outlives a cluster that failed to form
+            raise
+
+    def _start(self) -> RedisClusterServers:
         for server in self.servers:
             conf = self.workdir / f"nodes-{server.port}.conf"
             server.extra = [
