@@ -182,6 +182,10 @@ def add_commands(sub: Any) -> None:
 
     add_serve(sub)
 
+    from router.cli.keys import add_keys
+
+    add_keys(sub)
+
 
 def cmd_complete(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     try:

@@ -81,6 +81,12 @@ def add_serve(sub: Any) -> None:
     )
     add_sandbox_option(p)
     p.add_argument(
+        "--keys-db",
+        metavar="FILE",
+        help="the SQLite team key store when the spec's state is not on Redis (default: "
+        "$ROUTER_KEYS_DB, else router-keys.db beside the spec; see `router keys`)",
+    )
+    p.add_argument(
         "--no-access-log",
         action="store_true",
         help="do not write the JSON access log (one line per request, on stderr)",
@@ -102,11 +108,12 @@ def cmd_serve(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int
         access_log=not args.no_access_log,
         sandbox=args.sandbox,
         watch_seconds=args.watch_seconds,
+        keys_db=args.keys_db,
     )
 
     def ready(host: str, port: int) -> None:
         shown = f"[{host}]" if ":" in host else host
-        auth = "off (--no-auth)" if options.no_auth else "keys from ROUTER_GATEWAY_KEYS"
+        auth = "off (--no-auth)" if options.no_auth else "team keys and ROUTER_GATEWAY_KEYS"
         sandbox = " · providers on the in-process sandbox (keys-free)" if options.sandbox else ""
         stdout.write(
             f"router serve: listening on http://{shown}:{port} · {options.config} · "

@@ -9,6 +9,11 @@ Router (a layer above the engine, below the CLI).
     exchange.py     one request: the body within its limit, replies, disconnect watch
     errors.py       every failure → status and each API's error shape
     auth.py         Authenticator (pluggable): StaticKeys from the environment, NoAuth
+    keys.py         team keys: shape, digest, settings, records
+    keystore.py     their store: SQLite (default) or Redis; spend per key
+    teamkeys.py     TeamKeys, the team key Authenticator: refusals, limits, budgets
+    keysetup.py     which store a spec uses (router serve and router keys)
+    admin.py        the admin API for team keys (/admin/keys)
     accesslog.py    one JSON line per request, written off the event loop
     reload.py       hot reload (SIGHUP, the file watch, POST /admin/reload)
     metrics.py      GET /metrics: Prometheus text, one registry across reloads

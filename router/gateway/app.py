@@ -79,6 +79,8 @@ class GatewayApp:
         self.operators = OperatorKeys(None, None, open_=not auth.requires_key)
         self.reloader: Reloader | None = None  # set by build_app: SIGHUP, file watch, admin
         self.metrics: GatewayMetrics | None = None  # None: prometheus-client is missing
+        #: The team keys' admin API (router.gateway.admin), or None: ``/admin/keys...``.
+        self.admin: Any = None
 
     def swap(self, router: Any) -> Any:
         """Serve new requests on ``router``; returns the one it replaces (requests in flight
@@ -143,6 +145,9 @@ class GatewayApp:
             if self.reloader is not None:
                 await self.reloader.aclose()
         finally:
+            closing = getattr(self.auth, "aclose", None)  # team keys: their store
+            if closing is not None:
+                await closing()
             if self._log is not None:
                 self._log.close()
 
@@ -158,7 +163,10 @@ class GatewayApp:
         self._on[key] = self._on.get(key, 0) + 1
         self.in_flight += 1
         try:
-            await self._serve(ex, path, router)
+            if path.startswith("/admin/keys") and self.admin is not None:
+                await self.admin.handle(ex)
+            else:
+                await self._serve(ex, path, router)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if ex.disconnected and task is not None and task.uncancel() == 0:
@@ -199,7 +207,7 @@ class GatewayApp:
         except Refused as refused:
             ex.outcome = "refused"
             await ex.fail(
-                Failure(refused.status, refused.message, "invalid_request_error", refused.code),
+                refused.failure(),
                 [(b"www-authenticate", b"Bearer")] if refused.status == 401 else None,
             )
             return

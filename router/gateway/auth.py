@@ -20,10 +20,14 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from router.errors import ConfigError
+from router.gateway.errors import Failure
+from router.types import Response
 
 __all__ = [
     "KEYS_ENV",
+    "Account",
     "Authenticator",
+    "Grant",
     "NoAuth",
     "Principal",
     "Refused",
@@ -46,16 +50,46 @@ class Principal:
     metadata: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     #: Tasks this caller may use (None: every task).
     tasks: frozenset[str] | None = None
+    #: Budgets and limits each request is admitted against (team keys), or None.
+    account: Account | None = None
+
+
+class Grant(Protocol):
+    """One admitted request's claim on its account, settled once the call is over."""
+
+    async def settle(self, response: Response | None) -> None: ...
+
+
+class Account(Protocol):
+    """What a caller may still spend and how fast (team keys: :mod:`router.gateway.teamkeys`)."""
+
+    async def admit(self, body_bytes: int, max_tokens: int | None) -> Grant:
+        """Admits one request or raises :class:`Refused` (nothing is sent upstream then)."""
+        ...
 
 
 class Refused(Exception):
     """The credential is missing or not accepted; ``message`` is what the caller is told."""
 
-    def __init__(self, message: str, *, status: int = 401, code: str = "invalid_api_key") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 401,
+        code: str = "invalid_api_key",
+        type: str = "invalid_request_error",
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.code = code
+        self.type = type
+        self.retry_after = retry_after
+
+    def failure(self) -> Failure:
+        """The answer: this status, the API's error shape, Retry-After when there is one."""
+        return Failure(self.status, self.message, self.type, self.code, None, self.retry_after)
 
 
 class Authenticator(Protocol):

@@ -17,7 +17,7 @@ from typing import Any
 
 from router.errors import RequestError, RouterError
 from router.gateway import anthropic_api, openai_api
-from router.gateway.auth import Principal
+from router.gateway.auth import Grant, Principal, Refused
 from router.gateway.call import GatewayCall, merge_metadata, routing_hints
 from router.gateway.errors import Failure, failure_of
 from router.gateway.exchange import Exchange, decision_headers
@@ -83,10 +83,18 @@ async def complete(
         )
         return
     if principal.tasks is not None and task.name not in principal.tasks:
-        await ex.fail(
-            Failure(403, f"this key may not use the task {task.name!r}", "permission_error")
-        )
+        allowed = ", ".join(sorted(principal.tasks)) or "none"
+        message = f"this key may not use the task {task.name!r} (its tasks: {allowed})"
+        await ex.fail(Failure(403, message, "permission_error", "task_not_allowed", "model"))
         return
+    grant: Grant | None = None
+    if principal.account is not None:
+        try:
+            grant = await principal.account.admit(len(raw), call.params.get("max_tokens"))
+        except Refused as refused:  # over a budget or a limit: nothing goes upstream
+            ex.outcome = "refused"
+            await ex.fail(refused.failure())
+            return
     ex.task = task.name
     call.tags = [*principal.tags, *tags]
     call.metadata = merge_metadata(call.metadata, metadata, principal.metadata)
@@ -94,7 +102,7 @@ async def complete(
     created = int(ex.started)
     ex.watch()
     if call.stream:
-        await _stream(ex, dialect, call, router, ident, created)
+        await _stream(ex, dialect, call, router, ident, created, grant)
         return
     try:
         response = await router.acomplete(call.task, call.messages, **call.router_params())
@@ -103,13 +111,21 @@ async def complete(
         return
     ex.model, ex.attempts, ex.cost = response.model, len(response.attempts), response.cost
     ex.deployment = response.deployment
+    if grant is not None:  # spend recorded before the answer: the next call sees it
+        await grant.settle(response)
     await ex.reply(
         200, dialect.body(response, ident, created), decision_headers(task.name, response)
     )
 
 
 async def _stream(
-    ex: Exchange, dialect: Dialect, call: GatewayCall, router: Any, ident: str, created: int
+    ex: Exchange,
+    dialect: Dialect,
+    call: GatewayCall,
+    router: Any,
+    ident: str,
+    created: int,
+    grant: Grant | None,
 ) -> None:
     stream = router.astream(call.task, call.messages, **call.router_params())
     chunks = stream.__aiter__()
@@ -143,6 +159,8 @@ async def _stream(
         if response is not None:
             ex.attempts, ex.cost = len(response.attempts), response.cost
             ex.deployment = response.deployment
+        if grant is not None:
+            await grant.settle(response)
         await ex.finish(writer.end(response.usage if response is not None else None))
     finally:
         await stream.aclose()

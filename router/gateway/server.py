@@ -24,7 +24,7 @@ from typing import Any
 from router.errors import ConfigError
 from router.gateway import DEFAULT_MAX_BODY
 from router.gateway.app import GatewayApp
-from router.gateway.auth import Authenticator, NoAuth, StaticKeys
+from router.gateway.auth import Authenticator, NoAuth
 
 __all__ = ["ServeOptions", "build_app", "check_bind", "install_hint", "serve"]
 
@@ -43,6 +43,7 @@ class ServeOptions:
     access_log: bool = True
     sandbox: bool = False  # every provider on an in-process sandbox: keys-free
     watch_seconds: float = 1.0  # how often the config file is checked for changes; 0: never
+    keys_db: str | None = None  # the SQLite team key store (state not on Redis)
 
 
 def install_hint() -> str:
@@ -82,8 +83,25 @@ def check_bind(options: ServeOptions) -> None:
         raise ConfigError(f"--watch-seconds {options.watch_seconds}: expected 0 (off) or more")
 
 
-def authenticator(options: ServeOptions, environ: Mapping[str, str]) -> Authenticator:
-    return NoAuth() if options.no_auth else StaticKeys.from_environ(environ)
+def authenticator(options: ServeOptions, environ: Mapping[str, str], spec: Any) -> Authenticator:
+    """NoAuth (``--no-auth``), else team keys beside ``$ROUTER_GATEWAY_KEYS``."""
+    if options.no_auth:
+        return NoAuth()
+    from router.gateway.keysetup import keys_db_path, team_keys
+
+    return team_keys(spec, environ, keys_db_path(options.config, environ, options.keys_db))
+
+
+def _with_admin(app: GatewayApp, environ: Mapping[str, str]) -> GatewayApp:
+    from router.gateway.keysetup import admin_key
+    from router.gateway.teamkeys import TeamKeys
+
+    key = admin_key(environ)
+    if key is not None and isinstance(app.auth, TeamKeys):
+        from router.gateway.admin import AdminApi
+
+        app.admin = AdminApi(app.auth, key, lambda: app.router.spec.tasks)
+    return app
 
 
 def build_app(options: ServeOptions, environ: Mapping[str, str] | None = None) -> GatewayApp:
@@ -97,13 +115,18 @@ def build_app(options: ServeOptions, environ: Mapping[str, str] | None = None) -
     from router.gateway.reload import Reloader, SpecSource
 
     env = os.environ if environ is None else environ
-    auth = authenticator(options, env)
     operators = OperatorKeys.from_environ(env, no_auth=options.no_auth)
     source = SpecSource(options.config, env, sandbox=options.sandbox)
     try:
         digest = source.digest()
         router = source.build()
     except BaseException:
+        source.close()
+        raise
+    try:
+        auth = authenticator(options, env, router.spec)
+    except BaseException:
+        router.close()
         source.close()
         raise
     log = sys.stderr if options.access_log else None
@@ -113,7 +136,7 @@ def build_app(options: ServeOptions, environ: Mapping[str, str] | None = None) -
     app.metrics = load_metrics(lambda: app.in_flight)
     if app.metrics is not None:
         app.metrics.adopt(router)
-    return app
+    return _with_admin(app, env)
 
 
 def app_from_environ() -> GatewayApp:
@@ -193,9 +216,13 @@ def serve(
     from router.gateway.opkeys import OperatorKeys
 
     env = os.environ if environ is None else environ
-    authenticator(options, env)
     OperatorKeys.from_environ(env, no_auth=options.no_auth)
-    Router.from_yaml(options.config, environ=env, preload=False, sandbox=options.sandbox).close()
+    checked = Router.from_yaml(options.config, environ=env, preload=False, sandbox=options.sandbox)
+    checked.close()
+    auth = authenticator(options, env, checked.spec)
+    store = getattr(auth, "store", None)
+    if store is not None:
+        store.close()  # each worker opens its own
     config = _config(
         uvicorn,
         "router.gateway.server:app_from_environ",

@@ -25,6 +25,10 @@ injected), and store the time they end *in the value*. Their Redis expiry is onl
 collection, set relative to now with a second of slack: an absolute PEXPIREAT would tie them to
 the server's clock and make a fake clock (or a host a little behind) lose them at once.
 
+Redis Cluster. A ``redis+cluster://`` (or ``rediss+cluster://``) URL names one node of a
+cluster; :mod:`router.state.redis_clients` says how calls over several keys are kept to one
+hash slot.
+
 Connections. Clients are made on first use: one ``redis.Redis`` for threads, one
 ``redis.asyncio.Redis`` per running event loop (closed before its loop closes, see
 :mod:`router.aio.eventloops`), each with a blocking pool of ``max_connections``
@@ -54,39 +58,23 @@ import redis.asyncio
 import redis.asyncio.retry
 import redis.exceptions
 import redis.retry
-from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript, Script
 
 from router.aio.eventloops import LoopLocal
 from router.redaction import describe
 from router.state import gcra
 from router.state.base import StateBackend, check_cache_ttl, check_counter, check_hold
+from router.state.redis_clients import (
+    CLUSTER_SCHEMES,
+    CLUSTER_UNAVAILABLE,
+    cluster_factories,
+    one_slot,
+    redis_location,
+    server_factories,
+)
 from router.state.redis_scripts import _EXPIRES, _SLACK_MS, _Scripts
 
 __all__ = ["RedisBackend", "redis_location"]
-
-
-def redis_location(url: str) -> str:
-    """``host:port`` (or the socket path) of a Redis URL, without user or password; raises
-    ValueError, without echoing the URL, when it is not a Redis URL."""
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return f"unix:{parts.path}"
-    if parts.scheme not in ("redis", "rediss"):
-        raise ValueError(
-            "a Redis URL starts with redis://, rediss:// or unix:// "
-            f"(this one's scheme is {parts.scheme!r})"
-        )
-    host = parts.hostname or "localhost"
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        port = parts.port
-    except ValueError:  # its message quotes the text after the colon: maybe a password
-        port = -1
-    if port == -1:
-        raise ValueError("the Redis URL's port is not a number from 0 to 65535")
-    return f"{host}:{port or 6379}"
 
 
 def _ms(seconds: float) -> int:
@@ -134,6 +122,7 @@ class RedisBackend(StateBackend):
         redis.exceptions.ConnectionError,
         redis.exceptions.TimeoutError,
         OSError,
+        *CLUSTER_UNAVAILABLE,  # a cluster with no node reachable, or down
     )
 
     def __init__(
@@ -148,39 +137,23 @@ class RedisBackend(StateBackend):
         if not connect_timeout > 0:
             raise ValueError(f"connect_timeout must be > 0 seconds, got {connect_timeout!r}")
         self._where = redis_location(url)
+        scheme = urlsplit(url).scheme
+        #: True on a Redis Cluster (``redis+cluster://``): see :mod:`router.state.redis_clients`.
+        self.cluster = scheme in CLUSTER_SCHEMES
         self.key_prefix = key_prefix
         self.connect_timeout = connect_timeout
         self._clock = clock
-        options: dict[str, Any] = {
-            "max_connections": max_connections,
-            "timeout": connect_timeout,  # the wait for a free pooled connection
-            "socket_connect_timeout": connect_timeout,
-            "socket_timeout": connect_timeout,
-        }
         # The URL lives only in these closures: not in an attribute, repr or vars().
-        self._make_sync: Callable[[], redis.Redis] = lambda: redis.Redis.from_pool(
-            redis.BlockingConnectionPool.from_url(
-                url,
-                retry=redis.retry.Retry(
-                    NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,)
-                ),
-                **options,
+        if self.cluster:
+            plain = CLUSTER_SCHEMES[scheme] + url[len(scheme) :]
+            self._make_sync, self._make_async = cluster_factories(plain, connect_timeout)
+        else:
+            self._make_sync, self._make_async = server_factories(
+                url, max_connections, connect_timeout
             )
-        )
-        self._make_async: Callable[[], redis.asyncio.Redis] = lambda: redis.asyncio.Redis.from_pool(
-            redis.asyncio.BlockingConnectionPool.from_url(
-                url,
-                retry=redis.asyncio.retry.Retry(
-                    NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,)
-                ),
-                **options,
-            )
-        )
         self._lock = threading.Lock()
-        self._sync: tuple[redis.Redis, _Scripts[Script]] | None = None
-        self._async: LoopLocal[tuple[redis.asyncio.Redis, _Scripts[AsyncScript]]] = LoopLocal(
-            _aclose_client
-        )
+        self._sync: tuple[Any, _Scripts[Script]] | None = None
+        self._async: LoopLocal[tuple[Any, _Scripts[AsyncScript]]] = LoopLocal(_aclose_client)
 
     @property
     def location(self) -> str:
@@ -193,7 +166,7 @@ class RedisBackend(StateBackend):
     def _key(self, space: str, key: str) -> str:
         return f"{self.key_prefix}{space}:{key}"
 
-    def _client(self) -> tuple[redis.Redis, _Scripts[Script]]:
+    def _client(self) -> tuple[Any, _Scripts[Script]]:
         current = self._sync
         if current is None:
             with self._lock:
@@ -203,15 +176,28 @@ class RedisBackend(StateBackend):
                     current = self._sync = (client, _Scripts.register(client.register_script))
         return current
 
-    def _aclient(self) -> tuple[redis.asyncio.Redis, _Scripts[AsyncScript]]:
+    def _aclient(self) -> tuple[Any, _Scripts[AsyncScript]]:
         # Pooled asyncio connections belong to the loop that opened them, so each loop gets
         # its own client (made here: cheap, nothing connects yet), closed before that loop
         # closes.
         return self._async.current() or self._async.get(self._new_aclient)
 
-    def _new_aclient(self) -> tuple[redis.asyncio.Redis, _Scripts[AsyncScript]]:
+    def _new_aclient(self) -> tuple[Any, _Scripts[AsyncScript]]:
         client = self._make_async()
         return client, _Scripts.register(client.register_script)
+
+    def client(self) -> Any:
+        """The sync client (``redis.Redis`` or ``RedisCluster``), for a store of its own
+        above this layer (the gateway's team keys); its keys go under :meth:`key`."""
+        return self._client()[0]
+
+    def aclient(self) -> Any:
+        """The running event loop's async client (see :meth:`client`)."""
+        return self._aclient()[0]
+
+    def key(self, space: str, key: str) -> str:
+        """The Redis key of ``key`` in ``space`` (``P space:key``)."""
+        return self._key(space, key)
 
     # -- rate limits ------------------------------------------------------------------------
     def acquire(
@@ -255,8 +241,10 @@ class RedisBackend(StateBackend):
     ) -> tuple[float, Sequence[float] | None]:
         if not limits:
             return 0.0, []
-        _, scripts = self._client()
         keys, args = self._all_call(limits, now)
+        if self.cluster and not one_slot(keys):
+            return StateBackend.acquire_all(self, limits, now), None
+        _, scripts = self._client()
         return _booked(scripts.gcra_all(keys=keys, args=args))
 
     async def aacquire_booked(
@@ -264,8 +252,10 @@ class RedisBackend(StateBackend):
     ) -> tuple[float, Sequence[float] | None]:
         if not limits:
             return 0.0, []
-        _, scripts = self._aclient()
         keys, args = self._all_call(limits, now)
+        if self.cluster and not one_slot(keys):
+            return await StateBackend.aacquire_all(self, limits, now), None
+        _, scripts = self._aclient()
         return _booked(await scripts.gcra_all(keys=keys, args=args))
 
     def _gcra_call(
@@ -325,7 +315,8 @@ class RedisBackend(StateBackend):
 
     def held_until_many(self, keys: Sequence[str], now: float | None = None) -> list[float | None]:
         client, _ = self._client()
-        replies = client.mget([self._key("hold", key) for key in keys])
+        names = [self._key("hold", key) for key in keys]
+        replies = client.mget_nonatomic(names) if self.cluster else client.mget(names)
         at = self._clock() if now is None else now
         return [_held(reply, at) for reply in replies]
 
@@ -333,7 +324,8 @@ class RedisBackend(StateBackend):
         self, keys: Sequence[str], now: float | None = None
     ) -> list[float | None]:
         client, _ = self._aclient()
-        replies = await client.mget([self._key("hold", key) for key in keys])
+        names = [self._key("hold", key) for key in keys]
+        replies = await (client.mget_nonatomic(names) if self.cluster else client.mget(names))
         at = self._clock() if now is None else now
         return [_held(reply, at) for reply in replies]
 
@@ -401,5 +393,5 @@ class RedisBackend(StateBackend):
         self.close()
 
 
-async def _aclose_client(client: tuple[redis.asyncio.Redis, _Scripts[AsyncScript]]) -> None:
+async def _aclose_client(client: tuple[Any, _Scripts[AsyncScript]]) -> None:
     await client[0].aclose()

@@ -119,10 +119,11 @@ class Gateway:
         env: dict[str, str] | None = None,
     ):
         environ = {k: v for k, v in os.environ.items() if not k.startswith("ROUTER_")}
-        env = {**environ, **(env or {})}
-        env["SANDBOX_API_KEY"] = SANDBOX_KEY
+        environ["SANDBOX_API_KEY"] = SANDBOX_KEY
         if keys is not None:
-            env["ROUTER_GATEWAY_KEYS"] = keys
+            environ["ROUTER_GATEWAY_KEYS"] = keys
+        environ.update(env or {})
+        self.config = config
         self.log = log
         self._stderr = log.open("wb")
         self._drain: threading.Thread | None = None
@@ -130,7 +131,7 @@ class Gateway:
             [*_SERVE, "--config", str(config), "--port", "0", *args],
             stdout=subprocess.PIPE,
             stderr=self._stderr,
-            env=env,
+            env=environ,
         )
         self.port = self._wait_listening()
         self.url = f"http://127.0.0.1:{self.port}"

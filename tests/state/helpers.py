@@ -8,6 +8,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -48,6 +49,7 @@ class RedisServer:
         self.port = port or free_port()
         self.url = f"redis://:{PASSWORD}@127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.extra: list[str] = []  # more redis-server options (cluster mode)
 
     def start(self) -> RedisServer:
         binary = shutil.which("redis-server")
@@ -58,7 +60,7 @@ class RedisServer:
                 pytrace=False,
             )
         argv = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        argv += ["--appendonly", "no", "--requirepass", PASSWORD]
+        argv += ["--appendonly", "no", "--requirepass", PASSWORD, *self.extra]
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self._wait_ready()
         return self
@@ -111,3 +113,76 @@ def windows_ok(times: Iterable[float], width: float, limit: int) -> bool:
     most ``limit`` admissions."""
     ordered = sorted(times)
     return all(sum(1 for u in ordered[i:] if u < t + width) <= limit for i, t in enumerate(ordered))
+
+
+def cluster_port() -> int:
+    """A free port whose cluster bus port (+10000) is free too."""
+    while True:
+        port = free_port()
+        if port + 10000 > 65535:
+            continue
+        with socket.socket() as bus:
+            try:
+                bus.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+
+
+def _cluster_ok(info: object) -> bool:
+    if isinstance(info, dict):
+        return str(info.get("cluster_state")) == "ok"
+    return b"cluster_state:ok" in (info if isinstance(info, bytes) else str(info).encode())
+
+
+class RedisClusterServers:
+    """A real Redis Cluster of ``masters`` masters (no replicas), each a ``redis-server
+    --cluster-enabled yes`` on a free port, joined by ``redis-cli --cluster create``. Its
+    ``url`` (``redis+cluster://``) names the first node; the client discovers the others."""
+
+    def __init__(self, workdir: Path, masters: int = 3) -> None:
+        self.workdir = workdir
+        self.servers = [RedisServer(cluster_port()) for _ in range(masters)]
+        first = self.servers[0].port
+        self.url = f"redis+cluster://:{PASSWORD}@127.0.0.1:{first}"
+
+    def start(self) -> RedisClusterServers:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()  # no server outlives a cluster that failed to form
+            raise
+
+    def _start(self) -> RedisClusterServers:
+        for server in self.servers:
+            conf = self.workdir / f"nodes-{server.port}.conf"
+            server.extra = [
+                "--cluster-enabled", "yes", "--cluster-config-file", str(conf),
+                "--cluster-node-timeout", "2000", "--masterauth", PASSWORD,
+                "--dir", str(self.workdir),
+            ]  # fmt: skip
+            server.start()
+        cli = shutil.which("redis-cli")
+        if cli is None:
+            pytest.fail("redis-cli is not on PATH: the cluster tests join nodes with it")
+        nodes = [f"127.0.0.1:{s.port}" for s in self.servers]
+        subprocess.run(
+            [cli, "-a", PASSWORD, "--no-auth-warning", "--cluster", "create", *nodes,
+             "--cluster-replicas", "0", "--cluster-yes"],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        for server in self.servers:
+            client = server.client()
+            try:
+                while not _cluster_ok(client.execute_command("CLUSTER INFO")):
+                    if time.monotonic() > deadline:
+                        pytest.fail("the test Redis Cluster did not reach cluster_state:ok")
+                    time.sleep(0.05)
+            finally:
+                client.close()
+        return self
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
