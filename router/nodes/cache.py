@@ -1,7 +1,8 @@
 """Response cache: the top node of a target's stack.
 
 The key is the SHA-256 of canonical JSON over everything that changes the answer: the model
-that answers (spec name and provider id), the messages, every generation parameter (tools,
+that answers (spec name and provider id), the messages (prompt-cache markers included: they
+change what the provider bills), every generation parameter (tools and their markers,
 response_format and seed included) and the namespace (the task's, or the call's ``tenant``).
 API keys and headers never enter it. Only complete answers are stored: errors and cut streams
 never are, and a task caches calls with temperature above 0 only when it opts in. A fallback's
@@ -41,6 +42,7 @@ def cache_key(request: Request, namespace: str) -> str:
         "seed": request.seed,
         "tools": [
             {"name": t.name, "description": t.description, "parameters": t.parameters}
+            | ({"cache_control": dict(t.cache_control)} if t.cache_control is not None else {})
             for t in request.tools
         ],
         "tool_choice": request.tool_choice,

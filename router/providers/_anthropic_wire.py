@@ -25,6 +25,7 @@ from router.types import (
     Response,
     TextPart,
     ToolCall,
+    ToolDefinition,
     Usage,
 )
 
@@ -50,13 +51,17 @@ def _blocks(content: str | tuple[Part, ...]) -> list[dict[str, Any]]:
 
 def _block(p: Part) -> dict[str, Any]:
     if isinstance(p, TextPart):
-        return {"type": "text", "text": p.text}
-    assert isinstance(p, ImagePart)
-    if p.data is not None:
-        source = {"type": "base64", "media_type": p.media_type, "data": p.data}
+        block: dict[str, Any] = {"type": "text", "text": p.text}
     else:
-        source = {"type": "url", "url": p.url}
-    return {"type": "image", "source": source}
+        assert isinstance(p, ImagePart)
+        if p.data is not None:
+            source = {"type": "base64", "media_type": p.media_type, "data": p.data}
+        else:
+            source = {"type": "url", "url": p.url}
+        block = {"type": "image", "source": source}
+    if p.cache_control is not None:  # passed through untouched
+        block["cache_control"] = dict(p.cache_control)
+    return block
 
 
 def _turn(m: Message) -> dict[str, Any]:
@@ -75,12 +80,32 @@ def _turn(m: Message) -> dict[str, Any]:
     return {"role": m.role, "content": _blocks(m.content)}
 
 
-def messages_and_system(messages: tuple[Message, ...]) -> tuple[list[dict[str, Any]], str]:
-    system: list[str] = []
+def _marked(m: Message) -> bool:
+    return not isinstance(m.content, str) and any(p.cache_control for p in m.content)
+
+
+def _system(system: list[Message]) -> str | list[dict[str, Any]]:
+    """The system messages as one text, or as text blocks when one of them carries a cache
+    marker (which only a block can hold)."""
+    if not any(_marked(m) for m in system):
+        return "\n\n".join(s for s in (m.text for m in system) if s)
+    blocks: list[dict[str, Any]] = []
+    for m in system:
+        if isinstance(m.content, str):
+            blocks.extend(_blocks(m.content))
+        else:
+            blocks.extend(_block(p) for p in m.content if isinstance(p, TextPart) and p.text)
+    return blocks
+
+
+def messages_and_system(
+    messages: tuple[Message, ...],
+) -> tuple[list[dict[str, Any]], str | list[dict[str, Any]]]:
+    system: list[Message] = []
     turns: list[dict[str, Any]] = []
     for m in messages:
         if m.role == "system":
-            system.append(m.text)
+            system.append(m)
             continue
         turn = _turn(m)
         prev = turns[-1] if turns else None
@@ -93,7 +118,7 @@ def messages_and_system(messages: tuple[Message, ...]) -> tuple[list[dict[str, A
             prev["content"].extend(turn["content"])
         else:
             turns.append(turn)
-    return turns, "\n\n".join(s for s in system if s)
+    return turns, _system(system)
 
 
 def build_body(request: Request, *, stream: bool, default_max_tokens: int) -> dict[str, Any]:
@@ -113,10 +138,7 @@ def build_body(request: Request, *, stream: bool, default_max_tokens: int) -> di
         body["stop_sequences"] = list(request.stop)
     # ``seed`` has no Anthropic equivalent and is dropped.
     if request.tools:
-        body["tools"] = [
-            {"name": t.name, "description": t.description, "input_schema": jsonable(t.parameters)}
-            for t in request.tools
-        ]
+        body["tools"] = [_tool(t) for t in request.tools]
     if request.tool_choice is not None:
         mode, name = tool_choice_mode(request.tool_choice)
         body["tool_choice"] = {"type": "tool", "name": name} if name else _TOOL_CHOICE[mode]
@@ -129,6 +151,13 @@ def build_body(request: Request, *, stream: bool, default_max_tokens: int) -> di
     if request.extra:
         body.update(jsonable(request.extra))
     return body
+
+
+def _tool(t: ToolDefinition) -> dict[str, Any]:
+    out = {"name": t.name, "description": t.description, "input_schema": jsonable(t.parameters)}
+    if t.cache_control is not None:
+        out["cache_control"] = dict(t.cache_control)
+    return out
 
 
 def _output_format(rf: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -146,12 +175,20 @@ def _output_format(rf: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def parse_usage(u: Any, output_tokens: int | None = None) -> Usage:
+    """Anthropic's usage as :class:`Usage`: its ``input_tokens`` leaves out the tokens read
+    from the prompt cache (``cache_read_input_tokens``) and written to it
+    (``cache_creation_input_tokens``), which are added back, and kept apart."""
     if not isinstance(u, Mapping):
         return Usage()
     cached = int(u.get("cache_read_input_tokens") or 0)
     written = int(u.get("cache_creation_input_tokens") or 0)
     out = output_tokens if output_tokens is not None else int(u.get("output_tokens") or 0)
-    return Usage(int(u.get("input_tokens") or 0) + cached + written, out, cached)
+    return Usage(
+        int(u.get("input_tokens") or 0) + cached + written,
+        out,
+        cached,
+        cache_write_tokens=written,
+    )
 
 
 def parse_response(data: Mapping[str, Any], request: Request, latency_s: float) -> Response:
@@ -217,12 +254,12 @@ class AnthropicStream:
             elif block.get("type") == "text" and block.get("text"):
                 return Chunk(block["text"], req.model, req.provider)
         elif kind == "message_start":
-            self._usage.update(obj.get("message", {}).get("usage") or {})
+            self._take_usage(obj.get("message", {}).get("usage"))
         elif kind == "message_delta":
             reason = (obj.get("delta") or {}).get("stop_reason")
             if reason:
                 self._finish = STOP_REASONS.get(reason, reason)
-            self._usage.update(obj.get("usage") or {})
+            self._take_usage(obj.get("usage"))
         elif kind == "message_stop":
             self.done = True
         elif kind == "error":
@@ -230,6 +267,12 @@ class AnthropicStream:
                 None, None, obj, provider=req.provider, model=req.model, secret=self._secret
             )
         return None
+
+    def _take_usage(self, usage: Any) -> None:
+        """Usage comes in ``message_start`` (input, cache reads and writes) and is completed by
+        ``message_delta`` (output; newer servers repeat the rest, or send null for it)."""
+        if isinstance(usage, Mapping):
+            self._usage.update((k, v) for k, v in usage.items() if v is not None)
 
     def final(self) -> Chunk:
         req = self._request

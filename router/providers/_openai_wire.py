@@ -125,14 +125,19 @@ def build_body(request: Request, *, stream: bool, max_tokens_field: str) -> dict
 def parse_usage(u: Any) -> Usage:
     if not isinstance(u, Mapping):
         return _NO_USAGE
+    # Both details are parts of their totals: cached_tokens of prompt_tokens, reasoning_tokens
+    # of completion_tokens (never added on top).
     details = u.get("prompt_tokens_details")
     cached = details.get("cached_tokens") if isinstance(details, Mapping) else None
+    out_details = u.get("completion_tokens_details")
+    reasoning = out_details.get("reasoning_tokens") if isinstance(out_details, Mapping) else None
     total = u.get("total_tokens")
     return Usage(
         int(u.get("prompt_tokens") or 0),
         int(u.get("completion_tokens") or 0),
         int(cached or 0),
         int(total) if total is not None else -1,
+        reasoning_tokens=int(reasoning or 0),
     )
 
 

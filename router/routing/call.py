@@ -343,4 +343,13 @@ def cost_of(model: ModelSpec, usage: Usage | None) -> float | None:
     """The call's cost in USD from the spec's prices; None when it cannot be priced."""
     if model.pricing is None or usage is None:
         return None
-    return model.pricing.cost(usage.input_tokens, usage.output_tokens, usage.cached_input_tokens)
+    return model.pricing.cost(
+        usage.input_tokens, usage.output_tokens, usage.cached_input_tokens, usage.cache_write_tokens
+    )
+
+
+def savings_of(model: ModelSpec, usage: Usage | None) -> float | None:
+    """What the provider's prompt cache saved on the call, in USD; None when unpriced."""
+    if model.pricing is None or usage is None:
+        return None
+    return model.pricing.cache_savings(usage.cached_input_tokens, usage.cache_write_tokens)
