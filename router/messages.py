@@ -244,9 +244,12 @@ def _checked_message(m: Message, where: str) -> Message:
         check_text(m.tool_call_id, f"{where}.tool_call_id")
     elif m.tool_call_id is not None:
         raise _bad(f"{where}.tool_call_id", "only tool messages carry a tool_call_id")
-    if content is m.content and calls is m.tool_calls:
+    thinking = m.thinking_blocks
+    if thinking:
+        thinking = _thinking_blocks(list(thinking), role, where)
+    if content is m.content and calls is m.tool_calls and not thinking:
         return m
-    return replace(m, content=content, tool_calls=calls)
+    return replace(m, content=content, tool_calls=calls, thinking_blocks=thinking)
 
 
 def message_from_dict(d: Mapping[str, Any], where: str) -> Message:
@@ -276,7 +279,34 @@ def message_from_dict(d: Mapping[str, Any], where: str) -> Message:
     marker = cache_marker(d.get("cache_control"), f"{where}.cache_control")
     if marker is not None:
         content = _mark_last(content, marker, where)
-    return Message(role, content, name, calls, call_id)  # type: ignore[arg-type]
+    thinking = _thinking_blocks(d.get("thinking_blocks"), role, where)
+    return Message(role, content, name, calls, call_id, thinking)  # type: ignore[arg-type]
+
+
+def _thinking_blocks(raw: Any, role: str, where: str) -> tuple[Mapping[str, Any], ...]:
+    """An assistant turn's thinking blocks, as Anthropic sent them (checked, kept as-is)."""
+    if not raw:
+        return ()
+    at = f"{where}.thinking_blocks"
+    if role != "assistant":
+        raise _bad(at, "only assistant messages carry thinking blocks")
+    if not isinstance(raw, list | tuple):
+        raise _bad(at, "expected a list of thinking blocks (Response.thinking_blocks)")
+    out: list[Mapping[str, Any]] = []
+    for j, b in enumerate(raw):
+        kind = b.get("type") if isinstance(b, Mapping) else None
+        field = {"thinking": "signature", "redacted_thinking": "data"}.get(str(kind))
+        if field is None or not isinstance(b.get(field), str):
+            raise _bad(
+                f"{at}[{j}]",
+                "expected {'type': 'thinking', 'thinking': ..., 'signature': ...} or "
+                "{'type': 'redacted_thinking', 'data': ...}, as the response gave it",
+            )
+        assert isinstance(b, Mapping)
+        if kind == "thinking":
+            check_text(b.get("thinking"), f"{at}[{j}].thinking")
+        out.append(MappingProxyType(dict(b)))
+    return tuple(out)
 
 
 def _mark_last(

@@ -191,10 +191,10 @@ def messages_call(body: Mapping[str, Any]) -> GatewayCall:
 
 def _usage(u: Usage) -> dict[str, int]:
     return {
-        "input_tokens": u.input_tokens - u.cached_input_tokens,
+        "input_tokens": u.uncached_input_tokens,
         "output_tokens": u.output_tokens,
         "cache_read_input_tokens": u.cached_input_tokens,
-        "cache_creation_input_tokens": 0,
+        "cache_creation_input_tokens": u.cache_write_tokens,
     }
 
 

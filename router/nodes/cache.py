@@ -18,6 +18,7 @@ import json
 import re
 from collections.abc import AsyncGenerator, Iterator
 from dataclasses import asdict
+from types import MappingProxyType
 
 from router.nodes.base import Node, Wrapper
 from router.state.base import StateBackend
@@ -63,6 +64,8 @@ def encode(response: Response) -> bytes:
         "provider": response.provider,
         "tool_calls": [asdict(c) for c in response.tool_calls],
         "raw_id": response.raw_id,
+        "reasoning": response.reasoning,
+        "thinking_blocks": [dict(b) for b in response.thinking_blocks],
     }
     return json.dumps(data, separators=(",", ":")).encode()
 
@@ -82,13 +85,19 @@ def decode(raw: bytes) -> Response | None:
             cached=True,
             tool_calls=tuple(ToolCall(**c) for c in data["tool_calls"]),
             raw_id=data.get("raw_id"),
+            reasoning=data.get("reasoning"),
+            thinking_blocks=tuple(MappingProxyType(b) for b in data.get("thinking_blocks", ())),
         )
     except (ValueError, KeyError, TypeError):
         return None  # an entry from another version or a corrupted one: treat as a miss
 
 
 def replay(response: Response) -> Iterator[Chunk]:
-    """A cached answer as a stream: word by word, then the final chunk."""
+    """A cached answer as a stream: its reasoning, then word by word, then the final chunk."""
+    if response.reasoning:
+        yield Chunk(
+            "", response.model, response.provider, cached=True, reasoning=response.reasoning
+        )
     for piece in _WORDS.findall(response.content):
         yield Chunk(piece, response.model, response.provider, cached=True)
     yield Chunk(
@@ -99,6 +108,7 @@ def replay(response: Response) -> Iterator[Chunk]:
         usage=response.usage,
         tool_calls=response.tool_calls,
         cached=True,
+        thinking_blocks=response.thinking_blocks,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from router.errors import ProviderUnavailable
@@ -69,12 +70,14 @@ def _turn(m: Message) -> dict[str, Any]:
         content: Any = m.content if isinstance(m.content, str) else _blocks(m.content)
         result = {"type": "tool_result", "tool_use_id": m.tool_call_id, "content": content}
         return {"role": "user", "content": [result]}
-    if m.role == "assistant" and m.tool_calls:
+    if m.role == "assistant" and (m.tool_calls or m.thinking_blocks):
+        # Thinking first, as it came (signatures intact), then the text and the tool calls.
+        thinking = [jsonable(b) for b in m.thinking_blocks]
         uses = [
             {"type": "tool_use", "id": c.id, "name": c.name, "input": c.parsed_arguments()}
             for c in m.tool_calls
         ]
-        return {"role": "assistant", "content": _blocks(m.content) + uses}
+        return {"role": "assistant", "content": thinking + _blocks(m.content) + uses}
     if isinstance(m.content, str):
         return {"role": m.role, "content": m.content}
     return {"role": m.role, "content": _blocks(m.content)}
@@ -194,6 +197,8 @@ def parse_usage(u: Any, output_tokens: int | None = None) -> Usage:
 def parse_response(data: Mapping[str, Any], request: Request, latency_s: float) -> Response:
     texts: list[str] = []
     calls: list[ToolCall] = []
+    thoughts: list[str] = []
+    thinking: list[Mapping[str, Any]] = []
     for block in data["content"]:
         kind = block.get("type")
         if kind == "text":
@@ -201,6 +206,10 @@ def parse_response(data: Mapping[str, Any], request: Request, latency_s: float) 
         elif kind == "tool_use":
             args = json.dumps(block.get("input") or {}, ensure_ascii=False)
             calls.append(ToolCall(block["id"], block["name"], args))
+        elif kind in ("thinking", "redacted_thinking"):
+            thinking.append(MappingProxyType(dict(block)))
+            if kind == "thinking":
+                thoughts.append(str(block.get("thinking") or ""))
     reason = data.get("stop_reason") or ("tool_use" if calls else "end_turn")
     return Response(
         content="".join(texts),
@@ -213,13 +222,15 @@ def parse_response(data: Mapping[str, Any], request: Request, latency_s: float) 
         latency_s=latency_s,
         tool_calls=tuple(calls),
         raw_id=data.get("id"),
+        reasoning="".join(thoughts) if thinking else None,
+        thinking_blocks=tuple(thinking),
     )
 
 
 class AnthropicStream:
     """State of one Messages stream; ``message_stop`` is its terminal event."""
 
-    __slots__ = ("_finish", "_request", "_secret", "_tools", "_usage", "done")
+    __slots__ = ("_finish", "_request", "_secret", "_thinking", "_tools", "_usage", "done")
 
     def __init__(self, request: Request, secret: str | None) -> None:
         self._request = request
@@ -227,6 +238,7 @@ class AnthropicStream:
         self._finish = "stop"
         self._usage: dict[str, Any] = {}
         self._tools: dict[int, list[str]] = {}  # block index -> [id, name, start, streamed]
+        self._thinking: dict[int, dict[str, Any]] = {}  # block index -> the block so far
         self.done = False
 
     def feed(self, event: str | None, data: str) -> Chunk | None:
@@ -246,8 +258,15 @@ class AnthropicStream:
                 return Chunk(text, req.model, req.provider) if text else None
             if delta.get("type") == "input_json_delta" and obj.get("index") in self._tools:
                 self._tools[obj["index"]][3] += delta.get("partial_json") or ""
+            block = self._thinking.get(obj.get("index"))
+            if block is not None:
+                return self._think(block, delta)
         elif kind == "content_block_start":
             block = obj["content_block"]
+            if block.get("type") in ("thinking", "redacted_thinking"):
+                self._thinking[obj["index"]] = dict(block)
+                text = block.get("thinking")
+                return Chunk("", req.model, req.provider, reasoning=text) if text else None
             if block.get("type") == "tool_use":
                 start = json.dumps(block["input"]) if block.get("input") else ""
                 self._tools[obj["index"]] = [block["id"], block["name"], start, ""]
@@ -266,6 +285,17 @@ class AnthropicStream:
             raise _errors.status_error(
                 None, None, obj, provider=req.provider, model=req.model, secret=self._secret
             )
+        return None
+
+    def _think(self, block: dict[str, Any], delta: Mapping[str, Any]) -> Chunk | None:
+        """A thinking delta: kept in its block, streamed as reasoning (never as text)."""
+        if delta.get("type") == "signature_delta":
+            block["signature"] = str(block.get("signature") or "") + str(delta["signature"])
+        elif delta.get("type") == "thinking_delta":
+            text = str(delta.get("thinking") or "")
+            block["thinking"] = str(block.get("thinking") or "") + text
+            if text:
+                return Chunk("", self._request.model, self._request.provider, reasoning=text)
         return None
 
     def _take_usage(self, usage: Any) -> None:
@@ -287,4 +317,13 @@ class AnthropicStream:
             ToolCall(i, n, streamed or start or "{}")
             for i, n, start, streamed in (self._tools[k] for k in sorted(self._tools))
         )
-        return Chunk("", req.model, req.provider, self._finish, parse_usage(self._usage), calls)
+        thinking = tuple(MappingProxyType(self._thinking[k]) for k in sorted(self._thinking))
+        return Chunk(
+            "",
+            req.model,
+            req.provider,
+            self._finish,
+            parse_usage(self._usage),
+            calls,
+            thinking_blocks=thinking,
+        )

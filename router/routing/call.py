@@ -8,16 +8,18 @@ asked for.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from router.diagnostics import Diagnostic
-from router.errors import ConfigError, NoRouteError, RequestError
+from router.errors import ConfigError, NoRouteError, ProviderConfigError, RequestError
 from router.messages import check_text, coerce_messages
 from router.nodes.base import Node
 from router.nodes.load import Live
 from router.providers.base import RequestProfile
+from router.providers.registry import profile_of
 from router.routing.arguments import CheckedParams, check_params
 from router.routing.features import request_features
 from router.routing.plan import Plan, make_plan
@@ -48,6 +50,8 @@ CALL_PARAMS = frozenset(
         "cache",
         "tenant",
         "session",
+        "thinking",
+        "reasoning_effort",
     }
 )
 # Endpoints, keys and models come from the spec only: a per-call override would bypass
@@ -107,6 +111,9 @@ class Call:
     cache: bool = True
     tenant: str | None = None
     session: str | None = None  # sticky routing: the deployment this session used last
+    #: The reasoning settings given (``thinking``, ``reasoning_effort``): each target gets
+    #: the one its wire format takes.
+    reasoning: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def task(self) -> TaskSpec:
@@ -270,7 +277,15 @@ def prepare_call(
             presence_penalty=checked.presence_penalty,
             frequency_penalty=checked.frequency_penalty,
         )
+    reasoning: dict[str, Any] = {}
+    if checked.thinking is not None:
+        reasoning["thinking"] = checked.thinking
+    if checked.reasoning_effort is not None:
+        reasoning["reasoning_effort"] = checked.reasoning_effort
+    if reasoning:
+        _check_reasoning(spec, plan, reasoning)
     return Call(
+        reasoning=reasoning,
         plan=plan,
         messages=msgs,
         overrides=overrides,
@@ -282,6 +297,40 @@ def prepare_call(
         tenant=checked.tenant,
         session=checked.session,
     )
+
+
+def reasoning_param(spec: Spec, model: ModelSpec) -> set[str | None]:
+    """The reasoning parameter each of ``model``'s deployments takes (None: none)."""
+    return {_wire_reasoning(spec.providers[d.provider].type) for d in model.pool()}
+
+
+@functools.cache
+def _wire_reasoning(provider_type: str) -> str | None:
+    try:
+        return profile_of(provider_type).reasoning_param
+    except (ProviderConfigError, ValueError):
+        return None
+
+
+def _check_reasoning(spec: Spec, plan: Plan, given: Mapping[str, Any]) -> None:
+    """Every model the call may reach takes one of the reasoning settings given, else one
+    RequestError naming the first that cannot (nothing is sent)."""
+    for c in plan.chain:
+        model = spec.models.get(c.model)
+        if model is None or c.skipped is not None:
+            continue
+        missing = reasoning_param(spec, model) - given.keys()
+        if missing:
+            name = sorted(given)[0]
+            takes = next(iter(missing))
+            other = f"; it takes {takes}" if takes else "; it takes neither"
+            raise RequestError(
+                f"{name}: model {c.model!r} cannot take it (its provider speaks another wire"
+                f"{other}). thinking is for Anthropic-wire models, reasoning_effort for "
+                "OpenAI-wire ones: pass the one each model of the task takes (both for a "
+                "mixed chain), or route the call to models that take it",
+                argument=name,
+            )
 
 
 def build_request(
@@ -297,9 +346,17 @@ def build_request(
     # An API that requires max_tokens gets its adapter's default; never more than the model
     # can give.
     max_tokens = p.max_tokens if p.max_tokens is not None else profile.default_max_tokens
+    extra: dict[str, Any] = {}
+    wants = profile.reasoning_param
+    if wants is not None and wants in call.reasoning:
+        setting = call.reasoning[wants]
+        extra[wants] = setting
+        budget = setting.get("budget_tokens") if isinstance(setting, Mapping) else None
+        if budget is not None and p.max_tokens is None:
+            # Thinking counts toward max_tokens: room for the answer above the budget.
+            max_tokens = budget + (profile.default_max_tokens or 0)
     if max_tokens is not None and model.max_output_tokens is not None:
         max_tokens = min(max_tokens, model.max_output_tokens)
-    extra: dict[str, Any] = {}
     # Penalties only where the wire format has them (Anthropic rejects unknown fields).
     if profile.penalties:
         if p.presence_penalty is not None:
