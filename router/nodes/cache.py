@@ -16,7 +16,7 @@ import contextlib
 import hashlib
 import json
 import re
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Iterator, Mapping
 from dataclasses import asdict
 from types import MappingProxyType
 
@@ -50,8 +50,17 @@ def cache_key(request: Request, namespace: str) -> str:
         "response_format": request.response_format,
         "extra": dict(request.extra),
     }
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = json.dumps(
+        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _plain(value: object) -> object:
+    """Read-only mappings (a tool's default parameters, markers) as the dicts they show."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"a {type(value).__name__} is not JSON")
 
 
 def encode(response: Response) -> bytes:
