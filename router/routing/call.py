@@ -8,21 +8,20 @@ asked for.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from router.diagnostics import Diagnostic
-from router.errors import ConfigError, NoRouteError, ProviderConfigError, RequestError
+from router.errors import ConfigError, NoRouteError, RequestError
 from router.messages import check_text, coerce_messages
 from router.nodes.base import Node
 from router.nodes.load import Live
 from router.providers.base import RequestProfile
-from router.providers.registry import profile_of
 from router.routing.arguments import CheckedParams, check_params
 from router.routing.features import request_features
 from router.routing.plan import Plan, make_plan
+from router.routing.reasoning import check_reasoning
 from router.specmodel import ModelSpec, Params, Spec, TaskSpec
 from router.types import (
     Message,
@@ -283,7 +282,7 @@ def prepare_call(
     if checked.reasoning_effort is not None:
         reasoning["reasoning_effort"] = checked.reasoning_effort
     if reasoning:
-        _check_reasoning(spec, plan, reasoning)
+        check_reasoning(spec, plan, reasoning)
     return Call(
         reasoning=reasoning,
         plan=plan,
@@ -297,40 +296,6 @@ def prepare_call(
         tenant=checked.tenant,
         session=checked.session,
     )
-
-
-def reasoning_param(spec: Spec, model: ModelSpec) -> set[str | None]:
-    """The reasoning parameter each of ``model``'s deployments takes (None: none)."""
-    return {_wire_reasoning(spec.providers[d.provider].type) for d in model.pool()}
-
-
-@functools.cache
-def _wire_reasoning(provider_type: str) -> str | None:
-    try:
-        return profile_of(provider_type).reasoning_param
-    except (ProviderConfigError, ValueError):
-        return None
-
-
-def _check_reasoning(spec: Spec, plan: Plan, given: Mapping[str, Any]) -> None:
-    """Every model the call may reach takes one of the reasoning settings given, else one
-    RequestError naming the first that cannot (nothing is sent)."""
-    for c in plan.chain:
-        model = spec.models.get(c.model)
-        if model is None or c.skipped is not None:
-            continue
-        missing = reasoning_param(spec, model) - given.keys()
-        if missing:
-            name = sorted(given)[0]
-            takes = next(iter(missing))
-            other = f"; it takes {takes}" if takes else "; it takes neither"
-            raise RequestError(
-                f"{name}: model {c.model!r} cannot take it (its provider speaks another wire"
-                f"{other}). thinking is for Anthropic-wire models, reasoning_effort for "
-                "OpenAI-wire ones: pass the one each model of the task takes (both for a "
-                "mixed chain), or route the call to models that take it",
-                argument=name,
-            )
 
 
 def build_request(
