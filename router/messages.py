@@ -9,16 +9,16 @@ import binascii
 import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from types import MappingProxyType
+from typing import Any
 from urllib.parse import urlsplit
 
 from router.errors import RequestError
 from router.types import ROLES, ImagePart, Message, Part, TextPart, ToolCall
 
-if TYPE_CHECKING:
-    pass
-
 __all__ = [
+    "cache_marker",
     "check_image",
     "check_text",
     "coerce_messages",
@@ -186,6 +186,41 @@ def check_image(part: ImagePart, where: str, detail_at: str | None = None) -> Im
     return part
 
 
+#: The ``cache_control`` values Anthropic takes (``ttl`` optional: 5 minutes by default).
+CACHE_TTLS = ("5m", "1h")
+
+
+def cache_marker(value: object, where: str) -> Mapping[str, Any] | None:
+    """A ``cache_control`` marker, checked (None when absent): ``{"type": "ephemeral"}``,
+    optionally with ``"ttl": "5m"`` or ``"1h"``; a read-only copy of it."""
+    if value is None:
+        return None
+    ok = (
+        isinstance(value, Mapping)
+        and value.get("type") == "ephemeral"
+        and set(value) <= {"type", "ttl"}
+        and value.get("ttl", "5m") in CACHE_TTLS
+    )
+    if not ok:
+        raise _bad(
+            where,
+            f"{shown(value) if not isinstance(value, Mapping) else repr(dict(value))[:60]} is "
+            "not a cache marker; use {'type': 'ephemeral'} (optionally with 'ttl': '5m' or '1h')",
+        )
+    assert isinstance(value, Mapping)
+    return MappingProxyType(dict(value))
+
+
+def _checked_part(p: Part, at: str, role: str) -> Part:
+    if isinstance(p, TextPart):
+        check_text(p.text, f"{at}.text")
+    else:
+        p = check_image(p, at) if role == "user" else _no_image(at, role)
+    if p.cache_control is None:
+        return p
+    return replace(p, cache_control=cache_marker(p.cache_control, f"{at}.cache_control"))
+
+
 def _checked_message(m: Message, where: str) -> Message:
     """A Message built by the caller, checked as thoroughly as a dict would be."""
     role = m.role
@@ -209,9 +244,12 @@ def _checked_message(m: Message, where: str) -> Message:
         check_text(m.tool_call_id, f"{where}.tool_call_id")
     elif m.tool_call_id is not None:
         raise _bad(f"{where}.tool_call_id", "only tool messages carry a tool_call_id")
-    if content is m.content and calls is m.tool_calls:
+    thinking = m.thinking_blocks
+    if thinking:
+        thinking = _thinking_blocks(list(thinking), role, where)
+    if content is m.content and calls is m.tool_calls and not thinking:
         return m
-    return Message(role, content, m.name, calls, m.tool_call_id)
+    return replace(m, content=content, tool_calls=calls, thinking_blocks=thinking)
 
 
 def message_from_dict(d: Mapping[str, Any], where: str) -> Message:
@@ -238,7 +276,48 @@ def message_from_dict(d: Mapping[str, Any], where: str) -> Message:
         content: str | tuple[Part, ...] = check_text(raw, f"{where}.content")
     else:
         content = _content(raw, f"{where}.content", allow_none=bool(calls), role=role)
-    return Message(role, content, name, calls, call_id)  # type: ignore[arg-type]
+    marker = cache_marker(d.get("cache_control"), f"{where}.cache_control")
+    if marker is not None:
+        content = _mark_last(content, marker, where)
+    thinking = _thinking_blocks(d.get("thinking_blocks"), role, where)
+    return Message(role, content, name, calls, call_id, thinking)  # type: ignore[arg-type]
+
+
+def _thinking_blocks(raw: Any, role: str, where: str) -> tuple[Mapping[str, Any], ...]:
+    """An assistant turn's thinking blocks, as Anthropic sent them (checked, kept as-is)."""
+    if not raw:
+        return ()
+    at = f"{where}.thinking_blocks"
+    if role != "assistant":
+        raise _bad(at, "only assistant messages carry thinking blocks")
+    if not isinstance(raw, list | tuple):
+        raise _bad(at, "expected a list of thinking blocks (Response.thinking_blocks)")
+    out: list[Mapping[str, Any]] = []
+    for j, b in enumerate(raw):
+        kind = b.get("type") if isinstance(b, Mapping) else None
+        field = {"thinking": "signature", "redacted_thinking": "data"}.get(str(kind))
+        if field is None or not isinstance(b.get(field), str):
+            raise _bad(
+                f"{at}[{j}]",
+                "expected {'type': 'thinking', 'thinking': ..., 'signature': ...} or "
+                "{'type': 'redacted_thinking', 'data': ...}, as the response gave it",
+            )
+        assert isinstance(b, Mapping)
+        if kind == "thinking":
+            check_text(b.get("thinking"), f"{at}[{j}].thinking")
+        out.append(MappingProxyType(dict(b)))
+    return tuple(out)
+
+
+def _mark_last(
+    content: str | tuple[Part, ...], marker: Mapping[str, Any], where: str
+) -> tuple[Part, ...]:
+    """A message-level ``cache_control``: the marker on the message's last part (its text
+    becomes one text part)."""
+    parts = (TextPart(content),) if isinstance(content, str) else content
+    if not parts or (isinstance(content, str) and not content):
+        raise _bad(f"{where}.cache_control", "a message without content cannot be cached")
+    return (*parts[:-1], replace(parts[-1], cache_control=marker))
 
 
 def _content(raw: Any, where: str, *, allow_none: bool, role: str) -> str | tuple[Part, ...]:
@@ -253,16 +332,13 @@ def _content(raw: Any, where: str, *, allow_none: bool, role: str) -> str | tupl
     parts: list[Part] = []
     for j, p in enumerate(raw):
         at = f"{where}[{j}]"
-        if isinstance(p, TextPart):
-            check_text(p.text, f"{at}.text")
-            parts.append(p)
-            continue
-        if isinstance(p, ImagePart):
-            parts.append(check_image(p, at) if role == "user" else _no_image(at, role))
+        if isinstance(p, TextPart | ImagePart):
+            parts.append(_checked_part(p, at, role))
             continue
         kind = p.get("type") if isinstance(p, Mapping) else None
+        marker = cache_marker(p.get("cache_control"), f"{at}.cache_control") if kind else None
         if kind == "text":
-            parts.append(TextPart(check_text(p.get("text"), f"{at}.text")))
+            parts.append(TextPart(check_text(p.get("text"), f"{at}.text"), marker))
         elif kind == "image_url":
             if role != "user":
                 _no_image(at, role)
@@ -271,7 +347,8 @@ def _content(raw: Any, where: str, *, allow_none: bool, role: str) -> str | tupl
             if not isinstance(img, Mapping) or not isinstance(img.get("url"), str):
                 raise _bad(f"{at}.image_url", "expected {'url': 'https://...'}")
             image = ImagePart(url=img["url"], detail=img.get("detail"))
-            parts.append(check_image(image, f"{at}.image_url.url", f"{at}.image_url.detail"))
+            image = check_image(image, f"{at}.image_url.url", f"{at}.image_url.detail")
+            parts.append(replace(image, cache_control=marker) if marker else image)
         else:
             raise _bad(
                 at,

@@ -174,18 +174,56 @@ class ProviderSpec:
 
 @dataclass(frozen=True, slots=True)
 class Pricing:
-    """US dollars per million tokens."""
+    """US dollars per million tokens: ``input`` for uncached prompt tokens, ``output`` for
+    generated ones (reasoning included), ``cached_input`` for prompt tokens read from the
+    provider's prompt cache, ``cache_write`` for those written to it. ``None`` (not set in the
+    spec) is the provider's documented multiple of ``input``, filled in when the spec is
+    compiled (:meth:`resolved`, with the multiples of the provider's adapter class); until
+    then such a price counts as ``input``."""
 
     input: float
     output: float
-    cached_input: float
+    cached_input: float | None = None
+    cache_write: float | None = None
 
-    def cost(self, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0) -> float:
-        uncached = max(input_tokens - cached_input_tokens, 0)
+    def resolved(self, read_multiple: float, write_multiple: float) -> Pricing:
+        """These prices with the unset cache prices filled in as multiples of ``input``."""
+        if self.cached_input is not None and self.cache_write is not None:
+            return self
+        return Pricing(
+            self.input,
+            self.output,
+            self.input * read_multiple if self.cached_input is None else self.cached_input,
+            self.input * write_multiple if self.cache_write is None else self.cache_write,
+        )
+
+    def cost(
+        self,
+        input_tokens: int,
+        output_tokens: int,
+        cached_input_tokens: int = 0,
+        cache_write_tokens: int = 0,
+    ) -> float:
+        """USD for a call; ``input_tokens`` counts every prompt token (cache reads and
+        writes included, as :class:`~router.types.Usage` does)."""
+        uncached = max(input_tokens - cached_input_tokens - cache_write_tokens, 0)
+        read = self.input if self.cached_input is None else self.cached_input
+        write = self.input if self.cache_write is None else self.cache_write
         return (
             uncached * self.input
-            + cached_input_tokens * self.cached_input
+            + cached_input_tokens * read
+            + cache_write_tokens * write
             + output_tokens * self.output
+        ) / 1_000_000
+
+    def cache_savings(self, cached_input_tokens: int, cache_write_tokens: int = 0) -> float:
+        """USD the prompt cache saved on a call: what its cached tokens (read and written)
+        would have cost at the input price, minus what they cost (negative when writes
+        outweigh reads)."""
+        read = self.input if self.cached_input is None else self.cached_input
+        write = self.input if self.cache_write is None else self.cache_write
+        return (
+            cached_input_tokens * (self.input - read) - cache_write_tokens * (write - self.input)
         ) / 1_000_000
 
 

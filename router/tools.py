@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from router.errors import RequestError
-from router.messages import check_text, json_text, shown, tool_name
+from router.messages import cache_marker, check_text, json_text, shown, tool_name
 from router.types import ToolDefinition
 
 __all__ = ["check_schema", "prepare_schema_checks", "tool_definition"]
@@ -77,6 +77,7 @@ def tool_definition(tool: object, where: str) -> ToolDefinition:
             "parameters": tool.parameters,
         }
         inner, key = where, "parameters"
+        marker_at, raw_marker = f"{where}.cache_control", tool.cache_control
     elif isinstance(tool, Mapping):
         if "function" in tool:  # OpenAI's {"type": "function", "function": {...}}
             if tool.get("type", "function") != "function":
@@ -87,6 +88,8 @@ def tool_definition(tool: object, where: str) -> ToolDefinition:
         else:  # the flat form, or Anthropic's {"name", "description", "input_schema"}
             fn, inner = tool, where
         key = "parameters" if "parameters" in fn or "input_schema" not in fn else "input_schema"
+        # On the tool, as Anthropic (and LiteLLM's OpenAI-shaped tools) write it.
+        marker_at, raw_marker = f"{where}.cache_control", tool.get("cache_control")
     else:
         raise _bad(
             where,
@@ -96,8 +99,11 @@ def tool_definition(tool: object, where: str) -> ToolDefinition:
     name = tool_name(fn.get("name"), f"{inner}.name")
     description = fn.get("description") or ""
     check_text(description, f"{inner}.description")
+    marker = cache_marker(raw_marker, marker_at)
     params = fn.get(key)
     if params is None:
-        return ToolDefinition(name, description)
+        return ToolDefinition(name, description, cache_control=marker)
     check_schema(params, f"{inner}.{key}", object_only=True)
-    return tool if isinstance(tool, ToolDefinition) else ToolDefinition(name, description, params)
+    if isinstance(tool, ToolDefinition) and marker is None:
+        return tool
+    return ToolDefinition(name, description, params, marker)

@@ -47,7 +47,12 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 @dataclass(frozen=True, slots=True)
 class TextPart:
+    """Text. ``cache_control`` (e.g. ``{"type": "ephemeral"}``) marks the end of a prompt
+    prefix for Anthropic's prompt cache; it is sent as-is to Anthropic-wire providers and left
+    out for OpenAI-wire ones (which cache long prefixes by themselves)."""
+
     text: str
+    cache_control: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +63,8 @@ class ImagePart:
     data: str | None = field(default=None, repr=False)  # can be megabytes: keep reprs readable
     media_type: str | None = None
     detail: str | None = None
+    #: As :attr:`TextPart.cache_control`.
+    cache_control: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if (self.url is None) == (self.data is None):
@@ -93,7 +100,8 @@ class ImagePart:
 
     def __repr__(self) -> str:
         src = f"url={self.url!r}" if self.url is not None else f"data=<{len(self.data or '')} b64>"
-        return f"ImagePart({src}, media_type={self.media_type!r}, detail={self.detail!r})"
+        marker = f", cache_control={dict(self.cache_control)!r}" if self.cache_control else ""
+        return f"ImagePart({src}, media_type={self.media_type!r}, detail={self.detail!r}{marker})"
 
     def as_url(self) -> str:
         """The URL, or a ``data:`` URL for inline images (what OpenAI-style APIs take)."""
@@ -129,11 +137,15 @@ class ToolCall:
 
 @dataclass(frozen=True, slots=True)
 class ToolDefinition:
+    """A tool the model may call. ``cache_control`` marks the end of a cached prefix (the
+    tools come first in Anthropic's prompt), as :attr:`TextPart.cache_control`."""
+
     name: str
     description: str = ""
     parameters: Mapping[str, Any] = field(
         default_factory=lambda: MappingProxyType({"type": "object", "properties": {}})
     )
+    cache_control: Mapping[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ToolDefinition:
@@ -152,6 +164,10 @@ class Message:
     name: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None
+    #: An assistant turn's thinking blocks, as Anthropic sent them (``{"type": "thinking",
+    #: "thinking": ..., "signature": ...}`` or ``{"type": "redacted_thinking", "data": ...}``):
+    #: sent back to Anthropic-wire providers, left out for the others.
+    thinking_blocks: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def text(self) -> str:
@@ -172,18 +188,15 @@ class Message:
         if isinstance(self.content, str):
             out["content"] = self.content
         else:
-            out["content"] = [
-                {"type": "text", "text": p.text}
-                if isinstance(p, TextPart)
-                else {"type": "image_url", "image_url": _image_url_dict(p)}
-                for p in self.content
-            ]
+            out["content"] = [_part_dict(p) for p in self.content]
         if self.name is not None:
             out["name"] = self.name
         if self.tool_calls:
             out["tool_calls"] = [c.to_dict() for c in self.tool_calls]
         if self.tool_call_id is not None:
             out["tool_call_id"] = self.tool_call_id
+        if self.thinking_blocks:
+            out["thinking_blocks"] = [dict(b) for b in self.thinking_blocks]
         return out
 
 
@@ -191,20 +204,48 @@ def _image_url_dict(p: ImagePart) -> dict[str, str]:
     return {"url": p.as_url(), **({"detail": p.detail} if p.detail else {})}
 
 
+def _part_dict(p: Part) -> dict[str, Any]:
+    if isinstance(p, TextPart):
+        out: dict[str, Any] = {"type": "text", "text": p.text}
+    else:
+        out = {"type": "image_url", "image_url": _image_url_dict(p)}
+    if p.cache_control is not None:
+        out["cache_control"] = dict(p.cache_control)
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Token counts. ``input_tokens`` counts every prompt token, cached ones included;
-    ``cached_input_tokens`` is the part served from the provider's prompt cache. An omitted
-    (negative) ``total_tokens`` is ``input_tokens + output_tokens``."""
+    """Token counts, the same for every provider.
+
+    ``input_tokens`` counts every prompt token: the uncached ones, those read from the
+    provider's prompt cache (``cached_input_tokens``, also :attr:`cache_read_tokens`) and those
+    written to it (``cache_write_tokens``; Anthropic only). ``output_tokens`` counts every
+    generated token, reasoning included: ``reasoning_tokens`` is the part the model spent
+    thinking (as reported by OpenAI-wire providers; Anthropic counts thinking in
+    ``output_tokens`` without reporting the split). An omitted (negative) ``total_tokens`` is
+    ``input_tokens + output_tokens``."""
 
     input_tokens: int = 0
     output_tokens: int = 0
     cached_input_tokens: int = 0
     total_tokens: int = -1
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
 
     def __post_init__(self) -> None:
         if self.total_tokens < 0:
             object.__setattr__(self, "total_tokens", self.input_tokens + self.output_tokens)
+
+    @property
+    def cache_read_tokens(self) -> int:
+        """Prompt tokens read from the provider's prompt cache (``cached_input_tokens``)."""
+        return self.cached_input_tokens
+
+    @property
+    def uncached_input_tokens(self) -> int:
+        """Prompt tokens neither read from nor written to the provider's prompt cache."""
+        return max(self.input_tokens - self.cached_input_tokens - self.cache_write_tokens, 0)
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -212,6 +253,8 @@ class Usage:
             self.output_tokens + other.output_tokens,
             self.cached_input_tokens + other.cached_input_tokens,
             self.total_tokens + other.total_tokens,
+            self.cache_write_tokens + other.cache_write_tokens,
+            self.reasoning_tokens + other.reasoning_tokens,
         )
 
 
@@ -249,6 +292,26 @@ class Response:
     raw_id: str | None = None
     #: The model's deployment that answered (its name in the spec; never a key).
     deployment: str | None = None
+    #: USD the provider's prompt cache saved on this answer (filled by the engine with
+    #: ``cost``): its cache reads at the input price minus what they cost, less the premium
+    #: paid for cache writes. None when unpriced.
+    cache_savings: float | None = None
+    #: The model's reasoning as text (Anthropic's thinking, or ``reasoning_content`` from an
+    #: OpenAI-compatible server), never part of ``content``; None when there was none.
+    reasoning: str | None = None
+    #: Anthropic's thinking blocks as it sent them (signatures included), to be passed back
+    #: with the assistant turn (see :meth:`to_message`).
+    thinking_blocks: tuple[Mapping[str, Any], ...] = ()
+
+    def to_message(self) -> Message:
+        """The answer as the assistant message of a conversation's next turn: its text, tool
+        calls and thinking blocks (which Anthropic wants back, unchanged, with tool results)."""
+        return Message(
+            "assistant",
+            self.content,
+            tool_calls=self.tool_calls,
+            thinking_blocks=self.thinking_blocks,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +326,10 @@ class Chunk:
     usage: Usage | None = None
     tool_calls: tuple[ToolCall, ...] = ()
     cached: bool = False  # replayed from the router's cache (set on every replayed chunk)
+    #: Reasoning text streamed by the model (thinking deltas), never in ``delta``.
+    reasoning: str = ""
+    #: On the last chunk: the complete thinking blocks (signatures included).
+    thinking_blocks: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

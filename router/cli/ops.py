@@ -46,8 +46,9 @@ def add_operations(sub: Any) -> None:
         help="cost, errors, latency and cache hits from the usage ledger",
         description=(
             "Summarize the usage ledger: cost per provider, model and task (unpriced calls "
-            "counted apart, never as $0), error rates, p50/p95 latency, fallbacks and cache "
-            "hit rate. Reads the SQLite ledger named by --ledger, or by the spec's "
+            "counted apart, never as $0), error rates, p50/p95 latency, fallbacks, cache "
+            "hit rate, and the provider's prompt cache (tokens read and written, USD saved). "
+            "Reads the SQLite ledger named by --ledger, or by the spec's "
             "telemetry.ledger.path."
         ),
     )

@@ -134,7 +134,12 @@ class Accounting:
         )
 
     def interrupted(
-        self, call: Call, run: ChainRun, error: StreamInterrupted, cost: float | None
+        self,
+        call: Call,
+        run: ChainRun,
+        error: StreamInterrupted,
+        cost: float | None,
+        savings: float | None = None,
     ) -> None:
         self.telemetry.record(
             records_from(
@@ -143,6 +148,7 @@ class Accounting:
                 requested_task=call.plan.requested_task,
                 interrupted=error,
                 interrupted_cost=cost,
+                interrupted_savings=savings,
                 latency_s=run.clock() - run.started,
                 stream=True,
                 now=self.wall(),

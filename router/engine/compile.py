@@ -321,8 +321,15 @@ def compile_spec(
             if caching:
                 node = CacheNode(node, state)
             served = model
-            if d.id != model.id or (d.pricing is not None and d.pricing != model.pricing):
-                served = replace(model, id=d.id, pricing=d.pricing or model.pricing)
+            # Cache prices the spec leaves out: the multiples of whoever serves this deployment.
+            profile = profiles[provider.name]
+            pricing = d.pricing or model.pricing
+            if pricing is not None:
+                pricing = pricing.resolved(
+                    profile.cache_read_multiple, profile.cache_write_multiple
+                )
+            if d.id != model.id or pricing != model.pricing:
+                served = replace(model, id=d.id, pricing=pricing)
             targets.append(
                 Target(
                     model=served,

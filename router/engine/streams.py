@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,7 @@ from router.aio.eventloops import retrack, untracked
 from router.engine.compile import Runtime
 from router.errors import ProviderError, ProviderUnavailable, StreamInterrupted
 from router.routing.attempt import Try
-from router.routing.call import Call, Target, cost_of
+from router.routing.call import Call, Target, cost_of, savings_of
 from router.routing.walk import Wait
 from router.types import Chunk, Response, ToolCall, Usage
 
@@ -42,18 +42,30 @@ class _Delivered:
     tool_calls: tuple[ToolCall, ...] = ()
     delivered: bool = False
     cached: bool = False
+    reasoning: list[str] = field(default_factory=list)
+    thinking_blocks: tuple[Mapping[str, Any], ...] = ()
 
     def admit(self, chunk: Chunk) -> bool:
         """Record ``chunk``; True when it should be passed to the caller. Empty chunks before
-        the first content are held back, so failover stays possible until real output."""
+        the first content (reasoning counts as content) are held back, so failover stays
+        possible until real output."""
         if chunk.usage is not None:
             self.usage = chunk.usage
         if chunk.finish_reason is not None:
             self.finish_reason = chunk.finish_reason
             self.tool_calls = chunk.tool_calls or self.tool_calls
+            self.thinking_blocks = chunk.thinking_blocks or self.thinking_blocks
             self.cached = chunk.cached
-        if not (chunk.delta or chunk.finish_reason or chunk.tool_calls or self.delivered):
+        if not (
+            chunk.delta
+            or chunk.reasoning
+            or chunk.finish_reason
+            or chunk.tool_calls
+            or self.delivered
+        ):
             return False
+        if chunk.reasoning:
+            self.reasoning.append(chunk.reasoning)
         self.parts.append(chunk.delta)
         self.delivered = True
         return True
@@ -100,6 +112,8 @@ class _Delivered:
             latency_s=latency,
             tool_calls=self.tool_calls,
             cached=self.cached,
+            reasoning="".join(self.reasoning) or None,
+            thinking_blocks=self.thinking_blocks,
         )
 
 
@@ -111,7 +125,10 @@ def _settle(rt: Runtime, call: Call, t: Try, state: _Delivered) -> Response | bo
     reached the caller (no failover then); else :meth:`Try.settle` (the answer assembled
     from its chunks)."""
     if (cut := state.cut(t)) is not None:
-        rt.accounting.interrupted(call, t.run, cut, cost_of(t.target.model, state.usage))
+        model = t.target.model
+        rt.accounting.interrupted(
+            call, t.run, cut, cost_of(model, state.usage), savings_of(model, state.usage)
+        )
         raise cut from t.failure
     if t.failure is None:
         latency = t.elapsed()

@@ -6,8 +6,10 @@ Chunks, written back as Anthropic writes them (``message_start``, ``content_bloc
 Read: ``model`` (the task), ``max_tokens`` (required, as Anthropic requires it), ``messages``
 (text, image, tool_use and tool_result blocks), ``system`` (text or text blocks),
 ``stop_sequences``, ``temperature``, ``top_p``, ``tools``, ``tool_choice`` (auto, any, tool,
-none), ``metadata`` (becomes request metadata), ``stream``. Accepted and ignored:
-``service_tier``, ``cache_control`` marks, ``thinking`` blocks in earlier assistant turns.
+none), ``metadata`` (becomes request metadata), ``stream``. ``cache_control`` marks on
+system, user text and image blocks and tools go through to the router (and on to
+Anthropic-wire providers). Accepted and ignored: ``service_tier``, marks on assistant turns,
+``thinking`` blocks in earlier assistant turns.
 Anything else (``top_k``, ``thinking``, documents...) is refused with a 400 naming it.
 """
 
@@ -80,6 +82,21 @@ def _image(block: Mapping[str, Any], where: str) -> dict[str, Any]:
     return {"type": "image_url", "image_url": {"url": url}}
 
 
+def _marked(part: dict[str, Any], block: Mapping[str, Any]) -> dict[str, Any]:
+    """``part`` with the block's prompt-cache mark, if it has one (checked by the router)."""
+    if block.get("cache_control") is not None:
+        part["cache_control"] = block["cache_control"]
+    return part
+
+
+def _system(raw: object) -> str | list[dict[str, Any]]:
+    """The system prompt: its text, or its text blocks when one carries a cache mark."""
+    if isinstance(raw, list) and any(isinstance(b, dict) and "cache_control" in b for b in raw):
+        _text_of(raw, "system")  # the same checks
+        return [_marked({"type": "text", "text": b.get("text") or ""}, b) for b in raw]
+    return _text_of(raw, "system")
+
+
 def _turn(message: object, i: int) -> list[dict[str, Any]]:
     """One Anthropic message as OpenAI-shaped messages (tool results become tool messages,
     placed first, as they answer the previous assistant turn's calls)."""
@@ -101,9 +118,9 @@ def _turn(message: object, i: int) -> list[dict[str, Any]]:
         at = f"{where}.content[{j}]"
         kind = block.get("type") if isinstance(block, dict) else None
         if kind == "text":
-            parts.append({"type": "text", "text": block.get("text")})
+            parts.append(_marked({"type": "text", "text": block.get("text")}, block))
         elif kind == "image":
-            parts.append(_image(block, at))
+            parts.append(_marked(_image(block, at), block))
         elif kind == "tool_use" and role == "assistant":
             arguments = json.dumps(block.get("input") or {})
             calls.append(
@@ -177,7 +194,7 @@ def messages_call(body: Mapping[str, Any]) -> GatewayCall:
         raise _bad("messages", "expected a list of messages")
     messages: list[dict[str, Any]] = []
     if body.get("system"):
-        messages.append({"role": "system", "content": _text_of(body["system"], "system")})
+        messages.append({"role": "system", "content": _system(body["system"])})
     for i, message in enumerate(raw):
         messages += _turn(message, i)
     metadata = body.get("metadata")
@@ -191,10 +208,10 @@ def messages_call(body: Mapping[str, Any]) -> GatewayCall:
 
 def _usage(u: Usage) -> dict[str, int]:
     return {
-        "input_tokens": u.input_tokens - u.cached_input_tokens,
+        "input_tokens": u.uncached_input_tokens,
         "output_tokens": u.output_tokens,
         "cache_read_input_tokens": u.cached_input_tokens,
-        "cache_creation_input_tokens": 0,
+        "cache_creation_input_tokens": u.cache_write_tokens,
     }
 
 

@@ -112,6 +112,7 @@ def _usage(u: Usage) -> dict[str, Any]:
         "completion_tokens": u.output_tokens,
         "total_tokens": u.total_tokens,
         "prompt_tokens_details": {"cached_tokens": u.cached_input_tokens},
+        "completion_tokens_details": {"reasoning_tokens": u.reasoning_tokens},
     }
 
 

@@ -1,7 +1,8 @@
 """Response cache: the top node of a target's stack.
 
 The key is the SHA-256 of canonical JSON over everything that changes the answer: the model
-that answers (spec name and provider id), the messages, every generation parameter (tools,
+that answers (spec name and provider id), the messages (prompt-cache markers included: they
+change what the provider bills), every generation parameter (tools and their markers,
 response_format and seed included) and the namespace (the task's, or the call's ``tenant``).
 API keys and headers never enter it. Only complete answers are stored: errors and cut streams
 never are, and a task caches calls with temperature above 0 only when it opts in. A fallback's
@@ -15,8 +16,9 @@ import contextlib
 import hashlib
 import json
 import re
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Iterator, Mapping
 from dataclasses import asdict
+from types import MappingProxyType
 
 from router.nodes.base import Node, Wrapper
 from router.state.base import StateBackend
@@ -41,14 +43,24 @@ def cache_key(request: Request, namespace: str) -> str:
         "seed": request.seed,
         "tools": [
             {"name": t.name, "description": t.description, "parameters": t.parameters}
+            | ({"cache_control": dict(t.cache_control)} if t.cache_control is not None else {})
             for t in request.tools
         ],
         "tool_choice": request.tool_choice,
         "response_format": request.response_format,
         "extra": dict(request.extra),
     }
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = json.dumps(
+        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _plain(value: object) -> object:
+    """Read-only mappings (a tool's default parameters, markers) as the dicts they show."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"a {type(value).__name__} is not JSON")
 
 
 def encode(response: Response) -> bytes:
@@ -61,6 +73,8 @@ def encode(response: Response) -> bytes:
         "provider": response.provider,
         "tool_calls": [asdict(c) for c in response.tool_calls],
         "raw_id": response.raw_id,
+        "reasoning": response.reasoning,
+        "thinking_blocks": [dict(b) for b in response.thinking_blocks],
     }
     return json.dumps(data, separators=(",", ":")).encode()
 
@@ -80,13 +94,19 @@ def decode(raw: bytes) -> Response | None:
             cached=True,
             tool_calls=tuple(ToolCall(**c) for c in data["tool_calls"]),
             raw_id=data.get("raw_id"),
+            reasoning=data.get("reasoning"),
+            thinking_blocks=tuple(MappingProxyType(b) for b in data.get("thinking_blocks", ())),
         )
     except (ValueError, KeyError, TypeError):
         return None  # an entry from another version or a corrupted one: treat as a miss
 
 
 def replay(response: Response) -> Iterator[Chunk]:
-    """A cached answer as a stream: word by word, then the final chunk."""
+    """A cached answer as a stream: its reasoning, then word by word, then the final chunk."""
+    if response.reasoning:
+        yield Chunk(
+            "", response.model, response.provider, cached=True, reasoning=response.reasoning
+        )
     for piece in _WORDS.findall(response.content):
         yield Chunk(piece, response.model, response.provider, cached=True)
     yield Chunk(
@@ -97,6 +117,7 @@ def replay(response: Response) -> Iterator[Chunk]:
         usage=response.usage,
         tool_calls=response.tool_calls,
         cached=True,
+        thinking_blocks=response.thinking_blocks,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from router.errors import ProviderUnavailable
@@ -25,6 +26,7 @@ from router.types import (
     Response,
     TextPart,
     ToolCall,
+    ToolDefinition,
     Usage,
 )
 
@@ -50,13 +52,17 @@ def _blocks(content: str | tuple[Part, ...]) -> list[dict[str, Any]]:
 
 def _block(p: Part) -> dict[str, Any]:
     if isinstance(p, TextPart):
-        return {"type": "text", "text": p.text}
-    assert isinstance(p, ImagePart)
-    if p.data is not None:
-        source = {"type": "base64", "media_type": p.media_type, "data": p.data}
+        block: dict[str, Any] = {"type": "text", "text": p.text}
     else:
-        source = {"type": "url", "url": p.url}
-    return {"type": "image", "source": source}
+        assert isinstance(p, ImagePart)
+        if p.data is not None:
+            source = {"type": "base64", "media_type": p.media_type, "data": p.data}
+        else:
+            source = {"type": "url", "url": p.url}
+        block = {"type": "image", "source": source}
+    if p.cache_control is not None:  # passed through untouched
+        block["cache_control"] = dict(p.cache_control)
+    return block
 
 
 def _turn(m: Message) -> dict[str, Any]:
@@ -64,23 +70,45 @@ def _turn(m: Message) -> dict[str, Any]:
         content: Any = m.content if isinstance(m.content, str) else _blocks(m.content)
         result = {"type": "tool_result", "tool_use_id": m.tool_call_id, "content": content}
         return {"role": "user", "content": [result]}
-    if m.role == "assistant" and m.tool_calls:
+    if m.role == "assistant" and (m.tool_calls or m.thinking_blocks):
+        # Thinking first, as it came (signatures intact), then the text and the tool calls.
+        thinking = [jsonable(b) for b in m.thinking_blocks]
         uses = [
             {"type": "tool_use", "id": c.id, "name": c.name, "input": c.parsed_arguments()}
             for c in m.tool_calls
         ]
-        return {"role": "assistant", "content": _blocks(m.content) + uses}
+        return {"role": "assistant", "content": thinking + _blocks(m.content) + uses}
     if isinstance(m.content, str):
         return {"role": m.role, "content": m.content}
     return {"role": m.role, "content": _blocks(m.content)}
 
 
-def messages_and_system(messages: tuple[Message, ...]) -> tuple[list[dict[str, Any]], str]:
-    system: list[str] = []
+def _marked(m: Message) -> bool:
+    return not isinstance(m.content, str) and any(p.cache_control for p in m.content)
+
+
+def _system(system: list[Message]) -> str | list[dict[str, Any]]:
+    """The system messages as one text, or as text blocks when one of them carries a cache
+    marker (which only a block can hold)."""
+    if not any(_marked(m) for m in system):
+        return "\n\n".join(s for s in (m.text for m in system) if s)
+    blocks: list[dict[str, Any]] = []
+    for m in system:
+        if isinstance(m.content, str):
+            blocks.extend(_blocks(m.content))
+        else:
+            blocks.extend(_block(p) for p in m.content if isinstance(p, TextPart) and p.text)
+    return blocks
+
+
+def messages_and_system(
+    messages: tuple[Message, ...],
+) -> tuple[list[dict[str, Any]], str | list[dict[str, Any]]]:
+    system: list[Message] = []
     turns: list[dict[str, Any]] = []
     for m in messages:
         if m.role == "system":
-            system.append(m.text)
+            system.append(m)
             continue
         turn = _turn(m)
         prev = turns[-1] if turns else None
@@ -93,7 +121,7 @@ def messages_and_system(messages: tuple[Message, ...]) -> tuple[list[dict[str, A
             prev["content"].extend(turn["content"])
         else:
             turns.append(turn)
-    return turns, "\n\n".join(s for s in system if s)
+    return turns, _system(system)
 
 
 def build_body(request: Request, *, stream: bool, default_max_tokens: int) -> dict[str, Any]:
@@ -113,10 +141,7 @@ def build_body(request: Request, *, stream: bool, default_max_tokens: int) -> di
         body["stop_sequences"] = list(request.stop)
     # ``seed`` has no Anthropic equivalent and is dropped.
     if request.tools:
-        body["tools"] = [
-            {"name": t.name, "description": t.description, "input_schema": jsonable(t.parameters)}
-            for t in request.tools
-        ]
+        body["tools"] = [_tool(t) for t in request.tools]
     if request.tool_choice is not None:
         mode, name = tool_choice_mode(request.tool_choice)
         body["tool_choice"] = {"type": "tool", "name": name} if name else _TOOL_CHOICE[mode]
@@ -129,6 +154,13 @@ def build_body(request: Request, *, stream: bool, default_max_tokens: int) -> di
     if request.extra:
         body.update(jsonable(request.extra))
     return body
+
+
+def _tool(t: ToolDefinition) -> dict[str, Any]:
+    out = {"name": t.name, "description": t.description, "input_schema": jsonable(t.parameters)}
+    if t.cache_control is not None:
+        out["cache_control"] = dict(t.cache_control)
+    return out
 
 
 def _output_format(rf: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -146,17 +178,27 @@ def _output_format(rf: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def parse_usage(u: Any, output_tokens: int | None = None) -> Usage:
+    """Anthropic's usage as :class:`Usage`: its ``input_tokens`` leaves out the tokens read
+    from the prompt cache (``cache_read_input_tokens``) and written to it
+    (``cache_creation_input_tokens``), which are added back, and kept apart."""
     if not isinstance(u, Mapping):
         return Usage()
     cached = int(u.get("cache_read_input_tokens") or 0)
     written = int(u.get("cache_creation_input_tokens") or 0)
     out = output_tokens if output_tokens is not None else int(u.get("output_tokens") or 0)
-    return Usage(int(u.get("input_tokens") or 0) + cached + written, out, cached)
+    return Usage(
+        int(u.get("input_tokens") or 0) + cached + written,
+        out,
+        cached,
+        cache_write_tokens=written,
+    )
 
 
 def parse_response(data: Mapping[str, Any], request: Request, latency_s: float) -> Response:
     texts: list[str] = []
     calls: list[ToolCall] = []
+    thoughts: list[str] = []
+    thinking: list[Mapping[str, Any]] = []
     for block in data["content"]:
         kind = block.get("type")
         if kind == "text":
@@ -164,6 +206,10 @@ def parse_response(data: Mapping[str, Any], request: Request, latency_s: float) 
         elif kind == "tool_use":
             args = json.dumps(block.get("input") or {}, ensure_ascii=False)
             calls.append(ToolCall(block["id"], block["name"], args))
+        elif kind in ("thinking", "redacted_thinking"):
+            thinking.append(MappingProxyType(dict(block)))
+            if kind == "thinking":
+                thoughts.append(str(block.get("thinking") or ""))
     reason = data.get("stop_reason") or ("tool_use" if calls else "end_turn")
     return Response(
         content="".join(texts),
@@ -176,13 +222,15 @@ def parse_response(data: Mapping[str, Any], request: Request, latency_s: float) 
         latency_s=latency_s,
         tool_calls=tuple(calls),
         raw_id=data.get("id"),
+        reasoning="".join(thoughts) if thinking else None,
+        thinking_blocks=tuple(thinking),
     )
 
 
 class AnthropicStream:
     """State of one Messages stream; ``message_stop`` is its terminal event."""
 
-    __slots__ = ("_finish", "_request", "_secret", "_tools", "_usage", "done")
+    __slots__ = ("_finish", "_request", "_secret", "_thinking", "_tools", "_usage", "done")
 
     def __init__(self, request: Request, secret: str | None) -> None:
         self._request = request
@@ -190,6 +238,7 @@ class AnthropicStream:
         self._finish = "stop"
         self._usage: dict[str, Any] = {}
         self._tools: dict[int, list[str]] = {}  # block index -> [id, name, start, streamed]
+        self._thinking: dict[int, dict[str, Any]] = {}  # block index -> the block so far
         self.done = False
 
     def feed(self, event: str | None, data: str) -> Chunk | None:
@@ -209,20 +258,27 @@ class AnthropicStream:
                 return Chunk(text, req.model, req.provider) if text else None
             if delta.get("type") == "input_json_delta" and obj.get("index") in self._tools:
                 self._tools[obj["index"]][3] += delta.get("partial_json") or ""
+            block = self._thinking.get(obj.get("index"))
+            if block is not None:
+                return self._think(block, delta)
         elif kind == "content_block_start":
             block = obj["content_block"]
+            if block.get("type") in ("thinking", "redacted_thinking"):
+                self._thinking[obj["index"]] = dict(block)
+                text = block.get("thinking")
+                return Chunk("", req.model, req.provider, reasoning=text) if text else None
             if block.get("type") == "tool_use":
                 start = json.dumps(block["input"]) if block.get("input") else ""
                 self._tools[obj["index"]] = [block["id"], block["name"], start, ""]
             elif block.get("type") == "text" and block.get("text"):
                 return Chunk(block["text"], req.model, req.provider)
         elif kind == "message_start":
-            self._usage.update(obj.get("message", {}).get("usage") or {})
+            self._take_usage(obj.get("message", {}).get("usage"))
         elif kind == "message_delta":
             reason = (obj.get("delta") or {}).get("stop_reason")
             if reason:
                 self._finish = STOP_REASONS.get(reason, reason)
-            self._usage.update(obj.get("usage") or {})
+            self._take_usage(obj.get("usage"))
         elif kind == "message_stop":
             self.done = True
         elif kind == "error":
@@ -230,6 +286,23 @@ class AnthropicStream:
                 None, None, obj, provider=req.provider, model=req.model, secret=self._secret
             )
         return None
+
+    def _think(self, block: dict[str, Any], delta: Mapping[str, Any]) -> Chunk | None:
+        """A thinking delta: kept in its block, streamed as reasoning (never as text)."""
+        if delta.get("type") == "signature_delta":
+            block["signature"] = str(block.get("signature") or "") + str(delta["signature"])
+        elif delta.get("type") == "thinking_delta":
+            text = str(delta.get("thinking") or "")
+            block["thinking"] = str(block.get("thinking") or "") + text
+            if text:
+                return Chunk("", self._request.model, self._request.provider, reasoning=text)
+        return None
+
+    def _take_usage(self, usage: Any) -> None:
+        """Usage comes in ``message_start`` (input, cache reads and writes) and is completed by
+        ``message_delta`` (output; newer servers repeat the rest, or send null for it)."""
+        if isinstance(usage, Mapping):
+            self._usage.update((k, v) for k, v in usage.items() if v is not None)
 
     def final(self) -> Chunk:
         req = self._request
@@ -244,4 +317,13 @@ class AnthropicStream:
             ToolCall(i, n, streamed or start or "{}")
             for i, n, start, streamed in (self._tools[k] for k in sorted(self._tools))
         )
-        return Chunk("", req.model, req.provider, self._finish, parse_usage(self._usage), calls)
+        thinking = tuple(MappingProxyType(self._thinking[k]) for k in sorted(self._thinking))
+        return Chunk(
+            "",
+            req.model,
+            req.provider,
+            self._finish,
+            parse_usage(self._usage),
+            calls,
+            thinking_blocks=thinking,
+        )

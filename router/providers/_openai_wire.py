@@ -125,14 +125,19 @@ def build_body(request: Request, *, stream: bool, max_tokens_field: str) -> dict
 def parse_usage(u: Any) -> Usage:
     if not isinstance(u, Mapping):
         return _NO_USAGE
+    # Both details are parts of their totals: cached_tokens of prompt_tokens, reasoning_tokens
+    # of completion_tokens (never added on top).
     details = u.get("prompt_tokens_details")
     cached = details.get("cached_tokens") if isinstance(details, Mapping) else None
+    out_details = u.get("completion_tokens_details")
+    reasoning = out_details.get("reasoning_tokens") if isinstance(out_details, Mapping) else None
     total = u.get("total_tokens")
     return Usage(
         int(u.get("prompt_tokens") or 0),
         int(u.get("completion_tokens") or 0),
         int(cached or 0),
         int(total) if total is not None else -1,
+        reasoning_tokens=int(reasoning or 0),
     )
 
 
@@ -160,7 +165,11 @@ def parse_response(data: Mapping[str, Any], request: Request, latency_s: float) 
     msg = choice.get("message") or {}
     calls = _tool_calls(msg.get("tool_calls"))
     reason = choice.get("finish_reason")
+    # OpenAI itself never returns its reasoning in Chat Completions; compatible servers
+    # (DeepSeek, vLLM, Ollama...) put it in reasoning_content (or reasoning).
+    thought = msg.get("reasoning_content") or msg.get("reasoning")
     return Response(
+        reasoning=thought if isinstance(thought, str) and thought else None,
         content=_text(msg.get("content")) or _text(msg.get("refusal")),
         finish_reason=FINISH_REASONS.get(reason, reason) if reason else _default_finish(calls),
         usage=parse_usage(data.get("usage")),
@@ -231,7 +240,12 @@ class OpenAIStream:
             slot[1] = slot[1] or fn.get("name") or ""
             slot[2] += fn.get("arguments") or ""
         text = delta.get("content") or delta.get("refusal")
-        return Chunk(text, req.model, req.provider) if text else None
+        thought = delta.get("reasoning_content") or delta.get("reasoning")
+        if not isinstance(thought, str):
+            thought = ""
+        if not (text or thought):
+            return None
+        return Chunk(text or "", req.model, req.provider, reasoning=thought)
 
     def final(self) -> Chunk:
         req = self._request

@@ -36,6 +36,11 @@ class AnthropicAdapter(SDKAdapter):
     #: The Messages API has no presence/frequency penalties, and rejects unknown fields.
     supports_penalties: ClassVar[bool] = False
     api_key_env: ClassVar[str] = "ANTHROPIC_API_KEY"
+    #: Anthropic's documented prompt-cache prices: reads 0.1x the input price, 5-minute
+    #: writes 1.25x (1-hour writes, 2x, need ``pricing.cache_write`` set).
+    cache_read_multiple: ClassVar[float] = 0.1
+    cache_write_multiple: ClassVar[float] = 1.25
+    reasoning_param: ClassVar[str | None] = "thinking"
 
     def _sdk_base_error(self) -> type[BaseException]:
         base: type[BaseException] = self._sdk.AnthropicError

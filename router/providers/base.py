@@ -68,14 +68,22 @@ class ProviderSettings:
 
 @dataclass(frozen=True, slots=True)
 class RequestProfile:
-    """What a provider type's wire format asks of a request, read from its adapter class once
-    per target when the spec is compiled, so the code that builds requests never branches on a
-    provider type."""
+    """What a provider type's wire format asks of a request (and how its provider prices the
+    prompt cache), read from its adapter class once per target when the spec is compiled, so
+    the code that builds and prices requests never branches on a provider type."""
 
     #: ``max_tokens`` sent when a request sets none (the API requires one); None: optional.
     default_max_tokens: int | None = None
     #: Whether ``presence_penalty``/``frequency_penalty`` exist in the wire format.
     penalties: bool = True
+    #: The provider's documented prices of prompt-cache reads and writes, as multiples of the
+    #: input price: what a model's ``pricing`` gets when it sets no ``cached_input`` or
+    #: ``cache_write``.
+    cache_read_multiple: float = 1.0
+    cache_write_multiple: float = 1.0
+    #: The per-call reasoning parameter the wire format takes (``thinking`` for the
+    #: Anthropic wire, ``reasoning_effort`` for the OpenAI wire), or None.
+    reasoning_param: str | None = None
 
 
 class Adapter(abc.ABC):
@@ -105,11 +113,23 @@ class Adapter(abc.ABC):
     sandbox_environment: ClassVar[Mapping[str, str]] = MappingProxyType({})
     #: The spec field whose variable a run on the sandbox fills with a dummy credential.
     sandbox_credential: ClassVar[Literal["api_key_env", "token_env"]] = "api_key_env"
+    #: Prompt-cache reads and writes as multiples of the input price, as the provider
+    #: documents them (defaults of a model's ``pricing``); 1: no discount assumed.
+    cache_read_multiple: ClassVar[float] = 1.0
+    cache_write_multiple: ClassVar[float] = 1.0
+    #: The per-call reasoning parameter the wire takes (``thinking``, ``reasoning_effort``).
+    reasoning_param: ClassVar[str | None] = None
 
     @classmethod
     def profile(cls) -> RequestProfile:
         """The quirks the request builder needs, as one immutable value."""
-        return RequestProfile(cls.requires_max_tokens, cls.supports_penalties)
+        return RequestProfile(
+            cls.requires_max_tokens,
+            cls.supports_penalties,
+            cls.cache_read_multiple,
+            cls.cache_write_multiple,
+            cls.reasoning_param,
+        )
 
     def __init__(self, settings: ProviderSettings) -> None:
         self.settings = settings

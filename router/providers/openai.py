@@ -34,6 +34,12 @@ class OpenAIAdapter(SDKAdapter):
     base_path: ClassVar[str] = "/v1"
     #: Read (by us, explicitly) when the settings carry no key; None: never read the env.
     api_key_env: ClassVar[str | None] = "OPENAI_API_KEY"
+    #: OpenAI caches long prompt prefixes by itself and bills reads at a discount (half the
+    #: input price for the GPT-4o family; less for newer models: set ``cached_input``); writes
+    #: cost nothing extra.
+    cache_read_multiple: ClassVar[float] = 0.5
+    cache_write_multiple: ClassVar[float] = 1.0
+    reasoning_param: ClassVar[str | None] = "reasoning_effort"
 
     def _sdk_base_error(self) -> type[BaseException]:
         base: type[BaseException] = self._sdk.OpenAIError

@@ -23,6 +23,9 @@ class OpenAICompatibleAdapter(OpenAIAdapter):
     type_name = "openai_compatible"
     max_tokens_field = "max_tokens"  # what most compatible servers understand
     api_key_env = None
+    #: Hosts price their prompt caches differently (or have none): no discount assumed; a
+    #: model's ``pricing.cached_input`` says what its host charges.
+    cache_read_multiple = 1.0
 
     def __init__(self, settings: ProviderSettings) -> None:
         if not settings.base_url:

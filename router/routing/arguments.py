@@ -175,6 +175,47 @@ def _session(value: object) -> str:
     return value
 
 
+#: OpenAI's ``reasoning_effort`` values (the openai SDK's ``ReasoningEffort``).
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+_THINKING_KEYS = {"enabled": {"type", "budget_tokens", "display"}, "adaptive": {"type", "display"}}
+_THINKING_HELP = (
+    "use {'type': 'enabled', 'budget_tokens': N} (N >= 1024, below max_tokens), "
+    "{'type': 'adaptive'} or {'type': 'disabled'}"
+)
+MIN_THINKING_BUDGET = 1024
+
+
+def _thinking(value: object) -> Mapping[str, Any]:
+    """Anthropic's extended thinking setting, as its API takes it."""
+    kind = value.get("type") if isinstance(value, Mapping) else None
+    if kind not in ("enabled", "adaptive", "disabled"):
+        raise _bad("thinking", f"{shown(value)} is not a thinking setting; {_THINKING_HELP}")
+    assert isinstance(value, Mapping)
+    extra = set(value) - _THINKING_KEYS.get(kind, {"type"})
+    if extra:
+        raise _bad("thinking", f"unknown key {sorted(extra)[0]!r} for type {kind!r}")
+    if kind == "enabled":
+        budget = value.get("budget_tokens")
+        if type(budget) is not int or budget < MIN_THINKING_BUDGET:
+            raise _bad(
+                "thinking.budget_tokens",
+                f"{shown(budget)} is not an integer >= {MIN_THINKING_BUDGET}; {_THINKING_HELP}",
+            )
+    if value.get("display", "summarized") not in ("summarized", "omitted"):
+        raise _bad("thinking.display", f"{shown(value['display'])} is not summarized or omitted")
+    return dict(value)
+
+
+def _reasoning_effort(value: object) -> str:
+    if value not in REASONING_EFFORTS:
+        raise _bad(
+            "reasoning_effort",
+            f"{shown(value)} is not one of {', '.join(REASONING_EFFORTS)}",
+        )
+    assert isinstance(value, str)
+    return value
+
+
 def _cache(value: object) -> bool:
     if not isinstance(value, bool):
         raise _bad("cache", f"{shown(value)} is not True or False")
@@ -280,6 +321,7 @@ class CheckedParams:
         "max_tokens",
         "metadata",
         "presence_penalty",
+        "reasoning_effort",
         "response_format",
         "seed",
         "session",
@@ -287,6 +329,7 @@ class CheckedParams:
         "tags",
         "temperature",
         "tenant",
+        "thinking",
         "timeout",
         "tool_choice",
         "tools",
@@ -311,6 +354,8 @@ class CheckedParams:
         self.cache = True
         self.tenant: str | None = None
         self.session: str | None = None
+        self.thinking: Mapping[str, Any] | None = None
+        self.reasoning_effort: str | None = None
 
 
 _SIMPLE: dict[str, Callable[[Any], Any]] = {
@@ -321,6 +366,8 @@ _SIMPLE: dict[str, Callable[[Any], Any]] = {
     "tenant": _tenant,
     "session": _session,
     "cache": _cache,
+    "thinking": _thinking,
+    "reasoning_effort": _reasoning_effort,
 }
 
 
@@ -344,6 +391,13 @@ def check_params(params: Mapping[str, Any]) -> CheckedParams:
     choice = params.get("tool_choice")
     if choice is not None:
         out.tool_choice = _tool_choice(choice, out.tools)
+    budget = (out.thinking or {}).get("budget_tokens")
+    if budget is not None and out.max_tokens is not None and out.max_tokens <= budget:
+        raise _bad(
+            "max_tokens",
+            f"{out.max_tokens} must be above thinking.budget_tokens ({budget}): thinking "
+            "tokens count toward max_tokens",
+        )
     return out
 
 

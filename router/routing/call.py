@@ -21,6 +21,7 @@ from router.providers.base import RequestProfile
 from router.routing.arguments import CheckedParams, check_params
 from router.routing.features import request_features
 from router.routing.plan import Plan, make_plan
+from router.routing.reasoning import check_reasoning
 from router.specmodel import ModelSpec, Params, Spec, TaskSpec
 from router.types import (
     Message,
@@ -48,6 +49,8 @@ CALL_PARAMS = frozenset(
         "cache",
         "tenant",
         "session",
+        "thinking",
+        "reasoning_effort",
     }
 )
 # Endpoints, keys and models come from the spec only: a per-call override would bypass
@@ -107,6 +110,9 @@ class Call:
     cache: bool = True
     tenant: str | None = None
     session: str | None = None  # sticky routing: the deployment this session used last
+    #: The reasoning settings given (``thinking``, ``reasoning_effort``): each target gets
+    #: the one its wire format takes.
+    reasoning: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def task(self) -> TaskSpec:
@@ -270,7 +276,15 @@ def prepare_call(
             presence_penalty=checked.presence_penalty,
             frequency_penalty=checked.frequency_penalty,
         )
+    reasoning: dict[str, Any] = {}
+    if checked.thinking is not None:
+        reasoning["thinking"] = checked.thinking
+    if checked.reasoning_effort is not None:
+        reasoning["reasoning_effort"] = checked.reasoning_effort
+    if reasoning:
+        check_reasoning(spec, plan, reasoning)
     return Call(
+        reasoning=reasoning,
         plan=plan,
         messages=msgs,
         overrides=overrides,
@@ -297,9 +311,17 @@ def build_request(
     # An API that requires max_tokens gets its adapter's default; never more than the model
     # can give.
     max_tokens = p.max_tokens if p.max_tokens is not None else profile.default_max_tokens
+    extra: dict[str, Any] = {}
+    wants = profile.reasoning_param
+    if wants is not None and wants in call.reasoning:
+        setting = call.reasoning[wants]
+        extra[wants] = setting
+        budget = setting.get("budget_tokens") if isinstance(setting, Mapping) else None
+        if budget is not None and p.max_tokens is None:
+            # Thinking counts toward max_tokens: room for the answer above the budget.
+            max_tokens = budget + (profile.default_max_tokens or 0)
     if max_tokens is not None and model.max_output_tokens is not None:
         max_tokens = min(max_tokens, model.max_output_tokens)
-    extra: dict[str, Any] = {}
     # Penalties only where the wire format has them (Anthropic rejects unknown fields).
     if profile.penalties:
         if p.presence_penalty is not None:
@@ -343,4 +365,13 @@ def cost_of(model: ModelSpec, usage: Usage | None) -> float | None:
     """The call's cost in USD from the spec's prices; None when it cannot be priced."""
     if model.pricing is None or usage is None:
         return None
-    return model.pricing.cost(usage.input_tokens, usage.output_tokens, usage.cached_input_tokens)
+    return model.pricing.cost(
+        usage.input_tokens, usage.output_tokens, usage.cached_input_tokens, usage.cache_write_tokens
+    )
+
+
+def savings_of(model: ModelSpec, usage: Usage | None) -> float | None:
+    """What the provider's prompt cache saved on the call, in USD; None when unpriced."""
+    if model.pricing is None or usage is None:
+        return None
+    return model.pricing.cache_savings(usage.cached_input_tokens, usage.cache_write_tokens)

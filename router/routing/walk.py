@@ -6,7 +6,7 @@ long, or ``None``: done) and what each outcome means (retry, move on, stop).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from router.errors import (
@@ -17,7 +17,7 @@ from router.errors import (
     ProviderTimeout,
 )
 from router.routing.balance import Pool
-from router.routing.call import Call, Target, cost_of
+from router.routing.call import Call, Target, cost_of, savings_of
 from router.routing.retry import RetryShare, backoff
 from router.specmodel import Spec
 from router.types import Attempt, Response
@@ -381,20 +381,15 @@ class ChainRun:
             pool = self.targets.get(target.model.name)
             if isinstance(pool, Pool):
                 pool.bind(session, target)
-        return Response(
-            response.content,
-            response.finish_reason,
-            response.usage,
-            target.model.name,
-            response.model_id,
-            target.provider,
-            0.0 if response.cached else cost_of(target.model, response.usage),
-            self.clock() - self.started,
-            response.cached,
-            tuple(self.attempts),
-            response.tool_calls,
-            response.raw_id,
-            target.deployment,
+        return replace(
+            response,
+            model=target.model.name,
+            provider=target.provider,
+            cost=0.0 if response.cached else cost_of(target.model, response.usage),
+            latency_s=self.clock() - self.started,
+            attempts=tuple(self.attempts),
+            deployment=target.deployment,
+            cache_savings=0.0 if response.cached else savings_of(target.model, response.usage),
         )
 
     def give_up(self) -> AllModelsFailed | NoRouteError:

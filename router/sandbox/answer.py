@@ -6,6 +6,7 @@ back, so the two APIs always agree on what the "model" said for the same input.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -80,6 +81,13 @@ class Prompt:
     stream: bool = False
     include_usage: bool = False
     n: int = 1
+    #: Prefixes the prompt cache may hold (router.sandbox.prompt_cache), and what it did.
+    cache_points: tuple[tuple[int, str], ...] = ()
+    cache_read: int = 0
+    cache_write: int = 0
+    #: Anthropic's extended thinking was asked for; OpenAI's reasoning effort.
+    thinking: bool = False
+    reasoning_effort: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,9 @@ class Completion:
     prompt_tokens: int
     cached_tokens: int
     completion_tokens: int
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0  # part of completion_tokens
+    thinking: str = ""  # Anthropic's thinking text (its tokens are in completion_tokens)
 
     @property
     def text_pieces(self) -> list[str]:
@@ -255,6 +266,7 @@ def _apply_limits(text: str, prompt: Prompt) -> tuple[str, Finish, str | None]:
 def compose(prompt: Prompt, key: str, *, refuse: bool = False) -> Completion:
     """The answer for a prompt; `key` seeds the ids so runs are reproducible."""
     cached = prompt.prompt_tokens // 2 if "cached" in prompt.model.lower() else 0
+    cached = prompt.cache_read or (0 if prompt.cache_write else cached)
     tool = None if refuse else pick_tool(prompt)
     completion = Completion(
         id=make_id(prompt.api, "completion", key),
@@ -265,7 +277,11 @@ def compose(prompt: Prompt, key: str, *, refuse: bool = False) -> Completion:
         prompt_tokens=prompt.prompt_tokens,
         cached_tokens=cached,
         completion_tokens=0,
+        cache_write_tokens=prompt.cache_write,
     )
+    completion.thinking = think(prompt) if prompt.thinking else ""
+    completion.reasoning_tokens = REASONING_TOKENS.get(prompt.reasoning_effort or "", 0)
+    extra = count_tokens(completion.thinking) + completion.reasoning_tokens
     if tool is not None:
         sentence = first_sentence(prompt.user_text) or tool.name
         call = ToolCall(
@@ -280,6 +296,7 @@ def compose(prompt: Prompt, key: str, *, refuse: bool = False) -> Completion:
             count_tokens(completion.text)
             + count_tokens(tool.name)
             + count_tokens(call.arguments_json)
+            + extra
         )
         return completion
     text, finish, stop_seq = _apply_limits(reply_text(prompt), prompt)
@@ -287,5 +304,20 @@ def compose(prompt: Prompt, key: str, *, refuse: bool = False) -> Completion:
         toks = pieces(text)
         text, finish, stop_seq = "".join(toks[: len(toks) // 2]), "filter", None
     completion.text, completion.finish, completion.stop_sequence = text, finish, stop_seq
-    completion.completion_tokens = len(pieces(text))
+    completion.completion_tokens = len(pieces(text)) + extra
     return completion
+
+
+#: Reasoning tokens an OpenAI reasoning model spends per ``reasoning_effort``.
+REASONING_TOKENS = {"none": 0, "minimal": 8, "low": 32, "medium": 128, "high": 512, "xhigh": 1024}
+
+
+def think(prompt: Prompt) -> str:
+    """What the model thinks before answering (Anthropic's extended thinking)."""
+    topic = first_sentence(prompt.tool_result or prompt.user_text) or "the request"
+    return f"The user wants: {topic} I should answer briefly and plainly."
+
+
+def signature(thinking: str) -> str:
+    """The signature of a thinking block (the real API's is opaque; this one is checkable)."""
+    return base64.b64encode(hashlib.sha256(f"sandbox/{thinking}".encode()).digest()).decode()

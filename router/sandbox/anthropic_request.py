@@ -7,7 +7,8 @@ import binascii
 import json
 from typing import Any, Literal
 
-from .answer import IMAGE_TOKENS, MESSAGE_OVERHEAD, Prompt, ToolDef, count_tokens
+from .answer import IMAGE_TOKENS, MESSAGE_OVERHEAD, Prompt, ToolDef, count_tokens, signature
+from .prompt_cache import anthropic_points
 from .wire import WireError
 
 _MEDIA_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
@@ -77,6 +78,12 @@ def _block_texts(blocks: list[Any], at: str) -> tuple[str, str | None, int, int]
             images += 1
         elif kind == "tool_use":
             extra += count_tokens(json.dumps(block.get("input", {})))
+        elif kind == "thinking":
+            thought = block.get("thinking")
+            if not isinstance(thought, str) or block.get("signature") != signature(thought):
+                raise bad(f"{where}: Invalid `signature` in `thinking` block")
+        elif kind == "redacted_thinking" and not isinstance(block.get("data"), str):
+            raise bad(f"{where}.redacted_thinking.data: Field required")
         elif kind == "tool_result":
             inner = block.get("content")
             if isinstance(inner, list):
@@ -200,4 +207,30 @@ def parse_request(body: Any) -> Prompt:
     if body.get("stream") not in (None, True, False):
         raise bad("stream: Input should be a valid boolean")
     prompt.stream = body.get("stream") is True
+    prompt.thinking = _thinking(body.get("thinking"), max_tokens)
+    prompt.cache_points = anthropic_points(body)
     return prompt
+
+
+def _thinking(value: Any, max_tokens: int) -> bool:
+    """Whether extended thinking is on; checked as the real API checks it."""
+    if value is None:
+        return False
+    kind = value.get("type") if isinstance(value, dict) else None
+    if kind == "disabled":
+        return False
+    if kind == "adaptive":
+        return True
+    if kind != "enabled":
+        raise bad(
+            "thinking: Input tag does not match any of the expected tags: 'enabled', "
+            "'disabled', 'adaptive'"
+        )
+    budget = value.get("budget_tokens")
+    if not isinstance(budget, int) or isinstance(budget, bool):
+        raise bad("thinking.enabled.budget_tokens: Field required")
+    if budget < 1024:
+        raise bad("thinking.enabled.budget_tokens: Input should be greater than or equal to 1024")
+    if budget >= max_tokens:
+        raise bad("`max_tokens` must be greater than `thinking.budget_tokens`")
+    return True

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
 from typing import Any
 
-from .answer import IMAGE_TOKENS, MESSAGE_OVERHEAD, Prompt, ToolDef, count_tokens
+from .answer import IMAGE_TOKENS, MESSAGE_OVERHEAD, REASONING_TOKENS, Prompt, ToolDef, count_tokens
 from .wire import WireError
 
 _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
@@ -184,6 +185,9 @@ def parse_request(body: Any) -> Prompt:
             code="empty_array",
         )
     prompt = Prompt(api="openai", model=model, prompt_tokens=MESSAGE_OVERHEAD)
+    # The prefixes OpenAI's prompt cache may hold: one per message boundary.
+    prefix = hashlib.sha256(json.dumps([model, body.get("tools")], default=str).encode())
+    points: list[tuple[int, str]] = []
     for i, msg in enumerate(messages):
         if not isinstance(msg, dict) or msg.get("role") is None:
             raise bad(
@@ -210,6 +214,8 @@ def parse_request(body: Any) -> Prompt:
         prompt.prompt_tokens += (
             MESSAGE_OVERHEAD + count_tokens(text) + count_tokens(calls) + IMAGE_TOKENS * images
         )
+        prefix.update(json.dumps(msg, sort_keys=True, default=str).encode())
+        points.append((prompt.prompt_tokens, prefix.copy().hexdigest()))
         if role == "user":
             prompt.user_text, prompt.tool_result = text, None
             prompt.images += images
@@ -218,7 +224,19 @@ def parse_request(body: Any) -> Prompt:
         elif role in ("tool", "function"):
             prompt.tool_result = text
     prompt.tools = _tools(body)
-    prompt.prompt_tokens += count_tokens(json.dumps(body.get("tools") or ""))
+    tool_tokens = count_tokens(json.dumps(body.get("tools") or ""))
+    prompt.prompt_tokens += tool_tokens
+    prompt.cache_points = tuple((t + tool_tokens, d) for t, d in points)
+    effort = body.get("reasoning_effort")
+    if effort is not None and effort not in REASONING_TOKENS:
+        raise bad(
+            f"Invalid value: '{effort}'. Supported values are: "
+            + ", ".join(f"'{e}'" for e in REASONING_TOKENS)
+            + ".",
+            param="reasoning_effort",
+            code="invalid_value",
+        )
+    prompt.reasoning_effort = effort
     prompt.tool_choice, prompt.forced_tool = _tool_choice(body, prompt.tools)
     if body.get("stream") not in (None, True, False):
         raise bad(

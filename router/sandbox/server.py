@@ -316,6 +316,7 @@ class SandboxServer:
             if error is not None:
                 return await self._error(writer, wire, error, rid, close, rec, spec)
         refuse = spec is not None and spec.filter is not None
+        self.state.prompt_cache.settle(prompt)
         completion = compose(prompt, key, refuse=refuse)
         rec.status = 200
         if prompt.stream:

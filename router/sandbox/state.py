@@ -9,6 +9,7 @@ from typing import Any
 
 from .answer import Api
 from .faults import FaultBook
+from .prompt_cache import PromptCache
 
 # Values of these headers never reach recordings, so test logs cannot leak keys.
 REDACTED_HEADERS = frozenset(
@@ -71,6 +72,7 @@ class SandboxState:
         #: a key (vLLM, Ollama); one that is presented is still checked.
         self.keyless = keyless
         self.faults = FaultBook(seed)
+        self.prompt_cache = PromptCache()
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._counters = dict.fromkeys(_COUNTERS, 0)
@@ -112,6 +114,7 @@ class SandboxState:
 
     def reset(self) -> None:
         self.faults.clear()
+        self.prompt_cache.clear()
         with self._lock:
             self._requests.clear()
             self._counters = dict.fromkeys(_COUNTERS, 0)

@@ -13,6 +13,7 @@ from .answer import (
     Prompt,
     context_overflow,
     pieces,
+    signature,
 )
 from .anthropic_request import bad, error_body, parse_request
 from .http11 import Headers
@@ -64,17 +65,25 @@ class AnthropicWire:
         return parse_request(body)
 
     def _usage(self, c: Completion) -> dict[str, Any]:
+        written = c.cache_write_tokens
         return {
-            "input_tokens": c.prompt_tokens - c.cached_tokens,
-            "cache_creation_input_tokens": 0,
+            "input_tokens": c.prompt_tokens - c.cached_tokens - written,
+            "cache_creation_input_tokens": written,
             "cache_read_input_tokens": c.cached_tokens,
-            "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": written,
+                "ephemeral_1h_input_tokens": 0,
+            },
             "output_tokens": c.completion_tokens,
             "service_tier": "standard",
         }
 
     def _blocks(self, c: Completion) -> list[dict[str, Any]]:
         blocks: list[dict[str, Any]] = []
+        if c.thinking:
+            blocks.append(
+                {"type": "thinking", "thinking": c.thinking, "signature": signature(c.thinking)}
+            )
         if c.text:
             blocks.append({"type": "text", "text": c.text})
         if c.tool_call is not None:
@@ -124,6 +133,12 @@ class AnthropicWire:
             if block["type"] == "text":
                 opening: dict[str, Any] = {"type": "text", "text": ""}
                 deltas = [{"type": "text_delta", "text": p} for p in pieces(block["text"])]
+            elif block["type"] == "thinking":
+                opening = {"type": "thinking", "thinking": "", "signature": ""}
+                deltas = [
+                    *({"type": "thinking_delta", "thinking": p} for p in pieces(block["thinking"])),
+                    {"type": "signature_delta", "signature": block["signature"]},
+                ]
             else:
                 opening = {**block, "input": {}}
                 deltas = [

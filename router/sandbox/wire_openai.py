@@ -63,7 +63,7 @@ class OpenAIWire:
             "total_tokens": c.prompt_tokens + completion_tokens,
             "prompt_tokens_details": {"cached_tokens": c.cached_tokens, "audio_tokens": 0},
             "completion_tokens_details": {
-                "reasoning_tokens": 0,
+                "reasoning_tokens": c.reasoning_tokens * n,
                 "audio_tokens": 0,
                 "accepted_prediction_tokens": 0,
                 "rejected_prediction_tokens": 0,

@@ -161,10 +161,13 @@ def providers(value: Any, defaults: Defaults) -> Mapping[str, ProviderSpec]:
 def _pricing(data: Mapping[str, Any] | None) -> Pricing | None:
     if not data:
         return None
+    # Cache prices left out stay None: the provider's multiples of input, filled in when the
+    # spec is compiled (they depend on who serves each deployment).
     return Pricing(
         input=data["input"],
         output=data["output"],
-        cached_input=data.get("cached_input", data["input"]),
+        cached_input=data.get("cached_input"),
+        cache_write=data.get("cache_write"),
     )
 
 

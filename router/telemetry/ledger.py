@@ -22,7 +22,7 @@ from router.telemetry.records import AttemptRecord, RequestRecord
 
 __all__ = ["SCHEMA_VERSION", "Ledger", "LedgerError", "MemoryLedger", "SQLiteLedger"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class LedgerError(Exception):
@@ -121,6 +121,9 @@ _ATTEMPT_COLUMNS = (
     "ts",
     "error",
     "deployment",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cache_savings",
 )
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -158,6 +161,9 @@ CREATE TABLE IF NOT EXISTS attempts (
     ts REAL NOT NULL,
     error TEXT,
     deployment TEXT,
+    cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+    reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_savings REAL DEFAULT 0,
     PRIMARY KEY (request_id, seq)
 );
 CREATE INDEX IF NOT EXISTS attempts_ts ON attempts (ts);
@@ -244,10 +250,14 @@ def _attempt_row(a: AttemptRecord) -> tuple[Any, ...]:
         a.ts,
         a.error,
         a.deployment,
+        a.cache_write_tokens,
+        a.reasoning_tokens,
+        a.cache_savings,
     )
 
 
 def _attempt(row: sqlite3.Row) -> AttemptRecord:
+    fields = dict(row)
     return AttemptRecord(
         task=row["task"],
         model=row["model"],
@@ -264,7 +274,11 @@ def _attempt(row: sqlite3.Row) -> AttemptRecord:
         cache_hit=bool(row["cache_hit"]),
         ts=row["ts"],
         error=row["error"],
-        deployment=dict(row).get("deployment"),  # none in a version-1 file read as it is
+        deployment=fields.get("deployment"),  # none in a version-1 file read as it is
+        # none in a version-1 or 2 file read as it is: nothing known of the prompt cache
+        cache_write_tokens=fields.get("cache_write_tokens") or 0,
+        reasoning_tokens=fields.get("reasoning_tokens") or 0,
+        cache_savings=fields.get("cache_savings", 0.0) if row["cost"] is not None else None,
     )
 
 
@@ -396,13 +410,20 @@ def _prepare(conn: sqlite3.Connection, *, readonly: bool) -> None:
     conn.execute("PRAGMA synchronous=NORMAL")
     if version < SCHEMA_VERSION:
         # IMMEDIATE: two processes creating the same file take turns. Version 1 had no
-        # deployment columns: added (NULL in its rows).
-        upgrade = (
-            "ALTER TABLE requests ADD COLUMN deployment TEXT; "
-            "ALTER TABLE attempts ADD COLUMN deployment TEXT;"
-            if version == 1
-            else ""
-        )
+        # deployment columns (added: NULL in its rows); versions 1 and 2 no prompt-cache
+        # writes, reasoning tokens or cache savings (added: 0 in their rows).
+        upgrade = ""
+        if version == 1:
+            upgrade += (
+                "ALTER TABLE requests ADD COLUMN deployment TEXT; "
+                "ALTER TABLE attempts ADD COLUMN deployment TEXT; "
+            )
+        if version in (1, 2):
+            upgrade += (
+                "ALTER TABLE attempts ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0; "
+                "ALTER TABLE attempts ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0; "
+                "ALTER TABLE attempts ADD COLUMN cache_savings REAL DEFAULT 0; "
+            )
         conn.executescript(
             f"BEGIN IMMEDIATE; {upgrade} {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
         )

@@ -6,7 +6,8 @@ only; never from text that could carry a secret or personal data)::
     router_requests_total{task, model, outcome}        model "" when none answered
     router_attempts_total{task, model, provider, outcome, error_kind}
     router_deployment_attempts_total{model, deployment, outcome}   every deployment by name
-    router_tokens_total{model, kind}                   kind: input, output, cached_input
+    router_tokens_total{model, kind}                   kind: input, output, cached_input,
+                                                       cache_write, reasoning
     router_cost_usd_total{model}                       priced attempts only
     router_unpriced_attempts_total{model}              attempts whose cost is unknown
     router_fallbacks_total{task}                       models tried after the first
@@ -146,6 +147,8 @@ class Metrics:
                 ("input", a.input_tokens),
                 ("output", a.output_tokens),
                 ("cached_input", a.cached_input_tokens),
+                ("cache_write", a.cache_write_tokens),
+                ("reasoning", a.reasoning_tokens),
             ):
                 if n:
                     child(self._tokens, a.model, kind).inc(n)

@@ -54,6 +54,14 @@ class AttemptRecord:
     ts: float  # wall-clock start, seconds since the epoch
     error: str | None = None
     deployment: str | None = None  # the model's deployment tried (its name, never a key)
+    #: Prompt tokens written to the provider's prompt cache (part of ``input_tokens``, as
+    #: ``cached_input_tokens``, the ones read from it, are).
+    cache_write_tokens: int = 0
+    #: Output tokens spent reasoning (part of ``output_tokens``).
+    reasoning_tokens: int = 0
+    #: USD the provider's prompt cache saved (reads at the input price minus what they cost,
+    #: less the premium paid for writes); None when unpriced.
+    cache_savings: float | None = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +96,12 @@ class RequestRecord:
     def output_tokens(self) -> int:
         return sum(a.output_tokens for a in self.attempts)
 
+    @property
+    def cache_savings(self) -> float | None:
+        """USD the provider's prompt cache saved over the attempts (None: some unpriced)."""
+        values = [a.cache_savings for a in self.attempts]
+        return None if None in values else sum(v for v in values if v is not None)
+
 
 def render_prompt(messages: Iterable[Message]) -> str:
     """The messages as ``role: text`` lines (images left out): the prompt text that content
@@ -103,6 +117,7 @@ def records_from(
     response: Response | None = None,
     interrupted: StreamInterrupted | None = None,
     interrupted_cost: float | None = None,
+    interrupted_savings: float | None = None,
     latency_s: float | None = None,
     stream: bool = False,
     content: bool = False,
@@ -114,7 +129,8 @@ def records_from(
     - Success: pass ``response`` (its usage and cost go to the ``ok`` attempt; ``latency_s``
       defaults to ``response.latency_s``).
     - Stream cut after its first chunk: pass ``interrupted`` (the StreamInterrupted; its usage
-      goes to the last attempt, priced at ``interrupted_cost`` when the engine can price it).
+      goes to the last attempt, priced at ``interrupted_cost`` when the engine can price it,
+      with ``interrupted_savings`` from the prompt cache).
     - Otherwise (AllModelsFailed, or a stream that failed before any chunk) the request failed.
 
     ``latency_s`` is the request's wall time (defaults to the sum of the attempts'). ``now``
@@ -135,14 +151,17 @@ def records_from(
         depth = depths.setdefault(a.model, len(depths))
         usage: Usage | None = None
         cost: float | None = 0.0
+        savings: float | None = 0.0
         if a.outcome == "ok" and response is not None:
-            usage, cost = response.usage, response.cost
+            usage, cost, savings = response.usage, response.cost, response.cache_savings
+            if response.cached or (cost is not None and savings is None):
+                savings = 0.0  # a replayed answer, or an engine that did not say
         elif i == last and interrupted is not None:
-            usage, cost = interrupted.usage, interrupted_cost
+            usage, cost, savings = interrupted.usage, interrupted_cost, interrupted_savings
             if usage is None:
-                cost = 0.0  # nothing known to have been used
+                cost = savings = 0.0  # nothing known to have been used
         elif a.outcome == "cancelled":
-            cost = None  # a hedge cancelled mid-flight: billed by the provider, usage unknown
+            cost = savings = None  # a hedge cancelled mid-flight: billed, usage unknown
         err = a.error
         out.append(
             AttemptRecord(
@@ -162,6 +181,9 @@ def records_from(
                 ts=start + offset,
                 error=err.message if err is not None else None,
                 deployment=a.deployment,
+                cache_write_tokens=usage.cache_write_tokens if usage is not None else 0,
+                reasoning_tokens=usage.reasoning_tokens if usage is not None else 0,
+                cache_savings=savings if cost is not None else None,
             )
         )
         offset += a.latency_s

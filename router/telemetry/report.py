@@ -11,6 +11,9 @@
   ranks, as numpy's default);
 - the cache hit rate and the fallback rate are over all requests (a request falls back when
   it tried more than one model);
+- the provider's prompt cache: tokens read from it and written to it, and what it saved (reads
+  at the input price minus what they cost, less the premium paid for writes), summed over the
+  priced attempts;
 - ``since`` selects requests that started at or after it, with all their attempts.
 """
 
@@ -67,6 +70,10 @@ class ModelRow:
     output_tokens: int
     cost: float
     unpriced: int
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    cache_savings: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +115,11 @@ class UsageReport:
     tasks: tuple[TaskRow, ...]
     first_ts: float | None = None
     last_ts: float | None = None
+    #: The provider's prompt cache over all attempts: tokens read, written, USD saved.
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_savings: float = 0.0
+    reasoning_tokens: int = 0
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -128,11 +140,25 @@ def _rate(n: int, d: int) -> float | None:
 class _Tally:
     """Running sums for one group of attempts."""
 
-    __slots__ = ("cost", "errors", "input", "latencies", "ok", "output", "skipped", "unpriced")
+    __slots__ = (
+        "cached",
+        "cost",
+        "errors",
+        "input",
+        "latencies",
+        "ok",
+        "output",
+        "reasoning",
+        "savings",
+        "skipped",
+        "unpriced",
+        "written",
+    )
 
     def __init__(self) -> None:
         self.ok = self.errors = self.skipped = self.input = self.output = self.unpriced = 0
-        self.cost = 0.0
+        self.cached = self.written = self.reasoning = 0
+        self.cost = self.savings = 0.0
         self.latencies: list[float] = []
 
     def add(self, a: AttemptRecord) -> None:
@@ -145,6 +171,11 @@ class _Tally:
             self.skipped += 1
         self.input += a.input_tokens
         self.output += a.output_tokens
+        self.cached += a.cached_input_tokens
+        self.written += a.cache_write_tokens
+        self.reasoning += a.reasoning_tokens
+        if a.cache_savings is not None:
+            self.savings += a.cache_savings
         if a.cost is None:
             self.unpriced += 1
         else:
@@ -225,6 +256,10 @@ def summarize(ledger: Ledger | Iterable[RequestRecord], since: float | None = No
                 output_tokens=t.output,
                 cost=t.cost,
                 unpriced=t.unpriced,
+                cached_input_tokens=t.cached,
+                cache_write_tokens=t.written,
+                reasoning_tokens=t.reasoning,
+                cache_savings=t.savings,
             )
             for name, t in sorted(models.items())
         ),
@@ -245,6 +280,10 @@ def summarize(ledger: Ledger | Iterable[RequestRecord], since: float | None = No
         ),
         first_ts=first,
         last_ts=last,
+        cache_read_tokens=total.cached,
+        cache_write_tokens=total.written,
+        cache_savings=total.savings,
+        reasoning_tokens=total.reasoning,
     )
 
 

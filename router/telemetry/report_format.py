@@ -46,6 +46,12 @@ def to_json(report: UsageReport) -> dict[str, Any]:
             "unpriced": report.unpriced_attempts,
         },
         "cost_usd": report.cost,
+        "prompt_cache": {
+            "read_tokens": report.cache_read_tokens,
+            "write_tokens": report.cache_write_tokens,
+            "savings_usd": report.cache_savings,
+        },
+        "reasoning_tokens": report.reasoning_tokens,
         "providers": [asdict(row) for row in report.providers],
         "models": [asdict(row) for row in report.models],
         "tasks": [asdict(row) for row in report.tasks],
@@ -122,6 +128,22 @@ def _table(columns: tuple[Column, ...], rows: Iterable[Any]) -> list[str]:
     return [render(cells[0]), "  ".join("-" * w for w in widths), *map(render, cells[1:])]
 
 
+def _prompt_cache(report: UsageReport) -> list[str]:
+    """The provider's prompt cache in one line (none when it was not used), and the reasoning
+    tokens (when there were any)."""
+    lines = []
+    if report.cache_read_tokens or report.cache_write_tokens:
+        saved = report.cache_savings
+        money = usd(saved) if saved >= 0 else f"-{usd(-saved)}"
+        lines.append(
+            f"prompt cache: {report.cache_read_tokens} tokens read, "
+            f"{report.cache_write_tokens} written; saved {money}"
+        )
+    if report.reasoning_tokens:
+        lines.append(f"reasoning: {report.reasoning_tokens} output tokens")
+    return lines
+
+
 def format_table(report: UsageReport) -> str:
     """The report as text: a summary, then tables per provider, model and task."""
     if not report.requests:
@@ -140,6 +162,7 @@ def format_table(report: UsageReport) -> str:
         + (unpriced if report.unpriced_requests else ""),
         f"cache hit rate: {_pct(report.cache_hit_rate)}  "
         f"fallback rate: {_pct(report.fallback_rate)}",
+        *_prompt_cache(report),
         "",
         *_table(_PROVIDER_COLUMNS, report.providers),
         "",

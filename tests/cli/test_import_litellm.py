@@ -36,6 +36,8 @@ MAPPED = {
     "litellm_params.max_tokens",
     "model_info.input_cost_per_token",
     "model_info.output_cost_per_token",
+    "model_info.cache_read_input_token_cost",
+    "model_info.cache_creation_input_token_cost",
     "model_info.max_input_tokens",
     "model_info.max_output_tokens",
     "model_info.supports_vision",

@@ -152,7 +152,9 @@ def test_a_version_1_ledger_gains_the_deployment_columns(tmp_path: Path) -> None
     writable = SQLiteLedger(path)
     assert [r.model for r in writable.requests()] == ["m"]
     writable.close()
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
+    assert (
+        sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 3
+    )  # upgraded to the current version
 
 
 def test_the_graph_draws_each_deployments_stack(make_router: MakeRouter, sb: Sandbox) -> None:

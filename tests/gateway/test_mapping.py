@@ -166,3 +166,40 @@ def test_what_the_gateway_cannot_pass_is_refused(body: dict[str, object], argume
     with pytest.raises(RequestError) as refused:
         messages_call(body)
     assert refused.value.argument == argument
+
+
+def test_anthropic_cache_marks_go_through_to_the_router() -> None:
+    mark = {"type": "ephemeral"}
+    call = messages_call(
+        {
+            "model": "chat",
+            "max_tokens": 64,
+            "system": [{"type": "text", "text": "Long rules.", "cache_control": mark}],
+            "tools": [
+                {"name": "lookup", "input_schema": {"type": "object"}, "cache_control": mark}
+            ],
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "Long document.", "cache_control": mark},
+                        {"type": "text", "text": "Question?"},
+                    ],
+                }
+            ],
+        }
+    )
+    assert call.messages[0] == {
+        "role": "system",
+        "content": [{"type": "text", "text": "Long rules.", "cache_control": mark}],
+    }
+    assert call.messages[1]["content"] == [
+        {"type": "text", "text": "Long document.", "cache_control": mark},
+        {"type": "text", "text": "Question?"},
+    ]
+    assert call.params["tools"][0]["cache_control"] == mark
+    unmarked = messages_call(
+        {"model": "chat", "max_tokens": 8, "system": [{"type": "text", "text": "Be brief."}],
+         "messages": [{"role": "user", "content": "Hi."}]}
+    )  # fmt: skip
+    assert unmarked.messages[0] == {"role": "system", "content": "Be brief."}

@@ -17,9 +17,16 @@ SPEC = "  default: {candidates: [small, medium, large]}\n"
 
 
 def test_each_adapter_class_states_its_request_quirks() -> None:
-    assert get_adapter_class("anthropic").profile() == RequestProfile(4096, penalties=False)
-    assert get_adapter_class("openai").profile() == RequestProfile(None, penalties=True)
-    assert get_adapter_class("openai_compatible").profile() == RequestProfile(None, True)
+    assert get_adapter_class("anthropic").profile() == RequestProfile(
+        4096, penalties=False, cache_read_multiple=0.1, cache_write_multiple=1.25,
+        reasoning_param="thinking",
+    )  # fmt: skip
+    assert get_adapter_class("openai").profile() == RequestProfile(
+        None, penalties=True, cache_read_multiple=0.5, reasoning_param="reasoning_effort"
+    )
+    assert get_adapter_class("openai_compatible").profile() == RequestProfile(
+        None, True, reasoning_param="reasoning_effort"
+    )
 
 
 @pytest.mark.parametrize("provider_type", PROVIDER_TYPES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -202,3 +203,37 @@ def test_closed_ledger_refuses_adds(tmp_path: Path) -> None:
     ledger.close()  # idempotent
     with pytest.raises(ValueError, match="closed"):
         ledger.add(request())
+
+
+def test_a_version_2_ledger_gains_the_prompt_cache_columns(tmp_path: Path) -> None:
+    """Issue 11 left version 2; version 3 adds cache writes, reasoning tokens and savings."""
+    path = tmp_path / "v2.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE requests (id INTEGER PRIMARY KEY, task TEXT NOT NULL, requested_task TEXT"
+        " NOT NULL, outcome TEXT NOT NULL, model TEXT, provider TEXT, latency_s REAL NOT NULL,"
+        " cost REAL, fallbacks INTEGER NOT NULL, cache_hit INTEGER NOT NULL, stream INTEGER"
+        " NOT NULL, ts REAL NOT NULL, deployment TEXT);"
+        "CREATE TABLE attempts (request_id INTEGER NOT NULL, seq INTEGER NOT NULL, task TEXT,"
+        " model TEXT, provider TEXT, outcome TEXT, error_kind TEXT, status INTEGER,"
+        " input_tokens INTEGER, output_tokens INTEGER, cached_input_tokens INTEGER, cost REAL,"
+        " latency_s REAL, depth INTEGER, cache_hit INTEGER, ts REAL, error TEXT,"
+        " deployment TEXT, PRIMARY KEY (request_id, seq));"
+        "INSERT INTO requests VALUES (1, 't', 't', 'ok', 'm', 'p', 0.1, 0.5, 0, 0, 0, 1.0, 'd');"
+        "INSERT INTO attempts VALUES (1, 0, 't', 'm', 'p', 'ok', NULL, NULL, 10, 5, 4, 0.5,"
+        " 0.1, 0, 0, 1.0, NULL, 'd');"
+        "PRAGMA user_version = 2;"
+    )
+    conn.close()
+    (old,) = SQLiteLedger(path, readonly=True).attempts()  # read as it is
+    assert (old.cached_input_tokens, old.cache_write_tokens, old.cache_savings) == (4, 0, 0)
+    writable = SQLiteLedger(path)
+    fresh = replace(attempt(), cache_write_tokens=7, reasoning_tokens=3, cache_savings=0.25)
+    writable.add(request(fresh))
+    rows = list(writable.attempts())
+    writable.close()
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert [(a.cache_write_tokens, a.reasoning_tokens, a.cache_savings) for a in rows] == [
+        (0, 0, 0.0),
+        (7, 3, 0.25),
+    ]

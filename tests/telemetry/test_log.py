@@ -59,7 +59,8 @@ FALLBACK = request(
 ATTEMPT_KEYS = {
     "event", "request_id", "task", "model", "provider", "outcome", "error_kind", "status", "error",
     "input_tokens", "output_tokens", "cached_input_tokens", "cost", "latency_ms", "depth",
-    "cache_hit", "level", "timestamp", "log_level", "deployment",
+    "cache_hit", "level", "timestamp", "log_level", "deployment", "cache_write_tokens",
+    "reasoning_tokens", "cache_savings",
 }  # fmt: skip
 REQUEST_KEYS = {
     "event", "request_id", "task", "requested_task", "outcome", "model", "provider", "attempts",

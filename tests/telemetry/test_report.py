@@ -195,7 +195,7 @@ def test_json_shape() -> None:
     assert json.loads(json.dumps(data)) == data
     assert set(data) == {
         "since", "first", "last", "requests", "attempts", "cost_usd", "providers", "models",
-        "tasks",
+        "tasks", "prompt_cache", "reasoning_tokens",
     }  # fmt: skip
     assert data["since"] == "2027-01-15T08:00:00+00:00"
     assert data["cost_usd"] == 0.375

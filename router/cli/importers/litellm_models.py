@@ -194,8 +194,7 @@ def _deployment(
         notes.skip(f"{where}.litellm_params.weight", "is not a number of 0 or more")
         weight = None
     handled = {"model", "api_key", "api_base", "rpm", "tpm", "order", "weight", "timeout"}
-    handled |= set(_PARAMS)
-    handled |= {"input_cost_per_token", "output_cost_per_token", "cache_read_input_token_cost"}
+    handled |= set(_PARAMS) | _PRICES
     for key in params:
         if key in handled:
             continue
@@ -204,11 +203,20 @@ def _deployment(
             why = "not copied (header values may be secrets): add `headers` to the provider"
         notes.skip(f"{where}.litellm_params.{key}", why)
     described = {"mode", "max_tokens", "max_input_tokens", "max_output_tokens", *_CAPABILITIES}
-    described |= {"input_cost_per_token", "output_cost_per_token", "cache_read_input_token_cost"}
+    described |= _PRICES
     for key in info:
         if key not in described:
             notes.skip(f"{where}.model_info.{key}", "has no equivalent here")
     return Deployment(model, int(order) if isinstance(order, int) else None, weight)
+
+
+#: LiteLLM's per-token prices that become the model's ``pricing``.
+_PRICES = {
+    "input_cost_per_token",
+    "output_cost_per_token",
+    "cache_read_input_token_cost",
+    "cache_creation_input_token_cost",
+}
 
 
 def _describe(model: dict[str, Any], params: Mapping[str, Any], info: Mapping[str, Any]) -> None:
@@ -223,6 +231,7 @@ def _describe(model: dict[str, Any], params: Mapping[str, Any], info: Mapping[st
         ("input", "input_cost_per_token"),
         ("output", "output_cost_per_token"),
         ("cached_input", "cache_read_input_token_cost"),
+        ("cache_write", "cache_creation_input_token_cost"),
     ):
         per_token = read(theirs)
         if per_token is not None:
