@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from router.diagnostics import Diagnostic
 from router.spec.build import deployment_entries, deployment_names
-from router.spec.checks_providers import _env_check, _env_value_check, url_diagnostics
+from router.spec.checks_providers import env_check, env_value_check, url_diagnostics
 from router.spec.yamlload import PathT
 
 if TYPE_CHECKING:
@@ -139,8 +139,8 @@ def _check_environment(
         isinstance(provider, dict) and provider.get("api_key_env") == var
     ):
         path = _entry_path(model, form, i, "api_key_env")
-        yield from _env_check(ctx, path, var, f"the API key of {what}")
-        yield from _env_value_check(ctx, path, var, f"the API key of {what}")
+        yield from env_check(ctx, path, var, f"the API key of {what}")
+        yield from env_value_check(ctx, path, var, f"the API key of {what}")
     url = entry.get("base_url")
     if isinstance(url, str):
         local = isinstance(provider, dict) and provider.get("local") is True

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 from router.diagnostics import Diagnostic
 from router.providers import presets
 from router.providers.registry import PROVIDER_TYPES
-from router.spec.hosts import _METADATA_KIND, _url_problem, host_risk
+from router.spec.hosts import METADATA_KIND, host_risk, url_problem
 from router.spec.schema import where
 from router.spec.yamlload import PathT, json_path
 from router.specmodel import EnvRef, Spec
@@ -70,7 +70,7 @@ def url_diagnostics(
     except ValueError:
         yield ctx.doc.diagnostic(path, f"{what} is not a valid URL", "invalid-url")
         return
-    if problem := _url_problem(url):
+    if problem := url_problem(url):
         yield ctx.doc.diagnostic(
             path, f"{what} {problem}", "invalid-url", hint="write a plain https://host/path"
         )
@@ -101,7 +101,7 @@ def url_diagnostics(
             hint="remove it from the URL; use api_key_env or headers with {env: NAME}",
         )
     kind, unusable, reading = host_risk(host)
-    if kind == _METADATA_KIND:  # never on purpose, local or not
+    if kind == METADATA_KIND:  # never on purpose, local or not
         yield ctx.doc.diagnostic(
             path,
             f"{what} points at {kind}",
@@ -160,7 +160,7 @@ def _looks_like_key(value: str) -> bool:
     return _prefixed_key(value) or any(_random_run(run) for run in value.split("_"))
 
 
-def _env_check(ctx: Context, path: PathT, var: str, what: str) -> Iterator[Diagnostic]:
+def env_check(ctx: Context, path: PathT, var: str, what: str) -> Iterator[Diagnostic]:
     # A malformed name may be a pasted key: the schema reports it without showing it.
     if not _ENV_NAME.match(var):
         return
@@ -212,27 +212,27 @@ def check_environment(ctx: Context) -> Iterator[Diagnostic]:
         var = provider.get("api_key_env")
         if isinstance(var, str):
             kpath: PathT = ("providers", name, "api_key_env")
-            yield from _env_check(ctx, kpath, var, f"the API key of provider '{name}'")
-            yield from _env_value_check(ctx, kpath, var, f"the API key of provider '{name}'")
+            yield from env_check(ctx, kpath, var, f"the API key of provider '{name}'")
+            yield from env_value_check(ctx, kpath, var, f"the API key of provider '{name}'")
         else:
             preset = presets.PRESETS.get(str(provider.get("preset")))
             if preset is not None and preset.api_key_env is not None:
                 ppath: PathT = ("providers", name, "preset")
                 what = f"the API key of provider '{name}', from preset {preset.name}"
-                yield from _env_check(ctx, ppath, preset.api_key_env, what)
+                yield from env_check(ctx, ppath, preset.api_key_env, what)
         token = provider.get("token_env")
         if isinstance(token, str):
             tpath: PathT = ("providers", name, "token_env")
-            yield from _env_check(ctx, tpath, token, f"the token of provider '{name}'")
-            yield from _env_value_check(ctx, tpath, token, f"the token of provider '{name}'")
+            yield from env_check(ctx, tpath, token, f"the token of provider '{name}'")
+            yield from env_value_check(ctx, tpath, token, f"the token of provider '{name}'")
         yield from _cloud_environment(ctx, name, provider)
         headers = provider.get("headers")
         for header, value in headers.items() if isinstance(headers, dict) else []:
             hpath: PathT = ("providers", name, "headers", header)
             what = f"header {header} of provider '{name}'"
             if isinstance(value, dict) and isinstance(value.get("env"), str):
-                yield from _env_check(ctx, (*hpath, "env"), value["env"], what)
-                yield from _env_value_check(ctx, (*hpath, "env"), value["env"], what)
+                yield from env_check(ctx, (*hpath, "env"), value["env"], what)
+                yield from env_value_check(ctx, (*hpath, "env"), value["env"], what)
             elif isinstance(value, str) and (problem := header_value_problem(value)):
                 yield ctx.doc.diagnostic(
                     hpath,
@@ -249,7 +249,7 @@ def check_environment(ctx: Context) -> Iterator[Diagnostic]:
                 )
     state = ctx.section("state")
     if state.get("backend") == "redis" and isinstance(state.get("url_env"), str):
-        yield from _env_check(ctx, ("state", "url_env"), state["url_env"], "the Redis URL")
+        yield from env_check(ctx, ("state", "url_env"), state["url_env"], "the Redis URL")
 
 
 #: Provider fields that only some types take: field → those types.
@@ -415,7 +415,7 @@ def _env_value_problem(var: str, what: str, environ: Mapping[str, str]) -> str |
     return f"environment variable {var} ({what}) {problem} (value not shown)" if problem else None
 
 
-def _env_value_check(ctx: Context, path: PathT, var: str, what: str) -> Iterator[Diagnostic]:
+def env_value_check(ctx: Context, path: PathT, var: str, what: str) -> Iterator[Diagnostic]:
     message = _env_value_problem(var, what, ctx.environ)
     if message:
         yield ctx.doc.diagnostic(path, message, "invalid-header", hint=_env_hint(var))

@@ -46,7 +46,7 @@ _METADATA = frozenset(
     ipaddress.ip_address(a)
     for a in ("169.254.169.254", "fd00:ec2::254", "169.254.170.2", "100.100.100.200")
 )
-_METADATA_KIND = "a cloud metadata service (instance credentials live there)"
+METADATA_KIND = "a cloud metadata service (instance credentials live there)"
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 # IPv4 in the shorthand, decimal, octal or hex forms (127.1, 2130706433, 0x7f000001) that
 # ipaddress refuses but the resolver (inet_aton) accepts.
@@ -88,7 +88,7 @@ def _ip_kind(ip: IPAddress) -> str | None:
     if isinstance(ip, ipaddress.IPv6Address) and (v4 := _embedded_v4(ip)) is not None:
         return _ip_kind(v4)
     if ip in _METADATA:
-        return _METADATA_KIND
+        return METADATA_KIND
     if ip.is_loopback:
         return "a loopback address"
     if ip.is_link_local:
@@ -170,7 +170,7 @@ def host_risk(host: str) -> tuple[str | None, str | None, str]:
     return None, problem, host
 
 
-def _url_problem(url: str) -> str | None:
+def url_problem(url: str) -> str | None:
     """What makes ``url`` read differently by different clients (so that the host we check
     might not be the one the SDK connects to), or None."""
     if any(c.isspace() or unicodedata.category(c) == "Cc" for c in url):

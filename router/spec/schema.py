@@ -26,7 +26,7 @@ _KINDS = {"providers": "provider", "models": "model", "tasks": "task"}
 
 # Where _inline keeps the description of a referenced definition that the referring property
 # overrides with its own.
-_FORMAT = "formatHint"
+FORMAT_CHECKER = "formatHint"
 
 
 @cache
@@ -47,7 +47,7 @@ def _inline(node: Any, defs: Mapping[str, Any]) -> Any:
             if "description" in target and merged["description"] != target["description"]:
                 # What the referenced definition says about its format ("A name: letters,
                 # digits...") is the hint for a value that does not match its pattern.
-                merged.setdefault(_FORMAT, target["description"])
+                merged.setdefault(FORMAT_CHECKER, target["description"])
             return merged
         return {k: _inline(v, defs) for k, v in node.items() if k != "$defs"}
     if isinstance(node, list):
@@ -56,7 +56,7 @@ def _inline(node: Any, defs: Mapping[str, Any]) -> Any:
 
 
 @cache
-def _validator() -> Any:
+def schema_validator() -> Any:
     from jsonschema import Draft202012Validator
 
     return Draft202012Validator(_inline(schema(), schema()["$defs"]))
@@ -77,7 +77,7 @@ def is_valid(data: Any) -> bool:
     """Whether ``data`` satisfies the schema (the fast answer, without the errors)."""
     check = _fast_check()
     if check is None:  # pragma: no cover
-        return bool(_validator().is_valid(data))
+        return bool(schema_validator().is_valid(data))
     try:
         check(data)
     except Exception:  # fastjsonschema's JsonSchemaValueException, or a type it trips on
@@ -86,7 +86,7 @@ def is_valid(data: Any) -> bool:
 
 
 @cache
-def _key_docs() -> dict[str, str]:
+def key_docs() -> dict[str, str]:
     """The description of every property name in the schema (first definition wins), used as
     the hint when a required key is missing."""
     docs: dict[str, str] = {}

@@ -22,11 +22,11 @@ if TYPE_CHECKING:
 from router.diagnostics import Diagnostic
 from router.spec.litellm_names import provider_hint
 from router.spec.schema import (
-    _FORMAT,
-    _key_docs,
-    _validator,
+    FORMAT_CHECKER,
     is_secret_path,
     is_valid,
+    key_docs,
+    schema_validator,
     show,
     where,
 )
@@ -65,7 +65,7 @@ def schema_diagnostics(doc: Document) -> list[Diagnostic]:
     if is_valid(doc.data):
         return []
     out: list[Diagnostic] = []
-    errors = list(_validator().iter_errors(doc.data))
+    errors = list(schema_validator().iter_errors(doc.data))
     unknown = frozenset(unknown_keys(errors))
     for error in errors:
         out.extend(_translate(error, doc, unknown))
@@ -126,7 +126,7 @@ def _translate(
             path,
             f"{where(path, doc.data)} is missing the required key '{missing}'",
             "missing-key",
-            hint=_key_docs().get(missing),
+            hint=key_docs().get(missing),
             key=True,
         )
         return
@@ -390,7 +390,7 @@ def _words(
             seen.append(item)
         return f"{here} lists {show(dup, path)} more than once", "duplicate-item", None
     if kind == "pattern":
-        hint = sub.get(_FORMAT) or sub.get("description")
+        hint = sub.get(FORMAT_CHECKER) or sub.get("description")
         shown = " (value not shown)" if is_secret_path(path) else f": {show(value, path)}"
         return f"{here} is not valid{shown}", "invalid-name", hint
     if is_secret_path(path):

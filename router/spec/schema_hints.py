@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 from router.spec.litellm_names import KEY_HINTS
-from router.spec.schema import _validator, where
+from router.spec.schema import schema_validator, where
 from router.spec.yamlload import PathT
 
 Loc = tuple[str, ...]  # a place in the schema: property names, "*" for any name, "[]" an item
@@ -52,13 +52,13 @@ def homes() -> dict[str, tuple[Loc, ...]]:
             if isinstance(branch.get("items"), dict):
                 walk(branch["items"], (*loc, "[]"))
 
-    walk(_validator().schema, ())
+    walk(schema_validator().schema, ())
     return {name: tuple(places) for name, places in index.items()}
 
 
 def location(path: PathT) -> Loc | None:
     """The schema place of the object at ``path`` (names of entries as "*"), or None."""
-    nodes: list[dict[str, Any]] = [_validator().schema]
+    nodes: list[dict[str, Any]] = [schema_validator().schema]
     loc: list[str] = []
     for step in path:
         found: list[dict[str, Any]] = []

@@ -26,7 +26,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from router.diagnostics import Diagnostic, Severity
-from router.spec.yamlwalk import MAX_DEPTH, _child, _Walker
+from router.spec.yamlwalk import MAX_DEPTH, Walker, walk_child
 
 try:  # libyaml is ~10x faster; the pure-Python parser gives the same nodes and marks
     from yaml import CSafeLoader as _Loader
@@ -74,7 +74,7 @@ class Document:
         if node is None:
             return None
         for step in path:
-            found = _child(node, step)
+            found = walk_child(node, step)
             if found is None:
                 break
             node, key_node = found
@@ -192,7 +192,7 @@ def _load(raw: bytes, file: str) -> Document:
                 )
             ]
         )
-    walker = _Walker(file)
+    walker = Walker(file)
     data = walker.convert(node, 0)
     if walker.errors:
         raise YamlError(walker.errors)

@@ -1,6 +1,6 @@
-"""Composed YAML nodes to plain data (:class:`_Walker`): the safe tags only, merge keys,
+"""Composed YAML nodes to plain data (:class:`Walker`): the safe tags only, merge keys,
 nesting bounded by :data:`MAX_DEPTH`, an alias that contains itself refused, every problem
-collected as a Diagnostic at its node; and :func:`_child`, one step from a node to a child,
+collected as a Diagnostic at its node; and :func:`walk_child`, one step from a node to a child,
 which is how positions are found in the node tree when a diagnostic needs one."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ _PLAIN_FLOAT = re.compile(r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)
 _TRUE = frozenset({"yes", "true", "on"})
 
 
-class _Walker:
+class Walker:
     """Converts composed nodes to plain data, collecting errors. Positions are not recorded
     here: :meth:`Document.position` finds them in the node tree when a diagnostic needs one,
     which keeps loading a valid file fast."""
@@ -149,7 +149,7 @@ class _Walker:
         return merged
 
 
-def _child(node: Node, step: str | int) -> tuple[Node, Node | None] | None:
+def walk_child(node: Node, step: str | int) -> tuple[Node, Node | None] | None:
     """The (value node, key node) reached from ``node`` by one path step, looking through
     merge keys the way the walk resolved them (own keys first, then merged sources)."""
     if isinstance(node, SequenceNode) and isinstance(step, int):
@@ -164,7 +164,7 @@ def _child(node: Node, step: str | int) -> tuple[Node, Node | None] | None:
             return value_node, key_node
     for merge in merges:
         for source in merge.value if isinstance(merge, SequenceNode) else [merge]:
-            found = _child(source, step)
+            found = walk_child(source, step)
             if found is not None:
                 return found
     return None

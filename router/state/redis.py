@@ -72,7 +72,7 @@ from router.state.redis_clients import (
     redis_location,
     server_factories,
 )
-from router.state.redis_scripts import _EXPIRES, _SLACK_MS, _Scripts
+from router.state.redis_scripts import EXPIRES_STRUCT, SLACK_MS, Scripts
 
 __all__ = ["RedisBackend", "redis_location"]
 
@@ -104,10 +104,10 @@ def _held(reply: Any, now: float) -> float | None:
 
 
 def _cached(reply: Any, now: float) -> bytes | None:
-    if reply is None or len(reply) < _EXPIRES.size:
+    if reply is None or len(reply) < EXPIRES_STRUCT.size:
         return None
-    (expires,) = _EXPIRES.unpack_from(reply)
-    return bytes(reply[_EXPIRES.size :]) if expires > now else None
+    (expires,) = EXPIRES_STRUCT.unpack_from(reply)
+    return bytes(reply[EXPIRES_STRUCT.size :]) if expires > now else None
 
 
 class RedisBackend(StateBackend):
@@ -152,8 +152,8 @@ class RedisBackend(StateBackend):
                 url, max_connections, connect_timeout
             )
         self._lock = threading.Lock()
-        self._sync: tuple[Any, _Scripts[Script]] | None = None
-        self._async: LoopLocal[tuple[Any, _Scripts[AsyncScript]]] = LoopLocal(_aclose_client)
+        self._sync: tuple[Any, Scripts[Script]] | None = None
+        self._async: LoopLocal[tuple[Any, Scripts[AsyncScript]]] = LoopLocal(_aclose_client)
 
     @property
     def location(self) -> str:
@@ -166,25 +166,25 @@ class RedisBackend(StateBackend):
     def _key(self, space: str, key: str) -> str:
         return f"{self.key_prefix}{space}:{key}"
 
-    def _client(self) -> tuple[Any, _Scripts[Script]]:
+    def _client(self) -> tuple[Any, Scripts[Script]]:
         current = self._sync
         if current is None:
             with self._lock:
                 current = self._sync
                 if current is None:
                     client = self._make_sync()
-                    current = self._sync = (client, _Scripts.register(client.register_script))
+                    current = self._sync = (client, Scripts.register(client.register_script))
         return current
 
-    def _aclient(self) -> tuple[Any, _Scripts[AsyncScript]]:
+    def _aclient(self) -> tuple[Any, Scripts[AsyncScript]]:
         # Pooled asyncio connections belong to the loop that opened them, so each loop gets
         # its own client (made here: cheap, nothing connects yet), closed before that loop
         # closes.
         return self._async.current() or self._async.get(self._new_aclient)
 
-    def _new_aclient(self) -> tuple[Any, _Scripts[AsyncScript]]:
+    def _new_aclient(self) -> tuple[Any, Scripts[AsyncScript]]:
         client = self._make_async()
-        return client, _Scripts.register(client.register_script)
+        return client, Scripts.register(client.register_script)
 
     def client(self) -> Any:
         """The sync client (``redis.Redis`` or ``RedisCluster``), for a store of its own
@@ -301,7 +301,7 @@ class RedisBackend(StateBackend):
         remaining = until - self._clock()
         if not remaining > 0:
             return None
-        return [repr(float(until)), str(_ms(remaining) + _SLACK_MS)]
+        return [repr(float(until)), str(_ms(remaining) + SLACK_MS)]
 
     def held_until(self, key: str, now: float | None = None) -> float | None:
         client, _ = self._client()
@@ -349,7 +349,7 @@ class RedisBackend(StateBackend):
             await client.set(self._key("cache", key), self._cache_value(value, ttl), px=_ms(ttl))
 
     def _cache_value(self, value: bytes, ttl: float) -> bytes:
-        return _EXPIRES.pack(self._clock() + ttl) + value
+        return EXPIRES_STRUCT.pack(self._clock() + ttl) + value
 
     # -- counters ---------------------------------------------------------------------------
     def incr(self, key: str, amount: float, ttl: float) -> float:
@@ -365,7 +365,7 @@ class RedisBackend(StateBackend):
     def _incr_args(self, amount: float, ttl: float) -> list[str]:
         check_counter(amount, ttl)
         now = self._clock()
-        return [repr(float(amount)), repr(float(now)), repr(float(ttl)), str(_ms(ttl) + _SLACK_MS)]
+        return [repr(float(amount)), repr(float(now)), repr(float(ttl)), str(_ms(ttl) + SLACK_MS)]
 
     # -- lifecycle --------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
@@ -393,5 +393,5 @@ class RedisBackend(StateBackend):
         self.close()
 
 
-async def _aclose_client(client: tuple[Any, _Scripts[AsyncScript]]) -> None:
+async def _aclose_client(client: tuple[Any, Scripts[AsyncScript]]) -> None:
     await client[0].aclose()

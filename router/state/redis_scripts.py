@@ -15,8 +15,8 @@ from redis.commands.core import AsyncScript, Script
 from router.state import gcra
 
 #: Expiry slack, milliseconds, on keys whose value carries its own end time.
-_SLACK_MS: Final = 1000
-_EXPIRES: Final = struct.Struct(">d")
+SLACK_MS: Final = 1000
+EXPIRES_STRUCT: Final = struct.Struct(">d")
 
 # Reads the caller's time from an argument, or the server's TIME when the argument is empty.
 _NOW_LUA = """
@@ -51,7 +51,7 @@ return '0'
 """
     )
     .replace("EPSILON", repr(gcra.EPSILON))
-    .replace("SLACK_MS", str(_SLACK_MS))
+    .replace("SLACK_MS", str(SLACK_MS))
 )
 
 # KEYS = P rl:<key> for each limit; ARGV = now ('' = server TIME), then cost, interval, burst
@@ -87,7 +87,7 @@ return table.concat(out, ' ')
 """
     )
     .replace("EPSILON", repr(gcra.EPSILON))
-    .replace("SLACK_MS", str(_SLACK_MS))
+    .replace("SLACK_MS", str(SLACK_MS))
 )
 
 # KEYS[1] = P rl:<key>; ARGV = delta, interval, now ('' = server TIME).
@@ -107,7 +107,7 @@ else
 end
 return 0
 """
-).replace("SLACK_MS", str(_SLACK_MS))
+).replace("SLACK_MS", str(SLACK_MS))
 
 # KEYS[1] = P hold:<key>; ARGV = until, expiry in ms. Keeps the later of stored and new.
 _HOLD_LUA = """
@@ -133,7 +133,7 @@ _S = TypeVar("_S", Script, AsyncScript)
 
 
 @dataclass(frozen=True, slots=True)
-class _Scripts(Generic[_S]):
+class Scripts(Generic[_S]):
     gcra: _S
     gcra_all: _S
     adjust: _S
@@ -141,7 +141,7 @@ class _Scripts(Generic[_S]):
     incr: _S
 
     @classmethod
-    def register(cls, register: Callable[[str], _S]) -> _Scripts[_S]:
+    def register(cls, register: Callable[[str], _S]) -> Scripts[_S]:
         return cls(
             gcra=register(_GCRA_LUA),
             gcra_all=register(_GCRA_ALL_LUA),
