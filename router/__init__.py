@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from router.types import (
         Attempt,
         Chunk,
+        Embeddings,
         ImagePart,
         Message,
         Request,
@@ -76,6 +77,7 @@ _ERRORS = (
 _TYPES = (
     "Attempt",
     "Chunk",
+    "Embeddings",
     "ImagePart",
     "Message",
     "Request",
@@ -106,6 +108,7 @@ __all__ = [
     "ContentFiltered",
     "ContextWindowExceeded",
     "Diagnostic",
+    "Embeddings",
     "ImagePart",
     "Message",
     "ModelError",

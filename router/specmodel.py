@@ -273,6 +273,10 @@ class ModelSpec:
     #: Where the model is served; empty: one implicit deployment at ``provider`` (see pool()).
     deployments: tuple[DeploymentSpec, ...] = ()
     balance: Balance = DEFAULT_BALANCE
+    #: ``chat`` (complete/stream) or ``embedding`` (embed); ``dimensions``: an embedding
+    #: model's vector length, when the spec declares it.
+    kind: Literal["chat", "embedding"] = "chat"
+    dimensions: int | None = None
 
     def pool(self) -> tuple[DeploymentSpec, ...]:
         """The model's deployments: those listed, else the one it always had."""

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Attempt",
     "Chunk",
+    "Embeddings",
     "FinishReason",
     "ImagePart",
     "Message",
@@ -302,6 +303,8 @@ class Response:
     #: Anthropic's thinking blocks as it sent them (signatures included), to be passed back
     #: with the assistant turn (see :meth:`to_message`).
     thinking_blocks: tuple[Mapping[str, Any], ...] = ()
+    #: An embedding call's vectors, one per input, in input order (empty for a chat answer).
+    vectors: tuple[tuple[float, ...], ...] = field(default=(), repr=False)
 
     def to_message(self) -> Message:
         """The answer as the assistant message of a conversation's next turn: its text, tool
@@ -356,3 +359,31 @@ class Request:
     #: (None: not cached), and the namespace its entry lives in (task, and tenant if given).
     cache_ttl: float | None = None
     cache_namespace: str = ""
+    #: An embedding call: the texts to embed (None: a chat completion), and the vector
+    #: length asked for (sent only when given).
+    embed: tuple[str, ...] | None = None
+    dimensions: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Embeddings:
+    """The answer of :meth:`Router.embed`: one vector per input, in input order, and the
+    same accounting as a :class:`Response` (spec names, usage, cost, every attempt)."""
+
+    vectors: tuple[tuple[float, ...], ...] = field(repr=False)
+    model: str
+    model_id: str
+    provider: str
+    usage: Usage
+    cost: float | None
+    latency_s: float
+    cached: bool = False
+    attempts: tuple[Attempt, ...] = ()
+    deployment: str | None = None
+
+    @property
+    def dimensions(self) -> int:
+        return len(self.vectors[0]) if self.vectors else 0
+
+    def __len__(self) -> int:
+        return len(self.vectors)

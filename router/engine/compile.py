@@ -57,6 +57,8 @@ __all__ = [
 
 
 def estimate_request(request: Request) -> int:
+    if request.embed is not None:  # an embedding has no output: its input is its tokens
+        return estimate_tokens(request.messages)
     return estimate_tokens(request.messages) + (request.max_tokens or DEFAULT_EXPECTED_OUTPUT)
 
 

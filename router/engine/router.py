@@ -29,11 +29,12 @@ from router.engine.hedge import attempt, hedged_attempt
 from router.engine.streams import AsyncStream, Stream
 from router.errors import ProviderError, RequestError
 from router.routing.call import Call, prepare_call
+from router.routing.embed import embeddings_of, prepare_embed
 from router.routing.plan import Plan
 from router.routing.walk import Wait
 from router.specmodel import ModelSpec, Spec
 from router.state import StateBackend
-from router.types import Message, Response
+from router.types import Embeddings, Message, Response
 
 if TYPE_CHECKING:
     from router.sandbox import Sandbox
@@ -243,8 +244,13 @@ class Router:
         """Answer with the first model of the task's chain that succeeds. Raises
         RequestError for an invalid call and AllModelsFailed (carrying every attempt) when
         no model could answer."""
+        return self._drive(
+            self._rt.accounting.gate(self._prepare(task, messages, prompt, params, stream=False))
+        )
+
+    def _drive(self, call: Call) -> Response:
+        """The sync chain walk of one call, to its Response or its typed error."""
         rt = self._rt
-        call = rt.accounting.gate(self._prepare(task, messages, prompt, params, stream=False))
         run = rt.run(call)
         while (step := run.next_step()) is not None:
             if isinstance(step, Wait):
@@ -294,10 +300,12 @@ class Router:
         **params: Any,
     ) -> Response:
         """The async twin of :meth:`complete`."""
+        call = self._prepare(task, messages, prompt, params, stream=False)
+        return await self._adrive(await self._rt.accounting.agate(call))
+
+    async def _adrive(self, call: Call) -> Response:
+        """The async chain walk of one call (hedged where the task says so)."""
         rt = self._rt
-        call = await rt.accounting.agate(
-            self._prepare(task, messages, prompt, params, stream=False)
-        )
         run = rt.run(call)
         if (share := rt.hedges.get(call.task.name)) is not None:
             hedged = await hedged_attempt(rt, call, run, share)
@@ -327,6 +335,50 @@ class Router:
         # The budget gate needs I/O; the async stream runs it when iteration starts.
         call = self._prepare(task, messages, prompt, params, stream=True)
         return AsyncStream(self._rt, call)
+
+    # --- embeddings ----------------------------------------------------------------------------
+
+    def _prepare_embed(
+        self, task: str, input: str | Iterable[str], dimensions: int | None, params: Any
+    ) -> Call:
+        return prepare_embed(
+            self.spec,
+            task,
+            input,
+            dimensions,
+            params,
+            unavailable=self._unavailable,
+            params_for=self._rt.params_for,
+            latency=self._rt.accounting.expected_latency,
+        )
+
+    def embed(
+        self,
+        task: str,
+        input: str | Iterable[str],
+        *,
+        dimensions: int | None = None,
+        **params: Any,
+    ) -> Embeddings:
+        """Embed ``input`` (one text or a list) with the first embedding model of the task's
+        chain that succeeds: the same limits, breakers, retries, cache, budgets and ledger as
+        :meth:`complete`. ``dimensions`` asks for shorter vectors where the model can give
+        them. Raises RequestError for an invalid call (a task of chat models included) and
+        AllModelsFailed (carrying every attempt) when no model could answer."""
+        call = self._prepare_embed(task, input, dimensions, params)
+        return embeddings_of(self._drive(self._rt.accounting.gate(call)))
+
+    async def aembed(
+        self,
+        task: str,
+        input: str | Iterable[str],
+        *,
+        dimensions: int | None = None,
+        **params: Any,
+    ) -> Embeddings:
+        """The async twin of :meth:`embed`."""
+        call = self._prepare_embed(task, input, dimensions, params)
+        return embeddings_of(await self._adrive(await self._rt.accounting.agate(call)))
 
     # --- models and lifecycle ----------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """The gateway as one raw ASGI application over a Router.
 
-Raw ASGI rather than a framework: the gateway has six routes, its request bodies are read
+Raw ASGI rather than a framework: the gateway has a handful of routes, its request bodies are read
 once and its streams written chunk by chunk, so a router object, middleware stacks and
 request/response classes would add per-request work and nothing it uses (bench/
 bench_gateway.py measures the difference; README "Gateway").
@@ -9,6 +9,7 @@ Endpoints (every one but the probes needs a key; see :mod:`router.gateway.auth`)
 
     POST /v1/chat/completions   OpenAI Chat Completions (also /chat/completions)
     POST /v1/messages           Anthropic Messages
+    POST /v1/embeddings         OpenAI Embeddings (also /embeddings; router.gateway.embeddings)
     GET  /v1/models             the spec's tasks (Anthropic's list shape when the request
                                 has an anthropic-version header); GET /v1/models/{task}
     GET  /healthz               200 while the process serves
@@ -36,6 +37,7 @@ from router.gateway import DEFAULT_MAX_BODY
 from router.gateway.accesslog import AccessLog
 from router.gateway.auth import Authenticator, Principal, Refused, credential
 from router.gateway.completions import ANTHROPIC, OPENAI, Dialect, complete
+from router.gateway.embeddings import embed
 from router.gateway.errors import Failure
 from router.gateway.exchange import Api, BodyTooLarge, ClientGone, Exchange, Receive, Scope, Send
 from router.gateway.metrics import GatewayMetrics, serve_metrics
@@ -51,6 +53,7 @@ _COMPLETIONS: dict[str, Dialect] = {
     "/v1/messages": ANTHROPIC,
 }
 _MODELS = ("/v1/models", "/models")
+_EMBEDDINGS = ("/v1/embeddings", "/embeddings")
 
 
 class GatewayApp:
@@ -214,7 +217,7 @@ class GatewayApp:
         ex.caller = principal.name
         method = ex.scope["method"]
         dialect = _COMPLETIONS.get(path)
-        if dialect is not None:
+        if dialect is not None or path in _EMBEDDINGS:
             if method != "POST":
                 await self._not_allowed(ex, "POST")
                 return
@@ -235,7 +238,10 @@ class GatewayApp:
                 ex.outcome = "client_disconnected"
                 self.client_disconnects += 1
                 return
-            await complete(ex, dialect, raw, router, principal)
+            if dialect is None:
+                await embed(ex, raw, router, principal)
+            else:
+                await complete(ex, dialect, raw, router, principal)
         elif path in _MODELS or path.startswith(("/v1/models/", "/models/")):
             if method != "GET":
                 await self._not_allowed(ex, "GET")

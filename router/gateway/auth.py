@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from router.errors import ConfigError
 from router.gateway.errors import Failure
-from router.types import Response
+from router.types import Embeddings, Response
 
 __all__ = [
     "KEYS_ENV",
@@ -57,7 +57,7 @@ class Principal:
 class Grant(Protocol):
     """One admitted request's claim on its account, settled once the call is over."""
 
-    async def settle(self, response: Response | None) -> None: ...
+    async def settle(self, response: Response | Embeddings | None) -> None: ...
 
 
 class Account(Protocol):

@@ -21,9 +21,10 @@ from router.gateway.auth import Grant, Principal, Refused
 from router.gateway.call import GatewayCall, merge_metadata, routing_hints
 from router.gateway.errors import Failure, failure_of
 from router.gateway.exchange import Exchange, decision_headers
+from router.specmodel import TaskSpec
 from router.types import Response
 
-__all__ = ["ANTHROPIC", "OPENAI", "Dialect", "complete"]
+__all__ = ["ANTHROPIC", "OPENAI", "Dialect", "admit", "complete", "parse_body"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,7 @@ OPENAI = Dialect(
 ANTHROPIC = Dialect(anthropic_api.messages_call, "msg_", _anthropic_body, _anthropic_writer)
 
 
-def _parse(body: bytes) -> dict[str, Any]:
+def parse_body(body: bytes) -> dict[str, Any]:
     try:
         value = json.loads(body)
     except ValueError as exc:
@@ -64,38 +65,17 @@ async def complete(
     """Answer one completion request on ``router`` (read once by the caller: a request stays
     on the graph it started on, whatever a reload swaps in meanwhile)."""
     try:
-        call = dialect.read(_parse(raw))
+        call = dialect.read(parse_body(raw))
         tags, metadata = routing_hints(ex.scope["headers"])
     except RequestError as exc:
         await ex.fail(failure_of(exc))
         return
-    task = router.spec.task(call.task)
-    if task is None:
-        known = ", ".join(sorted(router.spec.tasks))
-        await ex.fail(
-            Failure(
-                404,
-                f"the model {call.task!r} does not exist: the gateway's models are the routing "
-                f"spec's tasks ({known})",
-                code="model_not_found",
-                param="model",
-            )
-        )
+    admitted = await admit(
+        ex, router, principal, call.task, len(raw), call.params.get("max_tokens")
+    )
+    if admitted is None:
         return
-    if principal.tasks is not None and task.name not in principal.tasks:
-        allowed = ", ".join(sorted(principal.tasks)) or "none"
-        message = f"this key may not use the task {task.name!r} (its tasks: {allowed})"
-        await ex.fail(Failure(403, message, "permission_error", "task_not_allowed", "model"))
-        return
-    grant: Grant | None = None
-    if principal.account is not None:
-        try:
-            grant = await principal.account.admit(len(raw), call.params.get("max_tokens"))
-        except Refused as refused:  # over a budget or a limit: nothing goes upstream
-            ex.outcome = "refused"
-            await ex.fail(refused.failure())
-            return
-    ex.task = task.name
+    task, grant = admitted
     call.tags = [*principal.tags, *tags]
     call.metadata = merge_metadata(call.metadata, metadata, principal.metadata)
     ident = dialect.id_prefix + ex.request_id
@@ -116,6 +96,46 @@ async def complete(
     await ex.reply(
         200, dialect.body(response, ident, created), decision_headers(task.name, response)
     )
+
+
+async def admit(
+    ex: Exchange,
+    router: Any,
+    principal: Principal,
+    name: str,
+    body_bytes: int,
+    max_tokens: int | None,
+) -> tuple[TaskSpec, Grant | None] | None:
+    """The task a request's ``model`` names, once the key may use it and its budgets and
+    limits admit the request; None when refused (the answer already sent, nothing upstream)."""
+    task = router.spec.task(name)
+    if task is None:
+        known = ", ".join(sorted(router.spec.tasks))
+        await ex.fail(
+            Failure(
+                404,
+                f"the model {name!r} does not exist: the gateway's models are the routing "
+                f"spec's tasks ({known})",
+                code="model_not_found",
+                param="model",
+            )
+        )
+        return None
+    if principal.tasks is not None and task.name not in principal.tasks:
+        allowed = ", ".join(sorted(principal.tasks)) or "none"
+        message = f"this key may not use the task {task.name!r} (its tasks: {allowed})"
+        await ex.fail(Failure(403, message, "permission_error", "task_not_allowed", "model"))
+        return None
+    grant: Grant | None = None
+    if principal.account is not None:
+        try:
+            grant = await principal.account.admit(body_bytes, max_tokens)
+        except Refused as refused:  # over a budget or a limit: nothing goes upstream
+            ex.outcome = "refused"
+            await ex.fail(refused.failure())
+            return None
+    ex.task = task.name
+    return task, grant
 
 
 async def _stream(

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Literal
 
 from router.gateway.errors import Failure, anthropic_error, openai_error
-from router.types import Response
+from router.types import Embeddings, Response
 
 __all__ = ["Api", "BodyTooLarge", "ClientGone", "Exchange", "decision_headers"]
 
@@ -42,7 +42,7 @@ def _value(text: str) -> bytes:
     return text.encode("ascii", "backslashreplace")
 
 
-def decision_headers(task: str, r: Response) -> list[tuple[bytes, bytes]]:
+def decision_headers(task: str, r: Response | Embeddings) -> list[tuple[bytes, bytes]]:
     """What the router decided, for the caller: never a key, only the spec's names."""
     route = ",".join(
         f"{a.model}:{'ok' if a.outcome == 'ok' else (a.error.kind if a.error else a.outcome)}"

@@ -37,7 +37,7 @@ from router.gateway.keystore import KeyStore, StoreDown, period_ends
 from router.redaction import describe
 from router.routing.features import CHARS_PER_TOKEN, DEFAULT_EXPECTED_OUTPUT
 from router.state.base import StateBackend
-from router.types import Response
+from router.types import Embeddings, Response
 
 __all__ = ["RECORD_TTL", "Account", "TeamKeys"]
 
@@ -65,7 +65,7 @@ class Grant:
         self.account = account
         self.estimate = estimate
 
-    async def settle(self, response: Response | None) -> None:
+    async def settle(self, response: Response | Embeddings | None) -> None:
         await self.account.settle(self, response)
 
 
@@ -106,7 +106,8 @@ class Account:
                             type="insufficient_quota",
                             retry_after=max(ends - now, 1.0),
                         )
-            estimate = body_bytes // CHARS_PER_TOKEN + (max_tokens or DEFAULT_EXPECTED_OUTPUT)
+            output = DEFAULT_EXPECTED_OUTPUT if max_tokens is None else max_tokens
+            estimate = body_bytes // CHARS_PER_TOKEN + output
             cells = self._cells(estimate)
             wait = await keys.limits.aacquire_all(cells) if cells else 0.0
         except StoreDown as down:
@@ -126,7 +127,7 @@ class Account:
             )
         return Grant(self, estimate)
 
-    async def settle(self, grant: Grant, response: Response | None) -> None:
+    async def settle(self, grant: Grant, response: Response | Embeddings | None) -> None:
         """Adds the call's cost to the key's spend, and corrects its tpm charge. A store
         failure here is counted (``TeamKeys.unsettled``), never raised: the answer stands."""
         s, keys = self.record.settings, self.keys

@@ -1,7 +1,8 @@
 """Response cache: the top node of a target's stack.
 
 The key is the SHA-256 of canonical JSON over everything that changes the answer: the model
-that answers (spec name and provider id), the messages (prompt-cache markers included: they
+that answers (spec name and provider id), the messages (an embedding call's texts and
+dimensions) (prompt-cache markers included: they
 change what the provider bills), every generation parameter (tools and their markers,
 response_format and seed included) and the namespace (the task's, or the call's ``tenant``).
 API keys and headers never enter it. Only complete answers are stored: errors and cut streams
@@ -50,6 +51,9 @@ def cache_key(request: Request, namespace: str) -> str:
         "response_format": request.response_format,
         "extra": dict(request.extra),
     }
+    if request.embed is not None:  # an embedding call: the texts, in order, and the length
+        payload["embed"] = list(request.embed)
+        payload["dimensions"] = request.dimensions
     canonical = json.dumps(
         payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain
     )
@@ -64,7 +68,7 @@ def _plain(value: object) -> object:
 
 
 def encode(response: Response) -> bytes:
-    data = {
+    data: dict[str, object] = {
         "content": response.content,
         "finish_reason": response.finish_reason,
         "usage": asdict(response.usage),
@@ -76,6 +80,8 @@ def encode(response: Response) -> bytes:
         "reasoning": response.reasoning,
         "thinking_blocks": [dict(b) for b in response.thinking_blocks],
     }
+    if response.vectors:
+        data["vectors"] = [list(v) for v in response.vectors]
     return json.dumps(data, separators=(",", ":")).encode()
 
 
@@ -96,6 +102,7 @@ def decode(raw: bytes) -> Response | None:
             raw_id=data.get("raw_id"),
             reasoning=data.get("reasoning"),
             thinking_blocks=tuple(MappingProxyType(b) for b in data.get("thinking_blocks", ())),
+            vectors=tuple(tuple(float(x) for x in v) for v in data.get("vectors", ())),
         )
     except (ValueError, KeyError, TypeError):
         return None  # an entry from another version or a corrupted one: treat as a miss

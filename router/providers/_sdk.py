@@ -26,12 +26,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from router.errors import (
     BadRequestError,
     ModelError,
+    ProviderConfigError,
     ProviderError,
     ProviderUnavailable,
 )
 from router.providers import _errors
 from router.providers._boundary import adetach, adetach_stream, detach, detach_stream
 from router.providers._clients import collect_page, read_closing, require_sdk, sdk_attr
+from router.providers._embed_wire import embed_body, parse_embeddings
 from router.providers._pool import Clients
 from router.providers._route import Routes
 from router.providers._sse import (
@@ -60,6 +62,8 @@ class SDKAdapter(Adapter):
     install: ClassVar[str | None] = None
     upgrade: ClassVar[str]
     completion_path: ClassVar[str]
+    #: Where embeddings are asked for (OpenAI's wire format); None: this API has none.
+    embeddings_path: ClassVar[str | None] = None
     models_path: ClassVar[str]
     #: Whether completions may take the prepared route (:mod:`router.providers._route`).
     #: False for clients that rewrite the URL per request (the model in the path: Azure,
@@ -239,6 +243,8 @@ class SDKAdapter(Adapter):
     def _response(self, http: httpx2.Response, request: Request, start: float) -> Response:
         data = self._decode(http, request)
         try:
+            if request.embed is not None:
+                return parse_embeddings(data, request, time.perf_counter() - start)
             return self._parse(data, request, time.perf_counter() - start)
         except _errors.MALFORMED as exc:
             raise ModelError(
@@ -256,9 +262,39 @@ class SDKAdapter(Adapter):
             secret=self._secrets,
         )
 
+    def _embed_path(self, request: Request) -> str:
+        """The embeddings path, or the typed refusal of an API that has none (nothing sent)."""
+        if self.embeddings_path is None:
+            raise ProviderConfigError(
+                f"cannot embed: provider type {self.type_name} has no embeddings endpoint "
+                "(serve embedding models from openai, azure_openai or openai_compatible)",
+                provider=request.provider,
+                model=request.model,
+            )
+        return self.embeddings_path
+
+    def _embed_post(self, client: Any, request: Request, *, stream: bool) -> Any:
+        # Always the SDK's own path (Azure puts the deployment in it), read here in full.
+        return client.post(
+            self._embed_path(request),
+            body=embed_body(request),
+            cast_to=self._httpx2.Response,
+            options=self._options(request),
+            stream=stream,
+        )
+
     # -- the Adapter API --------------------------------------------------------------------
     @detach
     def complete(self, request: Request) -> Response:
+        if request.embed is not None:
+            self._embed_path(request)
+            start = time.perf_counter()
+            try:
+                http = self._embed_post(self._clients.sync()[0], request, stream=True)
+                read_closing(http)
+            except self._catch as exc:
+                raise self._error(exc, request) from exc
+            return self._response(http, request, start)
         body = self._wire_body(request, stream=False)
         start = time.perf_counter()
         try:
@@ -269,6 +305,15 @@ class SDKAdapter(Adapter):
 
     @adetach
     async def acomplete(self, request: Request) -> Response:
+        if request.embed is not None:
+            self._embed_path(request)
+            start = time.perf_counter()
+            try:
+                client = (await self._clients.aget())[0]
+                http = await self._embed_post(client, request, stream=False)
+            except self._catch as exc:
+                raise self._error(exc, request) from exc
+            return self._response(http, request, start)
         body = self._wire_body(request, stream=False)
         start = time.perf_counter()
         try:

@@ -25,6 +25,7 @@ class OpenAIAdapter(SDKAdapter):
     sdk_package = "openai"
     upgrade = "pip install --upgrade openai"
     completion_path = "/chat/completions"
+    embeddings_path = "/embeddings"
     models_path = "/models"
     #: ``max_tokens`` is deprecated on OpenAI itself and refused by its reasoning models.
     max_tokens_field: ClassVar[str] = "max_completion_tokens"

@@ -113,6 +113,9 @@ class Call:
     #: The reasoning settings given (``thinking``, ``reasoning_effort``): each target gets
     #: the one its wire format takes.
     reasoning: Mapping[str, Any] = field(default_factory=dict)
+    #: An embedding call: the texts, and the vector length asked for (see Request.embed).
+    embed: tuple[str, ...] | None = None
+    dimensions: int | None = None
 
     @property
     def task(self) -> TaskSpec:
@@ -218,6 +221,8 @@ def prepare_call(
     params_for: ParamsFor | None = None,
     latency: Callable[[ModelSpec], float | None] | None = None,
     route: bool = True,
+    embed: tuple[str, ...] | None = None,
+    dimensions: int | None = None,
 ) -> Call:
     """Check the call's arguments and plan it; raise RequestError for anything invalid (see
     :mod:`router.routing.arguments`), before anything is sent. With ``route`` (a call, not
@@ -258,9 +263,13 @@ def prepare_call(
     plan = make_plan(
         spec, features, unavailable=unavailable, params_for=params_for, latency=latency
     )
+    if route:  # explain() shows any task's plan
+        check_kind(spec, plan, embed is not None)
     if route and not plan.chain:
         raise no_route(spec, plan, unavailable)
     for m in msgs:
+        if embed is not None:
+            break  # an embedding call sends its texts, never a system prompt
         if m.role == "system":
             break
     else:
@@ -295,7 +304,30 @@ def prepare_call(
         cache=checked.cache,
         tenant=checked.tenant,
         session=checked.session,
+        embed=embed,
+        dimensions=dimensions,
     )
+
+
+def check_kind(spec: Spec, plan: Plan, embedding: bool) -> None:
+    """``complete``/``stream`` on a task of embedding models, or ``embed`` on a task of chat
+    models: a RequestError naming the task and the method that fits, before anything is sent."""
+    task = plan.task
+    for name in (*task.candidates, *(c.model for c in plan.chain)):
+        model = spec.models.get(name)
+        if model is None or (model.kind == "embedding") == embedding:
+            continue
+        if embedding:
+            raise RequestError(
+                f"task '{task.name}' answers with chat models ('{name}'); embed() needs a task "
+                "whose candidates are embedding models (kind: embedding)",
+                argument="task",
+            )
+        raise RequestError(
+            f"task '{task.name}' answers with embedding models ('{name}'); call "
+            "embed()/aembed() for it, not complete or stream",
+            argument="task",
+        )
 
 
 def build_request(
@@ -358,6 +390,8 @@ def build_request(
         response_format=call.response_format,
         timeout=timeout,
         extra=extra,
+        embed=call.embed,
+        dimensions=call.dimensions,
     )
 
 

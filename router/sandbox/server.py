@@ -24,6 +24,7 @@ from .delivery import (
     trickle_body,
     trickle_head,
 )
+from .embeddings import EmbedCall, embed_route, parse_embed, render_embed
 from .faults import (
     FAULT_HEADERS,
     FaultSpec,
@@ -32,6 +33,7 @@ from .faults import (
     split_fault_prefix,
 )
 from .http11 import (
+    Headers,
     HttpError,
     HttpRequest,
     dumps,
@@ -129,6 +131,12 @@ class SandboxServer:
             wire = AZURE
         if api is not None and req.method == "POST":
             return await self._completion(req, writer, self.wires[api], path, fault_text)
+        embedding = embed_route(path)
+        if embedding is not None and req.method == "POST":
+            on = AZURE if embedding[1] is not None else self.wires["openai"]
+            return await self._completion(
+                req, writer, on, path, fault_text, model=embedding[1], embed=True
+            )
         cloud = cloud_route(path)
         if cloud is not None and req.method == "POST":
             return await self._completion(
@@ -200,11 +208,12 @@ class SandboxServer:
         *,
         model: str | None = None,
         stream: bool | None = None,
+        embed: bool = False,
     ) -> bool:
-        """A completion; ``model``/``stream``: what the path says (the clouds' endpoints carry
-        them in the URL, not the body)."""
+        """A completion (or with ``embed``, embeddings); ``model``/``stream``: what the path
+        says (the clouds' endpoints carry them in the URL, not the body)."""
         state = self.state
-        state.bump("completions")
+        state.bump("embeddings" if embed else "completions")
         key = state.next_key()
         rid = "req_" + hashlib.sha256(key.encode()).hexdigest()[:24]
         close = not req.keep_alive
@@ -240,7 +249,10 @@ class SandboxServer:
             self._check_auth(wire, req.headers)
             if body is None:
                 raise wire.invalid("We could not parse the JSON body of your request.")
-            prompt = wire.parse(body)
+            if embed:
+                prompt, vectors = parse_embed(wire, body)
+            else:
+                prompt, vectors = wire.parse(body), None
             if prompt.prompt_tokens > CONTEXT_WINDOW[wire.api]:
                 raise wire.context_error(prompt)
         except WireError as exc:
@@ -254,7 +266,7 @@ class SandboxServer:
                 await asyncio.sleep(spec.delay_s)
         credential = presented_key(req.headers)
         return await self._answer(
-            writer, wire, prompt, spec, key, rid, close, rec, credential, req.reader
+            writer, wire, prompt, spec, key, rid, close, rec, credential, req.reader, vectors
         )
 
     async def _error(
@@ -286,6 +298,7 @@ class SandboxServer:
         rec: RecordedRequest,
         credential: str | None = None,
         reader: asyncio.StreamReader | None = None,
+        vectors: EmbedCall | None = None,
     ) -> bool:
         headers = [*wire.id_headers(rid), *fault_headers(spec)]
         if spec is not None:
@@ -315,10 +328,13 @@ class SandboxServer:
             error = fault_error(wire, prompt, spec, credential)
             if error is not None:
                 return await self._error(writer, wire, error, rid, close, rec, spec)
+        rec.status = 200
+        if vectors is not None:
+            body = dumps(render_embed(prompt, vectors))
+            return await self._body(writer, body, spec, headers, close, reader)
         refuse = spec is not None and spec.filter is not None
         self.state.prompt_cache.settle(prompt)
         completion = compose(prompt, key, refuse=refuse)
-        rec.status = 200
         if prompt.stream:
             self.state.bump("streams")
             return await send_stream(
@@ -332,6 +348,18 @@ class SandboxServer:
                 reader,
             )
         body = dumps(wire.render(completion, prompt))
+        return await self._body(writer, body, spec, headers, close, reader)
+
+    async def _body(
+        self,
+        writer: asyncio.StreamWriter,
+        body: bytes,
+        spec: FaultSpec | None,
+        headers: Headers,
+        close: bool,
+        reader: asyncio.StreamReader | None,
+    ) -> bool:
+        """A JSON answer, as a fault shapes it (cut in half, trickled, broken off)."""
         if spec is not None and spec.badjson:
             body = body[: len(body) // 2]
         if spec is not None and spec.trickle_ms is not None:

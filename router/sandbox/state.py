@@ -36,6 +36,7 @@ _COUNTERS = (
     "requests",
     "connections",
     "completions",
+    "embeddings",
     "streams",
     "errors",
     "faults",

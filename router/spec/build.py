@@ -165,7 +165,7 @@ def _pricing(data: Mapping[str, Any] | None) -> Pricing | None:
     # spec is compiled (they depend on who serves each deployment).
     return Pricing(
         input=data["input"],
-        output=data["output"],
+        output=data.get("output", 0.0),
         cached_input=data.get("cached_input"),
         cache_write=data.get("cache_write"),
     )
@@ -244,6 +244,8 @@ def models(value: Any, defaults: Defaults) -> Mapping[str, ModelSpec]:
             breaker=replace(defaults.breaker, **(m.get("breaker") or {})),
             deployments=pool,
             balance=m.get("balance", defaults.balance),
+            kind=m.get("kind", "chat"),
+            dimensions=m.get("dimensions"),
         )
     return MappingProxyType(built)
 

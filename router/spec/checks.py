@@ -17,6 +17,7 @@ from typing import Any
 from router.diagnostics import Diagnostic
 from router.spec.build import deployment_entries
 from router.spec.checks_deployments import check_deployments
+from router.spec.checks_embeddings import check_embeddings
 from router.spec.checks_fallbacks import (
     check_chain_duplicates,
     check_fallback_cycles,
@@ -328,6 +329,7 @@ CHECKS: tuple[Callable[[Context], Iterator[Diagnostic]], ...] = (
     check_environment,
     check_header_names,
     check_hedges,
+    check_embeddings,
 )
 
 

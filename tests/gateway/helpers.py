@@ -69,6 +69,17 @@ models:
     provider: busy
     id: sandbox-gpt
     capabilities: [streaming]
+  emb:
+    provider: oai
+    id: sandbox-embed
+    kind: embedding
+    dimensions: 64
+    pricing: {{input: 0.02}}
+  emb-down:
+    provider: down
+    id: sandbox-embed
+    kind: embedding
+    dimensions: 64
 defaults:
   retry: {{attempts: 1, max_retry_after: 1}}
 tasks:
@@ -84,6 +95,9 @@ tasks:
     candidates: [gpt-busy]
   slow:
     candidates: [gpt-mini]
+  vectors:
+    candidates: [emb-down]
+    fallback: [emb]
 rules:
   - name: tagged
     when: {{task: chat, tags: [anthropic-only]}}

@@ -91,7 +91,7 @@ def test_tool_use_and_its_result(client: Any, sb: Sandbox) -> None:
 
 def test_the_model_list_in_anthropics_shape(client: Any) -> None:
     page = client.models.list()
-    assert [m.id for m in page.data] == ["chat", "claude", "broken", "limited", "slow"]
+    assert [m.id for m in page.data] == ["chat", "claude", "broken", "limited", "slow", "vectors"]
     assert page.data[0].display_name == "General chat"
 
 

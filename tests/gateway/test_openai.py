@@ -143,7 +143,7 @@ def test_images_response_format_and_developer_messages_pass_through(
 
 def test_the_model_list_is_the_tasks(client: Any) -> None:
     ids = [m.id for m in client.models.list()]
-    assert ids == ["chat", "claude", "broken", "limited", "slow"]
+    assert ids == ["chat", "claude", "broken", "limited", "slow", "vectors"]
     assert client.models.retrieve("chat").id == "chat"
     with pytest.raises(openai.NotFoundError):
         client.models.retrieve("nope")

@@ -204,3 +204,26 @@ def test_router_keys_shares_the_store_with_the_running_gateway(
     assert code == 1 and "nope not in the spec" in err
     code, _, err = _cli("rotate", *where, "0000000000")
     assert code == 1 and "no key with id '0000000000'" in err
+
+
+def test_embeddings_follow_the_keys_tasks_limits_and_budget(gw: Gateway, sb: Sandbox) -> None:
+    only_chat = create(gw, name="chat-only", tasks=["chat"])["key"]
+    with client(gw, only_chat) as c, pytest.raises(openai.PermissionDeniedError) as denied:
+        c.embeddings.create(model="vectors", input="x")
+    assert denied.value.body["code"] == "task_not_allowed"
+    paced = create(gw, name="paced-vectors", rpm=1)["key"]
+    with client(gw, paced) as c:
+        assert c.embeddings.create(model="vectors", input="x").data
+        with pytest.raises(openai.RateLimitError) as limited:
+            c.embeddings.create(model="vectors", input="x")
+    assert limited.value.body["code"] == "rate_limit_exceeded"
+    frugal = create(gw, name="frugal-vectors", daily_usd=1e-9)["key"]
+    with client(gw, frugal) as c:
+        assert c.embeddings.create(model="vectors", input="spend a little").data
+        with pytest.raises(openai.RateLimitError) as spent:
+            c.embeddings.create(model="vectors", input="x")
+    assert spent.value.body["code"] == "budget_exceeded"
+    listed = admin(gw, "GET", "/admin/keys").json()["data"]
+    assert next(k for k in listed if k["name"] == "frugal-vectors")["spent"]["daily"] > 0
+    # Each admitted call went up the chain (emb-down, then emb); the refused ones sent nothing.
+    assert len(sb.requests) == 4

@@ -90,6 +90,12 @@ ERROR_CODES = {
     "reserved-header",
     "unsafe-base-url",
     "secret-in-config",
+    # embedding models (router/spec/checks_embeddings.py)
+    "embedding-provider",
+    "dimensions-without-embedding",
+    "pricing-output-missing",
+    "embedding-dimensions",
+    "mixed-model-kinds",
     # a note that require_env (router validate --require-env) turns into an error
     "env-unset",
 }
