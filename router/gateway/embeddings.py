@@ -17,6 +17,7 @@ from router.gateway.call import merge_metadata, require, routing_hints
 from router.gateway.completions import admit, parse_body
 from router.gateway.errors import failure_of
 from router.gateway.exchange import Exchange, decision_headers
+from router.gateway.openai_api import request_metadata
 from router.types import Embeddings
 
 __all__ = ["embed", "embeddings_body"]
@@ -42,15 +43,7 @@ def _read(body: dict[str, Any]) -> tuple[str, Any, str, int | None, dict[str, An
             argument="encoding_format",
         )
     dimensions = body.get("dimensions")
-    metadata = body.get("metadata")
-    if metadata is not None and not isinstance(metadata, dict):
-        raise RequestError("metadata: expected an object", argument="metadata")
-    user = body.get("user")
-    if user is not None:
-        if not isinstance(user, str):
-            raise RequestError("user: expected a string", argument="user")
-        metadata = {**(metadata or {}), "user": user}
-    return task, body["input"], encoding, dimensions, metadata
+    return task, body["input"], encoding, dimensions, request_metadata(body)
 
 
 def embeddings_body(e: Embeddings, encoding: str) -> bytes:

@@ -20,7 +20,7 @@ from router.errors import RequestError
 from router.gateway.call import GatewayCall, merge_metadata, require
 from router.types import Chunk, Response, Usage
 
-__all__ = ["StreamWriter", "chat_call", "completion_body"]
+__all__ = ["StreamWriter", "chat_call", "completion_body", "request_metadata"]
 
 _PASSED = (
     "temperature",
@@ -62,6 +62,20 @@ def _messages(raw: object) -> list[Any]:
     return out
 
 
+def request_metadata(body: Mapping[str, Any]) -> dict[str, Any] | None:
+    """An OpenAI request body's ``metadata``, with its ``user`` (the end user's id) added as
+    ``metadata.user``; RequestError naming the field when either has the wrong type."""
+    metadata = body.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise RequestError("metadata: expected an object of string values", argument="metadata")
+    user = body.get("user")
+    if user is not None:
+        if not isinstance(user, str):
+            raise RequestError("user: expected a string", argument="user")
+        metadata = {**(metadata or {}), "user": user}
+    return metadata
+
+
 def chat_call(body: Mapping[str, Any]) -> GatewayCall:
     """The router call a Chat Completions body asks for; RequestError naming what is wrong."""
     unknown = sorted(k for k in body if k not in _KNOWN)
@@ -82,14 +96,7 @@ def chat_call(body: Mapping[str, Any]) -> GatewayCall:
         )
     if body.get("logprobs"):
         raise RequestError("logprobs: not supported by the gateway", argument="logprobs")
-    metadata = body.get("metadata")
-    if metadata is not None and not isinstance(metadata, dict):
-        raise RequestError("metadata: expected an object of string values", argument="metadata")
-    user = body.get("user")
-    if user is not None:
-        if not isinstance(user, str):
-            raise RequestError("user: expected a string", argument="user")
-        metadata = {**(metadata or {}), "user": user}
+    metadata = request_metadata(body)
     stream = body.get("stream") or False
     if not isinstance(stream, bool):
         raise RequestError("stream: expected true or false", argument="stream")
