@@ -27,8 +27,12 @@ BOTTOM = {
 }
 
 
+#: Bottom-layer modules grown into packages (split by topic, imported as one name).
+BOTTOM_PACKAGES = {"errors", "specmodel"}
+
+
 def test_the_package_root_holds_only_the_bottom_layer() -> None:
-    modules = {p.stem for p in PACKAGE.glob("*.py")}
+    modules = {p.stem for p in PACKAGE.glob("*.py")} | BOTTOM_PACKAGES
     assert modules == BOTTOM
 
 

@@ -1,0 +1,88 @@
+"""The typed, immutable spec: what a valid routes.yaml compiles into.
+
+Every object is a frozen, slotted dataclass; mappings are read-only views and lists are
+tuples, so a compiled router can share the spec between threads without copying. Task
+settings are already resolved against ``defaults`` (a task's ``retry`` is the whole policy,
+not just the keys the task overrode). Only environment variable *names* are kept, never
+their values.
+"""
+
+from __future__ import annotations
+
+from router.specmodel.models import (
+    DeploymentSpec,
+    EnvRef,
+    LatencyPrior,
+    ModelSpec,
+    Pricing,
+    ProviderSpec,
+)
+from router.specmodel.policies import (
+    DEFAULT_FALLBACK_ON,
+    DEFAULT_SYSTEM_PROMPT,
+    SUPPORTED_VERSIONS,
+    Balance,
+    BreakerPolicy,
+    Budget,
+    CachePolicy,
+    Capability,
+    HedgePolicy,
+    Limits,
+    OnAllOpen,
+    OnBudget,
+    OnLimit,
+    Params,
+    ProviderType,
+    RetryPolicy,
+    Timeouts,
+    frozen_map,
+)
+from router.specmodel.spec import (
+    Defaults,
+    Spec,
+    StateSpec,
+)
+from router.specmodel.tasks import (
+    Constraints,
+    FallbackEntry,
+    Priority,
+    RuleSpec,
+    RuleWhen,
+    TaskSpec,
+)
+
+__all__ = [
+    "DEFAULT_FALLBACK_ON",
+    "DEFAULT_SYSTEM_PROMPT",
+    "SUPPORTED_VERSIONS",
+    "Balance",
+    "BreakerPolicy",
+    "Budget",
+    "CachePolicy",
+    "Capability",
+    "Constraints",
+    "Defaults",
+    "DeploymentSpec",
+    "EnvRef",
+    "FallbackEntry",
+    "HedgePolicy",
+    "LatencyPrior",
+    "Limits",
+    "ModelSpec",
+    "OnAllOpen",
+    "OnBudget",
+    "OnLimit",
+    "Params",
+    "Pricing",
+    "Priority",
+    "ProviderSpec",
+    "ProviderType",
+    "RetryPolicy",
+    "RuleSpec",
+    "RuleWhen",
+    "Spec",
+    "StateSpec",
+    "TaskSpec",
+    "Timeouts",
+    "frozen_map",
+]
