@@ -109,6 +109,7 @@ WARNING_CODES = {
     "context-window-unknown",
     "rule-drops-fallbacks",
     "task-fallback-adds-nothing",
+    "timeout-total-ignored",
 }
 # Notes (errors only with require_env=True).
 NOTE_CODES = {"env-unset"}
