@@ -1,0 +1,228 @@
+"""Content rules: whether a request's text meets a rule's ``when.text``, and where.
+
+Pure and bounded. :class:`RequestText` reads the already coerced messages; for each scope
+(the last user message, the user messages, the system messages, all of them) it takes at most
+``max_chars`` characters: all of the text when it is shorter, else its first and last halves,
+kept apart (a keyword or a match never spans the cut, nor two messages). Slices are taken per
+message part, so a megabyte message is never copied or read whole. On that bounded text:
+
+- keywords: the text is case-folded and cut into words once (one ``re.findall``), and each
+  keyword is a set lookup (a phrase, a scan of its first word's places): linear in the text,
+  whatever the number of keywords;
+- regular expressions: ``pattern.search`` on each piece; :mod:`router.spec.regexcheck`
+  accepted only patterns whose search is linear in the text.
+
+The excerpt a hit shows (``router explain``) is made only when asked for: at most
+:data:`EXCERPT` characters around the match, on one line, redacted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from router.redaction import redact
+from router.specmodel.content import SCOPE_WORDS, Keyword, TextCondition, keyword_words
+from router.types import Message
+
+__all__ = [
+    "EXCERPT",
+    "Hit",
+    "RequestText",
+    "Scanned",
+    "TextMatch",
+    "match_text",
+]
+
+#: Most characters of the text an excerpt shows (the match, and some context around it).
+EXCERPT = 60
+_CONTEXT = 16  # characters shown on each side of a match
+_ROLES = {"last_user": ("user",), "user": ("user",), "system": ("system",)}
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class Scanned:
+    """The bounded text of one scope: its pieces, how many characters the scope holds and
+    how many were read."""
+
+    pieces: tuple[str, ...] = field(repr=False)
+    total: int
+    read: int
+
+    @property
+    def truncated(self) -> bool:
+        return self.read < self.total
+
+
+class RequestText:
+    """The messages of one request, read per scope and bound on first use (a request's rules
+    share the work). Its repr shows sizes, never the text."""
+
+    __slots__ = ("_messages", "_scanned", "_words")
+
+    def __init__(self, messages: Sequence[Message]) -> None:
+        self._messages = tuple(messages)
+        self._scanned: dict[tuple[str, int], Scanned] = {}
+        self._words: dict[tuple[str, int], tuple[list[str], frozenset[str]]] = {}
+
+    def __repr__(self) -> str:
+        return f"RequestText({len(self._messages)} messages)"
+
+    def _texts(self, scope: str) -> list[str]:
+        messages = self._messages
+        if scope == "last_user":
+            last = next((m for m in reversed(messages) if m.role == "user"), None)
+            messages = (last,) if last is not None else ()
+        elif scope != "all":
+            messages = tuple(m for m in messages if m.role in _ROLES[scope])
+        texts: list[str] = []
+        for m in messages:
+            if isinstance(m.content, str):
+                texts.append(m.content)
+            else:
+                texts += [p.text for p in m.content if hasattr(p, "text") and p.text]
+        return texts
+
+    def scanned(self, scope: str, max_chars: int) -> Scanned:
+        key = (scope, max_chars)
+        found = self._scanned.get(key)
+        if found is None:
+            found = self._scanned[key] = _bounded(self._texts(scope), max_chars)
+        return found
+
+    def words(self, scope: str, max_chars: int) -> tuple[list[str], frozenset[str]]:
+        """Each piece's words (case-folded, pieces apart: ``""`` between them) and their set."""
+        key = (scope, max_chars)
+        found = self._words.get(key)
+        if found is None:
+            listed: list[str] = []
+            for piece in self.scanned(scope, max_chars).pieces:
+                listed += keyword_words(piece)
+                listed.append("")  # a phrase never runs from one piece into the next
+            found = self._words[key] = (listed, frozenset(listed))
+        return found
+
+
+def _bounded(texts: list[str], max_chars: int) -> Scanned:
+    """``texts`` within ``max_chars``: whole, or their first and last halves (the characters
+    of the concatenation at ``[0, head)`` and ``[total - tail, total)``), cut per text."""
+    total = sum(len(t) for t in texts)
+    if total <= max_chars:
+        return Scanned(tuple(t for t in texts if t), total, total)
+    head = max_chars // 2
+    tail_from = total - (max_chars - head)
+    pieces: list[str] = []
+    offset = 0
+    for t in texts:
+        end = offset + len(t)
+        if offset < head:
+            pieces.append(t[: head - offset])
+        if end > tail_from:
+            pieces.append(t[max(0, tail_from - offset) :])
+        offset = end
+    return Scanned(tuple(p for p in pieces if p), total, max_chars)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One part of a condition found in the text: a keyword or a pattern. Where it is (for
+    :attr:`excerpt`) is looked up only when asked: a call never pays for it."""
+
+    kind: Literal["keyword", "regex"]
+    term: str  # the keyword or the pattern, as the spec wrote it
+    finder: re.Pattern[str] = field(repr=False, compare=False)
+    pieces: tuple[str, ...] = field(repr=False, compare=False, default=())
+
+    @property
+    def excerpt(self) -> str:
+        """The match and a little context, on one line, at most about :data:`EXCERPT`
+        characters, secrets redacted (``…`` where it is cut); empty if it cannot be placed."""
+        for piece in self.pieces:
+            m = self.finder.search(piece)
+            if m is not None:
+                return _excerpt(piece, m.start(), m.end())
+        return ""
+
+
+def _excerpt(piece: str, start: int, end: int) -> str:
+    found = piece[start:end]
+    if len(found) > EXCERPT - 2 * _CONTEXT:
+        keep = (EXCERPT - 2 * _CONTEXT) // 2
+        found = found[:keep] + "…" + found[-keep:]
+    text = (
+        ("…" if start > _CONTEXT else "")
+        + piece[max(0, start - _CONTEXT) : start]
+        + found
+        + piece[end : end + _CONTEXT]
+        + ("…" if end + _CONTEXT < len(piece) else "")
+    )
+    return redact(_SPACES.sub(" ", text).strip())
+
+
+@dataclass(frozen=True, slots=True)
+class TextMatch:
+    """Why a rule's text condition held: its hits, in the scope read."""
+
+    scope: str
+    hits: tuple[Hit, ...]
+    total: int  # characters in the scope
+    read: int  # characters read (at most max_chars)
+
+    @property
+    def where(self) -> str:
+        return SCOPE_WORDS[self.scope]
+
+
+def _keyword_hit(keyword: Keyword, words: list[str], present: frozenset[str]) -> bool:
+    if not keyword.words:
+        return False
+    first, rest = keyword.words[0], keyword.words[1:]
+    if first not in present or any(w not in present for w in rest):
+        return False
+    if not rest:
+        return True
+    size = len(keyword.words)
+    start = words.index(first)
+    while True:
+        if tuple(words[start : start + size]) == keyword.words:
+            return True
+        try:
+            start = words.index(first, start + 1)
+        except ValueError:
+            return False
+
+
+def match_text(cond: TextCondition, text: RequestText | None) -> TextMatch | None:
+    """The hits that make ``cond`` hold on ``text``, or None when it does not hold."""
+    if text is None:
+        return None
+    scanned = text.scanned(cond.scope, cond.max_chars)
+    hits: list[Hit] = []
+    if cond.any or cond.all:
+        words, present = text.words(cond.scope, cond.max_chars)
+        for keyword in cond.all:
+            if not _keyword_hit(keyword, words, present):
+                return None
+            hits.append(Hit("keyword", keyword.text, keyword.locator, scanned.pieces))
+        if cond.any:
+            found = next((k for k in cond.any if _keyword_hit(k, words, present)), None)
+            if found is None:
+                return None
+            hits.append(Hit("keyword", found.text, found.locator, scanned.pieces))
+    if cond.regex:
+        hit = next(
+            (
+                Hit("regex", pattern.pattern, pattern, (piece,))
+                for pattern in cond.regex
+                for piece in scanned.pieces
+                if pattern.search(piece) is not None
+            ),
+            None,
+        )
+        if hit is None:
+            return None
+        hits.append(hit)
+    return TextMatch(cond.scope, tuple(hits), scanned.total, scanned.read)
