@@ -19,7 +19,7 @@ The excerpt a hit shows (``router explain``) is made only when asked for: at mos
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -39,6 +39,7 @@ __all__ = [
 #: Most characters of the text an excerpt shows (the match, and some context around it).
 EXCERPT = 60
 _CONTEXT = 16  # characters shown on each side of a match
+_WIDEN = 100  # how far a match is widened to whole words
 _ROLES = {"last_user": ("user",), "user": ("user",), "system": ("system",)}
 _SPACES = re.compile(r"\s+")
 
@@ -148,18 +149,43 @@ class Hit:
 
 
 def _excerpt(piece: str, start: int, end: int) -> str:
-    found = piece[start:end]
-    if len(found) > EXCERPT - 2 * _CONTEXT:
-        keep = (EXCERPT - 2 * _CONTEXT) // 2
-        found = found[:keep] + "…" + found[-keep:]
-    text = (
-        ("…" if start > _CONTEXT else "")
-        + piece[max(0, start - _CONTEXT) : start]
-        + found
-        + piece[end : end + _CONTEXT]
-        + ("…" if end + _CONTEXT < len(piece) else "")
-    )
-    return redact(_SPACES.sub(" ", text).strip())
+    """Whole words only, so that redaction sees every value whole: the match widened to the
+    words it touches (redacted, then cut in its middle when long), and the whole words around
+    it that fit in :data:`_CONTEXT` characters each side (a longer word ends the context)."""
+    low = next((i for i in range(start - 1, max(-1, start - _WIDEN), -1) if piece[i].isspace()), -1)
+    high = next((i for i in range(end, min(len(piece), end + _WIDEN)) if piece[i].isspace()), -1)
+    start = low + 1 if low >= 0 else (0 if start <= _WIDEN else start)
+    end = high if high >= 0 else (len(piece) if len(piece) - end <= _WIDEN else end)
+    found = _SPACES.sub(" ", redact(piece[start:end])).strip()
+    room = EXCERPT - 2 * _CONTEXT
+    if len(found) > room:
+        found = found[: room // 2] + "…" + found[-(room // 2) :]
+    window = 4 * _CONTEXT
+    before = piece[max(0, start - window) : start].split()
+    after = piece[end : end + window].split()
+    cut_before = start > window and bool(before)
+    cut_after = end + window < len(piece) and bool(after)
+    if cut_before:
+        before.pop(0)  # cut by the window
+    if cut_after:
+        after.pop()
+    shown_before = _fit(reversed(before))[::-1]
+    shown_after = _fit(after)
+    text = " ".join([*shown_before, found, *shown_after])
+    lead = "…" if cut_before or len(shown_before) < len(before) else ""
+    trail = "…" if cut_after or len(shown_after) < len(after) else ""
+    return lead + redact(text) + trail
+
+
+def _fit(words: Iterable[str]) -> list[str]:
+    kept: list[str] = []
+    size = 0
+    for word in words:
+        size += len(word) + 1
+        if size > _CONTEXT + 1:
+            break
+        kept.append(word)
+    return kept
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,8 @@ its parsed form (``re._parser``) shows that cannot happen. A *long* repeat is ``
    it reads a character it cannot match (``def\s+``, ``"[^"]*"``), or an anchor stands right
    before it (``^``, ``\A``, ``\b`` before word characters), or nothing but an optional part
    follows it (``https?://\S+``: reaching it is a match);
-5. at most :data:`MAX_WAYS` ways to match from one position (short repeats and alternatives
-   multiply: ``(a|a){16}`` is refused);
+5. at most :data:`MAX_STEPS` steps to match from one position (short repeats and
+   alternatives multiply: ``(a|a){16}`` and ``\w{1,16}\W{1,16}`` are refused);
 6. it cannot match without reading a character (it would match every request).
 
 These are sufficient, not necessary: some linear patterns are refused, and each refusal says
@@ -40,12 +40,13 @@ from typing import Any, NamedTuple
 _parser: Any = importlib.import_module("re._parser")
 _c: Any = importlib.import_module("re._constants")
 
-__all__ = ["MAX_PATTERN", "MAX_WAYS", "SHORT", "Examined", "examine"]
+__all__ = ["MAX_PATTERN", "MAX_STEPS", "SHORT", "Examined", "examine"]
 
 #: A repeat of at most this many times is short: every count is tried (and counted in ways).
 SHORT = 16
-#: Most ways a pattern may try to match from one position of the text.
-MAX_WAYS = 256
+#: Most steps a pattern may take to match from one position of the text (see _Checker._cost).
+MAX_STEPS = 128
+_HUGE = 10**9
 #: Longest pattern accepted (characters).
 MAX_PATTERN = 1000
 
@@ -316,14 +317,14 @@ class _Checker:
                 "make at least one part required (`+` rather than `*`, no `?` on everything)",
             )
         self._seq(items, _END, _START, self.flags)
-        ways = self._ways(items, _END, self.flags)
-        if ways > MAX_WAYS:
+        steps, _ = self._cost(items, _END, self.flags)
+        if steps > MAX_STEPS:
             raise _Refused(
                 "regex-backtracks",
-                f"the pattern can try {'over 10,000' if ways > 10_000 else f'{ways:,}'} ways "
-                f"to match from each position of the text (at most {MAX_WAYS})",
-                "use fewer optional parts and alternatives inside a counted repeat {m,n}, or "
-                "split the pattern into several",
+                f"matching the pattern can take {'over 10,000' if steps > 10_000 else f'{steps:,}'}"
+                f" steps from each position of the text (at most {MAX_STEPS})",
+                "shorten it, use fewer optional parts and alternatives inside a counted repeat "
+                "{m,n}, or split it into several patterns (or keywords, for long phrases)",
             )
 
     def _seq(self, items: list[Any], after: _Next, before: _Before, flags: int) -> _Before:
@@ -393,7 +394,7 @@ class _Checker:
                 "use `all: [...]` keywords; a leading or trailing .* adds nothing (a pattern "
                 "is searched anywhere in the text)",
             )
-        terminal = follow.free and low <= SHORT
+        terminal = follow.free  # reaching it with `low` characters is a match
         guarded = (
             terminal
             or any(not (seen & chars) for seen in before.read)
@@ -413,45 +414,54 @@ class _Checker:
         out = _Before(before.read | {chars}, None)
         return out if low >= 1 else out & before
 
-    def _ways(self, items: list[Any], after: _Next, flags: int) -> int:
-        """How many ways, at most, ``items`` can go on from one position: products along a
-        sequence, sums over alternatives, each count of a short repeat; a long repeat (whose
-        follower cannot share its characters) goes on only from its longest run."""
-        total = 1
+    def _cost(self, items: list[Any], after: _Next, flags: int) -> tuple[int, int]:
+        """(steps, ways): how many steps, at most, matching ``items`` takes from one position,
+        and in how many ways it can go on. Along a sequence each item's steps count once per
+        way the items before it go on, and ways multiply; alternatives add up (only one goes
+        on when they start with different characters); a short repeat of a character steps
+        through each count, and goes on from each unless what follows cannot share its
+        characters; a long repeat counts its minimum (a search may read that much and fail;
+        beyond it, a run is read once per run, see rule 4) and goes on only from its longest
+        run (rule 3)."""
+        steps, ways = 0, 1
         for i, item in enumerate(items):
             follow = _next_of(items[i + 1 :], after, flags)
-            total = min(total * self._item_ways(item, follow, flags), 10**9)
-        return total
+            item_steps, item_ways = self._item_cost(item, follow, flags)
+            steps = min(steps + ways * item_steps, _HUGE)
+            ways = min(ways * item_ways, _HUGE)
+        return steps, ways
 
-    def _item_ways(self, item: tuple[Any, Any], follow: _Next, flags: int) -> int:
+    def _item_cost(self, item: tuple[Any, Any], follow: _Next, flags: int) -> tuple[int, int]:
         op, av = item
         if op == _c.SUBPATTERN:
             _, add, remove, inner = av
-            return self._ways(inner, follow, (flags | add) & ~remove)
+            return self._cost(inner, follow, (flags | add) & ~remove)
         if op == _c.BRANCH:
-            ways = [self._ways(branch, follow, flags) for branch in av[1]]
-            firsts = [_next_of(branch, _END, flags) for branch in av[1]]
+            costs = [self._cost(branch, follow, flags) for branch in av[1]]
+            steps = min(sum(c[0] for c in costs), _HUGE)
             seen: set[Any] = set()
-            for first in firsts:  # alternatives that start apart: only one can go on
+            for branch in av[1]:
+                first = _next_of(branch, _END, flags)
                 if first.end or seen & first.chars:
-                    return min(sum(ways), 10**9)
+                    return steps, min(sum(c[1] for c in costs), _HUGE)
                 seen |= first.chars
-            return max(ways)
-        if op in (_c.MAX_REPEAT, _c.MIN_REPEAT):
-            low, high, body = av
-            if _long(low, high):
-                return 1
-            chars = _chars(body[0], flags) if len(body) == 1 else None
-            if chars is not None and not (follow.chars & chars):
-                return 1
-            alone = _next_of(body, _END, flags)
-            each = self._ways(body, follow | _Next(alone.chars, False, False), flags)
-            counts, power = 0, 1
-            for k in range(int(high) + 1):
-                counts += power if k >= low else 0
-                power = min(power * each, 10**9)
-            return min(counts, 10**9)
-        return 1
+            return steps, max(c[1] for c in costs)
+        if op not in (_c.MAX_REPEAT, _c.MIN_REPEAT):
+            return 1, 1
+        low, high, body = av
+        if _long(low, high):
+            return max(1, int(low)), 1
+        chars = _chars(body[0], flags) if len(body) == 1 else None
+        if chars is not None:
+            return int(high), 1 if not (follow.chars & chars) else int(high) - int(low) + 1
+        alone = _next_of(body, _END, flags)
+        each_steps, each_ways = self._cost(body, follow | _Next(alone.chars, False, False), flags)
+        steps, ways, power = 0, 0, 1
+        for k in range(int(high) + 1):
+            ways += power if k >= low else 0
+            steps = min(steps + power * each_steps, _HUGE) if k < high else steps
+            power = min(power * each_ways, _HUGE)
+        return steps, min(ways, _HUGE)
 
 
 def _shown(item: tuple[Any, Any]) -> str:

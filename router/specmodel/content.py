@@ -29,7 +29,7 @@ SCOPES: tuple[str, ...] = get_args(Scope)
 
 #: At most this many characters of the scoped text are read (its first and last halves), so a
 #: megabyte message costs what 16,000 characters cost.
-DEFAULT_MAX_CHARS = 16_000
+DEFAULT_MAX_CHARS = 8_000
 
 _WORDS = re.compile(r"\w+|[^\w\s]")
 _LETTER = re.compile(r"\w")
