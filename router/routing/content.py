@@ -42,6 +42,8 @@ _CONTEXT = 16  # characters shown on each side of a match
 _WIDEN = 100  # how far a match is widened to whole words
 _ROLES = {"last_user": ("user",), "user": ("user",), "system": ("system",)}
 _SPACES = re.compile(r"\s+")
+_RUN = re.compile(r"\w+")
+_RUNS = _RUN.findall
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +64,15 @@ class RequestText:
     """The messages of one request, read per scope and bound on first use (a request's rules
     share the work). Its repr shows sizes, never the text."""
 
-    __slots__ = ("_messages", "_scanned", "_words")
+    __slots__ = ("_messages", "_piece_runs", "_runs", "_scanned", "_words")
 
     def __init__(self, messages: Sequence[Message]) -> None:
         self._messages = tuple(messages)
         self._scanned: dict[tuple[str, int], Scanned] = {}
         self._words: dict[tuple[str, int], tuple[list[str], frozenset[str]]] = {}
+        self._runs: dict[tuple[str, int], frozenset[str]] = {}
+        # id(piece) -> (piece, its runs): the piece is kept, so its id stays its own
+        self._piece_runs: dict[int, tuple[str, frozenset[str]]] = {}
 
     def __repr__(self) -> str:
         return f"RequestText({len(self._messages)} messages)"
@@ -94,8 +99,25 @@ class RequestText:
             found = self._scanned[key] = _bounded(self._texts(scope), max_chars)
         return found
 
+    def runs(self, scope: str, max_chars: int) -> frozenset[str]:
+        """The case-folded runs of letters, digits and ``_`` in the bounded text: enough for
+        a keyword of one word. Each message part is cut once per request, whatever the
+        scopes that read it."""
+        key = (scope, max_chars)
+        found = self._runs.get(key)
+        if found is None:
+            found = frozenset()
+            for piece in self.scanned(scope, max_chars).pieces:
+                kept = self._piece_runs.get(id(piece))
+                if kept is None:
+                    kept = self._piece_runs[id(piece)] = (piece, frozenset(_RUNS(piece.casefold())))
+                found |= kept[1]
+            self._runs[key] = found
+        return found
+
     def words(self, scope: str, max_chars: int) -> tuple[list[str], frozenset[str]]:
-        """Each piece's words (case-folded, pieces apart: ``""`` between them) and their set."""
+        """Every word of the bounded text, in order (case-folded; pieces apart: ``""``
+        between them), and their set: for phrases and symbols, read only when asked."""
         key = (scope, max_chars)
         found = self._words.get(key)
         if found is None:
@@ -202,21 +224,25 @@ class TextMatch:
         return SCOPE_WORDS[self.scope]
 
 
-def _keyword_hit(keyword: Keyword, words: list[str], present: frozenset[str]) -> bool:
-    if not keyword.words:
+def _keyword_hit(keyword: Keyword, text: RequestText, scope: str, max_chars: int) -> bool:
+    words = keyword.words
+    if not words:
         return False
-    first, rest = keyword.words[0], keyword.words[1:]
-    if first not in present or any(w not in present for w in rest):
-        return False
-    if not rest:
+    runs = text.runs(scope, max_chars)
+    if any(w not in runs for w in words if _RUN.fullmatch(w)):
+        return False  # a word missing: no need to cut the text into every word
+    if len(words) == 1 and _RUN.fullmatch(words[0]):
         return True
-    size = len(keyword.words)
-    start = words.index(first)
+    listed, present = text.words(scope, max_chars)
+    if any(w not in present for w in words):
+        return False
+    size, first = len(words), words[0]
+    start = listed.index(first)
     while True:
-        if tuple(words[start : start + size]) == keyword.words:
+        if tuple(listed[start : start + size]) == words:
             return True
         try:
-            start = words.index(first, start + 1)
+            start = listed.index(first, start + 1)
         except ValueError:
             return False
 
@@ -228,13 +254,14 @@ def match_text(cond: TextCondition, text: RequestText | None) -> TextMatch | Non
     scanned = text.scanned(cond.scope, cond.max_chars)
     hits: list[Hit] = []
     if cond.any or cond.all:
-        words, present = text.words(cond.scope, cond.max_chars)
         for keyword in cond.all:
-            if not _keyword_hit(keyword, words, present):
+            if not _keyword_hit(keyword, text, cond.scope, cond.max_chars):
                 return None
             hits.append(Hit("keyword", keyword.text, keyword.locator, scanned.pieces))
         if cond.any:
-            found = next((k for k in cond.any if _keyword_hit(k, words, present)), None)
+            found = next(
+                (k for k in cond.any if _keyword_hit(k, text, cond.scope, cond.max_chars)), None
+            )
             if found is None:
                 return None
             hits.append(Hit("keyword", found.text, found.locator, scanned.pieces))

@@ -82,7 +82,7 @@ class TextCondition:
         if self.all:
             parts.append("all of " + ", ".join(repr(k.text) for k in self.all))
         if self.regex:
-            parts.append("regex " + " or ".join(repr(p.pattern) for p in self.regex))
+            parts.append("regex " + " or ".join(f"'{p.pattern}'" for p in self.regex))
         return f"{'; '.join(parts)} in {SCOPE_WORDS[self.scope]}"
 
 
