@@ -49,7 +49,8 @@ CONTENT_RULES = """rules:
   - {name: r4, when: {text: {regex: '(?i)\\bSELECT\\s+\\*\\s+FROM\\b'}}, route_to: code}
   - {name: r5, when: {text: {regex: '\\b\\d{3}-\\d{2}-\\d{4}\\b'}}, route_to: code}
   - {name: r6, when: {text: {regex: '\\bsk-[\\w-]{20,}'}}, only: [mini]}
-  - {name: r7, when: {text: {any: [confidential, patient record, diagnosis], in: all}}, only: [mini]}
+  - {name: r7, when: {text: {any: [confidential, patient record, diagnosis], in: all}},
+     only: [mini]}
   - {name: r8, when: {text: {regex: '<think>[^<]*</think>'}}, route_to: code}
   - {name: r9, when: {text: {regex: '\\b[A-Z]{2,}-\\d+\\b'}}, route_to: code}
   - {name: r10, when: {text: {any: [translate, traduire, übersetzen]}}, route_to: code}
@@ -89,7 +90,9 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
 def per_request(n: int) -> None:
     routers = {name: _router(name == "with") for name in ("with", "without")}
     print("## 1. Per request, typical input (Router.explain: the planning path of a call)\n")
-    print("| input | chars | with 12 content rules p50 / p99 | without p50 / p99 | added p50 / p99 |")
+    print(
+        "| input | chars | with 12 content rules p50 / p99 | without p50 / p99 | added p50 / p99 |"
+    )
     print("|---|---|---|---|---|")
     for label, prompt in (("chat prompt", CHAT), ("code paste", CODE)):
         stats = {}
@@ -105,8 +108,8 @@ def per_request(n: int) -> None:
             stats[name] = _percentiles(samples)
         w, wo = stats["with"], stats["without"]
         print(
-            f"| {label} | {len(prompt):,} | {w[0]:.1f} / {w[1]:.1f} µs | {wo[0]:.1f} / {wo[1]:.1f} µs "
-            f"| {w[0] - wo[0]:.1f} / {w[1] - wo[1]:.1f} µs |"
+            f"| {label} | {len(prompt):,} | {w[0]:.1f} / {w[1]:.1f} µs "
+            f"| {wo[0]:.1f} / {wo[1]:.1f} µs | {w[0] - wo[0]:.1f} / {w[1] - wo[1]:.1f} µs |"
         )
     print()
 
@@ -125,7 +128,7 @@ def worst_inputs(reps: int) -> None:
     router = _router(True)
     explain: Callable[..., object] = router.explain  # type: ignore[attr-defined]
     print("## 2. Worst case: one 1,000,000-character message, 12 content rules\n")
-    print("| message | slowest of %d requests | median |" % reps)
+    print(f"| message | slowest of {reps} requests | median |")
     print("|---|---|---|")
     for label, content in BIG.items():
         messages = [{"role": "user", "content": content}]
@@ -150,7 +153,10 @@ ADVERSARIAL = [
     (r"(?:foo|bar){1,16}x", lambda n: "foobar" * (n // 6 + 1)),
     (r"\W{1,16}\w", lambda n: '"' * n),
     (r"\w{1,8}\W{1,8}x", lambda n: "ab  " * (n // 4 + 1)),
-    (r"(?i)traceback \(most recent call last\)", lambda n: "traceback (most recent " * (n // 23 + 1)),
+    (
+        r"(?i)traceback \(most recent call last\)",
+        lambda n: "traceback (most recent " * (n // 23 + 1),
+    ),
     (r"[ab]" + "a" * 100, lambda n: ("a" * 99 + "b") * (n // 100 + 1)),
     (r"\bsk-[\w-]{20,}", lambda n: "sk-" * (n // 3 + 1)),
     (r"(?m)^[ \t]+at ", lambda n: ("\n" + " " * 60) * (n // 61 + 1)),
@@ -209,8 +215,7 @@ def refused() -> None:
         compiled.search(text)
         took = time.perf_counter() - t
         print(
-            f"| `{source}` | {len(text):,} chars | {took * 1000:.1f} ms "
-            f"| {examine(source).code} |"
+            f"| `{source}` | {len(text):,} chars | {took * 1000:.1f} ms | {examine(source).code} |"
         )
     print()
 
