@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from router.spec.regexchars import SINGLE, Chars, chars_of, source, word_chars
+
 # The parser behind re.compile (sre_parse before Python 3.11, and its deprecated alias since);
 # typeshed has no stubs for it.
 _parser: Any = importlib.import_module("re._parser")
@@ -49,9 +51,6 @@ MAX_STEPS = 128
 _HUGE = 10**9
 #: Longest pattern accepted (characters).
 MAX_PATTERN = 1000
-
-_ALL = frozenset({"W", "S", "O"})  # beyond ASCII: word characters, spaces, the rest
-Chars = frozenset[Any]  # ASCII code points (exact) and the classes beyond ASCII (over)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,120 +105,6 @@ def examine(source: str) -> Examined:
     return Examined(compiled)
 
 
-# --- character sets --------------------------------------------------------------------------
-
-_CATEGORY = {
-    _c.CATEGORY_DIGIT: (r"\d", frozenset({"W"}), frozenset()),
-    _c.CATEGORY_NOT_DIGIT: (r"\D", _ALL, frozenset({"S", "O"})),
-    _c.CATEGORY_SPACE: (r"\s", frozenset({"S"}), frozenset({"S"})),
-    _c.CATEGORY_NOT_SPACE: (r"\S", frozenset({"W", "O"}), frozenset({"W", "O"})),
-    _c.CATEGORY_WORD: (r"\w", frozenset({"W"}), frozenset({"W"})),
-    _c.CATEGORY_NOT_WORD: (r"\W", frozenset({"S", "O"}), frozenset({"S", "O"})),
-}
-_SINGLE = {_c.LITERAL, _c.NOT_LITERAL, _c.ANY, _c.IN}
-
-
-def _class_of(ch: str) -> str:
-    return "W" if (ch.isalnum() or ch == "_") else "S" if ch.isspace() else "O"
-
-
-def _beyond(op: Any, av: Any, flags: int) -> tuple[frozenset[str], frozenset[str]]:
-    """The classes beyond ASCII a one-character item may match (touch), and those it
-    matches whole (cover)."""
-    ascii_only = bool(flags & re.ASCII)
-    folded = bool(flags & re.IGNORECASE)
-    if op == _c.ANY:
-        return _ALL, _ALL
-    if op == _c.LITERAL:
-        if av < 128:  # an ASCII letter matches the Kelvin sign, the long s... with (?i)
-            return (frozenset({"W"}) if folded and chr(av).isalpha() else frozenset()), frozenset()
-        cased = frozenset({"W", "O"}) if folded else frozenset()
-        return frozenset({_class_of(chr(av))}) | cased, frozenset()
-    if op == _c.NOT_LITERAL:
-        alone, _ = _beyond(_c.LITERAL, av, flags)
-        return _ALL, _ALL - alone
-    # IN: a class
-    touch: set[str] = set()
-    cover: set[str] = set()
-    negate = False
-    for kind, value in av:
-        if kind == _c.NEGATE:
-            negate = True
-        elif kind == _c.CATEGORY:
-            if ascii_only:  # \w, \d, \s are ASCII; their complements hold all beyond
-                if value in (_c.CATEGORY_NOT_WORD, _c.CATEGORY_NOT_DIGIT, _c.CATEGORY_NOT_SPACE):
-                    touch |= _ALL
-                    cover |= _ALL
-            else:
-                _, t, c = _CATEGORY[value]
-                touch |= t
-                cover |= c
-        elif kind == _c.LITERAL:
-            t, _ = _beyond(_c.LITERAL, value, flags)
-            touch |= t
-        elif kind == _c.RANGE:
-            low, high = value
-            if high >= 128:
-                touch |= _ALL
-            elif folded and any(chr(x).isalpha() for x in range(low, high + 1)):
-                touch.add("W")
-        else:  # pragma: no cover - the parser gives no other kind inside a class
-            touch |= _ALL
-    if negate:
-        return _ALL - frozenset(cover), _ALL - frozenset(touch)
-    return frozenset(touch), frozenset(cover)
-
-
-def _source(op: Any, av: Any) -> str:
-    """A one-character item written back as a pattern, to test ASCII characters against."""
-
-    def char(code: int) -> str:
-        return f"\\U{code:08x}"
-
-    if op == _c.ANY:
-        return "."
-    if op == _c.LITERAL:
-        return char(av)
-    if op == _c.NOT_LITERAL:
-        return f"[^{char(av)}]"
-    body: list[str] = []
-    for kind, value in av:
-        if kind == _c.NEGATE:
-            body.insert(0, "^")
-        elif kind == _c.CATEGORY:
-            body.append(_CATEGORY[value][0])
-        elif kind == _c.LITERAL:
-            body.append(char(value))
-        elif kind == _c.RANGE:
-            body.append(f"{char(value[0])}-{char(value[1])}")
-    return "[" + "".join(body) + "]" if body != ["^"] else "[^\\s\\S]"
-
-
-@lru_cache(maxsize=1024)
-def _chars_cached(op: Any, av: Any, flags: int) -> Chars:
-    probe = re.compile(_source(op, av), flags & ~re.VERBOSE)
-    ascii_part = {code for code in range(128) if probe.fullmatch(chr(code))}
-    return frozenset(ascii_part) | _beyond(op, av, flags)[0]
-
-
-def _chars(item: tuple[Any, Any], flags: int) -> Chars | None:
-    """What a one-character item can match; None for anything else (a group of one such item
-    counts as that item)."""
-    op, av = item
-    if op in _SINGLE:
-        key = tuple(av) if op == _c.IN else av
-        return _chars_cached(op, key, flags & (re.IGNORECASE | re.ASCII | re.DOTALL))
-    if op == _c.SUBPATTERN:
-        _, add, remove, inner = av
-        if len(inner) == 1:
-            return _chars(inner[0], (flags | add) & ~remove)
-    return None
-
-
-def _word_chars(flags: int) -> Chars:
-    return _chars((_c.IN, [(_c.CATEGORY, _c.CATEGORY_WORD)]), flags)  # type: ignore[return-value]
-
-
 # --- what can come next ----------------------------------------------------------------------
 
 
@@ -250,8 +135,8 @@ def _next_of(items: list[Any], after: _Next, flags: int) -> _Next:
 
 def _item_next(item: tuple[Any, Any], after: _Next, flags: int) -> _Next:
     op, av = item
-    if op in _SINGLE:
-        return _Next(_chars(item, flags) or frozenset(), False, False)
+    if op in SINGLE:
+        return _Next(chars_of(item, flags) or frozenset(), False, False)
     if op == _c.AT:
         return _Next(after.chars, after.end, False)
     if op == _c.SUBPATTERN:
@@ -335,8 +220,8 @@ class _Checker:
 
     def _item(self, item: tuple[Any, Any], follow: _Next, before: _Before, flags: int) -> _Before:
         op, av = item
-        if op in _SINGLE:
-            return _Before(before.read | {_chars(item, flags) or frozenset()}, None)
+        if op in SINGLE:
+            return _Before(before.read | {chars_of(item, flags) or frozenset()}, None)
         if op == _c.AT:
             return _Before(before.read, self._anchor(av, flags) or None)
         if op == _c.SUBPATTERN:
@@ -375,7 +260,7 @@ class _Checker:
     ) -> _Before:
         low, _, body = item[1]
         shown = _shown(item)
-        chars = _chars(body[0], flags) if len(body) == 1 else None
+        chars = chars_of(body[0], flags) if len(body) == 1 else None
         if chars is None:
             raise _Refused(
                 "regex-backtracks",
@@ -400,7 +285,7 @@ class _Checker:
             or any(not (seen & chars) for seen in before.read)
             or before.anchor == "start"
             or (before.anchor == "line" and 10 not in chars)
-            or (before.anchor == "word" and chars <= _word_chars(flags))
+            or (before.anchor == "word" and chars <= word_chars(flags))
         )
         if not guarded:
             raise _Refused(
@@ -451,7 +336,7 @@ class _Checker:
         low, high, body = av
         if _long(low, high):
             return max(1, int(low)), 1
-        chars = _chars(body[0], flags) if len(body) == 1 else None
+        chars = chars_of(body[0], flags) if len(body) == 1 else None
         if chars is not None:
             return int(high), 1 if not (follow.chars & chars) else int(high) - int(low) + 1
         alone = _next_of(body, _END, flags)
@@ -476,32 +361,6 @@ def _shown(item: tuple[Any, Any]) -> str:
         if high == _c.MAXREPEAT
         else f"{{{low},{high}}}"
     )
-    what = _pretty(*body[0]) if len(body) == 1 and body[0][0] in _SINGLE else "(...)"
+    op, av = body[0]
+    what = source(op, av, readable=True) if len(body) == 1 and op in SINGLE else "(...)"
     return f"`{what}{count}{lazy}`"
-
-
-def _pretty(op: Any, av: Any) -> str:
-    """A one-character item as a person would write it."""
-
-    def char(code: int) -> str:
-        return re.escape(chr(code)) if 32 < code < 127 else f"\\u{code:04x}"
-
-    if op == _c.ANY:
-        return "."
-    if op == _c.LITERAL:
-        return char(av)
-    if op == _c.NOT_LITERAL:
-        return f"[^{char(av)}]"
-    parts: list[str] = []
-    for kind, value in av:
-        if kind == _c.NEGATE:
-            parts.insert(0, "^")
-        elif kind == _c.CATEGORY:
-            parts.append(_CATEGORY[value][0])
-        elif kind == _c.LITERAL:
-            parts.append(char(value))
-        elif kind == _c.RANGE:
-            parts.append(f"{char(value[0])}-{char(value[1])}")
-    if len(parts) == 1 and parts[0].startswith("\\"):
-        return parts[0]
-    return "[" + "".join(parts) + "]"
