@@ -9,6 +9,11 @@ their values.
 
 from __future__ import annotations
 
+from router.specmodel.content import (
+    DEFAULT_MAX_CHARS,
+    Keyword,
+    TextCondition,
+)
 from router.specmodel.models import (
     DeploymentSpec,
     EnvRef,
@@ -53,6 +58,7 @@ from router.specmodel.tasks import (
 
 __all__ = [
     "DEFAULT_FALLBACK_ON",
+    "DEFAULT_MAX_CHARS",
     "DEFAULT_SYSTEM_PROMPT",
     "SUPPORTED_VERSIONS",
     "Balance",
@@ -66,6 +72,7 @@ __all__ = [
     "EnvRef",
     "FallbackEntry",
     "HedgePolicy",
+    "Keyword",
     "LatencyPrior",
     "Limits",
     "ModelSpec",
@@ -83,6 +90,7 @@ __all__ = [
     "Spec",
     "StateSpec",
     "TaskSpec",
+    "TextCondition",
     "Timeouts",
     "frozen_map",
 ]

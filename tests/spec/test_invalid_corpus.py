@@ -96,6 +96,13 @@ ERROR_CODES = {
     "pricing-output-missing",
     "embedding-dimensions",
     "mixed-model-kinds",
+    # content rules (router/spec/checks_content.py, router/spec/regexcheck.py)
+    "empty-keyword",
+    "duplicate-keyword",
+    "regex-invalid",
+    "regex-unsupported",
+    "regex-backtracks",
+    "regex-matches-empty",
     # a note that require_env (router validate --require-env) turns into an error
     "env-unset",
 }
