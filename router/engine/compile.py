@@ -230,7 +230,7 @@ def compile_spec(
 ) -> Runtime:
     """Compile ``spec`` into a :class:`Runtime` (the options are the Router's; ``breakers``:
     deployment key -> a breaker to keep, from a Router this one takes over from)."""
-    from router.spec.checks_providers import environment_errors  # at build, not import
+    from router.spec.checks_environment import environment_errors  # at build, not import
 
     if unsendable := environment_errors(spec, environ):  # a key or header value with CR/LF...
         raise ConfigError(unsendable)
