@@ -33,6 +33,7 @@ from router.redaction import url_secrets
 from router.routing.attempt import Try
 from router.routing.balance import STRATEGIES, Pool
 from router.routing.call import Call, ParamsCache, Target, build_request
+from router.routing.extras import accepts
 from router.routing.features import DEFAULT_EXPECTED_OUTPUT, estimate_tokens
 from router.routing.retry import HedgeShare, RetryShare
 from router.routing.walk import ChainRun, Go
@@ -344,6 +345,7 @@ def compile_spec(
                     weight=d.weight,
                     live=live,
                     request_timeout=provider.timeouts.request if d.timeouts is not None else None,
+                    extra_params=accepts(spec, model, provider.name),
                 )
             )
         pools[name] = Pool(name, targets, STRATEGIES[model.balance], rand, model.balance)

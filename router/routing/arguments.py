@@ -284,7 +284,8 @@ _SIMPLE: dict[str, Callable[[Any], Any]] = {
 
 def check_params(params: Mapping[str, Any]) -> CheckedParams:
     """Every per-call argument in ``params`` (already known to be accepted names) checked;
-    ``None`` means "not given" for each of them."""
+    ``None`` means "not given" for each of them. Provider parameters are left to
+    :func:`router.routing.extras.check_extras`."""
     out = CheckedParams()
     for name, value in params.items():
         if value is None or name in ("tools", "tool_choice"):
@@ -294,8 +295,8 @@ def check_params(params: Mapping[str, Any]) -> CheckedParams:
         elif name == "response_format":
             out.response_format = arguments_tools.response_format(value)
             out.json_output = value.get("type") != "text"
-        else:
-            setattr(out, name, _SIMPLE[name](value))
+        elif (check := _SIMPLE.get(name)) is not None:
+            setattr(out, name, check(value))
     tools = params.get("tools")
     if tools is not None:
         out.tools = arguments_tools.tools(tools)

@@ -19,6 +19,7 @@ from router.spec.build import deployment_entries
 from router.spec.checks_deployments import check_deployments
 from router.spec.checks_embeddings import check_embeddings
 from router.spec.checks_environment import check_environment
+from router.spec.checks_extras import check_extra_params
 from router.spec.checks_fallbacks import (
     check_chain_duplicates,
     check_fallback_cycles,
@@ -326,6 +327,7 @@ CHECKS: tuple[Callable[[Context], Iterator[Diagnostic]], ...] = (
     check_header_names,
     check_hedges,
     check_embeddings,
+    check_extra_params,
 )
 
 

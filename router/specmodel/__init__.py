@@ -9,6 +9,7 @@ their values.
 
 from __future__ import annotations
 
+from router.specmodel.extras import EXTRA_TYPES, ExtraParam, ExtraType, declarations
 from router.specmodel.models import (
     DeploymentSpec,
     EnvRef,
@@ -54,6 +55,7 @@ from router.specmodel.tasks import (
 __all__ = [
     "DEFAULT_FALLBACK_ON",
     "DEFAULT_SYSTEM_PROMPT",
+    "EXTRA_TYPES",
     "SUPPORTED_VERSIONS",
     "Balance",
     "BreakerPolicy",
@@ -64,6 +66,8 @@ __all__ = [
     "Defaults",
     "DeploymentSpec",
     "EnvRef",
+    "ExtraParam",
+    "ExtraType",
     "FallbackEntry",
     "HedgePolicy",
     "LatencyPrior",
@@ -84,5 +88,6 @@ __all__ = [
     "StateSpec",
     "TaskSpec",
     "Timeouts",
+    "declarations",
     "frozen_map",
 ]

@@ -96,6 +96,10 @@ ERROR_CODES = {
     "pricing-output-missing",
     "embedding-dimensions",
     "mixed-model-kinds",
+    # provider parameters (router/spec/checks_extras.py)
+    "reserved-param",
+    "untyped-param",
+    "undeclared-param",
     # a note that require_env (router validate --require-env) turns into an error
     "env-unset",
 }
