@@ -14,6 +14,7 @@ from router.specmodel.content import (
     Keyword,
     TextCondition,
 )
+from router.specmodel.extras import EXTRA_TYPES, ExtraParam, ExtraType, declarations
 from router.specmodel.models import (
     DeploymentSpec,
     EnvRef,
@@ -60,6 +61,7 @@ __all__ = [
     "DEFAULT_FALLBACK_ON",
     "DEFAULT_MAX_CHARS",
     "DEFAULT_SYSTEM_PROMPT",
+    "EXTRA_TYPES",
     "SUPPORTED_VERSIONS",
     "Balance",
     "BreakerPolicy",
@@ -70,6 +72,8 @@ __all__ = [
     "Defaults",
     "DeploymentSpec",
     "EnvRef",
+    "ExtraParam",
+    "ExtraType",
     "FallbackEntry",
     "HedgePolicy",
     "Keyword",
@@ -92,5 +96,6 @@ __all__ = [
     "TaskSpec",
     "TextCondition",
     "Timeouts",
+    "declarations",
     "frozen_map",
 ]
