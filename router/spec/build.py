@@ -18,6 +18,7 @@ from typing import Any
 
 from router.diagnostics import Diagnostic
 from router.providers import presets
+from router.spec.build_guardrails import build_guardrails
 from router.specmodel import (
     Budget,
     CachePolicy,
@@ -26,6 +27,7 @@ from router.specmodel import (
     DeploymentSpec,
     EnvRef,
     FallbackEntry,
+    GuardrailSpec,
     HedgePolicy,
     LatencyPrior,
     Limits,
@@ -125,6 +127,7 @@ def defaults(value: Any, base: Defaults) -> Defaults:
         breaker=replace(base.breaker, **(d.get("breaker") or {})),
         on_budget=d.get("on_budget", base.on_budget),
         balance=d.get("balance", base.balance),
+        guardrails=tuple(d.get("guardrails", base.guardrails)),
     )
 
 
@@ -276,6 +279,7 @@ def _task(name: str, t: Mapping[str, Any], defaults: Defaults) -> TaskSpec:
         budget=Budget(**(t.get("budget") or {})),
         on_budget=t.get("on_budget", defaults.on_budget),
         hedge=_hedge(t.get("hedge")),
+        guardrails=tuple(t["guardrails"]) if "guardrails" in t else defaults.guardrails,
     )
 
 
@@ -315,6 +319,7 @@ def rules(value: Any, defaults: Defaults) -> tuple[RuleSpec, ...]:
             description=r.get("description"),
             fallback=_fallback(r["fallback"]) if "fallback" in r else None,
             only=tuple(r["only"]) if "only" in r else None,
+            guardrails=tuple(r.get("guardrails", ())),
         )
         for i, r in enumerate(value or ())
     )
@@ -330,6 +335,10 @@ def telemetry(value: Any, defaults: Defaults) -> Mapping[str, Any]:
 
 def state(value: Any, defaults: Defaults) -> StateSpec:
     return StateSpec(**value) if value else StateSpec()
+
+
+def guardrails(value: Any, defaults: Defaults) -> Mapping[str, GuardrailSpec]:
+    return build_guardrails(value)
 
 
 #: Builds one field of :class:`Spec` from the value of its top-level key and the defaults.
@@ -349,6 +358,7 @@ BUILDERS: Mapping[str, Builder] = MappingProxyType(
         "budgets": budgets,
         "telemetry": telemetry,
         "state": state,
+        "guardrails": guardrails,
     }
 )
 

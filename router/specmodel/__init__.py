@@ -9,6 +9,7 @@ their values.
 
 from __future__ import annotations
 
+from router.specmodel.guardrails import GuardrailSpec
 from router.specmodel.models import (
     DeploymentSpec,
     EnvRef,
@@ -49,6 +50,7 @@ from router.specmodel.tasks import (
     RuleSpec,
     RuleWhen,
     TaskSpec,
+    guardrails_for,
 )
 
 __all__ = [
@@ -65,6 +67,7 @@ __all__ = [
     "DeploymentSpec",
     "EnvRef",
     "FallbackEntry",
+    "GuardrailSpec",
     "HedgePolicy",
     "LatencyPrior",
     "Limits",
@@ -85,4 +88,5 @@ __all__ = [
     "TaskSpec",
     "Timeouts",
     "frozen_map",
+    "guardrails_for",
 ]

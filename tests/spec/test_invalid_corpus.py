@@ -59,6 +59,7 @@ ERROR_CODES = {
     "too-few",
     "too-many",
     "too-short",
+    "too-long",
     "duplicate-item",
     # semantic checks (router/spec/checks.py)
     "unknown-provider",
@@ -96,6 +97,11 @@ ERROR_CODES = {
     "pricing-output-missing",
     "embedding-dimensions",
     "mixed-model-kinds",
+    # guardrails (router/spec/checks_guardrails.py)
+    "unknown-guardrail",
+    "guardrail-setting",
+    "guardrail-action",
+    "guardrail-empty",
     # a note that require_env (router validate --require-env) turns into an error
     "env-unset",
 }
