@@ -53,6 +53,11 @@ class Detecting:
         kinds = ", ".join(d.kind for d in self.detectors)
         return f"{type(self).__name__}({self.name!r}, action={self.action!r}, kinds=[{kinds}])"
 
+    def detectors_for(self, text: str) -> tuple[Detector, ...]:
+        """The detectors that can find something in ``text`` (a subclass may rule some out
+        with one cheap look)."""
+        return self.detectors
+
     def apply(
         self, messages: tuple[Message, ...], state: RequestState
     ) -> tuple[Message, ...] | Refusal:
@@ -62,7 +67,7 @@ class Detecting:
             return self._refusal(messages, state) or messages
         if self.action == "report":
             for _, _, text in texts(messages, self.roles):
-                for d in self.detectors:
+                for d in self.detectors_for(text):
                     n = sum(1 for _ in d.find(text))
                     if n:
                         state.tally[(self.name, d.kind, "reported")] += n
@@ -71,14 +76,14 @@ class Detecting:
 
     def _refusal(self, messages: tuple[Message, ...], state: RequestState) -> Refusal | None:
         for _, where, text in texts(messages, self.roles):
-            for d in self.detectors:
+            for d in self.detectors_for(text):
                 if next(iter(d.find(text)), None) is not None:
                     state.tally[(self.name, d.kind, "refused")] += 1
                     return Refusal(self.name, d.kind, where, f"holds {d.noun} ({d.kind})")
         return None
 
     def _mask(self, text: str, state: RequestState) -> str:
-        for d in self.detectors:
+        for d in self.detectors_for(text):
             spans = list(d.find(text))
             if not spans:
                 continue

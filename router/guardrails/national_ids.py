@@ -6,6 +6,7 @@ written without dashes) are not looked for: they cannot be told from any other n
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Callable, Iterator
 from functools import cache
@@ -45,16 +46,11 @@ _DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 
 
 def _dni(m: re.Match[str]) -> bool:
-    prefix, digits, letter = m.group(1), m.group(2), m.group(3)
-    if prefix:
-        if len(digits) != 7:
-            return False
-        number = int(str("XYZ".index(prefix[0])) + digits)
-    elif len(digits) == 8:
-        number = int(digits)
-    else:
-        return False
-    return _DNI_LETTERS[number % 23] == letter
+    return _DNI_LETTERS[int(m.group(1)) % 23] == m.group(2)
+
+
+def _nie(m: re.Match[str]) -> bool:
+    return _DNI_LETTERS[int(str("XYZ".index(m.group(1))) + m.group(2)) % 23] == m.group(3)
 
 
 def _nir(m: re.Match[str]) -> bool:
@@ -102,71 +98,88 @@ def _aadhaar(m: re.Match[str]) -> bool:
 
 _CF_DIGIT = "[0-9LMNPQRSTUV]"
 
-#: kind → (label, noun, pattern, check). Every pattern is a fixed shape: bounded, and started
-#: where the character before cannot belong to it.
-_SHAPES: dict[str, tuple[str, str, str, Callable[[re.Match[str]], bool]]] = {
+Check = Callable[[re.Match[str]], bool]
+
+#: kind → (label, noun, its written forms: (pattern, check)). Each pattern is a fixed, bounded
+#: shape whose first character is a class (so the engine skips ahead to where it can start),
+#: then a lookbehind: the character before it cannot belong to it.
+_SHAPES: dict[str, tuple[str, str, tuple[tuple[str, Check], ...]]] = {
     "us_ssn": (
         "US_SSN",
         "a US Social Security number",
-        r"(?<![\w-])([0-9]{3})([- ])([0-9]{2})\2([0-9]{4})(?![\w-])",
-        _ssn,
+        ((r"([0-9](?<![\w-][0-9])[0-9]{2})([- ])([0-9]{2})\2([0-9]{4})(?![\w-])", _ssn),),
     ),
     "uk_nino": (
         "UK_NINO",
         "a UK National Insurance number",
-        r"(?<!\w)([A-Z]{2}) ?([0-9]{2}) ?([0-9]{2}) ?([0-9]{2}) ?[A-D](?!\w)",
-        _nino,
+        ((r"([A-Z](?<!\w[A-Z])[A-Z]) ?([0-9]{2}) ?([0-9]{2}) ?([0-9]{2}) ?[A-D](?!\w)", _nino),),
     ),
     "ca_sin": (
         "CA_SIN",
         "a Canadian Social Insurance number",
-        r"(?<![\w-])([0-9]{3})([- ])([0-9]{3})\2([0-9]{3})(?![\w-])",
-        _sin,
+        ((r"([0-9](?<![\w-][0-9])[0-9]{2})([- ])([0-9]{3})\2([0-9]{3})(?![\w-])", _sin),),
     ),
     "es_dni": (
         "ES_DNI",
         "a Spanish DNI or NIE",
-        r"(?<![\w-])([XYZ]-?)?([0-9]{7,8})-?([A-Z])(?![\w-])",
-        _dni,
+        (
+            (r"([0-9](?<![\w-][0-9])[0-9]{7})-?([A-Z])(?![\w-])", _dni),
+            (r"([XYZ])(?<![\w-][XYZ])-?([0-9]{7})-?([A-Z])(?![\w-])", _nie),
+        ),
     ),
     "fr_nir": (
         "FR_NIR",
         "a French social security number (NIR)",
-        r"(?<!\w)([1-478]) ?([0-9]{2}) ?([0-9]{2}) ?([0-9]{2}|2[AB]) ?([0-9]{3}) ?([0-9]{3}) ?"
-        r"([0-9]{2})(?!\w)",
-        _nir,
+        (
+            (
+                r"([1-478])(?<!\w[1-478]) ?([0-9]{2}) ?([0-9]{2}) ?([0-9]{2}|2[AB]) ?"
+                r"([0-9]{3}) ?([0-9]{3}) ?([0-9]{2})(?!\w)",
+                _nir,
+            ),
+        ),
     ),
     "it_fiscal_code": (
         "IT_FISCAL_CODE",
         "an Italian fiscal code",
-        rf"(?<!\w)[A-Z]{{6}}{_CF_DIGIT}{{2}}[ABCDEHLMPRST]{_CF_DIGIT}{{2}}[A-Z]{_CF_DIGIT}{{3}}"
-        r"[A-Z](?!\w)",
-        _fiscal_code,
+        (
+            (
+                rf"[A-Z](?<!\w[A-Z])[A-Z]{{5}}{_CF_DIGIT}{{2}}[ABCDEHLMPRST]{_CF_DIGIT}{{2}}"
+                rf"[A-Z]{_CF_DIGIT}{{3}}[A-Z](?!\w)",
+                _fiscal_code,
+            ),
+        ),
     ),
     "br_cpf": (
         "BR_CPF",
         "a Brazilian CPF number",
-        r"(?<![\w.-])([0-9]{3})\.([0-9]{3})\.([0-9]{3})-([0-9]{2})(?![\w-])",
-        _cpf,
+        (
+            (
+                r"([0-9](?<![\w.-][0-9])[0-9]{2})\.([0-9]{3})\.([0-9]{3})-([0-9]{2})(?![\w-])",
+                _cpf,
+            ),
+        ),
     ),
     "in_aadhaar": (
         "IN_AADHAAR",
         "an Indian Aadhaar number",
-        r"(?<![\w-])([2-9][0-9]{3})([ -])([0-9]{4})\2([0-9]{4})(?![\w-])",
-        _aadhaar,
+        ((r"([2-9](?<![\w-][2-9])[0-9]{3})([ -])([0-9]{4})\2([0-9]{4})(?![\w-])", _aadhaar),),
     ),
 }
 
 
-def _finder(
-    pattern: str, check: Callable[[re.Match[str]], bool]
-) -> Callable[[str], Iterator[Span]]:
-    compiled = re.compile(pattern)
+def _finder(forms: tuple[tuple[str, Check], ...]) -> Callable[[str], Iterator[Span]]:
+    compiled = [(re.compile(pattern), check) for pattern, check in forms]
 
-    def find(text: str) -> Iterator[Span]:
-        for m in compiled.finditer(text):
+    def one(pattern: re.Pattern[str], check: Check, text: str) -> Iterator[Span]:
+        for m in pattern.finditer(text):
             if check(m):
                 yield m.start(), m.end(), m.group(0)
+
+    def find(text: str) -> Iterator[Span]:
+        if len(compiled) == 1:
+            return one(*compiled[0], text)
+        # The forms of one kind never overlap (each starts with a different character class).
+        return heapq.merge(*(one(p, c, text) for p, c in compiled))
 
     return find
 
@@ -175,6 +188,6 @@ def _finder(
 def national_id_detectors() -> tuple[Detector, ...]:
     """One detector per national id kind (patterns compiled on the first call)."""
     return tuple(
-        Detector(kind, label, noun, _finder(pattern, check))
-        for kind, (label, noun, pattern, check) in _SHAPES.items()
+        Detector(kind, label, noun, _finder(forms))
+        for kind, (label, noun, forms) in _SHAPES.items()
     )

@@ -10,6 +10,7 @@ its length. Patterns are compiled when a guardrail is built, never on import.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Callable, Iterator
 from functools import cache
@@ -23,24 +24,32 @@ from router.specmodel.guardrails import PII_KINDS, ROLES, GuardrailAction, expan
 __all__ = ["Pii", "pii_detectors"]
 
 _RUN = re.compile(r"[0-9]+")
+_DIGIT = re.compile(r"[0-9]")
 
 
 @cache
 def _patterns() -> dict[str, re.Pattern[str]]:
+    # Each pattern but e-mail's starts with a character class or a literal, so the engine skips
+    # ahead to where one can start; the lookbehind after that first character refuses a start
+    # inside a longer token.
     return {
         # local part (bounded, started where the character before cannot continue it) @ domain
         "email": re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}@[\w.-]{1,253}"),
-        # Three shapes, each a bounded run then checked in Python: international (+, (+ or 00),
-        # national with a trunk 0, and North American (NXX) NXX-XXXX.
-        "phone": re.compile(
-            r"(?<![\w+(./-])(?:"
-            r"(?:\+|\(\+|00)[0-9][0-9 ().-]{5,22}[0-9]"
-            r"|\(?0[0-9][0-9 ().-]{7,20}[0-9]"
-            r"|(?:1[ .-]?)?\(?[2-9][0-9]{2}\)?[ .-]?[2-9][0-9]{2}[ .-][0-9]{4}"
-            r")(?!\w)"
+        # Phone numbers starting with +, ( or 0: a bounded run of digits and separators, read in
+        # Python (_phone_end) as international (+, (+, 00) or national with a trunk 0.
+        "phone+": re.compile(r"\+(?<![\w+(./-]\+)[0-9][0-9 ().-]{5,22}[0-9](?!\w)"),
+        "phone(": re.compile(r"\((?<![\w+(./-]\()[+0-9][0-9 ().-]{5,23}[0-9](?!\w)"),
+        "phone0": re.compile(r"0(?<![\w+(./-]0)[0-9][0-9 ().-]{5,22}[0-9](?!\w)"),
+        # North American, in its exact shape: [1] NXX NXX XXXX (with parentheses: "phone(").
+        "phoneN": re.compile(
+            r"[1-9](?<![\w+(./-][1-9])(?:(?<=1)[ .-]?[2-9][0-9]{2}|(?<=[2-9])[0-9]{2})"
+            r"[ .-]?[2-9][0-9]{2}[ .-][0-9]{4}(?!\w)"
         ),
-        "card": re.compile(r"(?<![\w.-])[0-9][0-9 -]{11,22}[0-9](?![\w-])"),
-        "iban": re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}[A-Za-z0-9 ]{10,44}[A-Za-z0-9]"),
+        # A card number: four digits, then digits in groups, 13 to 19 in all (_card_end).
+        "card": re.compile(r"[0-9](?<![\w.-][0-9])[0-9]{3}[0-9 -]{8,19}[0-9](?![\w-])"),
+        "iban": re.compile(
+            r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z][0-9]{2}[A-Za-z0-9 ]{10,44}[A-Za-z0-9]"
+        ),
     }
 
 
@@ -72,29 +81,59 @@ def _separator(sep: str) -> bool:
 
 def _phone_end(c: str) -> int | None:
     """The end of the longest run of ``c``'s digit groups that is a phone number, or None."""
+    bare = c.lstrip("(")
+    if bare.startswith("0") and not bare[1:2].isdigit():
+        return None  # cheap refusals first: "0 0 0 ..." costs no more than this
+    if bare.startswith("00") and (not bare[2:3].isdigit() or bare[2] == "0"):
+        return None  # the international prefix, then a country code
     groups = [(m.start(), m.end()) for m in _RUN.finditer(c)]
     lens = [e - s for s, e in groups]
-    if c.startswith(("+", "(+", "00")):
-        low, high, skip, min_group = 8, 15, 2 if c.startswith("00") else 0, 1
-    elif c.lstrip("(").startswith("0"):
+    if bare.startswith("+"):
+        return _digits_end(c, groups, 8, 15, max_groups=6)
+    if bare.startswith("00"):
+        return _digits_end(c, groups, 8, 15, skip=2, max_groups=6)
+    if bare.startswith("0"):
         if lens[:3] in ([2, 2, 4], [4, 2, 2]):
             return None  # a date: 01.02.2024 10.30, 2024-01-02 ...
-        low, high, skip, min_group = 10, 11, 0, 2
-    else:  # North American: the pattern fixed its shape
-        low, high, skip, min_group = 10, 11, 0, 1
+        if min(lens[:2]) < 2 or len(groups) < 2:
+            return None  # in groups of two digits or more, never one plain number
+        return _digits_end(c, groups, 10, 11, min_group=2, min_groups=2)
+    # North American: (NXX) NXX-XXXX, optionally after 1, in exactly those groups.
+    first = 1 if lens[:1] == [1] and c[groups[0][0]] == "1" else 0
+    if lens[first : first + 3] != [3, 3, 4]:
+        return None
+    if c[groups[first][0]] in "01" or c[groups[first + 1][0]] in "01":
+        return None
+    size = 10 + first
+    return _digits_end(c, groups[: first + 3], size, size)
+
+
+def _digits_end(
+    c: str,
+    groups: list[tuple[int, int]],
+    low: int,
+    high: int,
+    *,
+    skip: int = 0,
+    min_group: int = 1,
+    min_groups: int = 1,
+    max_groups: int = 5,
+) -> int | None:
+    """The end of the most digit groups from the first (``min_groups`` or more) that hold
+    ``low`` to ``high`` digits (after ``skip``), each of ``min_group`` digits or more, apart by
+    one separator (a space, a hyphen or a dot, with parentheses), parentheses balanced; None
+    when there is none."""
     best, digits = None, -skip
-    for k, (_, end) in enumerate(groups):
-        if k and not _separator(c[groups[k - 1][1] : groups[k][0]]):
+    for k, (start, end) in enumerate(groups):
+        if k and not _separator(c[groups[k - 1][1] : start]):
             break
-        if lens[k] < min_group:
+        if end - start < min_group:
             break
-        digits += lens[k]
-        if digits > high or k >= 7:
+        digits += end - start
+        if digits > high or k >= max_groups:
             break
-        if digits >= low and c.count("(", 0, end) == c.count(")", 0, end):
+        if digits >= low and k + 1 >= min_groups and c.count("(", 0, end) == c.count(")", 0, end):
             best = end
-    if best is not None and min_group == 2 and len([g for g in groups if g[1] <= best]) < 2:
-        return None  # national: in groups, never one plain number
     return best
 
 
@@ -116,7 +155,14 @@ def _scan(
 
 
 def _phones(text: str) -> Iterator[Span]:
-    return _scan(_patterns()["phone"], text, _phone_end)
+    p = _patterns()
+    taken = 0
+    found = [_scan(p[k], text, _phone_end) for k in ("phone+", "phone(", "phone0")]
+    found.append((m.start(), m.end(), m.group(0)) for m in p["phoneN"].finditer(text))
+    for span in heapq.merge(*found):
+        if span[0] >= taken:  # "+1 (415) 555-0132" is found whole, then from "(": once
+            yield span
+            taken = span[1]
 
 
 def _card_end(c: str) -> int | None:
@@ -192,7 +238,7 @@ class Pii(Detecting):
     :class:`~router.guardrails.restore.RestoreMap` puts back into the answer (``restore``), or
     refuses, or counts. ``kinds``: any of ``PII_KINDS`` and ``national_id`` (all when empty)."""
 
-    __slots__ = ()
+    __slots__ = ("_email_only", "_without_email")
 
     def __init__(
         self,
@@ -206,3 +252,13 @@ class Pii(Detecting):
         super().__init__(
             name, "pii", pii_detectors(kinds), action=action, roles=roles, restorable=restore
         )
+        self._email_only = tuple(d for d in self.detectors if d.kind == "email")
+        self._without_email = tuple(d for d in self.detectors if d.kind != "email")
+
+    def detectors_for(self, text: str) -> tuple[Detector, ...]:
+        # Everything but an e-mail address holds a digit; an e-mail address holds "@". One
+        # scan for a digit spares ten scans of a text that has none.
+        digits = _DIGIT.search(text) is not None
+        if "@" in text:
+            return self.detectors if digits else self._email_only
+        return self._without_email if digits else ()

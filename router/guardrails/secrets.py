@@ -3,11 +3,12 @@ JSON Web Tokens.
 
 Each kind is looked for only when the text holds its literal marker (``sk-``, ``AKIA``,
 ``-----BEGIN``...: a substring test, no regex), so a text without any costs a few ``in``
-tests. Each pattern starts where the character before cannot belong to the key (a run of
-look-alike characters is tried once, from its start) and is otherwise a prefix and one
-character class; the few that need more (a key must hold a digit, so ``sk-learn-...`` is not
-one) are checked in Python on the match. A PEM block pairs each ``BEGIN`` with the next
-``END`` in one pass over both lists, never by searching ahead from every ``BEGIN``.
+tests. Each pattern starts with its literal prefix (the engine skips ahead to it), then a
+lookbehind refuses a prefix glued to the character before (a run of look-alike characters is
+tried once, from its start); the rest is one character class. Those that need more (a key
+holds a digit, so ``sk-learn-...`` is not one) are checked in Python on the match. A PEM
+block pairs each ``BEGIN`` with the next ``END`` in one pass over both lists, never by
+searching ahead from every ``BEGIN``.
 """
 
 from __future__ import annotations
@@ -33,19 +34,19 @@ def _mixed(token: str) -> bool:
 _SHAPES: dict[str, tuple[tuple[str, ...], str, Callable[[str], bool] | None, str]] = {
     "jwt": (
         ("eyJ",),
-        r"(?<![\w-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+        r"eyJ(?<![\w-]eyJ)[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
         None,
         "a JSON Web Token",
     ),
     "anthropic_key": (
         ("sk-ant-",),
-        r"(?<![\w-])sk-ant-[A-Za-z0-9_-]{20,}",
+        r"sk-ant-(?<![\w-]sk-ant-)[A-Za-z0-9_-]{20,}",
         _mixed,
         "an Anthropic API key",
     ),
     "openai_key": (
         ("sk-",),
-        r"(?<![\w-])sk-(?!ant-)[A-Za-z0-9_-]{20,}",
+        r"sk-(?<![\w-]sk-)(?!ant-)[A-Za-z0-9_-]{20,}",
         _mixed,
         "an OpenAI API key",
     ),
@@ -53,26 +54,27 @@ _SHAPES: dict[str, tuple[tuple[str, ...], str, Callable[[str], bool] | None, str
     # characters of base64, like many other things).
     "aws_secret_key": (
         ("ecret", "ECRET"),
-        r"(?i)(?<![a-z0-9])(?:aws_?)?secret_?(?:access_?)?key[\"']?[ \t]{0,4}[:=][ \t]{0,4}"
+        r"[sS](?<![A-Za-z0-9][sS])[eE][cC][rR][eE][tT]_?(?:[aA][cC][cC][eE][sS][sS]_?)?[kK][eE][yY]"
+        r"[\"']?[ \t]{0,4}[:=][ \t]{0,4}"
         r"[\"']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
         None,
         "an AWS secret access key",
     ),
     "aws_access_key": (
         ("AKIA", "ASIA"),
-        r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])",
+        r"A(?<![A-Za-z0-9]A)(?:KIA|SIA)[A-Z0-9]{16}(?![A-Za-z0-9])",
         None,
         "an AWS access key id",
     ),
     "github_token": (
         ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
-        r"(?<!\w)(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{50,})",
+        r"g(?<!\wg)(?:h[pousr]_[A-Za-z0-9]{30,}|ithub_pat_[A-Za-z0-9_]{50,})",
         None,
         "a GitHub token",
     ),
     "gitlab_token": (
         ("glpat-",),
-        r"(?<![\w-])glpat-[A-Za-z0-9_-]{20,}",
+        r"glpat-(?<![\w-]glpat-)[A-Za-z0-9_-]{20,}",
         None,
         "a GitLab token",
     ),
@@ -84,37 +86,37 @@ _SHAPES: dict[str, tuple[tuple[str, ...], str, Callable[[str], bool] | None, str
     ),
     "slack_token": (
         ("xox",),
-        r"(?<![\w-])xox[abposre]-[A-Za-z0-9-]{10,}",
+        r"xox(?<![\w-]xox)[abposre]-[A-Za-z0-9-]{10,}",
         _mixed,
         "a Slack token",
     ),
     "google_api_key": (
         ("AIza",),
-        r"(?<![\w-])AIza[0-9A-Za-z_-]{35}(?![\w-])",
+        r"AIza(?<![\w-]AIza)[0-9A-Za-z_-]{35}(?![\w-])",
         None,
         "a Google API key",
     ),
     "stripe_key": (
         ("_live_", "_test_"),
-        r"(?<!\w)(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}",
+        r"[sr]k_(?<!\w[sr]k_)(?:live|test)_[A-Za-z0-9]{16,}",
         None,
         "a Stripe secret key",
     ),
     "huggingface_token": (
         ("hf_",),
-        r"(?<!\w)hf_[A-Za-z0-9]{30,}(?!\w)",
+        r"hf_(?<!\whf_)[A-Za-z0-9]{30,}(?!\w)",
         _mixed,
         "a Hugging Face token",
     ),
     "npm_token": (
         ("npm_",),
-        r"(?<!\w)npm_[A-Za-z0-9]{36}(?!\w)",
+        r"npm_(?<!\wnpm_)[A-Za-z0-9]{36}(?!\w)",
         _mixed,
         "an npm token",
     ),
     "sendgrid_key": (
         ("SG.",),
-        r"(?<![\w.-])SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?![\w-])",
+        r"SG\.(?<![\w.-]SG\.)[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?![\w-])",
         None,
         "a SendGrid API key",
     ),

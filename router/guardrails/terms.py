@@ -29,17 +29,29 @@ def normalize_term(term: str) -> str:
     return _SPACE.sub(" ", term).strip().lower()
 
 
+def _cased(ch: str) -> str:
+    """``ch`` as a pattern matching it in any case (simple case folding)."""
+    if ch == " ":
+        return r"\s+"
+    forms = sorted({ch, ch.lower(), ch.upper(), ch.casefold()} - {""})
+    forms = [f for f in forms if len(f) == 1]
+    if len(forms) == 1:
+        return re.escape(ch)
+    return "[" + "".join(re.escape(f) for f in forms) + "]"
+
+
 def _emit(node: dict[str, Any]) -> str:
     ends = "" in node
-    branches = [
-        (r"\s+" if ch == " " else re.escape(ch)) + _emit(child)
-        for ch, child in sorted(node.items())
-        if ch
-    ]
+    branches = [_cased(ch) + _emit(child) for ch, child in sorted(node.items()) if ch]
     if not branches:
         return ""
     body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
     return f"(?:{body})?" if ends else body
+
+
+def _first(ch: str) -> list[str]:
+    """The literal first characters a term starting with ``ch`` may begin with."""
+    return sorted({f for f in (ch, ch.lower(), ch.upper()) if len(f) == 1})
 
 
 def terms_pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
@@ -55,7 +67,16 @@ def terms_pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
         node[""] = {}
     if not root:
         return None
-    return re.compile(r"(?<!\w)" + _emit(root) + r"(?!\w)", re.IGNORECASE)
+    # Each branch starts with a literal character (one branch per case of it), so the engine
+    # skips ahead to where a term can start; the lookbehind after it refuses a start inside a
+    # word. Case-insensitive by character classes ([pP]), not re.IGNORECASE, which would
+    # turn that skipping off.
+    branches = [
+        re.escape(first) + r"(?<!\w[\s\S])" + _emit(child)
+        for ch, child in sorted(root.items())
+        for first in _first(ch)
+    ]
+    return re.compile("(?:" + "|".join(branches) + r")(?!\w)")
 
 
 class BlockedTerms(Detecting):
