@@ -1,17 +1,32 @@
 """A guardrail made of detectors (personal data, secrets, blocked terms): each detector finds
 spans of one kind in a text; the guardrail masks them with placeholders, refuses the request at
-the first one, or only counts them (``report``)."""
+the first one, or only counts them (``report``).
+
+A request's texts are joined by :data:`SEPARATOR` and scanned together: one scan per detector,
+not one per text and detector. Where two detectors find overlapping spans, the one listed
+first keeps its span (an IBAN's digits are never also a card number).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import bisect
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
-from router.guardrails.base import Refusal, RequestState, Span, rewrite, texts
+from router.guardrails.base import Outcome, Refusal, RequestState, Span, rewrite, texts
 from router.specmodel.guardrails import GuardrailAction
 from router.types import Message
 
-__all__ = ["Detecting", "Detector"]
+__all__ = ["SEPARATOR", "Detecting", "Detector", "Found", "Windows", "prioritized"]
+
+#: Joins texts so that they are scanned in one call: a private-use character, which no pattern
+#: matches (it is not a word character, a space, a digit or punctuation), so no finding spans
+#: two texts and each text's edges read as a text's ends.
+SEPARATOR = "\ue000"
+#: Where a window may begin or end: after or before one of these.
+_EDGES = (" ", "\n", "\t", SEPARATOR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,9 +41,78 @@ class Detector:
     find: Callable[[str], Iterable[Span]]
 
 
+#: A finding: start, end, key (see :data:`Span`), and the detector that made it.
+Found = tuple[int, int, str, Detector]
+
+
+def prioritized(found: Iterable[tuple[Detector, Iterable[Span]]]) -> list[Found]:
+    """Every detector's spans, in text order, without overlaps: a span overlapping one of an
+    earlier detector is dropped."""
+    starts: list[int] = []
+    kept: list[Found] = []
+    for detector, spans in found:
+        for start, end, key in spans:
+            i = bisect.bisect_right(starts, start)
+            if (i and kept[i - 1][1] > start) or (i < len(kept) and kept[i][0] < end):
+                continue
+            starts.insert(i, start)
+            kept.insert(i, (start, end, key, detector))
+    return kept
+
+
+class Windows:
+    """The parts of a text where a family of detectors can find something, cut out and joined
+    by :data:`SEPARATOR` into one short text to scan (``compact``), and the way back to the
+    text's positions (:meth:`spans`).
+
+    ``clusters`` finds the characters every finding holds (digits, "@"), grouped when close;
+    each window reaches ``before`` characters before its cluster and ``after`` after it, more
+    than any finding can reach from the characters it holds, so a finding is whole in its
+    window. Then each edge moves out to a space (or the text's end): what a pattern reads
+    beyond an edge (the separator) it reads as it would the space, so a window scans as the
+    text around it does. Each character is read once to find the edges."""
+
+    __slots__ = ("_at", "_from", "compact")
+
+    def __init__(self, text: str, clusters: re.Pattern[str], before: int, after: int) -> None:
+        near: list[list[int]] = []
+        for m in clusters.finditer(text):
+            start, end = max(m.start() - before, 0), min(m.end() + after, len(text))
+            if near and start <= near[-1][1]:
+                near[-1][1] = end
+            else:
+                near.append([start, end])
+        for i, window in enumerate(near):  # each end out to a space, not past the next window
+            limit = near[i + 1][0] if i + 1 < len(near) else len(text)
+            if window[1] < limit and text[window[1]] not in _EDGES:
+                found = [p for c in _EDGES if (p := text.find(c, window[1], limit)) >= 0]
+                window[1] = min(found, default=limit)
+        merged: list[list[int]] = []
+        for window in near:  # each start back to a space, not before the window before
+            limit = merged[-1][1] if merged else 0
+            if window[0] > limit and text[window[0] - 1] not in _EDGES:
+                window[0] = max(text.rfind(c, limit, window[0]) for c in _EDGES) + 1 or limit
+            if merged and window[0] <= merged[-1][1]:
+                merged[-1][1] = window[1]
+            else:
+                merged.append(window)
+        self.compact = SEPARATOR.join(text[s:e] for s, e in merged)
+        self._at = list(accumulate((e - s + 1 for s, e in merged[:-1]), initial=0))
+        self._from = [s for s, _ in merged]
+
+    def __bool__(self) -> bool:
+        return bool(self._from)
+
+    def spans(self, spans: Iterable[Span]) -> Iterator[Span]:
+        """``spans`` of the compact text, at their places in the whole text."""
+        for start, end, key in spans:
+            i = bisect.bisect_right(self._at, start) - 1
+            shift = self._from[i] - self._at[i]
+            yield start + shift, end + shift, key
+
+
 class Detecting:
-    """A guardrail of detectors, applied in order: in ``mask``, each detector works on the
-    text the ones before it left (so a placeholder is never re-read as something else)."""
+    """A guardrail of detectors, in priority order."""
 
     __slots__ = ("action", "detectors", "name", "restorable", "roles", "type")
 
@@ -53,48 +137,48 @@ class Detecting:
         kinds = ", ".join(d.kind for d in self.detectors)
         return f"{type(self).__name__}({self.name!r}, action={self.action!r}, kinds=[{kinds}])"
 
-    def detectors_for(self, text: str) -> tuple[Detector, ...]:
-        """The detectors that can find something in ``text`` (a subclass may rule some out
-        with one cheap look)."""
-        return self.detectors
+    def findings(self, text: str) -> list[Found]:
+        """Everything found in ``text``, in text order (a subclass may scan less of it)."""
+        return prioritized((d, d.find(text)) for d in self.detectors)
 
     def apply(
         self, messages: tuple[Message, ...], state: RequestState
     ) -> tuple[Message, ...] | Refusal:
-        if not self.detectors:
+        read = list(texts(messages, self.roles))
+        if not self.detectors or not read:
             return messages
+        strings = [text for _, _, text in read]
+        joined = len(strings) > 1 and not any(SEPARATOR in s for s in strings)
+        units = [SEPARATOR.join(strings)] if joined else strings
+        found = [self.findings(unit) for unit in units]
         if self.action == "refuse":
-            return self._refusal(messages, state) or messages
-        if self.action == "report":
-            for _, _, text in texts(messages, self.roles):
-                for d in self.detectors_for(text):
-                    n = sum(1 for _ in d.find(text))
-                    if n:
-                        state.tally[(self.name, d.kind, "reported")] += n
+            first = next(((i, f[0]) for i, f in enumerate(found) if f), None)
+            if first is None:
+                return messages
+            i, (start, _, _, d) = first
+            if joined:
+                starts = list(accumulate((len(s) + 1 for s in strings[:-1]), initial=0))
+                i = bisect.bisect_right(starts, start) - 1
+            state.tally[(self.name, d.kind, "refused")] += 1
+            return Refusal(self.name, d.kind, read[i][1], f"holds {d.noun} ({d.kind})")
+        outcome: Outcome = "reported" if self.action == "report" else "masked"
+        for f in found:
+            for *_, d in f:
+                state.tally[(self.name, d.kind, outcome)] += 1
+        if self.action == "report" or not any(found):
             return messages
-        return rewrite(messages, self.roles, lambda text: self._mask(text, state))
+        masked = [self._mask(unit, f, state) for unit, f in zip(units, found, strict=True)]
+        rest = iter(masked[0].split(SEPARATOR) if joined else masked)
+        return rewrite(messages, self.roles, lambda _: next(rest))
 
-    def _refusal(self, messages: tuple[Message, ...], state: RequestState) -> Refusal | None:
-        for _, where, text in texts(messages, self.roles):
-            for d in self.detectors_for(text):
-                if next(iter(d.find(text)), None) is not None:
-                    state.tally[(self.name, d.kind, "refused")] += 1
-                    return Refusal(self.name, d.kind, where, f"holds {d.noun} ({d.kind})")
-        return None
-
-    def _mask(self, text: str, state: RequestState) -> str:
-        for d in self.detectors_for(text):
-            spans = list(d.find(text))
-            if not spans:
-                continue
-            state.tally[(self.name, d.kind, "masked")] += len(spans)
-            out: list[str] = []
-            at = 0
-            for start, end, key in spans:
-                value = text[start:end]
-                out.append(text[at:start])
-                out.append(state.placeholder(d.label, key, value, restorable=self.restorable))
-                at = end
-            out.append(text[at:])
-            text = "".join(out)
-        return text
+    def _mask(self, text: str, found: list[Found], state: RequestState) -> str:
+        if not found:
+            return text
+        out: list[str] = []
+        at = 0
+        for start, end, key, d in found:
+            out.append(text[at:start])
+            out.append(state.placeholder(d.label, key, text[start:end], restorable=self.restorable))
+            at = end
+        out.append(text[at:])
+        return "".join(out)

@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import heapq
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 
 from router.guardrails.base import Span
 from router.guardrails.checksums import IBAN_LENGTHS, card_network, iban_valid, luhn_valid
-from router.guardrails.detect import Detecting, Detector
+from router.guardrails.detect import Detecting, Detector, Found, Windows, prioritized
 from router.guardrails.national_ids import national_id_detectors
 from router.specmodel.guardrails import PII_KINDS, ROLES, GuardrailAction, expand_kinds
 
 __all__ = ["Pii", "pii_detectors"]
 
 _RUN = re.compile(r"[0-9]+")
-_DIGIT = re.compile(r"[0-9]")
 
 
 @cache
@@ -33,6 +32,9 @@ def _patterns() -> dict[str, re.Pattern[str]]:
     # ahead to where one can start; the lookbehind after that first character refuses a start
     # inside a longer token.
     return {
+        # Where findings can be: digits (or "@") within 64 (320) characters of each other.
+        "digits": re.compile(r"[0-9](?:[^0-9]{0,64}[0-9])*"),
+        "at": re.compile(r"@(?:[^@]{0,320}@)*"),
         # local part (bounded, started where the character before cannot continue it) @ domain
         "email": re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}@[\w.-]{1,253}"),
         # Phone numbers starting with +, ( or 0: a bounded run of digits and separators, read in
@@ -238,7 +240,7 @@ class Pii(Detecting):
     :class:`~router.guardrails.restore.RestoreMap` puts back into the answer (``restore``), or
     refuses, or counts. ``kinds``: any of ``PII_KINDS`` and ``national_id`` (all when empty)."""
 
-    __slots__ = ("_email_only", "_without_email")
+    __slots__ = ("_by_at", "_by_digits")
 
     def __init__(
         self,
@@ -252,13 +254,21 @@ class Pii(Detecting):
         super().__init__(
             name, "pii", pii_detectors(kinds), action=action, roles=roles, restorable=restore
         )
-        self._email_only = tuple(d for d in self.detectors if d.kind == "email")
-        self._without_email = tuple(d for d in self.detectors if d.kind != "email")
+        self._by_digits = tuple(d for d in self.detectors if d.kind != "email")
+        self._by_at = tuple(d for d in self.detectors if d.kind == "email")
 
-    def detectors_for(self, text: str) -> tuple[Detector, ...]:
-        # Everything but an e-mail address holds a digit; an e-mail address holds "@". One
-        # scan for a digit spares ten scans of a text that has none.
-        digits = _DIGIT.search(text) is not None
-        if "@" in text:
-            return self.detectors if digits else self._email_only
-        return self._without_email if digits else ()
+    def findings(self, text: str) -> list[Found]:
+        # Everything but an e-mail address holds a digit within a few characters of its start
+        # and is at most 50 characters long; an e-mail address holds "@", at most 64
+        # characters after its start and 254 before its end. So the detectors scan only the
+        # windows around digits, and around "@": in prose, a small part of the text.
+        p = _patterns()
+        found: list[tuple[Detector, Iterable[Span]]] = []
+        if self._by_digits:
+            digits = Windows(text, p["digits"], before=64, after=64)
+            if digits:
+                found += [(d, digits.spans(d.find(digits.compact))) for d in self._by_digits]
+        if self._by_at and "@" in text:
+            at = Windows(text, p["at"], before=65, after=255)
+            found += [(d, at.spans(d.find(at.compact))) for d in self._by_at]
+        return prioritized(found)

@@ -1,12 +1,13 @@
 """Blocked terms: words and phrases a request may not send, matched case-insensitively as
-whole words, in time linear in the text.
+whole words, in time linear in the text (for a given list of terms).
 
 The terms become one regular expression shaped as a trie (``proj(?:ect(?:\\s+x)?|ector)``):
 at each position at most one branch can go on (siblings differ in their first character), so
 a match attempt costs at most the longest term's length, and attempts start only where the
 character before is not a word character. A space in a term matches any run of whitespace.
 Case-insensitive as Python's ``re.IGNORECASE`` (simple case folding: ``STRAẞE`` matches
-``straße``, ``STRASSE`` does not).
+``straße``, ``STRASSE`` does not), but for a term's first character, matched in its lower and
+upper case only.
 """
 
 from __future__ import annotations
@@ -29,20 +30,13 @@ def normalize_term(term: str) -> str:
     return _SPACE.sub(" ", term).strip().lower()
 
 
-def _cased(ch: str) -> str:
-    """``ch`` as a pattern matching it in any case (simple case folding)."""
-    if ch == " ":
-        return r"\s+"
-    forms = sorted({ch, ch.lower(), ch.upper(), ch.casefold()} - {""})
-    forms = [f for f in forms if len(f) == 1]
-    if len(forms) == 1:
-        return re.escape(ch)
-    return "[" + "".join(re.escape(f) for f in forms) + "]"
-
-
 def _emit(node: dict[str, Any]) -> str:
     ends = "" in node
-    branches = [_cased(ch) + _emit(child) for ch, child in sorted(node.items()) if ch]
+    branches = [
+        (r"\s+" if ch == " " else re.escape(ch)) + _emit(child)
+        for ch, child in sorted(node.items())
+        if ch
+    ]
     if not branches:
         return ""
     body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
@@ -50,7 +44,8 @@ def _emit(node: dict[str, Any]) -> str:
 
 
 def _first(ch: str) -> list[str]:
-    """The literal first characters a term starting with ``ch`` may begin with."""
+    """The first characters a term starting with ``ch`` may begin with: ``ch`` in lower and
+    upper case (a first character whose capital is two letters, ß, matches only itself)."""
     return sorted({f for f in (ch, ch.lower(), ch.upper()) if len(f) == 1})
 
 
@@ -69,10 +64,10 @@ def terms_pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
         return None
     # Each branch starts with a literal character (one branch per case of it), so the engine
     # skips ahead to where a term can start; the lookbehind after it refuses a start inside a
-    # word. Case-insensitive by character classes ([pP]), not re.IGNORECASE, which would
+    # word. Only the rest is case-insensitive ((?i:...)): the flag on the whole pattern would
     # turn that skipping off.
     branches = [
-        re.escape(first) + r"(?<!\w[\s\S])" + _emit(child)
+        re.escape(first) + r"(?<!\w[\s\S])" + (f"(?i:{rest})" if (rest := _emit(child)) else "")
         for ch, child in sorted(root.items())
         for first in _first(ch)
     ]
