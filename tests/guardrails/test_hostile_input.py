@@ -46,9 +46,7 @@ def _mb(piece: str) -> str:
         _mb("<"),
         _mb("<EMAIL_"),
         _mb("x"),  # a run of the 100-character term's letter, never the term
-        _mb(
-            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx "
-        ),
+        _mb("x" * 99 + " "),  # one letter short of the term, over and over
         _mb("aws_secret_access_key = "),
         _mb("ghp_"),
         _mb("4111 1111 1111 1112 "),  # Luhn fails every time

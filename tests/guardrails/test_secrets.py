@@ -127,7 +127,8 @@ def test_a_private_key_in_tool_call_arguments_keeps_the_json_valid() -> None:
 
 
 def test_two_begins_and_one_end_are_one_block() -> None:
-    text = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----BEGIN PRIVATE KEY-----\nBBBB\n-----END PRIVATE KEY-----"
+    begin, end = "-----BEGIN PRIVATE KEY-----", "-----END PRIVATE KEY-----"
+    text = f"{begin}\nAAAA\n{begin}\nBBBB\n{end}"
     assert masked(text, Secrets(action="mask")) == "<PRIVATE_KEY_1>"
 
 
