@@ -4,20 +4,20 @@ payment card networks' number ranges. Pure functions over digit strings."""
 
 from __future__ import annotations
 
+from functools import cache
 from types import MappingProxyType
 
 __all__ = ["IBAN_LENGTHS", "card_network", "iban_valid", "luhn_valid", "verhoeff_valid"]
 
 
+# Each digit doubled, minus 9 when that is above 9: one digit again.
+_DOUBLED = str.maketrans("0123456789", "0246813579")
+
+
 def luhn_valid(digits: str) -> bool:
     """Whether ``digits`` (ASCII digits only) pass the Luhn check."""
-    total = 0
-    for i, c in enumerate(reversed(digits)):
-        d = ord(c) - 48
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
+    kept, doubled = digits[-1::-2], digits[-2::-2].translate(_DOUBLED)
+    return (sum(map(int, kept)) + sum(map(int, doubled))) % 10 == 0
 
 
 # (first digits as a range of integers over that many digits, allowed lengths)
@@ -41,15 +41,22 @@ _NETWORKS: tuple[tuple[int, int, int, frozenset[int]], ...] = (
 )
 
 
+@cache
+def _lengths() -> tuple[frozenset[int], ...]:
+    """The card lengths each 4-digit start (0000 to 9999) can have."""
+    table: list[set[int]] = [set() for _ in range(10_000)]
+    for width, low, high, lengths in _NETWORKS:
+        scale = 10 ** (4 - width)
+        for start in range(low * scale, (high + 1) * scale):
+            table[start] |= lengths
+    return tuple(frozenset(t) for t in table)
+
+
 def card_network(digits: str) -> bool:
     """Whether ``digits`` start like a payment card of a major network, at one of its
     lengths (Visa, Mastercard, American Express, Discover, JCB, Diners, UnionPay, Maestro,
     Mir)."""
-    n = len(digits)
-    for width, low, high, lengths in _NETWORKS:
-        if n in lengths and low <= int(digits[:width]) <= high:
-            return True
-    return False
+    return len(digits) >= 4 and len(digits) in _lengths()[int(digits[:4])]
 
 
 #: IBAN length per country (the SWIFT IBAN registry).

@@ -14,6 +14,7 @@ import heapq
 import re
 from collections.abc import Callable, Iterable, Iterator
 from functools import cache
+from itertools import accumulate
 
 from router.guardrails.base import Span
 from router.guardrails.checksums import IBAN_LENGTHS, card_network, iban_valid, luhn_valid
@@ -33,7 +34,7 @@ def _patterns() -> dict[str, re.Pattern[str]]:
     # inside a longer token.
     return {
         # Where findings can be: digits (or "@") within 64 (320) characters of each other.
-        "digits": re.compile(r"[0-9](?:[^0-9]{0,64}[0-9])*"),
+        "digits": re.compile(r"[0-9]+(?:[^0-9]{1,64}[0-9]+)*"),
         "at": re.compile(r"@(?:[^@]{0,320}@)*"),
         # local part (bounded, started where the character before cannot continue it) @ domain
         "email": re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}@[\w.-]{1,253}"),
@@ -179,14 +180,15 @@ def _card_end(c: str) -> int | None:
         return len(parts[0]) if _card_ok(parts[0]) else None
     if len(parts[0]) != 4 or any(not 3 <= len(p) <= 6 for p in parts[1:-1]):
         return None
+    sizes = list(accumulate(map(len, parts)))
     for k in range(len(parts), 1, -1):  # the longest prefix of whole groups that is a card
-        if _card_ok("".join(parts[:k])):
+        if 13 <= sizes[k - 1] <= 19 and _card_ok("".join(parts[:k])):
             return sum(len(p) for p in parts[:k]) + k - 1
     return None
 
 
 def _card_ok(digits: str) -> bool:
-    return 13 <= len(digits) <= 19 and card_network(digits) and luhn_valid(digits)
+    return 13 <= len(digits) <= 19 and luhn_valid(digits) and card_network(digits)
 
 
 def _cards(text: str) -> Iterator[Span]:
@@ -228,8 +230,9 @@ _BASE = {
 def pii_detectors(kinds: tuple[str, ...] = ()) -> tuple[Detector, ...]:
     """The detectors of ``kinds`` (all when empty), in the order they run: IBANs and cards
     before national ids before phone numbers (a card number is never read as a phone), e-mail
-    addresses last. Compiles the patterns on the first call."""
+    addresses last. Compiles the patterns (and the card networks' table) on the first call."""
     _patterns()
+    card_network("0000")
     known = {**_BASE, **{d.kind: d for d in national_id_detectors()}}
     wanted = set(expand_kinds(kinds) or PII_KINDS)
     return tuple(known[k] for k in PII_KINDS if k in wanted)
