@@ -13,6 +13,7 @@ import bisect
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 from itertools import accumulate
 
 from router.guardrails.base import Outcome, Refusal, RequestState, Span, rewrite, texts
@@ -60,28 +61,42 @@ def prioritized(found: Iterable[tuple[Detector, Iterable[Span]]]) -> list[Found]
     return kept
 
 
+@cache
+def _gaps(marker: str, length: int) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The text's lead without a marker, and each marker followed by ``length`` characters or
+    more without one (a marker class such as ``0-9``)."""
+    return re.compile(f"[^{marker}]*"), re.compile(f"[{marker}][^{marker}]{{{length},}}")
+
+
 class Windows:
     """The parts of a text where a family of detectors can find something, cut out and joined
     by :data:`SEPARATOR` into one short text to scan (``compact``), and the way back to the
     text's positions (:meth:`spans`).
 
-    ``clusters`` finds the characters every finding holds (digits, "@"), grouped when close;
-    each window reaches ``before`` characters before its cluster and ``after`` after it, more
-    than any finding can reach from the characters it holds, so a finding is whole in its
-    window. Then each edge moves out to a space (or the text's end): what a pattern reads
-    beyond an edge (the separator) it reads as it would the space, so a window scans as the
-    text around it does. Each character is read once to find the edges."""
+    ``marker`` is a class of characters every finding holds (``0-9``, ``@``); a window reaches
+    ``before`` characters before a marker and ``after`` after it, more than any finding can
+    reach from the markers it holds, so a finding is whole in its window. The windows are the
+    text less its long stretches without a marker (found in one pass, each stretch from the
+    marker before it: a dense text is one window). Then each edge moves out to a space (or
+    the text's end): what a pattern reads beyond an edge (the separator) it reads as it would
+    the space, so a window scans as the text around it does."""
 
     __slots__ = ("_at", "_from", "compact")
 
-    def __init__(self, text: str, clusters: re.Pattern[str], before: int, after: int) -> None:
+    def __init__(self, text: str, marker: str, before: int, after: int) -> None:
+        lead_pattern, gaps = _gaps(marker, before + after + 1)
+        lead = lead_pattern.match(text)
+        start: int | None = None if lead is None or lead.end() == len(text) else lead.end()
         near: list[list[int]] = []
-        for m in clusters.finditer(text):
-            start, end = max(m.start() - before, 0), min(m.end() + after, len(text))
-            if near and start <= near[-1][1]:
-                near[-1][1] = end
-            else:
-                near.append([start, end])
+        if start is not None:
+            start = max(start - before, 0)
+            for m in gaps.finditer(text, start):
+                near.append([start, m.start() + 1 + after])
+                start = m.end() - before if m.end() < len(text) else None
+                if start is None:
+                    break
+            if start is not None:
+                near.append([start, len(text)])
         for i, window in enumerate(near):  # each end out to a space, not past the next window
             limit = near[i + 1][0] if i + 1 < len(near) else len(text)
             if window[1] < limit and text[window[1]] not in _EDGES:

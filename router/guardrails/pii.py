@@ -33,11 +33,9 @@ def _patterns() -> dict[str, re.Pattern[str]]:
     # ahead to where one can start; the lookbehind after that first character refuses a start
     # inside a longer token.
     return {
-        # Where findings can be: digits (or "@") within 64 (320) characters of each other.
-        "digits": re.compile(r"[0-9]+(?:[^0-9]{1,64}[0-9]+)*"),
-        "at": re.compile(r"@(?:[^@]{0,320}@)*"),
         # local part (bounded, started where the character before cannot continue it) @ domain
-        "email": re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}@[\w.-]{1,253}"),
+        # (the domain's first label and its dot are in the pattern: "a@b@c" is refused there)
+        "email": re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}@[\w-]{1,63}\.[\w.-]{1,250}"),
         # Phone numbers starting with +, ( or 0: a bounded run of digits and separators, read in
         # Python (_phone_end) as international (+, (+, 00) or national with a trunk 0.
         "phone+": re.compile(r"\+(?<![\w+(./-]\+)[0-9][0-9 ().-]{5,22}[0-9](?!\w)"),
@@ -265,13 +263,12 @@ class Pii(Detecting):
         # and is at most 50 characters long; an e-mail address holds "@", at most 64
         # characters after its start and 254 before its end. So the detectors scan only the
         # windows around digits, and around "@": in prose, a small part of the text.
-        p = _patterns()
         found: list[tuple[Detector, Iterable[Span]]] = []
         if self._by_digits:
-            digits = Windows(text, p["digits"], before=64, after=64)
+            digits = Windows(text, "0-9", before=64, after=64)
             if digits:
                 found += [(d, digits.spans(d.find(digits.compact))) for d in self._by_digits]
         if self._by_at and "@" in text:
-            at = Windows(text, p["at"], before=65, after=255)
+            at = Windows(text, "@", before=65, after=255)
             found += [(d, at.spans(d.find(at.compact))) for d in self._by_at]
         return prioritized(found)
