@@ -5,7 +5,8 @@ dependency, nothing compiled on import (patterns are compiled when a guardrail i
 Catalog.from_spec(spec)                       once, when a Router is built
   .select(guardrails_for(task, rule))         the request's Guardrails (cached per names;
                                               guardrails_for from router.specmodel)
-    .check(messages) -> Decision              per request
+    .check(messages) -> Decision              per request (in a thread on an event loop when
+                                              .wants_thread(messages): over 16 KiB of text)
         .refusal / .raise_if_refused()        GuardrailRefused: guardrail, kind, where
         .messages                             what to send (placeholders in place of values)
         .findings / .counts()                 occurrences per guardrail and kind (no values)
@@ -23,7 +24,7 @@ finds, its settings, its time bound and what it does not catch.
 from __future__ import annotations
 
 from router.guardrails.base import Decision, Finding, Guardrail, Refusal, RequestState
-from router.guardrails.catalog import ORDER, Catalog, Guardrails, build
+from router.guardrails.catalog import ORDER, THREAD_ABOVE_CHARS, Catalog, Guardrails, build
 from router.guardrails.pii import Pii
 from router.guardrails.restore import PLACEHOLDER, RestoreMap, StreamRestorer
 from router.guardrails.secrets import Secrets
@@ -33,6 +34,7 @@ from router.guardrails.terms import BlockedTerms
 __all__ = [
     "ORDER",
     "PLACEHOLDER",
+    "THREAD_ABOVE_CHARS",
     "BlockedTerms",
     "Catalog",
     "Decision",

@@ -19,12 +19,18 @@ from router.specmodel import RuleSpec, Spec, TaskSpec, guardrails_for
 from router.specmodel.guardrails import GuardrailSpec
 from router.types import Message
 
-__all__ = ["ORDER", "Catalog", "Guardrails", "build"]
+__all__ = ["ORDER", "THREAD_ABOVE_CHARS", "Catalog", "Guardrails", "build"]
 
 #: The order a request's guardrails run in, by type: sizes are measured on the text as the
 #: caller wrote it; secrets are taken out before terms and personal data are looked for (a
 #: key is never half-masked as a phone number); personal data last.
 ORDER = ("input_size", "secrets", "blocked_terms", "pii")
+
+
+#: Above this many characters of text a check may hold an event loop too long (the worst input
+#: measured costs about 0.7 µs of CPU per character: ~11 ms here; prose about 0.02 µs): the
+#: async request path checks a larger request in a thread (:meth:`Guardrails.wants_thread`).
+THREAD_ABOVE_CHARS = 16_384
 
 
 def build(spec: GuardrailSpec) -> Guardrail:
@@ -76,6 +82,19 @@ class Guardrails:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(g.name for g in self._guardrails)
+
+    def wants_thread(self, messages: Sequence[Message]) -> bool:
+        """Whether checking ``messages`` is long enough work to take off an event loop (more
+        than :data:`THREAD_ABOVE_CHARS` characters of text)."""
+        if not self._guardrails:
+            return False
+        total = 0
+        for m in messages:
+            total += len(m.content) if isinstance(m.content, str) else len(m.text)
+            total += sum(len(c.arguments) for c in m.tool_calls)
+            if total > THREAD_ABOVE_CHARS:
+                return True
+        return False
 
     def check(self, messages: Sequence[Message]) -> Decision:
         """Run every guardrail over ``messages`` (already coerced: ``Message`` objects). The

@@ -98,6 +98,16 @@ def test_the_refusal_error_is_a_request_error_with_no_value_anywhere() -> None:
     assert KEY not in shown and KEY[8:16] not in shown
 
 
+def test_a_large_request_is_checked_in_a_thread_a_small_one_inline() -> None:
+    from router.guardrails import THREAD_ABOVE_CHARS
+
+    small = [user("x" * THREAD_ABOVE_CHARS)]
+    large = [user("x" * (THREAD_ABOVE_CHARS // 2)), user("y" * (THREAD_ABOVE_CHARS // 2 + 1))]
+    assert not Guardrails([Pii()]).wants_thread(small)
+    assert Guardrails([Pii()]).wants_thread(large)
+    assert not Guardrails().wants_thread(large)
+
+
 def test_a_decision_without_a_refusal_raises_nothing() -> None:
     Guardrails([Secrets()]).check([user("hello")]).raise_if_refused()
 
