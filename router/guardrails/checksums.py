@@ -82,9 +82,11 @@ def iban_valid(iban: str) -> bool:
     passes the mod 97 check."""
     if IBAN_LENGTHS.get(iban[:2]) != len(iban) or not iban.isalnum() or not iban.isascii():
         return False
-    moved = iban[4:] + iban[:4]
-    number = "".join(str(int(c, 36)) for c in moved)
-    return int(number) % 97 == 1
+    return int((iban[4:] + iban[:4]).translate(_AS_DIGITS)) % 97 == 1
+
+
+# A letter as its number, A = 10 ... Z = 35 (ISO 13616).
+_AS_DIGITS = str.maketrans({chr(65 + i): str(10 + i) for i in range(26)})
 
 
 _VERHOEFF_D = (

@@ -48,16 +48,21 @@ Found = tuple[int, int, str, Detector]
 
 def prioritized(found: Iterable[tuple[Detector, Iterable[Span]]]) -> list[Found]:
     """Every detector's spans, in text order, without overlaps: a span overlapping one of an
-    earlier detector is dropped."""
-    starts: list[int] = []
+    earlier detector is dropped. Each detector's spans (in order) are merged into those kept
+    so far in one pass: linear in the findings."""
     kept: list[Found] = []
     for detector, spans in found:
+        merged: list[Found] = []
+        i = 0
         for start, end, key in spans:
-            i = bisect.bisect_right(starts, start)
-            if (i and kept[i - 1][1] > start) or (i < len(kept) and kept[i][0] < end):
-                continue
-            starts.insert(i, start)
-            kept.insert(i, (start, end, key, detector))
+            while i < len(kept) and kept[i][1] <= start:
+                merged.append(kept[i])
+                i += 1
+            if i < len(kept) and kept[i][0] < end:
+                continue  # it overlaps a span an earlier detector found
+            merged.append((start, end, key, detector))
+        merged += kept[i:]
+        kept = merged
     return kept
 
 

@@ -171,9 +171,16 @@ def _finder(forms: tuple[tuple[str, Check], ...]) -> Callable[[str], Iterator[Sp
     compiled = [(re.compile(pattern), check) for pattern, check in forms]
 
     def one(pattern: re.Pattern[str], check: Check, text: str) -> Iterator[Span]:
-        for m in pattern.finditer(text):
+        # After a candidate that fails its check, the search goes on just after its start: a
+        # real one may start in it ("2345 6789 0123 4567" holds an Aadhaar number from its
+        # second group).
+        pos = 0
+        while (m := pattern.search(text, pos)) is not None:
             if check(m):
                 yield m.start(), m.end(), m.group(0)
+                pos = m.end()
+            else:
+                pos = m.start() + 1
 
     def find(text: str) -> Iterator[Span]:
         if len(compiled) == 1:

@@ -1,11 +1,12 @@
 """Personal data: e-mail addresses, phone numbers, payment card numbers, IBANs, and the
 national identity numbers of :mod:`router.guardrails.national_ids`.
 
-Every pattern is flat or anchored so that a text is scanned in linear time: each starts where
-the character before cannot belong to it (a lookbehind), so a long run of look-alike
-characters is tried from its first character only; every class repetition is bounded; a
-candidate is then checked in Python (lengths, separators, Luhn, mod 97) at a cost bounded by
-its length. Patterns are compiled when a guardrail is built, never on import.
+Every pattern is scanned in linear time: each starts with a literal or a character class (the
+engine skips ahead to where one can start), then a lookbehind refuses a start where the
+character before could belong to it, so a long run of look-alike characters is tried from its
+first character only; every repetition is bounded; a candidate is then checked in Python
+(lengths, separators, Luhn, mod 97) at a cost bounded by its length. Patterns are compiled
+when a guardrail is built, never on import.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import heapq
 import re
 from collections.abc import Callable, Iterable, Iterator
 from functools import cache
-from itertools import accumulate
 
 from router.guardrails.base import Span
 from router.guardrails.checksums import IBAN_LENGTHS, card_network, iban_valid, luhn_valid
@@ -46,8 +46,15 @@ def _patterns() -> dict[str, re.Pattern[str]]:
             r"[1-9](?<![\w+(./-][1-9])(?:(?<=1)[ .-]?[2-9][0-9]{2}|(?<=[2-9])[0-9]{2})"
             r"[ .-]?[2-9][0-9]{2}[ .-][0-9]{4}(?!\w)"
         ),
-        # A card number: four digits, then digits in groups, 13 to 19 in all (_card_end).
-        "card": re.compile(r"[0-9](?<![\w.-][0-9])[0-9]{3}[0-9 -]{8,19}[0-9](?![\w-])"),
+        # A card number in one of its written shapes: whole (13 to 19 digits), 4-4-4-4 (and
+        # 4-4-4-1 to 3, 4-4-4-4-3), 4-6-5 and 4-6-4, one kind of separator; then _card_ok.
+        "card": re.compile(
+            r"[0-9](?<![\w.-][0-9])[0-9]{3}(?:"
+            r"[0-9]{9,15}"
+            r"|(?P<s>[ -])[0-9]{4}(?P=s)[0-9]{4}(?P=s)(?:[0-9]{4}(?P=s)[0-9]{3}|[0-9]{1,4})"
+            r"|(?P<t>[ -])[0-9]{6}(?P=t)[0-9]{4,5}"
+            r")(?![\w-])"
+        ),
         "iban": re.compile(
             r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z][0-9]{2}[A-Za-z0-9 ]{10,44}[A-Za-z0-9]"
         ),
@@ -143,8 +150,10 @@ def _scan(
 ) -> Iterator[Span]:
     """Candidates of ``pattern`` whose first ``end_of(candidate)`` characters are the thing
     (None: not one). The search goes on after what was taken (a longer candidate's tail can
-    hold the next one: "IBAN A and IBAN B"), or after a candidate refused whole: each
-    character is read by at most two candidates, and each candidate's check is bounded."""
+    hold the next one: "IBAN A and IBAN B"), or just after the start of a candidate refused
+    whole (the digits of a phone number glued to a card number's make no card, but the card
+    is still there). A candidate is bounded, so each character is read by a bounded number of
+    them; each check is bounded too."""
     pos = 0
     while (m := pattern.search(text, pos)) is not None:
         end = end_of(m.group(0))
@@ -152,7 +161,7 @@ def _scan(
             yield m.start(), m.start() + end, text[m.start() : m.start() + end]
             pos = m.start() + end
         else:
-            pos = m.end()
+            pos = m.start() + 1
 
 
 def _phones(text: str) -> Iterator[Span]:
@@ -166,27 +175,13 @@ def _phones(text: str) -> Iterator[Span]:
             taken = span[1]
 
 
-def _card_end(c: str) -> int | None:
-    """The end of the longest prefix of ``c`` that is a card number, or None."""
-    seps = {ch for ch in c if ch in " -"}
-    if len(seps) > 1:
-        return None
-    if not seps:
-        return len(c) if _card_ok(c) else None
-    parts = c.split(seps.pop())
-    if len(parts[0]) >= 13:  # a number written whole, then something else
-        return len(parts[0]) if _card_ok(parts[0]) else None
-    if len(parts[0]) != 4 or any(not 3 <= len(p) <= 6 for p in parts[1:-1]):
-        return None
-    sizes = list(accumulate(map(len, parts)))
-    for k in range(len(parts), 1, -1):  # the longest prefix of whole groups that is a card
-        if 13 <= sizes[k - 1] <= 19 and _card_ok("".join(parts[:k])):
-            return sum(len(p) for p in parts[:k]) + k - 1
-    return None
-
-
 def _card_ok(digits: str) -> bool:
     return 13 <= len(digits) <= 19 and luhn_valid(digits) and card_network(digits)
+
+
+def _card_end(c: str) -> int | None:
+    digits = c.replace(" ", "").replace("-", "")
+    return len(c) if _card_ok(digits) else None
 
 
 def _cards(text: str) -> Iterator[Span]:
@@ -202,7 +197,7 @@ def _iban_end(c: str) -> int | None:
     if c[4:5] == " ":  # groups of four, one space between
         end = length + (length - 1) // 4
         head = c[:end]
-        if len(head) < end or any(head[i] != " " for i in range(4, end, 5)):
+        if len(head) < end or head[4::5].strip(" "):  # a space every fifth character
             return None
         compact = head.replace(" ", "")
     else:

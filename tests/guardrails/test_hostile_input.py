@@ -95,6 +95,15 @@ def test_a_megabyte_of_distinct_values_restores_exactly() -> None:
     assert decision.restore.text(content) == text
 
 
+def test_a_megabyte_of_findings_of_two_kinds_interleaved_is_settled_in_one_pass() -> None:
+    # Each kind's findings are merged into the others' in one pass (inserting them one by one
+    # into a list would take a quadratic time here).
+    piece = "4111 1111 1111 1111 +44 20 7946 0958 "
+    text = piece * (MB // len(piece))
+    decision = Guardrails([Pii()]).check([user(text)])
+    assert decision.messages[0].content == "<CARD_1> <PHONE_1> " * (MB // len(piece))
+
+
 def test_values_at_the_start_middle_and_end_of_a_megabyte_are_found() -> None:
     filler = _mb("Lorem ipsum dolor sit amet. ")[: MB // 2]
     text = f"ana@example.com {filler} +44 20 7946 0958 {filler} 4111 1111 1111 1111"

@@ -107,3 +107,22 @@ def test_without_a_space_a_window_reaches_the_text_s_ends() -> None:
     text = "a" * 200 + "1" + "b" * 200
     assert Windows(text, "0-9", before=64, after=64).compact == text
     assert not Windows("no digits", "0-9", before=64, after=64)
+
+
+def test_an_earlier_detector_keeps_the_text_where_spans_overlap() -> None:
+    from router.guardrails.detect import Detector
+
+    first = Detector("a", "A", "an a", lambda text: [])
+    second = Detector("b", "B", "a b", lambda text: [])
+    kept = prioritized(
+        [
+            (first, [(0, 4, "x"), (10, 14, "y")]),
+            (second, [(2, 6, "p"), (4, 10, "q"), (12, 20, "r"), (20, 22, "s")]),
+        ]
+    )
+    assert [(s, e, d.kind) for s, e, _, d in kept] == [
+        (0, 4, "a"),
+        (4, 10, "b"),  # touching is not overlapping
+        (10, 14, "a"),
+        (20, 22, "b"),
+    ]
