@@ -16,7 +16,7 @@ from typing import Literal, Protocol
 
 from router.errors import GuardrailRefused
 from router.guardrails.restore import PLACEHOLDER, RestoreMap, placeholder
-from router.types import Message, TextPart
+from router.types import Message, Part, TextPart
 
 __all__ = [
     "Decision",
@@ -71,7 +71,7 @@ def rewrite(
 def _rewrite_message(m: Message, change: Callable[[str], str]) -> Message:
     content = m.content
     if isinstance(content, str):
-        new_content: str | tuple[object, ...] = change(content) if content else content
+        new_content: str | tuple[Part, ...] = change(content) if content else content
     else:
         parts = tuple(
             replace(p, text=change(p.text)) if isinstance(p, TextPart) and p.text else p
@@ -88,11 +88,7 @@ def _rewrite_message(m: Message, change: Callable[[str], str]) -> Message:
     same_calls = all(a.arguments == b.arguments for a, b in zip(calls, m.tool_calls, strict=True))
     if new_content == content and same_calls:
         return m
-    return replace(
-        m,
-        content=new_content,  # type: ignore[arg-type]
-        tool_calls=m.tool_calls if same_calls else calls,
-    )
+    return replace(m, content=new_content, tool_calls=m.tool_calls if same_calls else calls)
 
 
 class RequestState:

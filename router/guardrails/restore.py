@@ -8,6 +8,7 @@ serialised it would store the values).
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections.abc import Mapping
@@ -32,11 +33,11 @@ class RestoreMap:
     """Placeholder → original value, for one request. Empty when nothing restorable was
     masked; ``restore_*`` then return their argument unchanged."""
 
-    __slots__ = ("_prefixes", "_values")
+    __slots__ = ("_sorted", "_values")
 
     def __init__(self, values: Mapping[str, str] | None = None) -> None:
         self._values: dict[str, str] = dict(values or {})
-        self._prefixes: frozenset[str] | None = None
+        self._sorted: list[str] | None = None
 
     def __repr__(self) -> str:
         n = len(self._values)
@@ -101,11 +102,15 @@ class RestoreMap:
         """A restorer for one streamed answer (text and reasoning, chunk by chunk)."""
         return StreamRestorer(self)
 
-    def prefixes(self) -> frozenset[str]:
-        """Every proper prefix of every placeholder (what a stream must hold back)."""
-        if self._prefixes is None:
-            self._prefixes = frozenset(p[:i] for p in self._values for i in range(1, len(p)))
-        return self._prefixes
+    def starts_one(self, text: str) -> bool:
+        """Whether ``text`` is the start of one of the placeholders, not all of it (what a
+        stream must hold back)."""
+        if self._sorted is None:
+            self._sorted = sorted(self._values)
+        i = bisect.bisect_left(self._sorted, text)
+        return (
+            i < len(self._sorted) and self._sorted[i] != text and self._sorted[i].startswith(text)
+        )
 
 
 class _Held:
@@ -124,7 +129,7 @@ class _Held:
         cut = text.rfind("<")
         # Only the part from the last "<" can be the start of a placeholder still arriving:
         # a placeholder holds no other "<", so an earlier one is complete or is not one.
-        if cut >= 0 and text[cut:] in self._map.prefixes():
+        if cut >= 0 and len(text) - cut < 64 and self._map.starts_one(text[cut:]):
             self._tail = text[cut:]
             text = text[:cut]
         else:
