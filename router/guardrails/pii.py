@@ -176,7 +176,7 @@ def _phones(text: str) -> Iterator[Span]:
 
 
 def _card_ok(digits: str) -> bool:
-    return 13 <= len(digits) <= 19 and luhn_valid(digits) and card_network(digits)
+    return 13 <= len(digits) <= 19 and card_network(digits) and luhn_valid(digits)
 
 
 def _card_end(c: str) -> int | None:
