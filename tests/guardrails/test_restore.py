@@ -216,3 +216,12 @@ def test_the_restore_map_never_shows_or_pickles_its_values() -> None:
         pickle.dumps(restore)
     with pytest.raises(TypeError, match="not pickled"):
         pickle.dumps(decision)
+
+
+def test_each_request_restores_only_its_own_values() -> None:
+    guards = Guardrails([Pii()])
+    first = guards.check([user("I am ana@example.com")])
+    second = guards.check([user("I am bo@example.com")])
+    assert first.messages[0].content == second.messages[0].content == "I am <EMAIL_1>"
+    assert first.restore.text("<EMAIL_1>") == "ana@example.com"
+    assert second.restore.text("<EMAIL_1>") == "bo@example.com"
