@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from router.routing.content import TextMatch
 from router.routing.plan import Candidate, Plan, cheapest_only
 from router.specmodel import Spec, guardrails_for
 
@@ -25,6 +26,33 @@ def _row(i: int | None, c: Candidate) -> str:
         f"  {head:<3} {c.model:<18} {c.role:<26} est. {_money(c.estimated_cost):>10}  "
         f"p50 {_seconds(c.latency):>5}  quality {quality:>2}{score}"
     )
+
+
+def _text_lines(found: TextMatch) -> list[str]:
+    """What a content rule found: each keyword or pattern, with a short redacted excerpt."""
+    lines = []
+    for i, hit in enumerate(found.hits):
+        head = "text:" if i == 0 else ""
+        excerpt = hit.excerpt
+        shown = f': "{excerpt}"' if excerpt else ""
+        lines.append(f"{head:<10} {hit.kind} '{hit.term}' in {found.where}{shown}")
+    if found.read < found.total:
+        lines.append(
+            f"{'':<10} read {found.read:,} of its {found.total:,} characters "
+            f"(the first and last {found.read // 2:,})"
+        )
+    return lines
+
+
+def text_match_to_dict(found: TextMatch | None) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    return {
+        "in": found.scope,
+        "chars": found.total,
+        "read": found.read,
+        "hits": [{"kind": h.kind, "term": h.term, "excerpt": h.excerpt} for h in found.hits],
+    }
 
 
 def _share(d: Mapping[str, Any]) -> str:
@@ -82,6 +110,8 @@ def format_plan(
         lines.append("rule:      none matched")
     else:
         lines.append(f"rule:      '{plan.rule.name}' matched → {'; '.join(plan.rule.actions())}")
+    if plan.text_match is not None:
+        lines += _text_lines(plan.text_match)
     guardrails = guardrails_for(task, plan.rule)
     if guardrails:
         lines.append(f"guardrails: {', '.join(guardrails)} (run on the messages before sending)")
@@ -143,6 +173,7 @@ def plan_to_dict(
         "requested_task": plan.requested_task,
         "task": plan.task.name,
         "rule": plan.rule.name if plan.rule else None,
+        "text_match": text_match_to_dict(plan.text_match),
         "confined": sorted(plan.confined) if plan.confined is not None else None,
         "priority": str(plan.priority),
         "input_tokens": plan.features.input_tokens,

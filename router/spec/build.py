@@ -19,7 +19,9 @@ from typing import Any
 from router.diagnostics import Diagnostic
 from router.providers import presets
 from router.spec.build_guardrails import build_guardrails
+from router.spec.regexcheck import examine
 from router.specmodel import (
+    DEFAULT_MAX_CHARS,
     Budget,
     CachePolicy,
     Constraints,
@@ -27,8 +29,8 @@ from router.specmodel import (
     DeploymentSpec,
     EnvRef,
     FallbackEntry,
-    GuardrailSpec,
     HedgePolicy,
+    Keyword,
     LatencyPrior,
     Limits,
     ModelSpec,
@@ -42,6 +44,7 @@ from router.specmodel import (
     Spec,
     StateSpec,
     TaskSpec,
+    TextCondition,
     Timeouts,
     frozen_map,
 )
@@ -303,6 +306,28 @@ def _when(w: Mapping[str, Any]) -> RuleWhen:
             }
         ),
         tags=frozenset(w.get("tags", ())),
+        text=_text(w["text"]) if "text" in w else None,
+    )
+
+
+def _listed(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value or ())
+
+
+def _text(t: Mapping[str, Any]) -> TextCondition:
+    """A checked ``when.text``: keywords cut into words, patterns compiled (each passed
+    :func:`examine`, whose cache makes this the second and free look)."""
+    patterns = []
+    for source in _listed(t.get("regex")):
+        compiled = examine(source).pattern
+        assert compiled is not None, "a refused pattern reached the builder"
+        patterns.append(compiled)
+    return TextCondition(
+        any=tuple(Keyword.of(k) for k in _listed(t.get("any"))),
+        all=tuple(Keyword.of(k) for k in _listed(t.get("all"))),
+        regex=tuple(patterns),
+        scope=t.get("in", "last_user"),
+        max_chars=t.get("max_chars", DEFAULT_MAX_CHARS),
     )
 
 
@@ -337,10 +362,6 @@ def state(value: Any, defaults: Defaults) -> StateSpec:
     return StateSpec(**value) if value else StateSpec()
 
 
-def guardrails(value: Any, defaults: Defaults) -> Mapping[str, GuardrailSpec]:
-    return build_guardrails(value)
-
-
 #: Builds one field of :class:`Spec` from the value of its top-level key and the defaults.
 Builder = Callable[[Any, Defaults], object]
 
@@ -358,7 +379,7 @@ BUILDERS: Mapping[str, Builder] = MappingProxyType(
         "budgets": budgets,
         "telemetry": telemetry,
         "state": state,
-        "guardrails": guardrails,
+        "guardrails": build_guardrails,
     }
 )
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from router.specmodel import Defaults
 from router.specmodel.guardrails import (
     ACTIONS,
     BUILTIN,
@@ -35,7 +36,8 @@ def build_guardrail(name: str, g: Mapping[str, Any]) -> GuardrailSpec:
     )
 
 
-def build_guardrails(value: Mapping[str, Any] | None) -> Mapping[str, GuardrailSpec]:
+def build_guardrails(value: Any, defaults: Defaults) -> Mapping[str, GuardrailSpec]:
+    """The builder of the top-level ``guardrails`` key (see :mod:`router.spec.build`)."""
     built = dict(BUILTIN)
     built.update({name: build_guardrail(name, g) for name, g in (value or {}).items()})
     return MappingProxyType(built)

@@ -9,6 +9,11 @@ their values.
 
 from __future__ import annotations
 
+from router.specmodel.content import (
+    DEFAULT_MAX_CHARS,
+    Keyword,
+    TextCondition,
+)
 from router.specmodel.guardrails import GuardrailSpec
 from router.specmodel.models import (
     DeploymentSpec,
@@ -55,6 +60,7 @@ from router.specmodel.tasks import (
 
 __all__ = [
     "DEFAULT_FALLBACK_ON",
+    "DEFAULT_MAX_CHARS",
     "DEFAULT_SYSTEM_PROMPT",
     "SUPPORTED_VERSIONS",
     "Balance",
@@ -69,6 +75,7 @@ __all__ = [
     "FallbackEntry",
     "GuardrailSpec",
     "HedgePolicy",
+    "Keyword",
     "LatencyPrior",
     "Limits",
     "ModelSpec",
@@ -86,6 +93,7 @@ __all__ = [
     "Spec",
     "StateSpec",
     "TaskSpec",
+    "TextCondition",
     "Timeouts",
     "frozen_map",
     "guardrails_for",

@@ -97,6 +97,13 @@ ERROR_CODES = {
     "pricing-output-missing",
     "embedding-dimensions",
     "mixed-model-kinds",
+    # content rules (router/spec/checks_content.py, router/spec/regexcheck.py)
+    "empty-keyword",
+    "duplicate-keyword",
+    "regex-invalid",
+    "regex-unsupported",
+    "regex-backtracks",
+    "regex-matches-empty",
     # guardrails (router/spec/checks_guardrails.py)
     "unknown-guardrail",
     "guardrail-setting",
@@ -115,6 +122,7 @@ WARNING_CODES = {
     "context-window-unknown",
     "rule-drops-fallbacks",
     "task-fallback-adds-nothing",
+    "timeout-total-ignored",
 }
 # Notes (errors only with require_env=True).
 NOTE_CODES = {"env-unset"}
