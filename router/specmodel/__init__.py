@@ -15,6 +15,7 @@ from router.specmodel.content import (
     TextCondition,
 )
 from router.specmodel.extras import EXTRA_TYPES, ExtraParam, ExtraType, declarations
+from router.specmodel.guardrails import GuardrailSpec
 from router.specmodel.models import (
     DeploymentSpec,
     EnvRef,
@@ -55,6 +56,7 @@ from router.specmodel.tasks import (
     RuleSpec,
     RuleWhen,
     TaskSpec,
+    guardrails_for,
 )
 
 __all__ = [
@@ -75,6 +77,7 @@ __all__ = [
     "ExtraParam",
     "ExtraType",
     "FallbackEntry",
+    "GuardrailSpec",
     "HedgePolicy",
     "Keyword",
     "LatencyPrior",
@@ -98,4 +101,5 @@ __all__ = [
     "Timeouts",
     "declarations",
     "frozen_map",
+    "guardrails_for",
 ]

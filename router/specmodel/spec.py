@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from router.diagnostics import Diagnostic
+from router.specmodel.guardrails import BUILTIN, GuardrailSpec
 from router.specmodel.models import (
     DeploymentSpec,
     ModelSpec,
@@ -58,6 +59,7 @@ class Defaults:
     breaker: BreakerPolicy = BreakerPolicy()
     on_budget: OnBudget = "refuse"
     balance: Balance = DEFAULT_BALANCE
+    guardrails: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,9 @@ class Spec:
     budgets: Budget = Budget()
     #: The ``telemetry`` section as written (read by :meth:`Telemetry.from_config`).
     telemetry: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    #: Every guardrail a task or rule may name: the ``guardrails`` section's entries and the
+    #: built-in ones (``pii``, ``secrets``) it does not redefine.
+    guardrails: Mapping[str, GuardrailSpec] = field(default_factory=lambda: BUILTIN)
 
     def task(self, name: str) -> TaskSpec | None:
         """The task serving ``name``: the task itself, else ``default``, else None."""
