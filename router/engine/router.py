@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any, Self
 from router.aio.deadline import DeadlineReached, StreamDeadline, reset_current, set_current
 from router.engine.compile import AdapterFactory, Runtime, compile_spec, make_adapter
 from router.engine.hedge import attempt, hedged_attempt
+from router.engine.hookrun import hooks_of
 from router.engine.streams import AsyncStream, Stream
-from router.errors import ProviderError, RequestError
+from router.errors import HookFailed, ProviderError, RequestError
 from router.routing.call import Call, prepare_call
 from router.routing.embed import embeddings_of, prepare_embed
 from router.routing.plan import Plan
@@ -79,6 +80,7 @@ class Router:
         sandbox: bool | Sandbox = False,
         random: Callable[[], float] | None = None,
         carry_from: Router | None = None,
+        hooks: Mapping[str, object] | None = None,
     ) -> None:
         """``state`` overrides the spec's state backend; ``clock`` (monotonic: latencies,
         deadlines, breakers), ``wall`` (shared holds) and the two sleeps are injectable so
@@ -104,6 +106,11 @@ class Router:
         when the spec's ``state`` section is unchanged (limits, holds, spend, cache: the old
         Router then leaves it open for this one) and the breakers of unchanged deployments:
         see :mod:`router.engine.succession`.
+
+        ``hooks`` (name -> hook) registers the code the spec's ``hooks`` lists name: a
+        function (a before hook) or an object with any of ``before``, ``after``,
+        ``after_chunk``, ``on_attempt`` (see :mod:`router.engine.hooks`). A name the spec
+        lists that is not registered raises ConfigError here.
         """
         self.sandbox: Sandbox | None = None
         self._stop_sandbox: Callable[[], Any] = lambda: None
@@ -136,6 +143,7 @@ class Router:
                 preload=preload,
                 adapter_factory=adapter_factory,
                 random=random,
+                hooks=hooks,
             )
         except BaseException:
             if owned is not None:
@@ -245,13 +253,14 @@ class Router:
         RequestError for an invalid call and AllModelsFailed (carrying every attempt) when
         no model could answer."""
         return self._drive(
-            self._rt.accounting.gate(self._prepare(task, messages, prompt, params, stream=False))
+            self._rt.enter(self._prepare(task, messages, prompt, params, stream=False))
         )
 
     def _drive(self, call: Call) -> Response:
         """The sync chain walk of one call, to its Response or its typed error."""
         rt = self._rt
         run = rt.run(call)
+        hooks = hooks_of(call)
         while (step := run.next_step()) is not None:
             if isinstance(step, Wait):
                 rt.sleep(step.seconds)
@@ -263,15 +272,22 @@ class Router:
             token = set_current(deadline)
             try:
                 t.answered(t.target.node.complete(t.request))
-            except (ProviderError, DeadlineReached) as caught:
+                if hooks is not None:
+                    hooks.after(t)
+            except (ProviderError, DeadlineReached, HookFailed) as caught:
                 t.caught(caught, overdue=deadline.fired)
             finally:
                 reset_current(token)
             # Settled out here: nothing internal in the chain of the error a request ends with.
-            if isinstance(outcome := t.settle(), Response):
+            outcome = t.settle()
+            if hooks is not None:
+                hooks.observe(run)
+            if isinstance(outcome, Response):
                 return rt.accounting.ok(call, outcome)
             if not outcome:
                 break
+        if hooks is not None:
+            hooks.observe(run)
         rt.accounting.failed(call, run)
         raise run.give_up()
 
@@ -286,7 +302,7 @@ class Router:
         """Stream the answer as Chunks. Failover is transparent until the first chunk with
         content reaches you; after that a failure raises StreamInterrupted with the partial
         text. The returned Stream's ``response`` holds the whole answer once it ends."""
-        call = self._rt.accounting.gate(self._prepare(task, messages, prompt, params, stream=True))
+        call = self._rt.enter(self._prepare(task, messages, prompt, params, stream=True))
         return Stream(self._rt, call)
 
     # --- async driver ------------------------------------------------------------------------
@@ -301,14 +317,17 @@ class Router:
     ) -> Response:
         """The async twin of :meth:`complete`."""
         call = self._prepare(task, messages, prompt, params, stream=False)
-        return await self._adrive(await self._rt.accounting.agate(call))
+        return await self._adrive(await self._rt.aenter(call))
 
     async def _adrive(self, call: Call) -> Response:
         """The async chain walk of one call (hedged where the task says so)."""
         rt = self._rt
         run = rt.run(call)
+        hooks = hooks_of(call)
         if (share := rt.hedges.get(call.task.name)) is not None:
             hedged = await hedged_attempt(rt, call, run, share)
+            if hooks is not None:
+                await hooks.aobserve(run)
             if hedged is not None:
                 return await rt.accounting.aok(call, hedged)
         while (step := run.next_step()) is not None:
@@ -316,10 +335,15 @@ class Router:
                 await rt.asleep(step.seconds)
                 continue
             t = await attempt(rt, run, step)
-            if isinstance(outcome := t.settle(), Response):
+            outcome = t.settle()
+            if hooks is not None:
+                await hooks.aobserve(run)
+            if isinstance(outcome, Response):
                 return await rt.accounting.aok(call, outcome)
             if not outcome:
                 break
+        if hooks is not None:
+            await hooks.aobserve(run)
         rt.accounting.failed(call, run)
         raise run.give_up()
 
@@ -366,7 +390,7 @@ class Router:
         them. Raises RequestError for an invalid call (a task of chat models included) and
         AllModelsFailed (carrying every attempt) when no model could answer."""
         call = self._prepare_embed(task, input, dimensions, params)
-        return embeddings_of(self._drive(self._rt.accounting.gate(call)))
+        return embeddings_of(self._drive(self._rt.enter(call)))
 
     async def aembed(
         self,
@@ -378,7 +402,7 @@ class Router:
     ) -> Embeddings:
         """The async twin of :meth:`embed`."""
         call = self._prepare_embed(task, input, dimensions, params)
-        return embeddings_of(await self._adrive(await self._rt.accounting.agate(call)))
+        return embeddings_of(await self._adrive(await self._rt.aenter(call)))
 
     # --- models and lifecycle ----------------------------------------------------------------
 
@@ -452,6 +476,8 @@ class Router:
         if self._owns_state:
             self.state.close()
         self._rt.accounting.close()
+        if self._rt.hooks is not None:
+            self._rt.hooks.close()
         self._stop_sandbox()  # the sandbox this Router started, after its clients
 
     async def aclose(self) -> None:
@@ -463,6 +489,8 @@ class Router:
         if self._owns_state:
             await self.state.aclose()
         self._rt.accounting.close()
+        if self._rt.hooks is not None:
+            self._rt.hooks.close()
         await asyncio.to_thread(self._stop_sandbox)
 
     def __enter__(self) -> Self:

@@ -5,14 +5,17 @@ RouterError                     base of everything raised on purpose
 ├── ConfigError                 the spec cannot be loaded; carries every Diagnostic
 ├── RequestError                (also a ValueError) the call itself is invalid: unknown task,
 │   │                           unknown or refused parameter, malformed messages; nothing sent
-│   └── NoRouteError            no model in the chain can take this request (too large for
-│                               every window, needs a capability none has...); nothing sent
+│   ├── NoRouteError            no model in the chain can take this request (too large for
+│   │                           every window, needs a capability none has...); nothing sent
+│   └── RequestRefused          a hook refused the request (``hook``, ``code``); nothing sent
 ├── ProviderError               one attempt at one target failed (provider, model, status)
 │   ├── AuthenticationError     401/403: a bad or missing key; never retried on the same target
 │   ├── RateLimitError          429: carries ``retry_after`` (seconds) when the provider sent it
 │   ├── ProviderTimeout            the provider did not answer in time
 │   ├── ContextWindowExceeded   the prompt plus max output does not fit the model
 │   ├── ContentFiltered         the provider refused the content
+│   │   └── ResponseRejected    a hook rejected the answer (``hook``, ``code``); the chain
+│   │                           moves on as after a content filter
 │   ├── BadRequestError         400/404/422: the request itself is wrong; never retried
 │   ├── ModelError              the provider answered, but with something unusable
 │   ├── ProviderUnavailable     5xx, 529, connection refused or reset
@@ -25,8 +28,11 @@ RouterError                     base of everything raised on purpose
 │                               (scope, period, spent, cap, resets_at); nothing sent
 ├── StateUnavailable            the shared state backend is unreachable and the spec says
 │                               ``state.on_unavailable: fail_closed``; nothing sent
-└── AllModelsFailed             (also an ExceptionGroup) every target of the chain failed;
-                                ``.exceptions`` holds one ProviderError per attempt, in order
+├── AllModelsFailed             (also an ExceptionGroup) every target of the chain failed;
+│                               ``.exceptions`` holds one ProviderError per attempt, in order
+└── HookFailed                  a hook raised (not a refusal) or returned what its stage cannot
+    │                           use (``hook``, ``stage``, ``attempts``); the request ends
+    └── HookTimeout             a hook still ran when the request's deadline came
 ```
 
 Provider adapters translate SDK exceptions into this tree at the boundary, so nothing above
@@ -34,7 +40,8 @@ them ever sees an ``openai`` or ``anthropic`` exception class. The SDK's excepti
 not as ``__cause__``, not as ``__context__`` (it holds the request, whose headers carry the
 key). A ProviderError carries the facts instead: ``status``, the provider's ``error_type``,
 ``error_code`` and ``request_id``, and its message with secrets redacted. Messages never
-contain API keys or the values of environment variables.
+contain API keys or the values of environment variables. A hook's exception is not kept
+either: HookFailed names the hook, its stage, the exception's type and where it was raised.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ import warnings
 from typing import Any
 
 from router.errors.base import ConfigError, NoRouteError, RequestError, RouterError
+from router.errors.hooks import HookFailed, HookTimeout, RequestRefused, ResponseRejected
 from router.errors.outcome import (
     AllModelsFailed,
     BudgetExceeded,
@@ -70,6 +78,8 @@ __all__ = [
     "ConfigError",
     "ContentFiltered",
     "ContextWindowExceeded",
+    "HookFailed",
+    "HookTimeout",
     "ModelError",
     "NoRouteError",
     "ProviderConfigError",
@@ -78,6 +88,8 @@ __all__ = [
     "ProviderUnavailable",
     "RateLimitError",
     "RequestError",
+    "RequestRefused",
+    "ResponseRejected",
     "RouterError",
     "StateUnavailable",
     "StreamInterrupted",

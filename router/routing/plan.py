@@ -18,10 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from enum import Enum
 from typing import TypeVar
 
 from router.errors import RequestError
 from router.routing.features import DEFAULT_EXPECTED_OUTPUT, Features
+from router.routing.hookplan import HookStep, hooks_for
 from router.specmodel import (
     Constraints,
     FallbackEntry,
@@ -34,8 +36,10 @@ from router.specmodel import (
 )
 
 __all__ = [
+    "MATCH",
     "Candidate",
     "Plan",
+    "RuleChoice",
     "make_plan",
 ]
 
@@ -69,6 +73,8 @@ class Plan:
     truncated: int = 0  # models left out by max_attempts
     #: The models the matched rule confines the request to (None: the rule does not confine).
     confined: frozenset[str] | None = None
+    #: The hooks the request passes, in the order their ``before`` runs (routing/hookplan.py).
+    hooks: tuple[HookStep, ...] = ()
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -265,6 +271,16 @@ def _confinement(spec: Spec, rule: RuleSpec | None, task: TaskSpec) -> frozenset
     return frozenset(rule.candidates or ()) | {s.model for steps, _ in groups for s in steps}
 
 
+class _Match(Enum):
+    MATCH = "match"
+
+
+#: ``make_plan(rule=MATCH)``: the first rule whose conditions hold (the default).
+MATCH = _Match.MATCH
+#: What ``make_plan`` plans under: MATCH, or a given rule (None: no rule).
+RuleChoice = RuleSpec | None | _Match
+
+
 def make_plan(
     spec: Spec,
     features: Features,
@@ -272,6 +288,7 @@ def make_plan(
     unavailable: Callable[[ModelSpec], str | None] = lambda m: None,
     params_for: Callable[[TaskSpec, ModelSpec], Params] | None = None,
     latency: Callable[[ModelSpec], float | None] | None = None,
+    rule: RuleSpec | _Match | None = MATCH,
 ) -> Plan:
     """Decide the chain for a request. ``unavailable`` says why a model cannot be called at
     all right now (its key variable is unset...), or None. ``params_for`` is
@@ -280,7 +297,11 @@ def make_plan(
 
     A rule that confines (``candidates`` or ``only``) bounds everything after it: models
     outside :func:`_confinement` are listed as skipped, wherever the chain would have
-    reached them (the task's fallbacks, ``{task: X}`` expansions, ``route_to``'s task)."""
+    reached them (the task's fallbacks, ``{task: X}`` expansions, ``route_to``'s task).
+
+    ``rule`` (a RuleSpec, or None for none) replaces the matching: a request a hook rewrote
+    is planned again under the rule its caller's request matched, so no rewrite escapes that
+    rule's confinement."""
     params_of = params_for or spec.params_for
     latency_of = latency or _prior_p50
     task = spec.task(features.task)
@@ -297,7 +318,9 @@ def make_plan(
             f"unknown task {features.task!r}; known tasks: {known} "
             "(add a task named 'default' to serve any name)"
         )
-    rule = next((r for r in spec.rules if _rule_matches(r, features)), None)
+    if isinstance(rule, _Match):
+        rule = next((r for r in spec.rules if _rule_matches(r, features)), None)
+    asked = task
     priority = task.priority
     names = list(task.candidates)
     exclude: frozenset[str] = frozenset()
@@ -367,4 +390,5 @@ def make_plan(
         skipped=tuple(skipped),
         truncated=truncated,
         confined=confined,
+        hooks=hooks_for(spec, asked, task, rule),
     )

@@ -125,6 +125,7 @@ def defaults(value: Any, base: Defaults) -> Defaults:
         breaker=replace(base.breaker, **(d.get("breaker") or {})),
         on_budget=d.get("on_budget", base.on_budget),
         balance=d.get("balance", base.balance),
+        hooks=tuple(d.get("hooks", ())),
     )
 
 
@@ -276,6 +277,7 @@ def _task(name: str, t: Mapping[str, Any], defaults: Defaults) -> TaskSpec:
         budget=Budget(**(t.get("budget") or {})),
         on_budget=t.get("on_budget", defaults.on_budget),
         hedge=_hedge(t.get("hedge")),
+        hooks=tuple(t.get("hooks", ())),
     )
 
 
@@ -315,6 +317,7 @@ def rules(value: Any, defaults: Defaults) -> tuple[RuleSpec, ...]:
             description=r.get("description"),
             fallback=_fallback(r["fallback"]) if "fallback" in r else None,
             only=tuple(r["only"]) if "only" in r else None,
+            hooks=tuple(r.get("hooks", ())),
         )
         for i, r in enumerate(value or ())
     )

@@ -58,6 +58,8 @@ class Defaults:
     breaker: BreakerPolicy = BreakerPolicy()
     on_budget: OnBudget = "refuse"
     balance: Balance = DEFAULT_BALANCE
+    #: Hooks every request passes first (added to a task's and a rule's, never replaced).
+    hooks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,6 +81,8 @@ class TaskSpec:
     budget: Budget = Budget()
     on_budget: OnBudget = "refuse"
     hedge: HedgePolicy | None = None
+    #: The task's own hooks, by name (run after ``defaults.hooks``; see routing/hookplan.py).
+    hooks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +112,8 @@ class RuleSpec:
     description: str | None = None
     fallback: tuple[FallbackEntry, ...] | None = None
     only: tuple[str, ...] | None = None
+    #: Hooks a request this rule matches passes (after the task's).
+    hooks: tuple[str, ...] = ()
 
     @property
     def confines(self) -> bool:
@@ -130,4 +134,6 @@ class RuleSpec:
             out.append(f"exclude {', '.join(sorted(self.exclude))}")
         if self.priority is not None:
             out.append(f"priority {self.priority}")
+        if self.hooks:
+            out.append(f"hooks {', '.join(self.hooks)}")
         return out
