@@ -17,6 +17,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from router.engine.hooks import Hook, HookContext
     from router.engine.router import AsyncStream, ModelInfo, Router, Stream
     from router.errors import (
         AllModelsFailed,
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
         ConfigError,
         ContentFiltered,
         ContextWindowExceeded,
+        HookFailed,
+        HookTimeout,
         ModelError,
         NoRouteError,
         ProviderConfigError,
@@ -34,6 +37,8 @@ if TYPE_CHECKING:
         ProviderUnavailable,
         RateLimitError,
         RequestError,
+        RequestRefused,
+        ResponseRejected,
         RouterError,
         StateUnavailable,
         StreamInterrupted,
@@ -62,6 +67,8 @@ _ERRORS = (
     "ConfigError",
     "ContentFiltered",
     "ContextWindowExceeded",
+    "HookFailed",
+    "HookTimeout",
     "ModelError",
     "NoRouteError",
     "ProviderConfigError",
@@ -70,6 +77,8 @@ _ERRORS = (
     "ProviderUnavailable",
     "RateLimitError",
     "RequestError",
+    "RequestRefused",
+    "ResponseRejected",
     "RouterError",
     "StateUnavailable",
     "StreamInterrupted",
@@ -90,6 +99,7 @@ _TYPES = (
 #: Where each public name lives.
 _HOMES: dict[str, str] = {
     **dict.fromkeys(("AsyncStream", "ModelInfo", "Router", "Stream"), "router.engine.router"),
+    **dict.fromkeys(("Hook", "HookContext"), "router.engine.hooks"),
     **dict.fromkeys(_ERRORS, "router.errors"),
     "Plan": "router.routing.plan",
     **dict.fromkeys(("Diagnostic", "Spec", "load_spec", "validate_file"), "router.spec"),
@@ -109,6 +119,10 @@ __all__ = [
     "ContextWindowExceeded",
     "Diagnostic",
     "Embeddings",
+    "Hook",
+    "HookContext",
+    "HookFailed",
+    "HookTimeout",
     "ImagePart",
     "Message",
     "ModelError",
@@ -122,7 +136,9 @@ __all__ = [
     "RateLimitError",
     "Request",
     "RequestError",
+    "RequestRefused",
     "Response",
+    "ResponseRejected",
     "Router",
     "RouterError",
     "Spec",

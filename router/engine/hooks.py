@@ -332,21 +332,27 @@ def _unregistered(spec: Spec, hooks: Mapping[str, HookFns]) -> list[Diagnostic]:
 
 class _NotRegistered:
     """Stands in for a hook the spec names, in a Router that only plans (``router explain``,
-    ``graph``, ``models``): it never runs there, and fails the request if it ever does."""
+    ``graph``, ``models``): it never runs there, and fails the request if it ever does; or,
+    ``passing``, in a simulation, where it does nothing."""
 
-    __slots__ = ("name",)
+    __slots__ = ("name", "passing")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, passing: bool) -> None:
         self.name = name
+        self.passing = passing
 
     def before(self, ctx: HookContext) -> None:
-        raise LookupError(f"hook '{self.name}' is named by the spec but was not registered")
+        if not self.passing:
+            raise LookupError(f"hook '{self.name}' is named by the spec but was not registered")
 
 
-def stand_ins(spec: Spec, hooks: Mapping[str, object] | None = None) -> dict[str, object]:
+def stand_ins(
+    spec: Spec, hooks: Mapping[str, object] | None = None, *, passing: bool = False
+) -> dict[str, object]:
     """``hooks`` plus a stand-in for every other hook name the spec lists, for a Router that
-    plans but never calls (the CLI's explain, graph, models, health)."""
+    plans but never calls (the CLI's explain, graph, models, health), or (``passing``) one
+    that simulates routing and runs no hook (``router simulate``)."""
     out: dict[str, object] = dict(hooks or {})
     for name, _ in hook_names(spec):
-        out.setdefault(name, _NotRegistered(name))
+        out.setdefault(name, _NotRegistered(name, passing))
     return out

@@ -24,6 +24,7 @@ from router.spec.checks_fallbacks import (
     check_fallback_fit,
     check_reachability,
 )
+from router.spec.checks_hooks import check_hooks
 from router.spec.checks_providers import (
     check_base_urls,
     check_environment,
@@ -330,6 +331,7 @@ CHECKS: tuple[Callable[[Context], Iterator[Diagnostic]], ...] = (
     check_header_names,
     check_hedges,
     check_embeddings,
+    check_hooks,
 )
 
 

@@ -111,7 +111,7 @@ WARNING_CODES = {
     "task-fallback-adds-nothing",
 }
 # Notes (errors only with require_env=True).
-NOTE_CODES = {"env-unset"}
+NOTE_CODES = {"env-unset", "hooks-named"}
 # Dashed string literals in router/spec that are not codes validate_bytes can give.
 NOT_CODES = {
     "io-error",  # load_spec and the CLI, when the file cannot be read
