@@ -62,16 +62,12 @@ class _Overran(Exception):
     """An ``async def`` hook on a sync call outlived the time it was given."""
 
 
-def _run_coroutine(fn: Callable[..., Any], args: tuple[Any, ...], seconds: float) -> Any:
-    """A sync call's ``async def`` hook, on a private event loop (in a worker thread)."""
-
-    async def bounded() -> Any:
-        try:
-            return await within(seconds, fn(*args))
-        except DeadlineReached:
-            raise _Overran() from None
-
-    return asyncio.run(bounded())
+async def _bounded(pending: Awaitable[Any], seconds: float) -> Any:
+    """A sync call's ``async def`` hook, on the hook loop (:attr:`HookRegistry.loop`)."""
+    try:
+        return await within(seconds, pending)
+    except DeadlineReached:
+        raise _Overran() from None
 
 
 def _where(exc: BaseException) -> str:
@@ -332,27 +328,36 @@ class HookRun:
             return result
 
     def _invoke(self, call: Invocation) -> Any:
-        """One hook call from a sync driver: in a worker thread, waited for until the
-        request's deadline."""
+        """One hook call from a sync driver: a plain one in a worker thread (or, ``inline``,
+        here), an ``async def`` on the hook loop; waited for until the request's deadline."""
         fns, stage, fn, args, _ = call
         left = self.deadline - self.clock()
         if left <= 0:
             raise self._timeout(fns, stage)
-        if stage in fns.asynchronous:
-            job = functools.partial(_run_coroutine, fn, args, left)
-        else:
-            job = functools.partial(fn, *args)
-        future = self._registry.pool.submit(contextvars.copy_context().run, job)
+        registry = self._registry
+        future: Any = None
         error: RouterError | None = None
         try:
-            result = future.result(timeout=left)
-            if inspect.isawaitable(result):  # a plain function that returned a coroutine
-                result = self._registry.pool.submit(
-                    _run_coroutine, lambda: result, (), max(self.deadline - self.clock(), 0.0)
-                ).result(timeout=left)
-        except TimeoutError:
-            future.cancel()
-            error = self._timeout(fns, stage)
+            if stage in fns.asynchronous:
+                pending = fn(*args)
+            elif fns.inline:
+                pending = fn(*args)
+                if self.clock() > self.deadline:
+                    raise _Overran()
+            else:
+                future = registry.pool.submit(contextvars.copy_context().run, fn, *args)
+                pending = future.result(timeout=left)
+            if inspect.isawaitable(pending):  # an async def, or a def that returned one
+                left = self.deadline - self.clock()
+                future = asyncio.run_coroutine_threadsafe(_bounded(pending, left), registry.loop)
+                pending = future.result(timeout=left + 1.0)  # within() ends it at `left`
+            result = pending
+        except TimeoutError as exc:
+            if future is None or future.done():  # the hook's own TimeoutError
+                error = self._typed(call, exc)
+            else:
+                future.cancel()
+                error = self._timeout(fns, stage)
         except _Overran:
             error = self._timeout(fns, stage)
         except Exception as exc:
@@ -363,25 +368,26 @@ class HookRun:
 
     async def _ainvoke(self, call: Invocation) -> Any:
         """One hook call from an async driver: an ``async def`` on this loop, a plain one in
-        a worker thread, bounded by the request's deadline."""
+        a worker thread (or, ``inline``, here), bounded by the request's deadline."""
         fns, stage, fn, args, _ = call
         left = self.deadline - self.clock()
         if left <= 0:
             raise self._timeout(fns, stage)
         error: RouterError | None = None
         try:
-            pending: Awaitable[Any]
-            if stage in fns.asynchronous:
+            if stage in fns.asynchronous or fns.inline:
                 pending = fn(*args)
+                if fns.inline and self.clock() > self.deadline:
+                    raise _Overran()
             else:
                 loop = asyncio.get_running_loop()
-                job = functools.partial(fn, *args)
                 ctx = contextvars.copy_context()
-                pending = loop.run_in_executor(self._registry.pool, ctx.run, job)
-            result = await within(left, pending)
-            if inspect.isawaitable(result):  # a plain function that returned a coroutine
-                result = await within(self.deadline - self.clock(), result)
-        except DeadlineReached:
+                job = functools.partial(ctx.run, fn, *args)
+                pending = await within(left, loop.run_in_executor(self._registry.pool, job))
+            if inspect.isawaitable(pending):  # an async def, or a def that returned one
+                pending = await within(self.deadline - self.clock(), pending)
+            result = pending
+        except (DeadlineReached, _Overran):
             error = self._timeout(fns, stage)
         except Exception as exc:
             error = self._typed(call, exc)

@@ -43,6 +43,7 @@ refusal, with HookFailed naming it. ``ctx.state`` is the hook's own dict for the
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import inspect
 import threading
@@ -80,9 +81,16 @@ class Hook:
     """The optional base class of a hook object: define any of ``before(ctx)``,
     ``after(ctx, response)``, ``after_chunk(ctx, chunk)``, ``on_attempt(ctx, attempt)``, each
     a plain ``def`` or an ``async def`` (see :mod:`router.engine.hooks`). Any object with
-    those methods works as well; a plain function is a ``before`` hook."""
+    those methods works as well; a plain function is a ``before`` hook.
+
+    ``inline = True`` (a class or instance attribute) runs the hook's plain methods on the
+    caller's thread (on an async call, the event loop) instead of a worker thread: for hooks
+    that do little, bounded work and never block (a chunk transform restoring placeholders),
+    so a stream does not pay a thread hop per chunk. Such a call cannot be interrupted: one
+    that overran the request's deadline fails with HookTimeout once it returns."""
 
     __slots__ = ()
+    inline: bool = False
 
 
 class SharedRequest:
@@ -206,6 +214,7 @@ class HookFns:
     after_chunk: Callable[..., Any] | None = None
     on_attempt: Callable[..., Any] | None = None
     asynchronous: frozenset[str] = frozenset()
+    inline: bool = False  # plain methods run on the caller's thread (Hook.inline)
 
     @property
     def holds_streams(self) -> bool:
@@ -238,18 +247,23 @@ def read_hook(name: str, hook: object) -> HookFns | str:
                 f"object with any of {', '.join(HOOK_METHODS)}"
             )
         found["before"] = hook  # a plain callable
+    inline = getattr(hook, "inline", False)
+    if not isinstance(inline, bool):
+        return f"has inline = {inline!r}: expected True or False"
     return HookFns(
         name,
         asynchronous=frozenset(m for m, fn in found.items() if _is_async(fn)),
+        inline=inline,
         **found,
     )
 
 
 class HookRegistry:
     """The hooks a Router was given, read once, checked against the names its spec lists;
-    the chain of each request's hooks (cached), and the worker threads plain hooks run in."""
+    the chain of each request's hooks (cached); the worker threads plain hooks run in, and the
+    event loop (in a thread of its own) that runs ``async def`` hooks for sync calls."""
 
-    __slots__ = ("_chains", "_lock", "_pool", "hooks")
+    __slots__ = ("_chains", "_lock", "_loop", "_pool", "hooks")
 
     def __init__(self, spec: Spec, hooks: Mapping[str, object]) -> None:
         if not isinstance(hooks, Mapping):
@@ -275,6 +289,7 @@ class HookRegistry:
         self.hooks: Mapping[str, HookFns] = MappingProxyType(read)
         self._chains: dict[tuple[HookStep, ...], tuple[HookFns, ...]] = {}
         self._pool: ThreadPoolExecutor | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
 
     def chain(self, steps: tuple[HookStep, ...]) -> tuple[HookFns, ...]:
@@ -295,10 +310,26 @@ class HookRegistry:
                 pool = self._pool
         return pool
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop of ``async def`` hooks on sync calls (one for the Router, so what a
+        hook keeps between calls, a client, stays on one loop), started on first use."""
+        with self._lock:
+            if self._loop is None:
+                loop = self._loop = asyncio.new_event_loop()
+                threading.Thread(
+                    target=loop.run_forever, name="router-hook-loop", daemon=True
+                ).start()
+            return self._loop
+
     def close(self) -> None:
-        """Stops the worker threads (a hook still running finishes on its own)."""
+        """Stops the worker threads and the hook loop (a hook still running finishes on its
+        own)."""
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(loop.stop)
 
 
 def _unregistered(spec: Spec, hooks: Mapping[str, HookFns]) -> list[Diagnostic]:

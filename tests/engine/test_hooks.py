@@ -373,3 +373,48 @@ tasks:
     router = make_router(spec, hooks={"h": Mask()})
     router.embed("vectors", ["mail alice@example.com", "plain"])
     assert sb.requests[-1].body["input"] == ["mail [EMAIL_1]", "plain"]
+
+
+def test_what_a_hook_sees_of_the_request(make_router: MakeRouter, sb: Sandbox) -> None:
+    seen: dict[str, Any] = {}
+
+    class Look:
+        def before(self, ctx: HookContext) -> None:
+            seen["before"] = (ctx.hook, ctx.task, ctx.requested_task, ctx.rule, ctx.stream)
+            seen["facts"] = (ctx.embed, ctx.stage, dict(ctx.metadata), ctx.tags, ctx.attempts)
+            seen["repr"] = repr(ctx)
+            ctx.state["mine"] = 1
+
+        def after(self, ctx: HookContext, response: Response) -> None:
+            seen["after"] = (ctx.stage, dict(ctx.state), [a.model for a in ctx.attempts])
+            try:
+                ctx.messages = []
+            except AttributeError as exc:
+                seen["frozen"] = str(exc)
+            seen["params"] = type(ctx.params).__name__
+
+    router = make_router(SPEC, hooks={"h": Look()})
+    router.complete("private", prompt=f"Private {CANARY}.", tags=["private"], metadata={"k": "v"})
+
+    assert seen["before"] == ("h", "private", "private", "on-prem", False)
+    assert seen["facts"] == (False, "before", {"k": "v"}, ("private",), ())
+    assert seen["repr"] == "HookContext(hook='h', task='private', stage='before')"
+    assert seen["after"] == ("walk", {"mine": 1}, [])  # the answering attempt is not yet recorded
+    assert seen["frozen"] == "ctx.messages can be changed in before() only"
+    assert seen["params"] == "mappingproxy"
+
+
+def test_a_hedged_call_runs_after_on_the_answer_that_wins(
+    make_router: MakeRouter, sb: Sandbox
+) -> None:
+    spec = SPEC.replace(
+        "plain: {candidates: [first], fallback: [second]}",
+        "plain: {candidates: [first], fallback: [second], hedge: {after: 0.01, max_share: 1},"
+        " hooks: [h]}",
+    )
+    router = make_router(spec, hooks={"h": Mask()})
+    answer = run_async(
+        router, lambda r: r.acomplete("plain", prompt="Summarize: alice@example.com.")
+    )
+    assert "alice@example.com" in answer.content
+    assert all("[EMAIL_1]" in _user_text(r.body) for r in sb.requests)

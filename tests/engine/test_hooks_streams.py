@@ -11,12 +11,14 @@ chunks: `` [``, ``EMAIL_1``, ``]``).
 from __future__ import annotations
 
 import dataclasses
+import threading
 from typing import Any
 
 import pytest
 
 from router import (
     Chunk,
+    Hook,
     HookContext,
     HookFailed,
     Response,
@@ -188,3 +190,36 @@ def test_a_hook_failing_on_a_stream_before_output_ends_it_with_hook_failed(
         list(router.stream("chat", prompt=PROMPT))
     assert caught.value.stage == "after" and models_sent(sb) == ["first"]
     assert [type(a.error).__name__ for a in caught.value.attempts] == ["ResponseRejected"]
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_an_inline_hook_runs_on_the_callers_thread_and_others_in_worker_threads(
+    make_router: MakeRouter, asynchronous: bool
+) -> None:
+    threads: dict[str, set[str]] = {"inline": set(), "threaded": set()}
+
+    class Chunks(Hook):
+        def __init__(self, inline: bool) -> None:
+            self.inline = inline
+
+        def after_chunk(self, ctx: HookContext, chunk: Chunk) -> None:
+            threads["inline" if self.inline else "threaded"].add(threading.current_thread().name)
+
+    spec = SPEC.replace("hooks: [h]", "hooks: [h, i]")
+    router = make_router(spec, hooks={"h": Chunks(False), "i": Chunks(True)})
+    caller = _caller_thread(router, asynchronous)
+    assert threads["inline"] == {caller}
+    assert {name.split("_")[0] for name in threads["threaded"]} == {"router-hook"}
+
+
+def _caller_thread(router: Router, asynchronous: bool) -> str:
+    if not asynchronous:
+        list(router.stream("chat", prompt=PROMPT))
+        return threading.current_thread().name
+
+    async def go(r: Router) -> str:
+        async for _ in r.astream("chat", prompt=PROMPT):
+            pass
+        return threading.current_thread().name
+
+    return run_async(router, go)
