@@ -7,9 +7,10 @@ the router's own work, without hooks and with one trivial hook of each kind.
 Cases (``Router.acomplete`` and ``Router.complete``, and ``astream`` of a 20-chunk answer):
 
 - ``no hooks``: a spec without hooks, a Router given none: what every router without hooks
-  pays. With ``--baseline-src DIR`` the same case also runs (in a subprocess) on the code in
-  DIR (e.g. the main branch before hooks existed): the difference is what hooks cost a router
-  that does not use them;
+  pays. With ``--baseline-src DIR`` the same case also runs in fresh processes on this tree
+  and on the code in DIR (e.g. the commit before hooks existed: ``git archive BASE router |
+  tar -x -C /tmp/base``), alternated ``--rounds`` times, medians shown: the difference is
+  what hooks cost a router that does not use them;
 - ``hooks registered, none on the task``: the spec names a hook on another task;
 - ``one sync before hook`` (a plain ``def``: a worker thread per call), ``one async before
   hook`` (an ``async def`` on the loop; on ``complete``, a private loop in a worker thread),
@@ -27,6 +28,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -220,14 +222,46 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def _worker(src: str, n: int) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": os.path.abspath(src)}
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", "--n", str(n)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    [row] = json.loads(out.stdout)
+    return dict(row)
+
+
+def compare(baseline: str, n: int, rounds: int) -> list[dict[str, Any]]:
+    """``no hooks`` on this tree and on ``baseline``, in fresh processes, alternated
+    ``rounds`` times (so the machine's drift falls on both alike): the median of each."""
+    here = os.path.dirname(HERE)
+    runs: dict[str, list[dict[str, Any]]] = {here: [], baseline: []}
+    for _ in range(rounds):
+        for src, found in runs.items():
+            found.append(_worker(src, n))
+    rows = []
+    for src, found in runs.items():
+        keys = [k for k in found[0] if k.endswith("_us")]
+        row: dict[str, Any] = {k: statistics.median(r[k] for r in found) for k in keys}
+        row["case"] = f"no hooks, {'this tree' if src == here else src} (median of {rounds})"
+        rows.append(row)
+    return rows
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=int, default=2000, help="calls per batch (default 2000)")
     p.add_argument(
         "--baseline-src",
         metavar="DIR",
-        help="also measure 'no hooks' on the router package in DIR (another checkout)",
+        help="also measure 'no hooks' on the router package in DIR (another checkout), "
+        "alternating fresh processes with this tree's",
     )
+    p.add_argument("--rounds", type=int, default=5, help="alternations for --baseline-src")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
@@ -235,17 +269,7 @@ def main() -> None:
         return
     rows = asyncio.run(measure(args.n))
     if args.baseline_src:
-        env = {**os.environ, "PYTHONPATH": os.path.abspath(args.baseline_src)}
-        out = subprocess.run(
-            [sys.executable, __file__, "--worker", "--n", str(args.n)],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        [base] = json.loads(out.stdout)
-        base["case"] = f"no hooks, on {args.baseline_src}"
-        rows.insert(1, base)
+        rows[1:1] = compare(args.baseline_src, args.n, args.rounds)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, N={args.n}")
     print(table(rows))
 
