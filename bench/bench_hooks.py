@@ -33,10 +33,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+# The same measure (best of 3 batches) and the same stubbed answer as the overhead bench.
+from bench_overhead import _per_call, _stub_response  # noqa: E402
+
 MESSAGES = [{"role": "user", "content": "Summarize: the quick brown fox jumps over the lazy dog."}]
 
 SPEC = """\
@@ -56,18 +60,9 @@ class _Stub:
     """An adapter that answers at once: a Response, or a stream of 20 chunks."""
 
     def __init__(self) -> None:
-        from router.types import Chunk, Response, Usage
+        from router.types import Chunk
 
-        self.response = Response(
-            content="fake completion",
-            finish_reason="stop",
-            usage=Usage(12, 8),
-            model="primary",
-            model_id="fake-model",
-            provider="fake",
-            cost=None,
-            latency_s=0.0,
-        )
+        self.response = _stub_response()
         words = [Chunk(delta=f" w{i}", model="primary", provider="fake") for i in range(19)]
         last = Chunk(delta=".", model="primary", provider="fake", finish_reason="stop")
         self.chunks = [*words, last]
@@ -100,19 +95,6 @@ def _router(spec: str, hooks: dict[str, object] | None) -> Any:
         return Router.from_yaml(path, environ={"BENCH_KEY": "sk-bench"}, **options)
     finally:
         os.unlink(path)
-
-
-async def _per_call(fn: Callable[[], Awaitable[Any]], n: int) -> tuple[float, float]:
-    for _ in range(min(n, 200)):
-        await fn()
-    best_cpu = best_wall = float("inf")
-    for _ in range(3):
-        c0, w0 = time.process_time(), time.perf_counter()
-        for _ in range(n):
-            await fn()
-        best_cpu = min(best_cpu, (time.process_time() - c0) / n * 1e6)
-        best_wall = min(best_wall, (time.perf_counter() - w0) / n * 1e6)
-    return best_cpu, best_wall
 
 
 def _per_sync_call(fn: Callable[[], Any], n: int) -> tuple[float, float]:

@@ -19,7 +19,7 @@ import pytest
 
 from router.sandbox import Sandbox
 
-from .helpers import GATEWAY_KEY, Gateway, write_routes
+from .helpers import GATEWAY_KEY, Gateway, curl_post, write_routes
 
 CANARY = "canary-7e2a-secret"
 
@@ -162,14 +162,8 @@ def test_a_refusal_is_a_400_in_each_apis_error_shape_and_nothing_goes_upstream(
 
 
 def test_curl_gets_the_refusal_as_openai_error_json(hooked: Gateway, sb: Sandbox) -> None:
-    body = json.dumps({"model": "chat", "messages": PASTED, "stream": True})
-    auth = ["-H", f"Authorization: Bearer {GATEWAY_KEY}", "-H", "Content-Type: application/json"]
-    out = subprocess.run(
-        ["curl", "-sS", "-i", *auth, "-d", body, hooked.url + "/v1/chat/completions"],
-        capture_output=True,
-        check=True,
-    )
-    head, _, payload = out.stdout.decode().partition("\r\n\r\n")
+    body = {"model": "chat", "messages": PASTED, "stream": True}
+    head, payload = curl_post(hooked.url + "/v1/chat/completions", body)
     assert head.startswith("HTTP/1.1 400")
     assert json.loads(payload)["error"]["code"] == "request_refused"
     assert sb.requests == []
