@@ -8,6 +8,7 @@ for the contract a hook meets.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import (
     AsyncGenerator,
@@ -88,7 +89,7 @@ class HookRun:
         for fns, ctx in self._contexts:
             if fns.before is None:
                 continue
-            messages, params = list(request.messages), dict(request.params)
+            messages, params = list(request.messages), copy.deepcopy(request.params)
             result = yield fns, "before", fns.before, (ctx,), None
             if result is not None:
                 raise self._calls.failed(
@@ -119,7 +120,10 @@ class HookRun:
                 error = RequestError(said, argument=exc.argument)
         if error is not None:
             raise error  # out of the handler: the first error is not chained to it
-        request.messages = list(new.embed) if new.embed is not None else list(new.messages)
+        if new.embed is None:  # what is sent, as the later stages show it
+            request.messages = list(new.messages)
+        else:
+            request.messages = [Message("user", text) for text in new.embed]
         return replace(new, hooks=self)
 
     def before(self, call: Call) -> Call:

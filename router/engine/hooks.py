@@ -44,6 +44,7 @@ refusal, with HookFailed naming it. ``ctx.state`` is the hook's own dict for the
 from __future__ import annotations
 
 import asyncio
+import copy
 import difflib
 import inspect
 import threading
@@ -108,7 +109,9 @@ class SharedRequest:
             self.messages: list[Any] = [Message("user", text) for text in call.embed]
         else:
             self.messages = list(call.messages)
-        self.params: dict[str, Any] = dict(call.params)
+        # A copy all the way down: a hook changing a nested value (``metadata``) changes
+        # neither the caller's objects nor the call, and the change is seen.
+        self.params: dict[str, Any] = copy.deepcopy(dict(call.params))
         self.stage = "before"
         self.run: Any = None  # the ChainRun, once the walk has begun
 

@@ -137,3 +137,11 @@ def test_a_bad_hooks_option_says_what_is_wrong(spec: Path, given: str, said: str
     )
     assert code == 1
     assert f"--hooks {given}: {said}" in err
+
+
+def test_graph_and_models_need_no_hooks(spec: Path) -> None:
+    code, out, _ = call("graph", "--config", str(spec))
+    assert code == 0
+    assert "    hooks:      audit, mask" in out and "private: only local; hooks strict" in out
+    code, out, _ = call("models", "--config", str(spec))
+    assert code == 0 and "mini" in out

@@ -418,3 +418,19 @@ def test_a_hedged_call_runs_after_on_the_answer_that_wins(
     )
     assert "alice@example.com" in answer.content
     assert all("[EMAIL_1]" in _user_text(r.body) for r in sb.requests)
+
+
+def test_a_nested_change_is_seen_and_the_callers_objects_stay_as_they_were(
+    make_router: MakeRouter, sb: Sandbox
+) -> None:
+    def nested(ctx: HookContext) -> None:
+        ctx.params["metadata"]["bad"] = ["not", "a", "scalar"]
+        ctx.params["tags"].append("private")
+
+    router = make_router(SPEC, hooks={"h": nested})
+    metadata, tags = {"team": "a"}, ["x"]
+    with pytest.raises(RequestError) as caught:  # checked again, so the change was seen
+        router.complete("private", prompt="Hi.", metadata=metadata, tags=tags)
+    assert "hook 'h' rewrote it" in str(caught.value) and caught.value.argument == "metadata['bad']"
+    assert (metadata, tags) == ({"team": "a"}, ["x"])
+    assert sb.requests == []
