@@ -159,11 +159,11 @@ class HookRun:
     def after(self, t: Try) -> None:
         """The ``after`` hooks on ``t``'s answer (sync): rewrites ``t.response``, or raises
         ResponseRejected (the attempt fails) or HookFailed."""
-        if t.response is not None:
+        if t.response is not None and not self._request.embed:  # vectors are not read
             t.response = self._calls.run(self._reading(t, "after", t.response))
 
     async def aafter(self, t: Try) -> None:
-        if t.response is not None:
+        if t.response is not None and not self._request.embed:
             t.response = await self._calls.arun(self._reading(t, "after", t.response))
 
     def _release(self, held: list[Chunk] | None, seen: Delivered, final: Response) -> list[Chunk]:

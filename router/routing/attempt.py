@@ -78,7 +78,7 @@ class Try:
         if isinstance(error, HookFailed):
             self.fatal = error
             self.failure = ResponseRejected(
-                f"the answer was withheld: {error}",
+                f"the answer was withheld: the hook failed in {error.stage}",
                 code="hook_failed",
                 hook=error.hook,
                 provider=self.target.provider,

@@ -370,9 +370,17 @@ tasks:
   vectors: {candidates: [emb], hooks: [h]}
 """
     )
-    router = make_router(spec, hooks={"h": Mask()})
+    read: list[str] = []
+
+    class MaskAndRead(Mask):
+        def after(self, ctx: HookContext, response: Response) -> Response:
+            read.append(response.model)
+            return super().after(ctx, response)
+
+    router = make_router(spec, hooks={"h": MaskAndRead()})
     router.embed("vectors", ["mail alice@example.com", "plain"])
     assert sb.requests[-1].body["input"] == ["mail [EMAIL_1]", "plain"]
+    assert read == []  # after() reads answers, not vectors
 
 
 def test_what_a_hook_sees_of_the_request(make_router: MakeRouter, sb: Sandbox) -> None:
@@ -434,3 +442,15 @@ def test_a_nested_change_is_seen_and_the_callers_objects_stay_as_they_were(
     assert "hook 'h' rewrote it" in str(caught.value) and caught.value.argument == "metadata['bad']"
     assert (metadata, tags) == ({"team": "a"}, ["x"])
     assert sb.requests == []
+
+
+def test_an_inline_hook_that_overran_fails_when_it_returns(make_router: MakeRouter) -> None:
+    class Slow(Hook):
+        inline = True
+
+        def before(self, ctx: HookContext) -> None:
+            router.fake_time.sleep(10)  # type: ignore[attr-defined]  # the injected clock
+
+    router = make_router(HANGING, hooks={"h": Slow()})  # timeouts.total: 0.3
+    with pytest.raises(HookTimeout, match="hook 'h' was still running in before"):
+        router.complete("chat", prompt="Hello.")
