@@ -38,7 +38,7 @@ the request's start): a plain ``def`` runs in a worker thread (never on the even
 thread). One that overruns ends the request with HookTimeout; one that raises anything but a
 refusal, with HookFailed naming it. ``ctx.state`` is the hook's own dict for the request: what
 ``before`` saves there (a map of masked values), ``after``, ``after_chunk`` and
-``on_attempt`` read.
+``on_attempt`` read (on a hedged call ``after`` may run on two answers at once).
 """
 
 from __future__ import annotations
