@@ -3,8 +3,8 @@
 ``Router.from_yaml(path)`` validates and compiles the spec into targets (one per model, each
 a stack of nodes over a provider adapter). Every call is planned by the pure core
 (:mod:`router.routing.call`, :mod:`router.routing.plan`) and carried out by one of two thin
-drivers: the sync one calls the adapters' sync methods (never an event loop), the async one
-awaits theirs.
+drivers (:mod:`router.engine.drive`): the sync one calls the adapters' sync methods (never an
+event loop), the async one awaits theirs.
 """
 
 from __future__ import annotations
@@ -13,26 +13,19 @@ import asyncio
 import os
 import time
 import weakref
-from collections.abc import (
-    Awaitable,
-    Callable,
-    Iterable,
-    Mapping,
-)
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from router.aio.deadline import DeadlineReached, StreamDeadline, reset_current, set_current
+from router.engine import inventory
 from router.engine.compile import AdapterFactory, Runtime, compile_spec, make_adapter
-from router.engine.hedge import attempt, hedged_attempt
-from router.engine.hookrun import hooks_of
+from router.engine.drive import adrive, drive
+from router.engine.inventory import ModelInfo
 from router.engine.streams import AsyncStream, Stream
-from router.errors import HookFailed, ProviderError, RequestError
+from router.errors import RequestError
 from router.routing.call import Call, prepare_call
 from router.routing.embed import embeddings_of, prepare_embed
 from router.routing.plan import Plan
-from router.routing.walk import Wait
 from router.specmodel import ModelSpec, Spec
 from router.state import StateBackend
 from router.types import Embeddings, Message, Response
@@ -41,23 +34,6 @@ if TYPE_CHECKING:
     from router.sandbox import Sandbox
 
 __all__ = ["AsyncStream", "ModelInfo", "Router", "Stream"]
-
-
-@dataclass(frozen=True, slots=True)
-class ModelInfo:
-    """A configured model, as listed by :meth:`Router.models`."""
-
-    name: str
-    provider: str
-    id: str
-    capabilities: frozenset[str]
-    context_window: int | None
-    available: bool
-    reason: str | None = None
-    listed_by_provider: bool | None = None  # with remote=True: does the provider list the id?
-    #: With remote=True, when the provider's list could not be read: why (its key is unset,
-    #: the provider answered with an error...).
-    not_asked: str | None = None
 
 
 class Router:
@@ -252,44 +228,8 @@ class Router:
         """Answer with the first model of the task's chain that succeeds. Raises
         RequestError for an invalid call and AllModelsFailed (carrying every attempt) when
         no model could answer."""
-        return self._drive(
-            self._rt.enter(self._prepare(task, messages, prompt, params, stream=False))
-        )
-
-    def _drive(self, call: Call) -> Response:
-        """The sync chain walk of one call, to its Response or its typed error."""
-        rt = self._rt
-        run = rt.run(call)
-        hooks = hooks_of(call)
-        while (step := run.next_step()) is not None:
-            if isinstance(step, Wait):
-                rt.sleep(step.seconds)
-                continue
-            t = rt.attempt(run, step)
-            # The request's deadline on the real monotonic clock: a watchdog ends the read of
-            # an answer still arriving when it comes (see router.aio.deadline).
-            deadline = StreamDeadline(time.monotonic() + t.time_left)
-            token = set_current(deadline)
-            try:
-                t.answered(t.target.node.complete(t.request))
-                if hooks is not None:
-                    hooks.after(t)
-            except (ProviderError, DeadlineReached, HookFailed) as caught:
-                t.caught(caught, overdue=deadline.fired)
-            finally:
-                reset_current(token)
-            # Settled out here: nothing internal in the chain of the error a request ends with.
-            outcome = t.settle()
-            if hooks is not None:
-                hooks.observe(run)
-            if isinstance(outcome, Response):
-                return rt.accounting.ok(call, outcome)
-            if not outcome:
-                break
-        if hooks is not None:
-            hooks.observe(run)
-        rt.accounting.failed(call, run)
-        raise run.give_up()
+        call = self._prepare(task, messages, prompt, params, stream=False)
+        return drive(self._rt, self._rt.enter(call))
 
     def stream(
         self,
@@ -317,35 +257,7 @@ class Router:
     ) -> Response:
         """The async twin of :meth:`complete`."""
         call = self._prepare(task, messages, prompt, params, stream=False)
-        return await self._adrive(await self._rt.aenter(call))
-
-    async def _adrive(self, call: Call) -> Response:
-        """The async chain walk of one call (hedged where the task says so)."""
-        rt = self._rt
-        run = rt.run(call)
-        hooks = hooks_of(call)
-        if (share := rt.hedges.get(call.task.name)) is not None:
-            hedged = await hedged_attempt(rt, call, run, share)
-            if hooks is not None:
-                await hooks.aobserve(run)
-            if hedged is not None:
-                return await rt.accounting.aok(call, hedged)
-        while (step := run.next_step()) is not None:
-            if isinstance(step, Wait):
-                await rt.asleep(step.seconds)
-                continue
-            t = await attempt(rt, run, step)
-            outcome = t.settle()
-            if hooks is not None:
-                await hooks.aobserve(run)
-            if isinstance(outcome, Response):
-                return await rt.accounting.aok(call, outcome)
-            if not outcome:
-                break
-        if hooks is not None:
-            await hooks.aobserve(run)
-        rt.accounting.failed(call, run)
-        raise run.give_up()
+        return await adrive(self._rt, await self._rt.aenter(call))
 
     def astream(
         self,
@@ -390,7 +302,7 @@ class Router:
         them. Raises RequestError for an invalid call (a task of chat models included) and
         AllModelsFailed (carrying every attempt) when no model could answer."""
         call = self._prepare_embed(task, input, dimensions, params)
-        return embeddings_of(self._drive(self._rt.enter(call)))
+        return embeddings_of(drive(self._rt, self._rt.enter(call)))
 
     async def aembed(
         self,
@@ -402,43 +314,14 @@ class Router:
     ) -> Embeddings:
         """The async twin of :meth:`embed`."""
         call = self._prepare_embed(task, input, dimensions, params)
-        return embeddings_of(await self._adrive(await self._rt.aenter(call)))
+        return embeddings_of(await adrive(self._rt, await self._rt.aenter(call)))
 
     # --- models and lifecycle ----------------------------------------------------------------
 
     def models(self, *, remote: bool = False) -> list[ModelInfo]:
         """The configured models; with ``remote=True`` also asks each available provider for
         its model list and notes whether each model's id is in it."""
-        listed: dict[str, set[str] | None] = {}
-        why_not: dict[str, str] = {}
-        if remote:
-            for name, lazy in self._rt.adapters.items():
-                unavailable = self._rt.unavailable[name]
-                if unavailable is not None:
-                    why_not[name] = f"not asked ({unavailable})"
-                    continue
-                try:
-                    listed[name] = set(lazy.get().list_models())
-                except ProviderError as exc:
-                    listed[name] = None
-                    why_not[name] = f"could not be read ({exc.message})"
-        out = []
-        for name, target in self._rt.targets.items():
-            ids = listed.get(target.provider)
-            out.append(
-                ModelInfo(
-                    name=name,
-                    provider=target.provider,
-                    id=target.model.id,
-                    capabilities=frozenset(target.model.capabilities),
-                    context_window=target.model.context_window,
-                    available=target.unavailable is None,
-                    reason=target.unavailable,
-                    listed_by_provider=(target.model.id in ids) if ids is not None else None,
-                    not_asked=why_not.get(target.provider),
-                )
-            )
-        return out
+        return inventory.models(self._rt, remote=remote)
 
     def health(self) -> dict[str, Any]:
         """Every breaker, hold and limit, and the state backend: what ``router health``

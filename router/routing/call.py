@@ -17,6 +17,7 @@ from router.diagnostics import Diagnostic
 from router.errors import ConfigError, NoRouteError, RequestError
 from router.messages import check_text, coerce_messages
 from router.routing.arguments import CheckedParams, check_params
+from router.routing.extras import check_extras, given_extras
 from router.routing.features import request_features
 from router.routing.plan import MATCH, Plan, RuleChoice, make_plan
 from router.routing.reasoning import check_reasoning
@@ -86,6 +87,8 @@ REFUSED_PARAMS = frozenset(
         "headers",
         "extra_headers",
         "default_headers",
+        "extra_query",
+        "default_query",
         "model",
         "provider",
     }
@@ -198,6 +201,7 @@ def prepare_call(
     ``explain``) a plan no model can take raises :func:`no_route`'s error. ``params_for`` is
     ``spec.params_for`` or a cache of it (:class:`ParamsCache`). ``rule``: plan under this
     rule (or none) instead of the first that matches (a call its hooks rewrote)."""
+    extras: dict[str, Any] = {}
     if params:
         refused = sorted(REFUSED_PARAMS & params.keys())
         if refused:
@@ -206,13 +210,10 @@ def prepare_call(
                 "from the routing spec (choose models with tasks and rules)",
                 argument=refused[0],
             )
-        unknown = sorted(params.keys() - CALL_PARAMS)
+        unknown = params.keys() - CALL_PARAMS
+        # Provider parameters: names the spec declares under extra_params (else refused).
         if unknown:
-            raise RequestError(
-                f"unknown parameter {', '.join(unknown)}; "
-                f"accepted: {', '.join(sorted(CALL_PARAMS))}",
-                argument=unknown[0],
-            )
+            extras = given_extras(spec, params, unknown, CALL_PARAMS)
     if not isinstance(task, str):
         raise RequestError(
             f"task: expected a task name (a string), got {type(task).__name__}", argument="task"
@@ -242,6 +243,8 @@ def prepare_call(
         check_kind(spec, plan, embed is not None)
     if route and not plan.chain:
         raise no_route(spec, plan, unavailable)
+    if extras:
+        extras = check_extras(spec, plan, extras)
     for m in msgs:
         if embed is not None:
             break  # an embedding call sends its texts, never a system prompt
@@ -259,6 +262,7 @@ def prepare_call(
             seed=checked.seed,
             presence_penalty=checked.presence_penalty,
             frequency_penalty=checked.frequency_penalty,
+            extra=extras,
         )
     reasoning: dict[str, Any] = {}
     if checked.thinking is not None:

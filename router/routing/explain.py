@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from router.routing.content import TextMatch
 from router.routing.plan import Candidate, Plan, cheapest_only
 from router.specmodel import Spec
 
@@ -25,6 +26,33 @@ def _row(i: int | None, c: Candidate) -> str:
         f"  {head:<3} {c.model:<18} {c.role:<26} est. {_money(c.estimated_cost):>10}  "
         f"p50 {_seconds(c.latency):>5}  quality {quality:>2}{score}"
     )
+
+
+def _text_lines(found: TextMatch) -> list[str]:
+    """What a content rule found: each keyword or pattern, with a short redacted excerpt."""
+    lines = []
+    for i, hit in enumerate(found.hits):
+        head = "text:" if i == 0 else ""
+        excerpt = hit.excerpt
+        shown = f': "{excerpt}"' if excerpt else ""
+        lines.append(f"{head:<10} {hit.kind} '{hit.term}' in {found.where}{shown}")
+    if found.read < found.total:
+        lines.append(
+            f"{'':<10} read {found.read:,} of its {found.total:,} characters "
+            f"(the first and last {found.read // 2:,})"
+        )
+    return lines
+
+
+def text_match_to_dict(found: TextMatch | None) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    return {
+        "in": found.scope,
+        "chars": found.total,
+        "read": found.read,
+        "hits": [{"kind": h.kind, "term": h.term, "excerpt": h.excerpt} for h in found.hits],
+    }
 
 
 def _share(d: Mapping[str, Any]) -> str:
@@ -57,13 +85,35 @@ def format_deployments(model: str, rows: Sequence[Mapping[str, Any]], balance: s
     return lines
 
 
+def format_extras(rows: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """What each model of the chain is sent of the provider parameters set
+    (:func:`router.routing.extras.sent_fields`): names only."""
+
+    def gets(row: Mapping[str, Any]) -> str:
+        sent = ", ".join(row["sent"]) or "none"
+        dropped = f"; drops {', '.join(row['dropped'])} (not declared)" if row["dropped"] else ""
+        return f"gets {sent}{dropped}"
+
+    lines = ["provider parameters:"]
+    for model, row in rows.items():
+        if "deployments" in row:
+            lines.append(f"  {model}:")
+            lines += [f"    {name}: {gets(r)}" for name, r in row["deployments"].items()]
+        else:
+            lines.append(f"  {model}: {gets(row)}")
+    return lines
+
+
 def format_plan(
     plan: Plan,
     spec: Spec,
     deployments: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    extras: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
     """The plan in words; ``deployments`` (model -> :meth:`Router.deployments`) adds where
-    each model of the chain with several deployments is served and which one goes first."""
+    each model of the chain with several deployments is served and which one goes first;
+    ``extras`` (:func:`router.routing.extras.sent_fields`) which provider parameters each
+    model gets."""
     f = plan.features
     task = plan.task
     lines = []
@@ -82,6 +132,8 @@ def format_plan(
         lines.append("rule:      none matched")
     else:
         lines.append(f"rule:      '{plan.rule.name}' matched → {'; '.join(plan.rule.actions())}")
+    if plan.text_match is not None:
+        lines += _text_lines(plan.text_match)
     if plan.confined is not None:
         lines.append(
             f"confined:  {', '.join(sorted(plan.confined)) or '(no model)'} "
@@ -118,6 +170,8 @@ def format_plan(
     )
     if plan.chain and plan.chain[0].estimated_cost is not None:
         lines.append(f"estimated cost of the first attempt: {_money(plan.chain[0].estimated_cost)}")
+    if extras:
+        lines += format_extras(extras)
     if deployments:
         lines.append("deployments (a failure moves to the model's next one first):")
         for model, rows in deployments.items():
@@ -126,7 +180,9 @@ def format_plan(
 
 
 def plan_to_dict(
-    plan: Plan, deployments: Mapping[str, Sequence[Mapping[str, Any]]] | None = None
+    plan: Plan,
+    deployments: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    extras: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     def cand(c: Candidate) -> dict[str, Any]:
         return {
@@ -143,6 +199,7 @@ def plan_to_dict(
         "requested_task": plan.requested_task,
         "task": plan.task.name,
         "rule": plan.rule.name if plan.rule else None,
+        "text_match": text_match_to_dict(plan.text_match),
         "confined": sorted(plan.confined) if plan.confined is not None else None,
         "hooks": [{"name": h.name, "from": h.origin} for h in plan.hooks],
         "priority": str(plan.priority),
@@ -157,4 +214,5 @@ def plan_to_dict(
             if deployments
             else {}
         ),
+        **({"provider_params": dict(extras)} if extras else {}),
     }

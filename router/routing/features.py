@@ -1,6 +1,6 @@
 """What routing knows about a request before choosing a model: its features (task, size in
-tokens, output budget, capabilities it needs, tags, metadata), from the call's messages and
-arguments, with a tokenizer-free estimate of its size."""
+tokens, output budget, capabilities it needs, tags, metadata, its text for content rules), from
+the call's messages and arguments, with a tokenizer-free estimate of its size."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from router.routing.content import RequestText
 from router.types import ImagePart, Message
 
 __all__ = [
@@ -51,6 +52,8 @@ class Features:
     capabilities: frozenset[str] = frozenset()
     metadata: Mapping[str, Any] = field(default_factory=dict)
     tags: frozenset[str] = frozenset()
+    #: The messages' text, for content rules (read within their bound, when a rule asks).
+    text: RequestText | None = field(default=None, repr=False, compare=False)
 
 
 def request_features(
@@ -83,4 +86,5 @@ def request_features(
         capabilities=frozenset(needs),
         metadata=dict(metadata or {}),
         tags=frozenset(tags),
+        text=RequestText(messages),
     )

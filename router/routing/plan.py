@@ -4,7 +4,7 @@
 engine walks the plan it returns; ``router explain`` prints the same plan instead of calling.
 
 ```
-request features ─▶ first matching rule ─▶ effective task
+request features ─▶ first matching rule (its text read last, within its bound) ─▶ effective task
                  ─▶ candidates (rule may choose/exclude) ─▶ constraints filter
                  ─▶ order by priority (cost, latency, quality or weights; ties keep spec order)
                  ─▶ + fallback chain (the rule's, else the task's; {task: X} expanded under the
@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from enum import Enum
 from typing import TypeVar
 
 from router.errors import RequestError
+from router.routing.content import TextMatch
 from router.routing.features import DEFAULT_EXPECTED_OUTPUT, Features
 from router.routing.hookplan import HookStep, hooks_for
+from router.routing.rules import MATCH, RuleChoice, choose_rule
 from router.specmodel import (
     Constraints,
     FallbackEntry,
@@ -75,27 +76,12 @@ class Plan:
     confined: frozenset[str] | None = None
     #: The hooks the request passes, in the order their ``before`` runs (routing/hookplan.py).
     hooks: tuple[HookStep, ...] = ()
+    #: What the matched rule's ``when.text`` found in the request (None: it has none).
+    text_match: TextMatch | None = None
 
     @property
     def models(self) -> tuple[str, ...]:
         return tuple(c.model for c in self.chain)
-
-
-def _rule_matches(rule: RuleSpec, f: Features) -> bool:
-    w = rule.when
-    if w.tasks is not None and f.task not in w.tasks:
-        return False
-    if w.min_input_tokens is not None and f.input_tokens < w.min_input_tokens:
-        return False
-    if w.max_input_tokens is not None and f.input_tokens > w.max_input_tokens:
-        return False
-    if not w.capabilities <= f.capabilities:
-        return False
-    if not w.tags <= f.tags:
-        return False
-    return all(
-        key in f.metadata and f.metadata[key] in allowed for key, allowed in w.metadata.items()
-    )
 
 
 def _expected_output(model: ModelSpec, f: Features, params_max: int | None) -> int:
@@ -271,16 +257,6 @@ def _confinement(spec: Spec, rule: RuleSpec | None, task: TaskSpec) -> frozenset
     return frozenset(rule.candidates or ()) | {s.model for steps, _ in groups for s in steps}
 
 
-class _Match(Enum):
-    MATCH = "match"
-
-
-#: ``make_plan(rule=MATCH)``: the first rule whose conditions hold (the default).
-MATCH = _Match.MATCH
-#: What ``make_plan`` plans under: MATCH, or a given rule (None: no rule).
-RuleChoice = RuleSpec | None | _Match
-
-
 def make_plan(
     spec: Spec,
     features: Features,
@@ -288,7 +264,7 @@ def make_plan(
     unavailable: Callable[[ModelSpec], str | None] = lambda m: None,
     params_for: Callable[[TaskSpec, ModelSpec], Params] | None = None,
     latency: Callable[[ModelSpec], float | None] | None = None,
-    rule: RuleSpec | _Match | None = MATCH,
+    rule: RuleChoice = MATCH,
 ) -> Plan:
     """Decide the chain for a request. ``unavailable`` says why a model cannot be called at
     all right now (its key variable is unset...), or None. ``params_for`` is
@@ -318,8 +294,7 @@ def make_plan(
             f"unknown task {features.task!r}; known tasks: {known} "
             "(add a task named 'default' to serve any name)"
         )
-    if isinstance(rule, _Match):
-        rule = next((r for r in spec.rules if _rule_matches(r, features)), None)
+    rule, text_match = choose_rule(spec, features, rule)
     asked = task
     priority = task.priority
     names = list(task.candidates)
@@ -391,4 +366,5 @@ def make_plan(
         truncated=truncated,
         confined=confined,
         hooks=hooks_for(spec, asked, task, rule),
+        text_match=text_match,
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from router.routing.extras import fields_for
 from router.routing.target import Target
 from router.specmodel import ModelSpec, Params, Spec, TaskSpec
 from router.types import Request, Usage
@@ -54,6 +55,7 @@ def _over(top: Params, base: Params) -> Params:
         base.seed if top.seed is None else top.seed,
         base.presence_penalty if top.presence_penalty is None else top.presence_penalty,
         base.frequency_penalty if top.frequency_penalty is None else top.frequency_penalty,
+        {**base.extra, **top.extra} if top.extra else base.extra,
     )
 
 
@@ -87,6 +89,8 @@ def build_request(
             extra["presence_penalty"] = p.presence_penalty
         if p.frequency_penalty is not None:
             extra["frequency_penalty"] = p.frequency_penalty
+    if p.extra:  # only to a deployment that declares them
+        extra.update(fields_for(target.extra_params, p.extra, model.name, target.key))
     policy = call.task.cache
     cache_ttl = None
     if (

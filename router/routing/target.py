@@ -3,12 +3,13 @@ compiled (:mod:`router.engine.compile`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from router.nodes.base import Node
 from router.nodes.load import Live
 from router.providers.base import RequestProfile
-from router.specmodel import ModelSpec
+from router.specmodel import ExtraParam, ModelSpec
 
 __all__ = ["Target"]
 
@@ -32,6 +33,8 @@ class Target:
     weight: float = 1.0
     live: Live = field(default_factory=Live)
     request_timeout: float | None = None  # its own timeouts.request (None: the spec's rule)
+    #: The provider parameters it accepts (router.routing.extras.accepts).
+    extra_params: Mapping[str, ExtraParam] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.key:

@@ -12,13 +12,16 @@ is one function and one line of the table.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import fields, replace
 from types import MappingProxyType
 from typing import Any
 
 from router.diagnostics import Diagnostic
 from router.providers import presets
+from router.routing.extras import resolve
+from router.spec.regexcheck import examine
 from router.specmodel import (
+    DEFAULT_MAX_CHARS,
     Budget,
     CachePolicy,
     Constraints,
@@ -27,6 +30,7 @@ from router.specmodel import (
     EnvRef,
     FallbackEntry,
     HedgePolicy,
+    Keyword,
     LatencyPrior,
     Limits,
     ModelSpec,
@@ -40,7 +44,9 @@ from router.specmodel import (
     Spec,
     StateSpec,
     TaskSpec,
+    TextCondition,
     Timeouts,
+    declarations,
     frozen_map,
 )
 
@@ -58,14 +64,19 @@ def _limits(data: Mapping[str, Any] | None, base: Limits = _NO_LIMITS) -> Limits
     return replace(base, **data) if data else base
 
 
+_CORE_PARAMS = frozenset(f.name for f in fields(Params)) - {"extra"}
+
+
 def _params(data: Mapping[str, Any] | None) -> Params:
     if not data:
         return Params()
-    values = dict(data)
+    values = {k: v for k, v in data.items() if k in _CORE_PARAMS}
     if "stop" in values:
         stop = values["stop"]
         values["stop"] = (stop,) if isinstance(stop, str) else tuple(stop)
-    return Params(**values)
+    # Any other name is a provider parameter (declared under extra_params: checked).
+    extra = {k: v for k, v in data.items() if k not in _CORE_PARAMS}
+    return Params(**values, extra=frozen_map(extra))
 
 
 def _retry(data: Mapping[str, Any] | None, base: RetryPolicy) -> RetryPolicy:
@@ -153,6 +164,9 @@ def providers(value: Any, defaults: Defaults) -> Mapping[str, ProviderSpec]:
                 limits=_limits(p.get("limits"), defaults.limits),
                 description=p.get("description"),
                 timeouts_set=frozenset(p.get("timeouts") or ()),
+                extra_params=frozen_map(
+                    resolve(declarations(p.get("extra_params")), p["type"], {})
+                ),
             )
             for name, p in ((n, presets.apply(q)) for n, q in value.items())
         }
@@ -247,6 +261,8 @@ def models(value: Any, defaults: Defaults) -> Mapping[str, ModelSpec]:
             balance=m.get("balance", defaults.balance),
             kind=m.get("kind", "chat"),
             dimensions=m.get("dimensions"),
+            # Resolved per deployment, against its provider (router.routing.extras.accepts).
+            extra_params=frozen_map(declarations(m.get("extra_params"))),
         )
     return MappingProxyType(built)
 
@@ -301,6 +317,28 @@ def _when(w: Mapping[str, Any]) -> RuleWhen:
             }
         ),
         tags=frozenset(w.get("tags", ())),
+        text=_text(w["text"]) if "text" in w else None,
+    )
+
+
+def _listed(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value or ())
+
+
+def _text(t: Mapping[str, Any]) -> TextCondition:
+    """A checked ``when.text``: keywords cut into words, patterns compiled (each passed
+    :func:`examine`, whose cache makes this the second and free look)."""
+    patterns = []
+    for source in _listed(t.get("regex")):
+        compiled = examine(source).pattern
+        assert compiled is not None, "a refused pattern reached the builder"
+        patterns.append(compiled)
+    return TextCondition(
+        any=tuple(Keyword.of(k) for k in _listed(t.get("any"))),
+        all=tuple(Keyword.of(k) for k in _listed(t.get("all"))),
+        regex=tuple(patterns),
+        scope=t.get("in", "last_user"),
+        max_chars=t.get("max_chars", DEFAULT_MAX_CHARS),
     )
 
 

@@ -9,6 +9,12 @@ their values.
 
 from __future__ import annotations
 
+from router.specmodel.content import (
+    DEFAULT_MAX_CHARS,
+    Keyword,
+    TextCondition,
+)
+from router.specmodel.extras import EXTRA_TYPES, ExtraParam, ExtraType, declarations
 from router.specmodel.models import (
     DeploymentSpec,
     EnvRef,
@@ -53,7 +59,9 @@ from router.specmodel.tasks import (
 
 __all__ = [
     "DEFAULT_FALLBACK_ON",
+    "DEFAULT_MAX_CHARS",
     "DEFAULT_SYSTEM_PROMPT",
+    "EXTRA_TYPES",
     "SUPPORTED_VERSIONS",
     "Balance",
     "BreakerPolicy",
@@ -64,8 +72,11 @@ __all__ = [
     "Defaults",
     "DeploymentSpec",
     "EnvRef",
+    "ExtraParam",
+    "ExtraType",
     "FallbackEntry",
     "HedgePolicy",
+    "Keyword",
     "LatencyPrior",
     "Limits",
     "ModelSpec",
@@ -83,6 +94,8 @@ __all__ = [
     "Spec",
     "StateSpec",
     "TaskSpec",
+    "TextCondition",
     "Timeouts",
+    "declarations",
     "frozen_map",
 ]

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from router.specmodel.content import TextCondition
 from router.specmodel.policies import (
     _EMPTY,
     DEFAULT_FALLBACK_ON,
@@ -93,6 +94,8 @@ class RuleWhen:
     capabilities: frozenset[Capability] = frozenset()
     metadata: Mapping[str, tuple[Any, ...]] = field(default_factory=lambda: _EMPTY)
     tags: frozenset[str] = frozenset()
+    #: What the request's text must say (keywords, regular expressions), when given.
+    text: TextCondition | None = None
 
 
 @dataclass(frozen=True, slots=True)

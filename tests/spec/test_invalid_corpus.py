@@ -96,6 +96,17 @@ ERROR_CODES = {
     "pricing-output-missing",
     "embedding-dimensions",
     "mixed-model-kinds",
+    # content rules (router/spec/checks_content.py, router/spec/regexcheck.py)
+    "empty-keyword",
+    "duplicate-keyword",
+    "regex-invalid",
+    "regex-unsupported",
+    "regex-backtracks",
+    "regex-matches-empty",
+    # provider parameters (router/spec/checks_extras.py)
+    "reserved-param",
+    "untyped-param",
+    "undeclared-param",
     # a note that require_env (router validate --require-env) turns into an error
     "env-unset",
 }
@@ -109,6 +120,7 @@ WARNING_CODES = {
     "context-window-unknown",
     "rule-drops-fallbacks",
     "task-fallback-adds-nothing",
+    "timeout-total-ignored",
 }
 # Notes (errors only with require_env=True).
 NOTE_CODES = {"env-unset", "hooks-named"}
