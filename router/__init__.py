@@ -17,6 +17,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from router.engine.hooks import Hook, HookContext
     from router.engine.router import AsyncStream, ModelInfo, Router, Stream
     from router.errors import (
         AllModelsFailed,
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
         ContentFiltered,
         ContextWindowExceeded,
         GuardrailRefused,
+        HookFailed,
+        HookTimeout,
         ModelError,
         NoRouteError,
         ProviderConfigError,
@@ -35,6 +38,8 @@ if TYPE_CHECKING:
         ProviderUnavailable,
         RateLimitError,
         RequestError,
+        RequestRefused,
+        ResponseRejected,
         RouterError,
         StateUnavailable,
         StreamInterrupted,
@@ -64,6 +69,8 @@ _ERRORS = (
     "ContentFiltered",
     "ContextWindowExceeded",
     "GuardrailRefused",
+    "HookFailed",
+    "HookTimeout",
     "ModelError",
     "NoRouteError",
     "ProviderConfigError",
@@ -72,6 +79,8 @@ _ERRORS = (
     "ProviderUnavailable",
     "RateLimitError",
     "RequestError",
+    "RequestRefused",
+    "ResponseRejected",
     "RouterError",
     "StateUnavailable",
     "StreamInterrupted",
@@ -92,6 +101,7 @@ _TYPES = (
 #: Where each public name lives.
 _HOMES: dict[str, str] = {
     **dict.fromkeys(("AsyncStream", "ModelInfo", "Router", "Stream"), "router.engine.router"),
+    **dict.fromkeys(("Hook", "HookContext"), "router.engine.hooks"),
     **dict.fromkeys(_ERRORS, "router.errors"),
     "Plan": "router.routing.plan",
     **dict.fromkeys(("Diagnostic", "Spec", "load_spec", "validate_file"), "router.spec"),
@@ -112,6 +122,10 @@ __all__ = [
     "Diagnostic",
     "Embeddings",
     "GuardrailRefused",
+    "Hook",
+    "HookContext",
+    "HookFailed",
+    "HookTimeout",
     "ImagePart",
     "Message",
     "ModelError",
@@ -125,7 +139,9 @@ __all__ = [
     "RateLimitError",
     "Request",
     "RequestError",
+    "RequestRefused",
     "Response",
+    "ResponseRejected",
     "Router",
     "RouterError",
     "Spec",

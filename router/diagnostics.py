@@ -25,8 +25,12 @@ WARNING_CODES = frozenset(
         "unreachable-model",
     }
 )
-#: Every note code: facts about the environment the spec was checked in, not about the spec.
-NOTE_CODES = frozenset({"env-unset"})
+#: Every note code: facts about the environment the spec was checked in (``env-unset``:
+#: ``--require-env`` makes it an error), or about what the spec needs from the code that
+#: runs it (``hooks-named``: the hooks it names, which only a Router's registry can have).
+NOTE_CODES = frozenset({"env-unset", "hooks-named"})
+#: The notes ``--require-env`` turns into errors.
+ENV_NOTE_CODES = frozenset({"env-unset"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from router.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     add_config_option,
+    add_hooks_option,
     add_sandbox_option,
     config_path,
     load_router,
@@ -24,7 +25,9 @@ from router.cli.common import (
 from router.cli.ops import add_operations
 from router.errors import (
     AllModelsFailed,
+    HookFailed,
     RequestError,
+    RequestRefused,
     RouterError,
     StreamInterrupted,
 )
@@ -96,13 +99,16 @@ def add_commands(sub: Any) -> None:
         help="send a prompt through a task and stream the answer",
         description=(
             "Route TEXT (or --messages FILE, or '-' for stdin) through TASK and stream the "
-            "answer to stdout; model, tokens, cost and attempts follow on stderr. "
-            "Exit status: 0 answered, 1 every model failed or the stream was cut, 2 usage error."
+            "answer to stdout; model, tokens, cost and attempts follow on stderr. A spec that "
+            "names hooks needs them registered with --hooks. "
+            "Exit status: 0 answered, 1 every model failed, the stream was cut, or a hook "
+            "refused the request or failed, 2 usage error."
         ),
     )
     p.add_argument("--task", required=True, help="task name from the spec")
     add_config_option(p)
     add_sandbox_option(p)
+    add_hooks_option(p)
     p.add_argument("--messages", metavar="FILE", help="JSON list of messages (OpenAI shape)")
     p.add_argument("--no-stream", action="store_true", help="wait for the whole answer")
     p.add_argument("--tag", action="append", help="request tag for rules (repeatable)")
@@ -122,7 +128,8 @@ def add_commands(sub: Any) -> None:
             "Print which rule matches, the candidates in order with their scores and "
             "estimated cost, skipped models and why, and the whole fallback plan. "
             "Nothing is sent to any provider. Needs no API keys or Redis: an unset key "
-            "variable is planned as if set, and a note on stderr names it."
+            "variable is planned as if set, and a note on stderr names it. The hooks the "
+            "request would pass are listed by name (none is run or imported)."
         ),
     )
     p.add_argument("--task", required=True, help="task name from the spec")
@@ -235,7 +242,7 @@ def cmd_complete(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> 
         stdout.write("\n")
         stderr.write(f"router: {exc}\n  received before the cut: {len(exc.partial_text)} chars\n")
         return EXIT_FAILED
-    except AllModelsFailed as exc:
+    except (AllModelsFailed, RequestRefused, HookFailed) as exc:
         stderr.write(f"router: {exc}\n")
         return EXIT_FAILED
     except (RouterError, OSError, json.JSONDecodeError) as exc:

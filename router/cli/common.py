@@ -65,21 +65,49 @@ def config_path(args: argparse.Namespace) -> str:
     return str(args.config or default_config())
 
 
+def add_hooks_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--hooks",
+        action="append",
+        default=None,
+        metavar="SPEC",
+        help=(
+            "register a hook the spec names: NAME=module:attribute (one hook), or "
+            "module:attribute (a mapping of names to hooks); repeatable. The module is "
+            "imported from the current directory or the Python path: the operator names "
+            "code here, the spec only names hooks"
+        ),
+    )
+
+
+def router_hooks(args: argparse.Namespace, spec: Any) -> dict[str, object]:
+    """The hooks a command's Router gets: those ``--hooks`` names, for a command that has the
+    option (it calls models: the spec's hooks must run, so a name it lacks fails the Router);
+    else a stand-in for each name the spec lists (the command plans but never calls)."""
+    from router.engine.hooks import stand_ins
+    from router.engine.hookspecs import import_hooks
+
+    if hasattr(args, "hooks"):
+        return import_hooks(args.hooks or ())
+    return stand_ins(spec)
+
+
 def load_router(args: argparse.Namespace, stderr: IO[str], *, offline: bool = False) -> Any:
     """The Router of ``--config``. With ``--sandbox``, on the in-process sandbox. ``offline``
     (commands that plan but never call: explain, graph): unset key, header and Redis URL
     variables are not needed; the plan is made as if they were set, and a note on stderr
-    names them."""
+    names them. Hooks: :func:`router_hooks`."""
     from router.engine.router import Router
+    from router.spec import load_spec
 
     path = config_path(args)
+    spec = load_spec(path)
+    hooks = router_hooks(args, spec)
     # One-shot commands: each provider's SDK loads when (if) the command calls it.
     if getattr(args, "sandbox", False):
         from router.engine.sandboxed import sandbox_changes
-        from router.spec import load_spec
 
-        spec = load_spec(path)
-        router = Router(spec, preload=False, sandbox=True)
+        router = Router(spec, preload=False, sandbox=True, hooks=hooks)
         assert router.sandbox is not None
         changed = "".join(f"; {c}" for c in sandbox_changes(spec))
         stderr.write(
@@ -88,10 +116,7 @@ def load_router(args: argparse.Namespace, stderr: IO[str], *, offline: bool = Fa
         )
         return router
     if not offline:
-        return Router.from_yaml(path, preload=False)
-    from router.spec import load_spec
-
-    spec = load_spec(path)
+        return Router(spec, preload=False, hooks=hooks)
     environ, unset, state = planning_environment(spec, os.environ)
     if unset:
         names = ", ".join(unset)
@@ -104,7 +129,7 @@ def load_router(args: argparse.Namespace, stderr: IO[str], *, offline: bool = Fa
         stderr.write(
             f"note: {spec.state.url_env} is not set: state (holds, spend) read from memory\n"
         )
-    return Router(spec, environ=environ, state=state, preload=False)
+    return Router(spec, environ=environ, state=state, preload=False, hooks=hooks)
 
 
 _PLACEHOLDER = "router-offline-placeholder"  # never sent: offline commands call nothing

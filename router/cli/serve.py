@@ -9,6 +9,7 @@ from router.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     add_config_option,
+    add_hooks_option,
     add_sandbox_option,
     default_config,
     report_error,
@@ -31,7 +32,9 @@ def add_serve(sub: Any) -> None:
             "sent as 'Authorization: Bearer KEY' or 'x-api-key: KEY'. The spec is reloaded "
             "without a restart on SIGHUP, when the file changes, or on POST /admin/reload; an "
             "invalid one is refused and the old one keeps serving. SIGTERM drains requests in "
-            "flight, then exits 0. Needs the gateway extra (uvicorn)."
+            "flight, then exits 0. The hooks the spec names run on every request: register "
+            "them with --hooks (a refusal is answered 400 in each API's error shape). Needs "
+            "the gateway extra (uvicorn)."
         ),
     )
     add_config_option(p)
@@ -80,6 +83,7 @@ def add_serve(sub: Any) -> None:
         "still reload)",
     )
     add_sandbox_option(p)
+    add_hooks_option(p)
     p.add_argument(
         "--keys-db",
         metavar="FILE",
@@ -109,6 +113,7 @@ def cmd_serve(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int
         sandbox=args.sandbox,
         watch_seconds=args.watch_seconds,
         keys_db=args.keys_db,
+        hooks=tuple(args.hooks or ()),
     )
 
     def ready(host: str, port: int) -> None:

@@ -20,6 +20,8 @@ from random import Random
 
 from router.diagnostics import Diagnostic
 from router.engine.accounting import Accounting
+from router.engine.hookrun import HookRun, replanner
+from router.engine.hooks import HookRegistry
 from router.errors import ConfigError, ProviderConfigError
 from router.nodes.adapter import AdapterNode, LazyAdapter
 from router.nodes.base import Node
@@ -35,6 +37,7 @@ from router.routing.balance import STRATEGIES, Pool
 from router.routing.call import Call, ParamsCache, Target, build_request
 from router.routing.extras import accepts
 from router.routing.features import DEFAULT_EXPECTED_OUTPUT, estimate_tokens
+from router.routing.hookplan import hook_names
 from router.routing.retry import HedgeShare, RetryShare
 from router.routing.walk import ChainRun, Go
 from router.specmodel import EnvRef, ModelSpec, ProviderSpec, Spec
@@ -176,6 +179,7 @@ class Runtime:
     clock: Callable[[], float]
     sleep: Callable[[float], None]
     asleep: Callable[[float], Awaitable[None]]
+    hooks: HookRegistry | None = None  # the hooks the Router was given (None: none)
 
     @property
     def targets(self) -> Mapping[str, Target]:
@@ -193,10 +197,29 @@ class Runtime:
         return pool.targets[0].unavailable
 
     def run(self, call: Call) -> ChainRun:
-        """A new walk of the call's chain."""
+        """A new walk of the call's chain (from the start of its hooks, when it has some)."""
+        started = call.hooks.started if call.hooks is not None else None
         return ChainRun(
-            self.spec, call, self.pools, self.clock, self.retry_shares.get(call.task.name)
+            self.spec, call, self.pools, self.clock, self.retry_shares.get(call.task.name), started
         )
+
+    def _hooked(self, call: Call) -> HookRun | None:
+        if not call.plan.hooks or self.hooks is None:
+            return None
+        planning = (self.model_unavailable, self.params_for, self.accounting.expected_latency)
+        return HookRun(self.hooks, call, self.clock, replanner(self.spec, *planning))
+
+    def enter(self, call: Call) -> Call:
+        """A call about to be walked: its ``before`` hooks (the call they leave, re-checked
+        and re-planned), then the spend caps (:meth:`Accounting.gate`)."""
+        if (hooks := self._hooked(call)) is not None:
+            call = hooks.before(call)
+        return self.accounting.gate(call)
+
+    async def aenter(self, call: Call) -> Call:
+        if (hooks := self._hooked(call)) is not None:
+            call = await hooks.abefore(call)
+        return await self.accounting.agate(call)
 
     def attempt(self, run: ChainRun, step: Go) -> Try:
         """One attempt of ``run``: the request it sends to ``step.target``."""
@@ -228,13 +251,18 @@ def compile_spec(
     adapter_factory: AdapterFactory = make_adapter,
     random: Callable[[], float] | None = None,
     breakers: Mapping[str, CircuitBreaker] | None = None,
+    hooks: Mapping[str, object] | None = None,
 ) -> Runtime:
     """Compile ``spec`` into a :class:`Runtime` (the options are the Router's; ``breakers``:
-    deployment key -> a breaker to keep, from a Router this one takes over from)."""
+    deployment key -> a breaker to keep, from a Router this one takes over from). Raises
+    ConfigError when a hook the spec names is not in ``hooks``."""
     from router.spec.checks_environment import environment_errors  # at build, not import
 
     if unsendable := environment_errors(spec, environ):  # a key or header value with CR/LF...
         raise ConfigError(unsendable)
+    registry = None
+    if hooks is not None or any(True for _ in hook_names(spec)):
+        registry = HookRegistry(spec, hooks or {})  # before anything is started
     state = state if state is not None else make_state(spec, environ, wall)
     rand = random if random is not None else Random().random
     adapters: dict[str, LazyAdapter] = {}
@@ -370,4 +398,5 @@ def compile_spec(
         clock=clock,
         sleep=sleep,
         asleep=asleep,
+        hooks=registry,
     )

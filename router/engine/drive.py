@@ -1,7 +1,9 @@
 """The sync and async drivers of one call's chain walk (completions and embeddings alike):
 each runs :class:`~router.routing.walk.ChainRun` to a Response or its typed error, doing only
-the I/O (sleeping on ``Wait``, sending each ``Try`` within the deadline). The stream drivers
-are :mod:`router.engine.streams`; hedged attempts :mod:`router.engine.hedge`."""
+the I/O (sleeping on ``Wait``, sending each ``Try`` within the deadline), and calling the
+call's hooks (:mod:`router.engine.hookrun`: ``after`` on each answer, ``on_attempt`` on each
+settled attempt). The stream drivers are :mod:`router.engine.streams`; hedged attempts
+:mod:`router.engine.hedge`."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ import time
 from router.aio.deadline import DeadlineReached, StreamDeadline, reset_current, set_current
 from router.engine.compile import Runtime
 from router.engine.hedge import attempt, hedged_attempt
-from router.errors import ProviderError
+from router.engine.hookrun import hooks_of
+from router.errors import HookFailed, ProviderError
 from router.routing.call import Call
 from router.routing.walk import Wait
 from router.types import Response
@@ -21,6 +24,7 @@ __all__ = ["adrive", "drive"]
 def drive(rt: Runtime, call: Call) -> Response:
     """The sync chain walk of one call, to its Response or its typed error."""
     run = rt.run(call)
+    hooks = hooks_of(call)
     while (step := run.next_step()) is not None:
         if isinstance(step, Wait):
             rt.sleep(step.seconds)
@@ -32,15 +36,22 @@ def drive(rt: Runtime, call: Call) -> Response:
         token = set_current(deadline)
         try:
             t.answered(t.target.node.complete(t.request))
-        except (ProviderError, DeadlineReached) as caught:
+            if hooks is not None:
+                hooks.after(t)  # rewrites the answer, or rejects it (the chain moves on)
+        except (ProviderError, DeadlineReached, HookFailed) as caught:
             t.caught(caught, overdue=deadline.fired)
         finally:
             reset_current(token)
         # Settled out here: nothing internal in the chain of the error a request ends with.
-        if isinstance(outcome := t.settle(), Response):
+        outcome = t.settle()
+        if hooks is not None:
+            hooks.observe(run)
+        if isinstance(outcome, Response):
             return rt.accounting.ok(call, outcome)
         if not outcome:
             break
+    if hooks is not None:
+        hooks.observe(run)
     rt.accounting.failed(call, run)
     raise run.give_up()
 
@@ -48,8 +59,11 @@ def drive(rt: Runtime, call: Call) -> Response:
 async def adrive(rt: Runtime, call: Call) -> Response:
     """The async chain walk of one call (hedged where the task says so)."""
     run = rt.run(call)
+    hooks = hooks_of(call)
     if (share := rt.hedges.get(call.task.name)) is not None:
         hedged = await hedged_attempt(rt, call, run, share)
+        if hooks is not None:
+            await hooks.aobserve(run)
         if hedged is not None:
             return await rt.accounting.aok(call, hedged)
     while (step := run.next_step()) is not None:
@@ -57,9 +71,14 @@ async def adrive(rt: Runtime, call: Call) -> Response:
             await rt.asleep(step.seconds)
             continue
         t = await attempt(rt, run, step)
-        if isinstance(outcome := t.settle(), Response):
+        outcome = t.settle()
+        if hooks is not None:
+            await hooks.aobserve(run)
+        if isinstance(outcome, Response):
             return await rt.accounting.aok(call, outcome)
         if not outcome:
             break
+    if hooks is not None:
+        await hooks.aobserve(run)
     rt.accounting.failed(call, run)
     raise run.give_up()

@@ -114,6 +114,8 @@ class Graph:
                 lines.append(f"    fallback:   {', '.join(str(f) for f in task.fallback)}")
             if task.cache.enabled:
                 lines.append(f"    cache:      on, {task.cache.ttl:g}s")
+            if hooks := (*spec.defaults.hooks, *task.hooks):
+                lines.append(f"    hooks:      {', '.join(dict.fromkeys(hooks))}")
         caching: dict[str, list[str]] = {name: [] for name in spec.models}
         for name, task in spec.tasks.items():
             if task.cache.enabled:

@@ -8,7 +8,8 @@ from typing import Any
 
 from router.aio.deadline import DeadlineReached, within
 from router.engine.compile import Runtime
-from router.errors import ProviderError
+from router.engine.hookrun import hooks_of
+from router.errors import HookFailed, ProviderError
 from router.routing.attempt import Try
 from router.routing.call import Call
 from router.routing.retry import RetryShare
@@ -22,9 +23,12 @@ async def attempt(rt: Runtime, run: ChainRun, step: Go) -> Try:
     """One async attempt of a non-streamed call, within the request's deadline (one loop
     timer: an answer still arriving when it comes fails as the request's ProviderTimeout)."""
     t = rt.attempt(run, step)
+    hooks = hooks_of(run.call)
     try:
         t.answered(await within(t.time_left, t.target.node.acomplete(t.request)))
-    except (ProviderError, DeadlineReached) as caught:
+        if hooks is not None:
+            await hooks.aafter(t)  # rewrites the answer, or rejects it (the chain moves on)
+    except (ProviderError, DeadlineReached, HookFailed) as caught:
         t.caught(caught)
     return t
 
@@ -63,7 +67,7 @@ async def hedged_attempt(
                 t = task.result()
                 if t.failure is not None:
                     t.settle()  # recorded; the walk goes on after the race if it may
-                elif winner is None:
+                elif winner is None and run.fatal is None:  # no hook failed on the other
                     winner = t
     finally:
         for task in racing:

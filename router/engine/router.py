@@ -13,12 +13,7 @@ import asyncio
 import os
 import time
 import weakref
-from collections.abc import (
-    Awaitable,
-    Callable,
-    Iterable,
-    Mapping,
-)
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
@@ -61,6 +56,7 @@ class Router:
         sandbox: bool | Sandbox = False,
         random: Callable[[], float] | None = None,
         carry_from: Router | None = None,
+        hooks: Mapping[str, object] | None = None,
     ) -> None:
         """``state`` overrides the spec's state backend; ``clock`` (monotonic: latencies,
         deadlines, breakers), ``wall`` (shared holds) and the two sleeps are injectable so
@@ -86,6 +82,11 @@ class Router:
         when the spec's ``state`` section is unchanged (limits, holds, spend, cache: the old
         Router then leaves it open for this one) and the breakers of unchanged deployments:
         see :mod:`router.engine.succession`.
+
+        ``hooks`` (name -> hook) registers the code the spec's ``hooks`` lists name: a
+        function (a before hook) or an object with any of ``before``, ``after``,
+        ``after_chunk``, ``on_attempt`` (see :mod:`router.engine.hooks`). A name the spec
+        lists that is not registered raises ConfigError here.
         """
         self.sandbox: Sandbox | None = None
         self._stop_sandbox: Callable[[], Any] = lambda: None
@@ -118,6 +119,7 @@ class Router:
                 preload=preload,
                 adapter_factory=adapter_factory,
                 random=random,
+                hooks=hooks,
             )
         except BaseException:
             if owned is not None:
@@ -227,7 +229,7 @@ class Router:
         RequestError for an invalid call and AllModelsFailed (carrying every attempt) when
         no model could answer."""
         call = self._prepare(task, messages, prompt, params, stream=False)
-        return drive(self._rt, self._rt.accounting.gate(call))
+        return drive(self._rt, self._rt.enter(call))
 
     def stream(
         self,
@@ -240,7 +242,7 @@ class Router:
         """Stream the answer as Chunks. Failover is transparent until the first chunk with
         content reaches you; after that a failure raises StreamInterrupted with the partial
         text. The returned Stream's ``response`` holds the whole answer once it ends."""
-        call = self._rt.accounting.gate(self._prepare(task, messages, prompt, params, stream=True))
+        call = self._rt.enter(self._prepare(task, messages, prompt, params, stream=True))
         return Stream(self._rt, call)
 
     # --- async driver ------------------------------------------------------------------------
@@ -255,7 +257,7 @@ class Router:
     ) -> Response:
         """The async twin of :meth:`complete`."""
         call = self._prepare(task, messages, prompt, params, stream=False)
-        return await adrive(self._rt, await self._rt.accounting.agate(call))
+        return await adrive(self._rt, await self._rt.aenter(call))
 
     def astream(
         self,
@@ -300,7 +302,7 @@ class Router:
         them. Raises RequestError for an invalid call (a task of chat models included) and
         AllModelsFailed (carrying every attempt) when no model could answer."""
         call = self._prepare_embed(task, input, dimensions, params)
-        return embeddings_of(drive(self._rt, self._rt.accounting.gate(call)))
+        return embeddings_of(drive(self._rt, self._rt.enter(call)))
 
     async def aembed(
         self,
@@ -312,7 +314,7 @@ class Router:
     ) -> Embeddings:
         """The async twin of :meth:`embed`."""
         call = self._prepare_embed(task, input, dimensions, params)
-        return embeddings_of(await adrive(self._rt, await self._rt.accounting.agate(call)))
+        return embeddings_of(await adrive(self._rt, await self._rt.aenter(call)))
 
     # --- models and lifecycle ----------------------------------------------------------------
 
@@ -357,6 +359,8 @@ class Router:
         if self._owns_state:
             self.state.close()
         self._rt.accounting.close()
+        if self._rt.hooks is not None:
+            self._rt.hooks.close()
         self._stop_sandbox()  # the sandbox this Router started, after its clients
 
     async def aclose(self) -> None:
@@ -368,6 +372,8 @@ class Router:
         if self._owns_state:
             await self.state.aclose()
         self._rt.accounting.close()
+        if self._rt.hooks is not None:
+            self._rt.hooks.close()
         await asyncio.to_thread(self._stop_sandbox)
 
     def __enter__(self) -> Self:

@@ -16,111 +16,24 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from typing import Any
 
 from router.aio.deadline import DeadlineReached, StreamDeadline, reset_current, set_current
 from router.aio.eventloops import retrack, untracked
 from router.engine.compile import Runtime
-from router.errors import ProviderError, ProviderUnavailable, StreamInterrupted
+from router.engine.delivered import Delivered
+from router.engine.hookrun import hooks_of
+from router.errors import HookFailed, ProviderError
 from router.routing.attempt import Try
-from router.routing.call import Call, Target, cost_of, savings_of
+from router.routing.call import Call, cost_of, savings_of
 from router.routing.walk import Wait
-from router.types import Chunk, Response, ToolCall, Usage
+from router.types import Chunk, Response
 
 __all__ = ["AsyncStream", "Stream"]
 
 
-@dataclass(slots=True)
-class _Delivered:
-    """What one streamed attempt has delivered so far (pure bookkeeping)."""
-
-    parts: list[str] = field(default_factory=list)
-    usage: Usage | None = None
-    finish_reason: str | None = None
-    tool_calls: tuple[ToolCall, ...] = ()
-    delivered: bool = False
-    cached: bool = False
-    reasoning: list[str] = field(default_factory=list)
-    thinking_blocks: tuple[Mapping[str, Any], ...] = ()
-
-    def admit(self, chunk: Chunk) -> bool:
-        """Record ``chunk``; True when it should be passed to the caller. Empty chunks before
-        the first content (reasoning counts as content) are held back, so failover stays
-        possible until real output."""
-        if chunk.usage is not None:
-            self.usage = chunk.usage
-        if chunk.finish_reason is not None:
-            self.finish_reason = chunk.finish_reason
-            self.tool_calls = chunk.tool_calls or self.tool_calls
-            self.thinking_blocks = chunk.thinking_blocks or self.thinking_blocks
-            self.cached = chunk.cached
-        if not (
-            chunk.delta
-            or chunk.reasoning
-            or chunk.finish_reason
-            or chunk.tool_calls
-            or self.delivered
-        ):
-            return False
-        if chunk.reasoning:
-            self.reasoning.append(chunk.reasoning)
-        self.parts.append(chunk.delta)
-        self.delivered = True
-        return True
-
-    def accept(self, t: Try, chunk: Chunk) -> bool:
-        """:meth:`admit`, after turning a refusal that arrives before any output into a
-        failure the chain can move on from."""
-        if not self.delivered:
-            t.refusal(chunk.finish_reason)
-        return self.admit(chunk)
-
-    def check_terminated(self, target: Target) -> None:
-        """A stream that ended without its terminal event is a failure, never a clean stop."""
-        if self.finish_reason is None:
-            raise ProviderUnavailable(
-                _UNTERMINATED, provider=target.provider, model=target.model.name
-            )
-
-    def cut(self, t: Try) -> StreamInterrupted | None:
-        """After output reached the caller a failure cannot be failed over: the attempt is
-        recorded and the StreamInterrupted to raise returned. None before any output."""
-        if not self.delivered or t.failure is None:
-            return None
-        t.settle()
-        target = t.target
-        return StreamInterrupted(
-            f"the stream from {target.model.name} was cut after it had started: {t.failure}",
-            partial_text="".join(self.parts),
-            usage=self.usage,
-            model=target.model.name,
-            provider=target.provider,
-            attempts=tuple(t.run.attempts),
-        )
-
-    def assembled(self, target: Target, latency: float) -> Response:
-        return Response(
-            content="".join(self.parts),
-            finish_reason=self.finish_reason or "stop",
-            usage=self.usage or Usage(),
-            model=target.model.name,
-            model_id=target.model.id,
-            provider=target.provider,
-            cost=cost_of(target.model, self.usage),
-            latency_s=latency,
-            tool_calls=self.tool_calls,
-            cached=self.cached,
-            reasoning="".join(self.reasoning) or None,
-            thinking_blocks=self.thinking_blocks,
-        )
-
-
-_UNTERMINATED = "the stream ended before its terminal event"
-
-
-def _settle(rt: Runtime, call: Call, t: Try, state: _Delivered) -> Response | bool:
+def _settle(rt: Runtime, call: Call, t: Try, state: Delivered) -> Response | bool:
     """After a streamed attempt: raises StreamInterrupted when it failed after output had
     reached the caller (no failover then); else :meth:`Try.settle` (the answer assembled
     from its chunks)."""
@@ -197,16 +110,19 @@ class Stream:
     def _run(self) -> Generator[Chunk, None, None]:
         rt, call = self._rt, self._call
         run = rt.run(call)
+        hooks = hooks_of(call)
         while (step := run.next_step()) is not None:
             if isinstance(step, Wait):
                 rt.sleep(step.seconds)
                 continue
             t = rt.attempt(run, step)
-            state = _Delivered()
+            state = Delivered()
             # The request's deadline on the real monotonic clock: a watchdog ends the read
             # that is blocked when it comes (see router.aio.deadline).
             deadline = StreamDeadline(time.monotonic() + t.time_left)
             chunks: Iterator[Chunk] = t.target.node.stream(t.request)
+            if hooks is not None:
+                chunks = hooks.stream(t, chunks)
             try:
                 while True:
                     token = set_current(deadline)
@@ -221,18 +137,25 @@ class Stream:
                     if state.accept(t, chunk):
                         yield chunk
                 state.check_terminated(t.target)
-            except (ProviderError, DeadlineReached) as caught:
+            except (ProviderError, DeadlineReached, HookFailed) as caught:
                 t.caught(caught, overdue=deadline.fired)
             finally:
                 close = getattr(chunks, "close", None)
                 if close is not None:
                     close()
             # Settled out here: nothing internal in the chain of the error a request ends with.
-            if isinstance(outcome := _settle(rt, call, t, state), Response):
+            try:
+                outcome = _settle(rt, call, t, state)
+            finally:
+                if hooks is not None:
+                    hooks.observe(run)
+            if isinstance(outcome, Response):
                 self.response = rt.accounting.ok(call, outcome, stream=True)
                 return
             if not outcome:
                 break
+        if hooks is not None:
+            hooks.observe(run)
         rt.accounting.failed(call, run, stream=True)
         raise run.give_up()
 
@@ -257,16 +180,19 @@ class AsyncStream:
 
     async def _run(self) -> AsyncGenerator[Chunk, None]:
         rt = self._rt
-        call = self._call = await rt.accounting.agate(self._call)
+        call = self._call = await rt.aenter(self._call)
         run = rt.run(call)
+        hooks = hooks_of(call)
         while (step := run.next_step()) is not None:
             if isinstance(step, Wait):
                 await rt.asleep(step.seconds)
                 continue
             t = rt.attempt(run, step)
-            state = _Delivered()
+            state = Delivered()
             deadline = _AsyncDeadline(t.time_left)
             chunks: AsyncGenerator[Chunk, None] = t.target.node.astream(t.request)
+            if hooks is not None:
+                chunks = hooks.astream(t, chunks)
             try:
                 while True:
                     try:
@@ -278,15 +204,22 @@ class AsyncStream:
                     if state.accept(t, chunk):
                         yield chunk
                 state.check_terminated(t.target)
-            except (ProviderError, DeadlineReached) as caught:
+            except (ProviderError, DeadlineReached, HookFailed) as caught:
                 t.caught(caught, overdue=deadline.fired)
             finally:
                 deadline.cancel()
                 await chunks.aclose()
-            if isinstance(outcome := _settle(rt, call, t, state), Response):
+            try:
+                outcome = _settle(rt, call, t, state)
+            finally:
+                if hooks is not None:
+                    await hooks.aobserve(run)
+            if isinstance(outcome, Response):
                 self.response = await rt.accounting.aok(call, outcome, stream=True)
                 return
             if not outcome:
                 break
+        if hooks is not None:
+            await hooks.aobserve(run)
         rt.accounting.failed(call, run, stream=True)
         raise run.give_up()

@@ -7,15 +7,18 @@ RouterError                     base of everything raised on purpose
 │   │                           unknown or refused parameter, malformed messages; nothing sent
 │   ├── NoRouteError            no model in the chain can take this request (too large for
 │   │                           every window, needs a capability none has...); nothing sent
-│   └── GuardrailRefused        a guardrail of the spec refused the messages (a pasted key,
-│                               a blocked term, over a size cap): names the guardrail and the
-│                               kind of finding, never the value; nothing sent
+│   ├── GuardrailRefused        a guardrail of the spec refused the messages (a pasted key,
+│   │                           a blocked term, over a size cap): names the guardrail and the
+│   │                           kind of finding, never the value; nothing sent
+│   └── RequestRefused          a hook refused the request (``hook``, ``code``); nothing sent
 ├── ProviderError               one attempt at one target failed (provider, model, status)
 │   ├── AuthenticationError     401/403: a bad or missing key; never retried on the same target
 │   ├── RateLimitError          429: carries ``retry_after`` (seconds) when the provider sent it
 │   ├── ProviderTimeout            the provider did not answer in time
 │   ├── ContextWindowExceeded   the prompt plus max output does not fit the model
 │   ├── ContentFiltered         the provider refused the content
+│   │   └── ResponseRejected    a hook rejected the answer (``hook``, ``code``); the chain
+│   │                           moves on as after a content filter
 │   ├── BadRequestError         400/404/422: the request itself is wrong; never retried
 │   ├── ModelError              the provider answered, but with something unusable
 │   ├── ProviderUnavailable     5xx, 529, connection refused or reset
@@ -28,8 +31,11 @@ RouterError                     base of everything raised on purpose
 │                               (scope, period, spent, cap, resets_at); nothing sent
 ├── StateUnavailable            the shared state backend is unreachable and the spec says
 │                               ``state.on_unavailable: fail_closed``; nothing sent
-└── AllModelsFailed             (also an ExceptionGroup) every target of the chain failed;
-                                ``.exceptions`` holds one ProviderError per attempt, in order
+├── AllModelsFailed             (also an ExceptionGroup) every target of the chain failed;
+│                               ``.exceptions`` holds one ProviderError per attempt, in order
+└── HookFailed                  a hook raised (not a refusal) or returned what its stage cannot
+    │                           use (``hook``, ``stage``, ``attempts``); the request ends
+    └── HookTimeout             a hook still ran when the request's deadline came
 ```
 
 Provider adapters translate SDK exceptions into this tree at the boundary, so nothing above
@@ -37,7 +43,8 @@ them ever sees an ``openai`` or ``anthropic`` exception class. The SDK's excepti
 not as ``__cause__``, not as ``__context__`` (it holds the request, whose headers carry the
 key). A ProviderError carries the facts instead: ``status``, the provider's ``error_type``,
 ``error_code`` and ``request_id``, and its message with secrets redacted. Messages never
-contain API keys or the values of environment variables.
+contain API keys or the values of environment variables. A hook's exception is not kept
+either: HookFailed names the hook, its stage, the exception's type and where it was raised.
 """
 
 from __future__ import annotations
@@ -52,6 +59,7 @@ from router.errors.base import (
     RequestError,
     RouterError,
 )
+from router.errors.hooks import HookFailed, HookTimeout, RequestRefused, ResponseRejected
 from router.errors.outcome import (
     AllModelsFailed,
     BudgetExceeded,
@@ -80,6 +88,8 @@ __all__ = [
     "ContentFiltered",
     "ContextWindowExceeded",
     "GuardrailRefused",
+    "HookFailed",
+    "HookTimeout",
     "ModelError",
     "NoRouteError",
     "ProviderConfigError",
@@ -88,6 +98,8 @@ __all__ = [
     "ProviderUnavailable",
     "RateLimitError",
     "RequestError",
+    "RequestRefused",
+    "ResponseRejected",
     "RouterError",
     "StateUnavailable",
     "StreamInterrupted",

@@ -11,6 +11,8 @@ adapter boundary); nothing raw (a traceback, an SDK exception) is ever shown.
 |---|---:|---|---|
 | no key, a wrong key | 401 | invalid_api_key | authentication_error |
 | body not JSON, bad argument, no route | 400 | invalid_request_error | invalid_request_error |
+| a hook refused the request (nothing sent) | 400 | request_refused | invalid_request_error |
+| every answer rejected (content filter, a hook) | 400 | content_filter | invalid_request_error |
 | ``model`` names no task | 404 | model_not_found | not_found_error |
 | body over the limit | 413 | request_too_large | request_too_large |
 | upstream rate limits, our limits | 429 + Retry-After | rate_limit_exceeded | rate_limit_error |
@@ -18,6 +20,8 @@ adapter boundary); nothing raw (a traceback, an SDK exception) is ever shown.
 | every model failed (5xx, bad answers) | 502 | upstream_error | api_error |
 | every circuit open, state down | 503 + Retry-After | server_error | overloaded_error |
 | every attempt timed out | 504 | upstream_timeout | api_error |
+| a hook failed (raised) | 500 | hook_failed | api_error |
+| a hook overran the request's deadline | 504 | hook_timeout | api_error |
 """
 
 from __future__ import annotations
@@ -34,11 +38,14 @@ from router.errors import (
     ConfigError,
     ContentFiltered,
     ContextWindowExceeded,
+    HookFailed,
+    HookTimeout,
     NoRouteError,
     ProviderError,
     ProviderTimeout,
     RateLimitError,
     RequestError,
+    RequestRefused,
     StateUnavailable,
     StreamInterrupted,
 )
@@ -125,6 +132,8 @@ def failure_of(exc: BaseException, *, now: float | None = None) -> Failure:
     """The answer to ``exc``, raised by the Router (or by the gateway's own checks)."""
     if isinstance(exc, NoRouteError):
         return Failure(400, str(exc), code="no_route")
+    if isinstance(exc, RequestRefused):  # by a hook: the caller's request, not the gateway
+        return Failure(400, str(exc), code="request_refused")
     if isinstance(exc, RequestError):
         return Failure(400, str(exc), param=exc.argument)
     if isinstance(exc, AllModelsFailed):
@@ -136,6 +145,10 @@ def failure_of(exc: BaseException, *, now: float | None = None) -> Failure:
         return _server(503, str(exc), "state_unavailable", 1.0)
     if isinstance(exc, StreamInterrupted):
         return _server(502, str(exc), "stream_interrupted")
+    if isinstance(exc, HookTimeout):
+        return _server(504, str(exc), "hook_timeout")
+    if isinstance(exc, HookFailed):  # names the hook and the line, never what it said
+        return _server(500, str(exc), "hook_failed")
     if isinstance(exc, ProviderError):  # a lone attempt's error (not raised by the Router)
         return _server(502, str(exc), "upstream_error", exc.retry_after)
     if isinstance(exc, ConfigError):

@@ -49,12 +49,21 @@ def _utc(at: float) -> str:
 
 
 class SpecSource:
-    """Where the gateway's Routers come from: the config file, the environment, and with
-    ``--sandbox`` one sandbox for the process that every Router (old and new) runs on."""
+    """Where the gateway's Routers come from: the config file, the environment, the hooks
+    registered for them, and with ``--sandbox`` one sandbox for the process that every
+    Router (old and new) runs on."""
 
-    def __init__(self, path: str, environ: Mapping[str, str], *, sandbox: bool = False) -> None:
+    def __init__(
+        self,
+        path: str,
+        environ: Mapping[str, str],
+        *,
+        sandbox: bool = False,
+        hooks: Mapping[str, object] | None = None,
+    ) -> None:
         self.path = path
         self.environ = environ
+        self.hooks = hooks  # what every Router built from the file runs (router serve --hooks)
         self.sandbox: Sandbox | None = None
         if sandbox:
             from router.sandbox import Sandbox
@@ -76,7 +85,7 @@ class SpecSource:
         from router.spec import load_spec
 
         spec = load_spec(self.path, environ=self.environ)
-        options: dict[str, Any] = {"carry_from": carry_from}
+        options: dict[str, Any] = {"carry_from": carry_from, "hooks": self.hooks}
         if self.sandbox is not None:
             options["sandbox"] = self.sandbox
         return Router(spec, environ=self.environ, **options)

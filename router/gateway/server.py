@@ -44,6 +44,9 @@ class ServeOptions:
     sandbox: bool = False  # every provider on an in-process sandbox: keys-free
     watch_seconds: float = 1.0  # how often the config file is checked for changes; 0: never
     keys_db: str | None = None  # the SQLite team key store (state not on Redis)
+    #: ``--hooks``: NAME=module:attribute or module:attribute (router.engine.hookspecs),
+    #: imported in each process that serves; every Router (reloads too) runs them.
+    hooks: tuple[str, ...] = ()
 
 
 def install_hint() -> str:
@@ -110,13 +113,15 @@ def build_app(options: ServeOptions, environ: Mapping[str, str] | None = None) -
     set up. Raises ConfigError."""
     import sys
 
+    from router.engine.hookspecs import import_hooks
     from router.gateway.metrics import load_metrics
     from router.gateway.opkeys import OperatorKeys
     from router.gateway.reload import Reloader, SpecSource
 
     env = os.environ if environ is None else environ
     operators = OperatorKeys.from_environ(env, no_auth=options.no_auth)
-    source = SpecSource(options.config, env, sandbox=options.sandbox)
+    hooks = import_hooks(options.hooks)
+    source = SpecSource(options.config, env, sandbox=options.sandbox, hooks=hooks)
     try:
         digest = source.digest()
         router = source.build()
@@ -141,7 +146,8 @@ def build_app(options: ServeOptions, environ: Mapping[str, str] | None = None) -
 
 def app_from_environ() -> GatewayApp:
     """Each worker's app (``--workers N``): the options come in :data:`OPTIONS_ENV`."""
-    return build_app(ServeOptions(**json.loads(os.environ[OPTIONS_ENV])))
+    given = json.loads(os.environ[OPTIONS_ENV])
+    return build_app(ServeOptions(**{**given, "hooks": tuple(given.get("hooks", ()))}))
 
 
 def _uvicorn() -> Any:
@@ -212,12 +218,19 @@ def serve(
         return
     # N workers: each builds its own app from the options in the environment; the spec and
     # the keys are checked here first, so a mistake stops the command, not N workers.
+    from router.engine.hookspecs import import_hooks
     from router.engine.router import Router
     from router.gateway.opkeys import OperatorKeys
 
     env = os.environ if environ is None else environ
     OperatorKeys.from_environ(env, no_auth=options.no_auth)
-    checked = Router.from_yaml(options.config, environ=env, preload=False, sandbox=options.sandbox)
+    checked = Router.from_yaml(
+        options.config,
+        environ=env,
+        preload=False,
+        sandbox=options.sandbox,
+        hooks=import_hooks(options.hooks),
+    )
     checked.close()
     auth = authenticator(options, env, checked.spec)
     store = getattr(auth, "store", None)

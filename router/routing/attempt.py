@@ -17,7 +17,7 @@ error a request may end with)::
 
 from __future__ import annotations
 
-from router.errors import ProviderError
+from router.errors import HookFailed, ProviderError, ResponseRejected
 from router.routing.walk import ChainRun, Go
 from router.types import Request, Response
 
@@ -32,10 +32,12 @@ class Try:
     - A failure caught once the request's deadline has ended the attempt (``overdue``: the sync
       watchdog shut the socket, whatever error the read then gave; or a DeadlineReached) is the
       request's ProviderTimeout, never what the cut connection said.
+    - A hook that failed on the answer (a HookFailed) withholds it: the attempt is recorded as
+      rejected and the walk ends with that HookFailed (:meth:`ChainRun.halted`).
     - The latency is taken when the outcome is known.
     """
 
-    __slots__ = ("failure", "latency", "request", "response", "run", "start", "target")
+    __slots__ = ("failure", "fatal", "latency", "request", "response", "run", "start", "target")
 
     def __init__(self, run: ChainRun, step: Go, request: Request) -> None:
         self.run = run
@@ -44,6 +46,7 @@ class Try:
         self.start = run.clock()
         self.response: Response | None = None
         self.failure: ProviderError | None = None
+        self.fatal: HookFailed | None = None
         self.latency = 0.0
 
     @property
@@ -70,9 +73,18 @@ class Try:
         self.latency = self.elapsed() if latency is None else latency
 
     def caught(self, error: BaseException, *, overdue: bool = False) -> None:
-        """The attempt failed with ``error`` (a ProviderError, or the deadline's
-        DeadlineReached); ``overdue`` when the deadline fired during it."""
-        if isinstance(error, ProviderError) and not overdue:
+        """The attempt failed with ``error`` (a ProviderError, the deadline's DeadlineReached,
+        or a hook's HookFailed); ``overdue`` when the deadline fired during it."""
+        if isinstance(error, HookFailed):
+            self.fatal = error
+            self.failure = ResponseRejected(
+                f"the answer was withheld: the hook failed in {error.stage}",
+                code="hook_failed",
+                hook=error.hook,
+                provider=self.target.provider,
+                model=self.target.model.name,
+            )
+        elif isinstance(error, ProviderError) and not overdue:
             self.failure = error
         else:
             self.failure = self.run.overdue(self.target)
@@ -81,6 +93,8 @@ class Try:
     def settle(self) -> Response | bool:
         """Record the outcome in the run: the final Response (cost, latency and every attempt)
         on success, else whether the walk goes on (``ChainRun.next_step``)."""
+        if self.fatal is not None and self.failure is not None:
+            return self.run.halted(self.target, self.failure, self.fatal, self.latency)
         if self.failure is not None:
             return self.run.failed(self.target, self.failure, self.latency)
         assert self.response is not None, "settle() before the attempt's outcome"

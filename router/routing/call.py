@@ -1,7 +1,8 @@
 """The decision core shared by the sync and async drivers: no I/O here.
 
-:func:`prepare_call` checks a call's arguments and builds its plan, :func:`build_request`
-turns it into one attempt's request; :class:`router.routing.walk.ChainRun` walks the plan. The
+:func:`prepare_call` checks a call's arguments and builds its plan;
+:func:`~router.routing.request.build_request` turns it into one attempt's request;
+:class:`router.routing.walk.ChainRun` walks the plan. The
 drivers in :mod:`router.engine.router` and :mod:`router.engine.streams` only perform the calls
 asked for.
 """
@@ -10,26 +11,46 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from router.diagnostics import Diagnostic
 from router.errors import ConfigError, NoRouteError, RequestError
 from router.messages import check_text, coerce_messages
-from router.nodes.base import Node
-from router.nodes.load import Live
-from router.providers.base import RequestProfile
 from router.routing.arguments import CheckedParams, check_params
-from router.routing.extras import check_extras, fields_for, given_extras
+from router.routing.extras import check_extras, given_extras
 from router.routing.features import request_features
-from router.routing.plan import Plan, make_plan
+from router.routing.plan import MATCH, Plan, RuleChoice, make_plan
 from router.routing.reasoning import check_reasoning
-from router.specmodel import ExtraParam, ModelSpec, Params, Spec, TaskSpec
+from router.routing.request import (
+    NO_OVERRIDES,
+    ParamsCache,
+    ParamsFor,
+    build_request,
+    cost_of,
+    savings_of,
+)
+from router.routing.target import Target
+from router.specmodel import ModelSpec, Params, Spec, TaskSpec
 from router.types import (
     Message,
-    Request,
     ToolDefinition,
-    Usage,
 )
+
+__all__ = [
+    "CALL_PARAMS",
+    "REFUSED_PARAMS",
+    "Call",
+    "CallHooks",
+    "ParamsCache",
+    "ParamsFor",
+    "Target",
+    "build_request",
+    "check_kind",
+    "cost_of",
+    "no_route",
+    "prepare_call",
+    "savings_of",
+]
 
 # Per-call keyword arguments and what they are for.
 CALL_PARAMS = frozenset(
@@ -74,31 +95,13 @@ REFUSED_PARAMS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
-    """One deployment of a model ready to be called: its spec entries and the top node of
-    its stack. ``model`` is the model as this deployment serves it (its ``id`` and pricing
-    are the deployment's).
+class CallHooks(Protocol):
+    """What a call carries when it passes hooks (the engine's runner, made when its walk
+    starts; :mod:`router.engine.hookrun`): the time the request started, which its deadline
+    counts from, the hooks' ``before`` having run by then."""
 
-    ``profile`` holds its provider's request quirks (required ``max_tokens``, penalties),
-    read from its adapter class once, when the spec is compiled."""
-
-    model: ModelSpec
-    provider: str
-    node: Node  # the stack's top node: cache → load → breaker → limiter → adapter
-    profile: RequestProfile  # its provider's request quirks, from the adapter class
-    unavailable: str | None = None  # why it cannot be called at all (e.g. its key is unset)
-    deployment: str | None = None  # the deployment's name in the spec (never a key)
-    key: str = ""  # names its state (holds, breaker, limits); default: the model's name
-    weight: float = 1.0
-    live: Live = field(default_factory=Live)
-    request_timeout: float | None = None  # its own timeouts.request (None: the spec's rule)
-    #: The provider parameters it accepts (router.routing.extras.accepts).
-    extra_params: Mapping[str, ExtraParam] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if not self.key:
-            object.__setattr__(self, "key", self.model.name)
+    @property
+    def started(self) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,52 +124,14 @@ class Call:
     #: An embedding call: the texts, and the vector length asked for (see Request.embed).
     embed: tuple[str, ...] | None = None
     dimensions: int | None = None
+    #: The per-call keyword arguments as given (what a hook sees and may rewrite).
+    params: Mapping[str, Any] = field(default_factory=dict)
+    #: The running hooks of a call whose plan has some, once its walk has begun (else None).
+    hooks: CallHooks | None = None
 
     @property
     def task(self) -> TaskSpec:
         return self.plan.task
-
-
-ParamsFor = Callable[[TaskSpec, ModelSpec], Params]
-
-
-class ParamsCache:
-    """``spec.params_for(task, model)`` computed once per (task, model): the spec is frozen,
-    and merging the three layers field by field is a measurable part of a call's cost."""
-
-    __slots__ = ("_cache", "spec")
-
-    def __init__(self, spec: Spec) -> None:
-        self.spec = spec
-        self._cache: dict[tuple[str, str], tuple[TaskSpec, ModelSpec, Params]] = {}
-
-    def __call__(self, task: TaskSpec, model: ModelSpec) -> Params:
-        hit = self._cache.get((task.name, model.name))
-        # A model's deployments are copies of it sharing its ``params``: one entry serves all.
-        if hit is not None and hit[0] is task and hit[1].params is model.params:
-            return hit[2]
-        params = self.spec.params_for(task, model)
-        self._cache[task.name, model.name] = (task, model, params)
-        return params
-
-
-_NO_OVERRIDES = Params()
-
-
-def _over(top: Params, base: Params) -> Params:
-    """``top.over(base)`` (the per-call overrides over the spec's parameters), spelled out."""
-    if top is _NO_OVERRIDES or top == _NO_OVERRIDES:
-        return base
-    return Params(
-        base.temperature if top.temperature is None else top.temperature,
-        base.max_tokens if top.max_tokens is None else top.max_tokens,
-        base.top_p if top.top_p is None else top.top_p,
-        base.stop if top.stop is None else top.stop,
-        base.seed if top.seed is None else top.seed,
-        base.presence_penalty if top.presence_penalty is None else top.presence_penalty,
-        base.frequency_penalty if top.frequency_penalty is None else top.frequency_penalty,
-        {**base.extra, **top.extra} if top.extra else base.extra,
-    )
 
 
 _UNCHECKED = CheckedParams()  # no per-call arguments: the defaults (never mutated)
@@ -229,11 +194,13 @@ def prepare_call(
     route: bool = True,
     embed: tuple[str, ...] | None = None,
     dimensions: int | None = None,
+    rule: RuleChoice = MATCH,
 ) -> Call:
     """Check the call's arguments and plan it; raise RequestError for anything invalid (see
     :mod:`router.routing.arguments`), before anything is sent. With ``route`` (a call, not
     ``explain``) a plan no model can take raises :func:`no_route`'s error. ``params_for`` is
-    ``spec.params_for`` or a cache of it (:class:`ParamsCache`)."""
+    ``spec.params_for`` or a cache of it (:class:`ParamsCache`). ``rule``: plan under this
+    rule (or none) instead of the first that matches (a call its hooks rewrote)."""
     extras: dict[str, Any] = {}
     if params:
         refused = sorted(REFUSED_PARAMS & params.keys())
@@ -265,7 +232,12 @@ def prepare_call(
         tags=checked.tags,
     )
     plan = make_plan(
-        spec, features, unavailable=unavailable, params_for=params_for, latency=latency
+        spec,
+        features,
+        unavailable=unavailable,
+        params_for=params_for,
+        latency=latency,
+        rule=rule,
     )
     if route:  # explain() shows any task's plan
         check_kind(spec, plan, embed is not None)
@@ -280,7 +252,7 @@ def prepare_call(
             break
     else:
         msgs = (Message("system", plan.task.system_prompt), *msgs)
-    overrides = _NO_OVERRIDES
+    overrides = NO_OVERRIDES
     if params:
         overrides = Params(
             temperature=checked.temperature,
@@ -313,6 +285,7 @@ def prepare_call(
         session=checked.session,
         embed=embed,
         dimensions=dimensions,
+        params=params,
     )
 
 
@@ -335,86 +308,3 @@ def check_kind(spec: Spec, plan: Plan, embedding: bool) -> None:
             "embed()/aembed() for it, not complete or stream",
             argument="task",
         )
-
-
-def build_request(
-    spec: Spec,
-    call: Call,
-    target: Target,
-    timeout: float | None,
-    params_for: ParamsFor | None = None,
-) -> Request:
-    model = target.model
-    p = _over(call.overrides, (params_for or spec.params_for)(call.task, model))
-    profile = target.profile
-    # An API that requires max_tokens gets its adapter's default; never more than the model
-    # can give.
-    max_tokens = p.max_tokens if p.max_tokens is not None else profile.default_max_tokens
-    extra: dict[str, Any] = {}
-    wants = profile.reasoning_param
-    if wants is not None and wants in call.reasoning:
-        setting = call.reasoning[wants]
-        extra[wants] = setting
-        budget = setting.get("budget_tokens") if isinstance(setting, Mapping) else None
-        if budget is not None and p.max_tokens is None:
-            # Thinking counts toward max_tokens: room for the answer above the budget.
-            max_tokens = budget + (profile.default_max_tokens or 0)
-    if max_tokens is not None and model.max_output_tokens is not None:
-        max_tokens = min(max_tokens, model.max_output_tokens)
-    # Penalties only where the wire format has them (Anthropic rejects unknown fields).
-    if profile.penalties:
-        if p.presence_penalty is not None:
-            extra["presence_penalty"] = p.presence_penalty
-        if p.frequency_penalty is not None:
-            extra["frequency_penalty"] = p.frequency_penalty
-    if p.extra:  # only to a deployment that declares them
-        extra.update(fields_for(target.extra_params, p.extra, model.name, target.key))
-    policy = call.task.cache
-    cache_ttl = None
-    if (
-        policy.enabled
-        and call.cache
-        and (
-            not p.temperature or policy.nonzero_temperature  # sampled answers are meant to vary
-        )
-    ):
-        cache_ttl = policy.ttl
-    namespace = policy.namespace or call.task.name
-    if call.tenant is not None:
-        namespace = f"{namespace}/{call.tenant}"
-    return Request(
-        cache_ttl=cache_ttl,
-        cache_namespace=namespace,
-        model=model.name,
-        model_id=model.id,
-        provider=target.provider,
-        messages=call.messages,
-        max_tokens=max_tokens,
-        temperature=p.temperature,
-        top_p=p.top_p,
-        stop=p.stop or (),
-        seed=p.seed,
-        tools=call.tools,
-        tool_choice=call.tool_choice,
-        response_format=call.response_format,
-        timeout=timeout,
-        extra=extra,
-        embed=call.embed,
-        dimensions=call.dimensions,
-    )
-
-
-def cost_of(model: ModelSpec, usage: Usage | None) -> float | None:
-    """The call's cost in USD from the spec's prices; None when it cannot be priced."""
-    if model.pricing is None or usage is None:
-        return None
-    return model.pricing.cost(
-        usage.input_tokens, usage.output_tokens, usage.cached_input_tokens, usage.cache_write_tokens
-    )
-
-
-def savings_of(model: ModelSpec, usage: Usage | None) -> float | None:
-    """What the provider's prompt cache saved on the call, in USD; None when unpriced."""
-    if model.pricing is None or usage is None:
-        return None
-    return model.pricing.cache_savings(usage.cached_input_tokens, usage.cache_write_tokens)

@@ -9,6 +9,7 @@ from typing import Any
 from router.errors import RequestError
 from router.messages import check_text
 from router.routing.call import Call, ParamsFor, prepare_call
+from router.routing.plan import MATCH, RuleChoice
 from router.specmodel import ModelSpec, Spec
 from router.types import Embeddings, Message, Response
 
@@ -61,9 +62,10 @@ def prepare_embed(
     unavailable: Callable[[ModelSpec], str | None],
     params_for: ParamsFor | None = None,
     latency: Callable[[ModelSpec], float | None] | None = None,
+    rule: RuleChoice = MATCH,
 ) -> Call:
     """The checked and planned embedding call; RequestError for anything invalid, a task of
-    chat models included, before anything is sent."""
+    chat models included, before anything is sent. ``rule`` as :func:`prepare_call`'s."""
     unknown = sorted(params.keys() - EMBED_PARAMS)
     if unknown:
         raise RequestError(
@@ -87,6 +89,7 @@ def prepare_embed(
         latency=latency,
         embed=texts,
         dimensions=size,
+        rule=rule,
     )
 
 

@@ -144,6 +144,9 @@ def format_plan(
         )
     needs = ", ".join(sorted(f.capabilities)) or "none"
     lines.append(f"request:   ~{f.input_tokens:,} input tokens; needs: {needs}")
+    if plan.hooks:
+        passed = ", ".join(f"{h.name} ({h.origin})" for h in plan.hooks)
+        lines.append(f"hooks:     {passed}: before the request in this order, after it reversed")
     lines.append(
         f"priority:  {plan.priority} (lower score first, ties in spec order; "
         "fallbacks follow in spec order)"
@@ -201,6 +204,7 @@ def plan_to_dict(
         "rule": plan.rule.name if plan.rule else None,
         "text_match": text_match_to_dict(plan.text_match),
         "confined": sorted(plan.confined) if plan.confined is not None else None,
+        "hooks": [{"name": h.name, "from": h.origin} for h in plan.hooks],
         "priority": str(plan.priority),
         "input_tokens": plan.features.input_tokens,
         "capabilities": sorted(plan.features.capabilities),

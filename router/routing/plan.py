@@ -21,8 +21,10 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from router.errors import RequestError
-from router.routing.content import TextMatch, match_text
+from router.routing.content import TextMatch
 from router.routing.features import DEFAULT_EXPECTED_OUTPUT, Features
+from router.routing.hookplan import HookStep, hooks_for
+from router.routing.rules import MATCH, RuleChoice, choose_rule
 from router.specmodel import (
     Constraints,
     FallbackEntry,
@@ -35,8 +37,10 @@ from router.specmodel import (
 )
 
 __all__ = [
+    "MATCH",
     "Candidate",
     "Plan",
+    "RuleChoice",
     "make_plan",
 ]
 
@@ -70,44 +74,14 @@ class Plan:
     truncated: int = 0  # models left out by max_attempts
     #: The models the matched rule confines the request to (None: the rule does not confine).
     confined: frozenset[str] | None = None
+    #: The hooks the request passes, in the order their ``before`` runs (routing/hookplan.py).
+    hooks: tuple[HookStep, ...] = ()
     #: What the matched rule's ``when.text`` found in the request (None: it has none).
     text_match: TextMatch | None = None
 
     @property
     def models(self) -> tuple[str, ...]:
         return tuple(c.model for c in self.chain)
-
-
-def _first_rule(spec: Spec, f: Features) -> tuple[RuleSpec | None, TextMatch | None]:
-    """The first rule whose ``when`` holds, and what its text condition found. The text is
-    read last, and only for rules whose other conditions hold."""
-    for rule in spec.rules:
-        if not _rule_matches(rule, f):
-            continue
-        if rule.when.text is None:
-            return rule, None
-        found = match_text(rule.when.text, f.text)
-        if found is not None:
-            return rule, found
-    return None, None
-
-
-def _rule_matches(rule: RuleSpec, f: Features) -> bool:
-    """Whether the conditions of ``rule`` other than its text hold."""
-    w = rule.when
-    if w.tasks is not None and f.task not in w.tasks:
-        return False
-    if w.min_input_tokens is not None and f.input_tokens < w.min_input_tokens:
-        return False
-    if w.max_input_tokens is not None and f.input_tokens > w.max_input_tokens:
-        return False
-    if not w.capabilities <= f.capabilities:
-        return False
-    if not w.tags <= f.tags:
-        return False
-    return all(
-        key in f.metadata and f.metadata[key] in allowed for key, allowed in w.metadata.items()
-    )
 
 
 def _expected_output(model: ModelSpec, f: Features, params_max: int | None) -> int:
@@ -290,6 +264,7 @@ def make_plan(
     unavailable: Callable[[ModelSpec], str | None] = lambda m: None,
     params_for: Callable[[TaskSpec, ModelSpec], Params] | None = None,
     latency: Callable[[ModelSpec], float | None] | None = None,
+    rule: RuleChoice = MATCH,
 ) -> Plan:
     """Decide the chain for a request. ``unavailable`` says why a model cannot be called at
     all right now (its key variable is unset...), or None. ``params_for`` is
@@ -298,7 +273,11 @@ def make_plan(
 
     A rule that confines (``candidates`` or ``only``) bounds everything after it: models
     outside :func:`_confinement` are listed as skipped, wherever the chain would have
-    reached them (the task's fallbacks, ``{task: X}`` expansions, ``route_to``'s task)."""
+    reached them (the task's fallbacks, ``{task: X}`` expansions, ``route_to``'s task).
+
+    ``rule`` (a RuleSpec, or None for none) replaces the matching: a request a hook rewrote
+    is planned again under the rule its caller's request matched, so no rewrite escapes that
+    rule's confinement."""
     params_of = params_for or spec.params_for
     latency_of = latency or _prior_p50
     task = spec.task(features.task)
@@ -315,7 +294,8 @@ def make_plan(
             f"unknown task {features.task!r}; known tasks: {known} "
             "(add a task named 'default' to serve any name)"
         )
-    rule, text_match = _first_rule(spec, features)
+    rule, text_match = choose_rule(spec, features, rule)
+    asked = task
     priority = task.priority
     names = list(task.candidates)
     exclude: frozenset[str] = frozenset()
@@ -385,5 +365,6 @@ def make_plan(
         skipped=tuple(skipped),
         truncated=truncated,
         confined=confined,
+        hooks=hooks_for(spec, asked, task, rule),
         text_match=text_match,
     )

@@ -6,12 +6,12 @@ long, or ``None``: done) and what each outcome means (retry, move on, stop).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import replace
 
 from router.errors import (
     AllModelsFailed,
     ContentFiltered,
+    HookFailed,
     NoRouteError,
     ProviderError,
     ProviderTimeout,
@@ -19,6 +19,7 @@ from router.errors import (
 from router.routing.balance import Pool
 from router.routing.call import Call, Target, cost_of, savings_of
 from router.routing.retry import RetryShare, backoff
+from router.routing.steps import Entry, Go, Outcome, Wait, entry_of, make_attempt
 from router.specmodel import Spec
 from router.types import Attempt, Response
 
@@ -27,62 +28,6 @@ __all__ = ["DEPLOYMENT_KINDS", "ChainRun", "Go", "Wait"]
 #: Failures that belong to one deployment (its quota, its endpoint, its key): the walk moves on
 #: to the model's other deployments after them, whatever the task's ``fallback_on`` says.
 DEPLOYMENT_KINDS = frozenset({"rate_limit", "timeout", "unavailable", "authentication", "config"})
-
-
-@dataclass(slots=True)
-class _Entry:
-    """A target waiting its turn: how often it was sent, and when it may go next."""
-
-    target: Target
-    # A model's deployments, chosen when its turn comes: the first one (the pool's choice),
-    # and the rest only if that one fails (``after``: the rest after that target).
-    pool: Pool | None = None
-    after: Target | None = None
-    sends: int = 0
-    not_before: float = 0.0
-    sticky: bool = False  # later entries wait for this one (same_model retry, on_limit: wait)
-    circuit: bool = False  # waiting for an open circuit
-    retry: bool = False  # a retry of a sent attempt: spends the retry share when it goes
-
-
-def _entry(target: Target | Pool) -> _Entry:
-    if isinstance(target, Target):
-        return _Entry(target)
-    if len(target.targets) == 1:
-        return _Entry(target.targets[0])
-    return _Entry(target.targets[0], pool=target)
-
-
-_Outcome = Literal["ok", "error", "skipped", "cancelled"]
-
-
-def _attempt(
-    target: Target,
-    outcome: _Outcome,
-    error: ProviderError | None,
-    latency: float,
-    cached: bool = False,
-) -> Attempt:
-    return Attempt(
-        target.model.name,
-        target.provider,
-        outcome,
-        error,
-        latency,
-        cached,
-        target.deployment,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Go:
-    target: Target
-    timeout: float
-
-
-@dataclass(frozen=True, slots=True)
-class Wait:
-    seconds: float
 
 
 class ChainRun:
@@ -101,7 +46,11 @@ class ChainRun:
       deadline, except when every remaining target is an open circuit and the task says
       ``on_all_open: fail``.
 
-    ``clock`` is monotonic seconds, injected in tests.
+    - A hook that fails during an attempt ends the walk (:meth:`halted`): the same hook would
+      fail for the next model too; :meth:`give_up` then returns its HookFailed.
+
+    ``clock`` is monotonic seconds, injected in tests; ``started`` is when the request began
+    (its deadline counts from there: its hooks' ``before`` ran in it), default now.
     """
 
     __slots__ = (
@@ -114,6 +63,7 @@ class ChainRun:
         "clock",
         "deadline",
         "errors",
+        "fatal",
         "retry_after",
         "spec",
         "started",
@@ -128,27 +78,29 @@ class ChainRun:
         targets: Mapping[str, Target | Pool],
         clock: Callable[[], float],
         budget: RetryShare | None = None,
+        started: float | None = None,
     ) -> None:
         self.spec = spec
         self.call = call
         self.targets = targets
         self.clock = clock
         self.budget = budget
-        self.started = clock()
+        self.started = clock() if started is None else started
         self.deadline = self.started + call.task.timeouts.total
-        self._pending = [_entry(targets[c.model]) for c in call.plan.chain]
+        self._pending = [entry_of(targets[c.model]) for c in call.plan.chain]
         self._min_window: int | None = None
-        self._inflight: dict[str, _Entry] = {}
+        self._inflight: dict[str, Entry] = {}
         self.attempts: list[Attempt] = []
         self.errors: list[ProviderError] = []
         self.stop_reason: str | None = None
         self.retry_after: float | None = None
+        self.fatal: HookFailed | None = None
         if budget is not None:
             budget.request()
 
     # -- what next ----------------------------------------------------------------------------
 
-    def _fits(self, entry: _Entry) -> bool:
+    def _fits(self, entry: Entry) -> bool:
         window = entry.target.model.context_window
         return self._min_window is None or window is None or window > self._min_window
 
@@ -162,9 +114,9 @@ class ChainRun:
         if remaining <= 0:
             self._out_of_time()
             return None
-        chosen: _Entry | None = None
-        blocker: _Entry | None = None
-        refused: list[_Entry] = []
+        chosen: Entry | None = None
+        blocker: Entry | None = None
+        refused: list[Entry] = []
         pending = self._pending
         i = 0
         while i < len(pending):
@@ -215,17 +167,17 @@ class ChainRun:
             return None
         return Wait(wait)
 
-    def _deployments(self, entry: _Entry, now: float) -> list[_Entry]:
+    def _deployments(self, entry: Entry, now: float) -> list[Entry]:
         """A model's turn (``entry.pool``): the deployment its strategy (or the session)
         chooses, then a place holder for the others, ordered only if that one fails."""
         pool = entry.pool
         assert pool is not None
         if entry.after is not None:
-            return [_Entry(t) for t in pool.rest(now, entry.after)]
+            return [Entry(t) for t in pool.rest(now, entry.after)]
         first = pool.first(now, self.call.session)
         if first is None:  # every one is held: each is refused in turn, its wait counted
-            return [_Entry(t) for t in pool.targets]
-        return [_Entry(first), _Entry(first, pool=pool, after=first)]
+            return [Entry(t) for t in pool.targets]
+        return [Entry(first), Entry(first, pool=pool, after=first)]
 
     def _attempt_timeout(self, target: Target) -> float:
         task = self.call.task
@@ -262,14 +214,14 @@ class ChainRun:
     # -- outcomes -----------------------------------------------------------------------------
 
     def _record(
-        self, target: Target, error: ProviderError, latency: float, outcome: _Outcome = "error"
+        self, target: Target, error: ProviderError, latency: float, outcome: Outcome = "error"
     ) -> None:
         self.errors.append(error)
-        self.attempts.append(_attempt(target, outcome, error, latency))
+        self.attempts.append(make_attempt(target, outcome, error, latency))
 
     def failed(self, target: Target, error: ProviderError, latency: float) -> bool:
         """Record a failed attempt; True when the run should go on (``next_step``)."""
-        entry = self._inflight.pop(target.key, None) or _Entry(target)
+        entry = self._inflight.pop(target.key, None) or Entry(target)
         task = self.call.task
         now = self.clock()
         if error.kind == "config":
@@ -332,6 +284,18 @@ class ChainRun:
             self._only_model(target)  # on to its other deployments, not to other models
         return bool(self._pending)
 
+    def halted(
+        self, target: Target, error: ProviderError, fatal: HookFailed, latency: float
+    ) -> bool:
+        """A hook failed during this attempt (``fatal``): the attempt is recorded with
+        ``error`` (the answer withheld) and the walk ends; always False."""
+        self._inflight.pop(target.key, None)
+        self._record(target, error, latency)
+        self.fatal = fatal
+        self.stop_reason = str(fatal)
+        self._pending.clear()
+        return False
+
     def _siblings(self, target: Target) -> bool:
         """Another deployment of ``target``'s model is still to be tried."""
         name = target.model.name
@@ -341,7 +305,7 @@ class ChainRun:
         name = target.model.name
         self._pending = [e for e in self._pending if e.target.model.name == name]
 
-    def _requeue(self, entry: _Entry) -> None:
+    def _requeue(self, entry: Entry) -> None:
         if entry.sticky:
             # Waits at the head of the line, behind the other deployments of its model.
             name = entry.target.model.name
@@ -370,12 +334,12 @@ class ChainRun:
             if name == keep:
                 continue
             target = entry.target
-            self.attempts.append(_attempt(target, "cancelled", None, latency))
+            self.attempts.append(make_attempt(target, "cancelled", None, latency))
             del self._inflight[name]
 
     def succeeded(self, target: Target, response: Response, latency: float) -> Response:
         self._inflight.pop(target.key, None)
-        self.attempts.append(_attempt(target, "ok", None, latency, response.cached))
+        self.attempts.append(make_attempt(target, "ok", None, latency, response.cached))
         session = self.call.session
         if session is not None and not response.cached:
             pool = self.targets.get(target.model.name)
@@ -392,8 +356,11 @@ class ChainRun:
             cache_savings=0.0 if response.cached else savings_of(target.model, response.usage),
         )
 
-    def give_up(self) -> AllModelsFailed | NoRouteError:
+    def give_up(self) -> AllModelsFailed | NoRouteError | HookFailed:
         task = self.call.task.name
+        if self.fatal is not None:
+            self.fatal.attempts = tuple(self.attempts)
+            return self.fatal
         if not self.errors:
             # prepare_call refuses a plan with an empty chain before a run starts; a run that
             # tried nothing says the same, never "all models failed" with no attempt.

@@ -10,6 +10,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import IO
 
+from router.engine.hooks import stand_ins
 from router.engine.sandboxed import DUMMY_KEY, sandboxed
 from router.errors import AllModelsFailed, ProviderError, RouterError, StreamInterrupted
 from router.sandbox import Sandbox
@@ -175,6 +176,7 @@ async def _simulate(
         sleep=clock.sleep,
         asleep=clock.asleep,
         random=random.Random(report.seed).random,  # the draw among deployments, too
+        hooks=stand_ins(spec, passing=True),  # routing is simulated, not what hooks do
     )
     streamable = set()
     for task in weights:
@@ -238,7 +240,8 @@ def run_simulation(
 ) -> SimulationReport:
     """Run ``requests`` simulated requests through the router built from ``config_path``, every
     provider replaced by one in-process sandbox, with ``faults`` injected (grammar in
-    :mod:`router.simulate.faults`); write the text report to ``out`` when given.
+    :mod:`router.simulate.faults`); write the text report to ``out`` when given. The hooks
+    the spec names are not run: a simulation is about routing, not content.
 
     ``mix`` weights the tasks (``"chat=3,code=1"`` or a mapping; default: every task of the
     spec alike); ``stream_share`` of the requests stream; arrivals are Poisson at ``rate``

@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from router.diagnostics import NOTE_CODES, Diagnostic
+from router.diagnostics import ENV_NOTE_CODES, Diagnostic
 from router.errors import ConfigError
 from router.spec.build import build_spec
 from router.spec.checks import semantic_diagnostics
@@ -142,7 +142,7 @@ def _chosen(found: list[Diagnostic], raw: bytes, choices: _Choices) -> list[Diag
         ):
             continue
         raise_it = (choices.strict and d.severity == "warning") or (
-            choices.require_env and d.code in NOTE_CODES
+            choices.require_env and d.code in ENV_NOTE_CODES
         )
         kept.append(replace(d, severity="error") if raise_it else d)
     return kept

@@ -138,6 +138,7 @@ def defaults(value: Any, base: Defaults) -> Defaults:
         on_budget=d.get("on_budget", base.on_budget),
         balance=d.get("balance", base.balance),
         guardrails=tuple(d.get("guardrails", base.guardrails)),
+        hooks=tuple(d.get("hooks", ())),
     )
 
 
@@ -295,6 +296,7 @@ def _task(name: str, t: Mapping[str, Any], defaults: Defaults) -> TaskSpec:
         on_budget=t.get("on_budget", defaults.on_budget),
         hedge=_hedge(t.get("hedge")),
         guardrails=tuple(t["guardrails"]) if "guardrails" in t else defaults.guardrails,
+        hooks=tuple(t.get("hooks", ())),
     )
 
 
@@ -357,6 +359,7 @@ def rules(value: Any, defaults: Defaults) -> tuple[RuleSpec, ...]:
             fallback=_fallback(r["fallback"]) if "fallback" in r else None,
             only=tuple(r["only"]) if "only" in r else None,
             guardrails=tuple(r.get("guardrails", ())),
+            hooks=tuple(r.get("hooks", ())),
         )
         for i, r in enumerate(value or ())
     )

@@ -28,6 +28,7 @@ from router.spec.checks_fallbacks import (
     check_reachability,
 )
 from router.spec.checks_guardrails import check_guardrails
+from router.spec.checks_hooks import check_hooks
 from router.spec.checks_providers import check_base_urls, check_header_names, check_type_fields
 from router.spec.checks_rules import check_rules, string_items
 from router.spec.schema import where
@@ -332,6 +333,7 @@ CHECKS: tuple[Callable[[Context], Iterator[Diagnostic]], ...] = (
     check_content,
     check_extra_params,
     check_guardrails,
+    check_hooks,
 )
 
 

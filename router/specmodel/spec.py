@@ -60,6 +60,8 @@ class Defaults:
     on_budget: OnBudget = "refuse"
     balance: Balance = DEFAULT_BALANCE
     guardrails: tuple[str, ...] = ()
+    #: Hooks every request passes first (added to a task's and a rule's, never replaced).
+    hooks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

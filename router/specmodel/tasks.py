@@ -85,6 +85,9 @@ class TaskSpec:
     #: The guardrails the task's requests pass (``defaults.guardrails`` unless it sets its own).
     guardrails: tuple[str, ...] = ()
 
+    #: The task's own hooks, by name (run after ``defaults.hooks``; see routing/hookplan.py).
+    hooks: tuple[str, ...] = ()
+
 
 def guardrails_for(task: TaskSpec, rule: RuleSpec | None = None) -> tuple[str, ...]:
     """The guardrails a request passes: those of the task serving it (after a rule's
@@ -125,6 +128,8 @@ class RuleSpec:
     only: tuple[str, ...] | None = None
     #: Guardrails a request it matches passes besides its task's (never fewer).
     guardrails: tuple[str, ...] = ()
+    #: Hooks a request this rule matches passes (after the task's).
+    hooks: tuple[str, ...] = ()
 
     @property
     def confines(self) -> bool:
@@ -147,4 +152,6 @@ class RuleSpec:
             out.append(f"priority {self.priority}")
         if self.guardrails:
             out.append(f"guardrails {', '.join(self.guardrails)}")
+        if self.hooks:
+            out.append(f"hooks {', '.join(self.hooks)}")
         return out

@@ -4,7 +4,7 @@ each test, in tests/conftest.py), closed after the test."""
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,7 @@ def _without_retries(text: str) -> str:
 
 @pytest.fixture
 def make_router(sb: Sandbox, tmp_path: Path) -> Iterator[MakeRouter]:
-    """``make_router(yaml_text, clock=None, retries=False, **env)``: ``{openai}`` and
+    """``make_router(yaml_text, clock=None, retries=False, hooks=None, **env)``: ``{openai}`` and
     ``{anthropic}`` in the text become the sandbox's base URLs; ``env`` is added to the
     router's environment (which always holds SANDBOX_API_KEY). Time is fake (FakeTime over
     ``clock``): waits advance it instead of sleeping. Same-model retries are off unless the
@@ -40,6 +40,7 @@ def make_router(sb: Sandbox, tmp_path: Path) -> Iterator[MakeRouter]:
         clock: Callable[[], float] | None = None,
         retries: bool = False,
         seed: int | None = None,
+        hooks: Mapping[str, object] | None = None,
         **env: str,
     ) -> Router:
         text = yaml_text.replace("{openai}", sb.openai_base_url).replace(
@@ -59,6 +60,7 @@ def make_router(sb: Sandbox, tmp_path: Path) -> Iterator[MakeRouter]:
             sleep=time.sleep,
             asleep=time.asleep,
             random=random.Random(seed).random if seed is not None else None,
+            hooks=hooks,
         )
         router.fake_time = time  # type: ignore[attr-defined]
         made.append(router)

@@ -8,6 +8,7 @@ import asyncio
 
 import pytest
 
+from router import HookContext
 from router.errors import RequestError
 from router.sandbox import Sandbox
 
@@ -99,3 +100,43 @@ def test_answers_are_cached_per_value(make_router: MakeRouter, sb: Sandbox) -> N
     for tier in ("flex", "priority", "flex"):
         router.complete("gpt-first", prompt="Same prompt.", temperature=0, service_tier=tier)
     assert [r.body["service_tier"] for r in sb.requests] == ["flex", "priority"]
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_a_before_hooks_provider_parameters_are_checked_and_sent_as_a_calls(
+    make_router: MakeRouter, sb: Sandbox, asynchronous: bool
+) -> None:
+    """What a ``before`` hook sets in ctx.params goes through the same checks (declared, taken
+    by a model of the chain, typed) and reaches only the models that declare it."""
+    spec = SPEC + "  hooked: {candidates: [claude], fallback: [gpt], hooks: [h]}\n"
+    setting: dict[str, object] = {}
+
+    def hook(ctx: HookContext) -> None:
+        ctx.params.update(setting)
+
+    router = make_router(spec, hooks={"h": hook})
+
+    def call() -> object:
+        if asynchronous:
+            return asyncio.run(router.acomplete("hooked", prompt="Hi."))
+        return router.complete("hooked", prompt="Hi.")
+
+    for bad, argument, why in [
+        ({"frobnicate": 1}, "frobnicate", "unknown parameter frobnicate"),
+        ({"top_k": -1}, "top_k", "-1 is not an integer >= 0"),
+    ]:
+        setting.clear()
+        setting.update(bad)
+        with pytest.raises(RequestError, match=why) as caught:
+            call()
+        assert "hook 'h' rewrote it" in str(caught.value) and caught.value.argument == argument
+    assert sb.requests == []  # nothing was sent
+
+    setting.clear()
+    setting.update({"top_k": 5, "service_tier": "flex"})
+    sb.script("503", model="claude")
+    call()
+    sent = bodies(sb)
+    assert models_sent(sb) == ["claude", "gpt"]
+    assert sent["claude"]["top_k"] == 5 and "service_tier" not in sent["claude"]
+    assert sent["gpt"]["service_tier"] == "flex" and "top_k" not in sent["gpt"]

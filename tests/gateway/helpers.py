@@ -282,3 +282,13 @@ def write_reload_routes(
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
     return path
+
+
+def curl_post(url: str, body: dict[str, Any], key: str = GATEWAY_KEY) -> tuple[str, str]:
+    """POST ``body`` as JSON with ``curl -i`` and the gateway key: the head and the payload."""
+    auth = ["-H", f"Authorization: Bearer {key}", "-H", "Content-Type: application/json"]
+    out = subprocess.run(
+        ["curl", "-sS", "-i", *auth, "-d", json.dumps(body), url], capture_output=True, check=True
+    )
+    head, _, payload = out.stdout.decode().partition("\r\n\r\n")
+    return head, payload

@@ -129,7 +129,7 @@ WARNING_CODES = {
     "timeout-total-ignored",
 }
 # Notes (errors only with require_env=True).
-NOTE_CODES = {"env-unset"}
+NOTE_CODES = {"env-unset", "hooks-named"}
 # Dashed string literals in router/spec that are not codes validate_bytes can give.
 NOT_CODES = {
     "io-error",  # load_spec and the CLI, when the file cannot be read

@@ -416,4 +416,5 @@ def test_every_warning_the_checks_can_give_has_a_case() -> None:
 
     assert warning_codes
     assert warning_codes == {case.code for case in CASES} == WARNING_CODES
-    assert note_codes == {ENV_UNSET.code} == NOTE_CODES
+    # hooks-named: tests/spec/test_hooks_spec.py
+    assert note_codes == {ENV_UNSET.code, "hooks-named"} == NOTE_CODES
