@@ -24,11 +24,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from router.aio.deadline import DeadlineReached, StreamDeadline, reset_current, set_current
+from router.engine.classifier import ClassifierRunner
 from router.engine.compile import AdapterFactory, Runtime, compile_spec, make_adapter
 from router.engine.hedge import attempt, hedged_attempt
 from router.engine.streams import AsyncStream, Stream
 from router.errors import ProviderError, RequestError
 from router.routing.call import Call, prepare_call
+from router.routing.classify import wants_classifier
 from router.routing.embed import embeddings_of, prepare_embed
 from router.routing.plan import Plan
 from router.routing.walk import Wait
@@ -141,6 +143,16 @@ class Router:
             if owned is not None:
                 owned.stop()
             raise
+        self._classifier: ClassifierRunner | None = None
+        if spec.classifier is not None:
+            old = carry_from._classifier if carry_from is not None else None
+            try:
+                self._classifier = ClassifierRunner(spec, carry=old)
+            except BaseException:
+                self._rt.accounting.close()
+                if owned is not None:
+                    owned.stop()
+                raise
         if owned is not None:  # a Router dropped without close() still stops its sandbox
             self._stop_sandbox = weakref.finalize(self, owned.stop)
         self.state = self._rt.state
@@ -173,13 +185,14 @@ class Router:
 
     def _prepare(
         self,
-        task: str,
+        task: str | None,
         messages: Iterable[Message | Mapping[str, Any]] | None,
         prompt: str | None,
         params: Mapping[str, Any],
         stream: bool,
         route: bool = True,
     ) -> Call:
+        runner = self._classifier
         return prepare_call(
             self.spec,
             task,
@@ -191,13 +204,32 @@ class Router:
             params_for=self._rt.params_for,
             latency=self._rt.accounting.expected_latency,
             route=route,
+            classify=runner.for_call(params) if runner is not None else None,
         )
+
+    def _costly(self, task: str | None) -> bool:
+        """Whether preparing this call classifies it with more than the event loop should do
+        (a backend costing milliseconds, or one still training): then it is done in a thread."""
+        runner = self._classifier
+        return runner is not None and wants_classifier(self.spec, task) and not runner.inline
+
+    async def _aprepare(
+        self,
+        task: str | None,
+        messages: Iterable[Message | Mapping[str, Any]] | None,
+        prompt: str | None,
+        params: Mapping[str, Any],
+        stream: bool,
+    ) -> Call:
+        if self._costly(task):
+            return await asyncio.to_thread(self._prepare, task, messages, prompt, params, stream)
+        return self._prepare(task, messages, prompt, params, stream)
 
     # --- decisions without calls -------------------------------------------------------------
 
     def explain(
         self,
-        task: str,
+        task: str | None = None,
         messages: Iterable[Message | Mapping[str, Any]] | None = None,
         *,
         prompt: str | None = None,
@@ -235,13 +267,14 @@ class Router:
 
     def complete(
         self,
-        task: str,
+        task: str | None = None,
         messages: Iterable[Message | Mapping[str, Any]] | None = None,
         *,
         prompt: str | None = None,
         **params: Any,
     ) -> Response:
-        """Answer with the first model of the task's chain that succeeds. Raises
+        """Answer with the first model of the task's chain that succeeds. Without a task (or
+        with ``task="auto"``) the spec's classifier chooses it from the messages. Raises
         RequestError for an invalid call and AllModelsFailed (carrying every attempt) when
         no model could answer."""
         return self._drive(
@@ -277,7 +310,7 @@ class Router:
 
     def stream(
         self,
-        task: str,
+        task: str | None = None,
         messages: Iterable[Message | Mapping[str, Any]] | None = None,
         *,
         prompt: str | None = None,
@@ -293,14 +326,14 @@ class Router:
 
     async def acomplete(
         self,
-        task: str,
+        task: str | None = None,
         messages: Iterable[Message | Mapping[str, Any]] | None = None,
         *,
         prompt: str | None = None,
         **params: Any,
     ) -> Response:
         """The async twin of :meth:`complete`."""
-        call = self._prepare(task, messages, prompt, params, stream=False)
+        call = await self._aprepare(task, messages, prompt, params, stream=False)
         return await self._adrive(await self._rt.accounting.agate(call))
 
     async def _adrive(self, call: Call) -> Response:
@@ -325,16 +358,20 @@ class Router:
 
     def astream(
         self,
-        task: str,
+        task: str | None = None,
         messages: Iterable[Message | Mapping[str, Any]] | None = None,
         *,
         prompt: str | None = None,
         **params: Any,
     ) -> AsyncStream:
         """The async twin of :meth:`stream`: ``async for chunk in router.astream(...)``."""
-        # The budget gate needs I/O; the async stream runs it when iteration starts.
-        call = self._prepare(task, messages, prompt, params, stream=True)
-        return AsyncStream(self._rt, call)
+        # The budget gate needs I/O; the async stream runs it when iteration starts, and a
+        # costly classification too (in a thread).
+        if self._costly(task):
+            return AsyncStream(
+                self._rt, lambda: self._aprepare(task, messages, prompt, params, stream=True)
+            )
+        return AsyncStream(self._rt, self._prepare(task, messages, prompt, params, stream=True))
 
     # --- embeddings ----------------------------------------------------------------------------
 

@@ -16,7 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+    Mapping,
+)
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -240,7 +248,9 @@ class Stream:
 class AsyncStream:
     """``async for chunk in stream``; afterwards ``response`` holds the assembled answer."""
 
-    def __init__(self, rt: Runtime, call: Call) -> None:
+    def __init__(self, rt: Runtime, call: Call | Callable[[], Awaitable[Call]]) -> None:
+        """``call``, or how to prepare it (awaited when iteration starts: a classification
+        that runs in a thread)."""
         self._rt = rt
         self._call = call
         self.response: Response | None = None
@@ -257,7 +267,8 @@ class AsyncStream:
 
     async def _run(self) -> AsyncGenerator[Chunk, None]:
         rt = self._rt
-        call = self._call = await rt.accounting.agate(self._call)
+        prepared = self._call if isinstance(self._call, Call) else await self._call()
+        call = self._call = await rt.accounting.agate(prepared)
         run = rt.run(call)
         while (step := run.next_step()) is not None:
             if isinstance(step, Wait):

@@ -19,6 +19,7 @@ from router.nodes.base import Node
 from router.nodes.load import Live
 from router.providers.base import RequestProfile
 from router.routing.arguments import CheckedParams, check_params
+from router.routing.classify import Classification, wants_classifier
 from router.routing.features import request_features
 from router.routing.plan import Plan, make_plan
 from router.routing.reasoning import check_reasoning
@@ -209,9 +210,13 @@ def no_route(
     )
 
 
+#: Classifies a call's messages (the Router's trained classifier; see routing/classify.py).
+Classify = Callable[[tuple[Message, ...]], Classification]
+
+
 def prepare_call(
     spec: Spec,
-    task: str,
+    task: str | None,
     messages: Iterable[Message | Mapping[str, Any]] | None,
     prompt: str | None,
     params: Mapping[str, Any],
@@ -223,11 +228,14 @@ def prepare_call(
     route: bool = True,
     embed: tuple[str, ...] | None = None,
     dimensions: int | None = None,
+    classify: Classify | None = None,
 ) -> Call:
     """Check the call's arguments and plan it; raise RequestError for anything invalid (see
     :mod:`router.routing.arguments`), before anything is sent. With ``route`` (a call, not
     ``explain``) a plan no model can take raises :func:`no_route`'s error. ``params_for`` is
-    ``spec.params_for`` or a cache of it (:class:`ParamsCache`)."""
+    ``spec.params_for`` or a cache of it (:class:`ParamsCache`). A call without a task (or
+    with ``auto``, see :func:`~router.routing.classify.wants_classifier`) is classified by
+    ``classify``, which chooses its task and gives rules its label."""
     if params:
         refused = sorted(REFUSED_PARAMS & params.keys())
         if refused:
@@ -243,12 +251,25 @@ def prepare_call(
                 f"accepted: {', '.join(sorted(CALL_PARAMS))}",
                 argument=unknown[0],
             )
+    classified = wants_classifier(spec, task)
+    if classified and (classify is None or embed is not None):
+        raise RequestError(
+            "no task given: name one (task=...), or add a `classifier:` section to the spec "
+            "so that calls without a task (or with task 'auto') are classified"
+            if embed is None
+            else "embed() needs a task: the classifier chooses tasks of chat models",
+            argument="task",
+        )
+    msgs = _messages(messages, prompt) if classified else ()
+    classification = classify(msgs) if classified and classify is not None else None
+    if classification is not None:
+        task = classification.task
     if not isinstance(task, str):
         raise RequestError(
             f"task: expected a task name (a string), got {type(task).__name__}", argument="task"
         )
+    msgs = msgs or _messages(messages, prompt)
     check_text(task, "task")  # a `default` task serves any name, which then reaches the logs
-    msgs = _messages(messages, prompt)
     checked = check_params(params) if params else _UNCHECKED
     features = request_features(
         task,
@@ -259,6 +280,7 @@ def prepare_call(
         max_tokens=checked.max_tokens,
         metadata=checked.metadata,
         tags=checked.tags,
+        classification=classification,
     )
     plan = make_plan(
         spec, features, unavailable=unavailable, params_for=params_for, latency=latency

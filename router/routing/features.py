@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from router.routing.classify import Classification
 from router.types import ImagePart, Message
 
 __all__ = [
@@ -51,6 +52,8 @@ class Features:
     capabilities: frozenset[str] = frozenset()
     metadata: Mapping[str, Any] = field(default_factory=dict)
     tags: frozenset[str] = frozenset()
+    #: What the classifier decided, for a call that asked to be classified (else None).
+    classification: Classification | None = None
 
 
 def request_features(
@@ -63,6 +66,7 @@ def request_features(
     max_tokens: int | None = None,
     metadata: Mapping[str, Any] | None = None,
     tags: Sequence[str] = (),
+    classification: Classification | None = None,
 ) -> Features:
     needs = set()
     if stream:
@@ -83,4 +87,5 @@ def request_features(
         capabilities=frozenset(needs),
         metadata=dict(metadata or {}),
         tags=frozenset(tags),
+        classification=classification,
     )

@@ -11,6 +11,8 @@ is one function and one line of the table.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from types import MappingProxyType
@@ -21,6 +23,7 @@ from router.providers import presets
 from router.specmodel import (
     Budget,
     CachePolicy,
+    ClassifierSpec,
     Constraints,
     Defaults,
     DeploymentSpec,
@@ -299,6 +302,10 @@ def _when(w: Mapping[str, Any]) -> RuleWhen:
             }
         ),
         tags=frozenset(w.get("tags", ())),
+        labels=frozenset([w["label"]] if isinstance(w["label"], str) else w["label"])
+        if "label" in w
+        else None,
+        min_confidence=w.get("min_confidence"),
     )
 
 
@@ -332,6 +339,28 @@ def state(value: Any, defaults: Defaults) -> StateSpec:
     return StateSpec(**value) if value else StateSpec()
 
 
+def classifier(value: Any, defaults: Defaults) -> ClassifierSpec | None:
+    """The section with its examples already read (:mod:`router.spec.examples`: ``examples``
+    is then a mapping of label to texts, and ``examples_file`` where they came from)."""
+    if not value:
+        return None
+    labels = tuple(value["labels"])
+    examples = {label: tuple(value["examples"].get(label, ())) for label in labels}
+    backend, seed = value.get("backend", "tfidf"), value.get("seed", 0)
+    learned = json.dumps([labels, [examples[k] for k in labels], backend, seed])
+    return ClassifierSpec(
+        labels=labels,
+        fallback=value["fallback"],
+        examples=MappingProxyType(examples),
+        backend=backend,
+        threshold=float(value.get("threshold", 0.5)),
+        seed=seed,
+        input=value.get("input", "last_user"),
+        examples_file=value.get("examples_file"),
+        fingerprint=hashlib.sha256(learned.encode()).hexdigest()[:16],
+    )
+
+
 #: Builds one field of :class:`Spec` from the value of its top-level key and the defaults.
 Builder = Callable[[Any, Defaults], object]
 
@@ -349,6 +378,7 @@ BUILDERS: Mapping[str, Builder] = MappingProxyType(
         "budgets": budgets,
         "telemetry": telemetry,
         "state": state,
+        "classifier": classifier,
     }
 )
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from router.diagnostics import Diagnostic
+from router.specmodel.classifier import ClassifierSpec
 from router.specmodel.models import (
     DeploymentSpec,
     ModelSpec,
@@ -77,6 +78,8 @@ class Spec:
     budgets: Budget = Budget()
     #: The ``telemetry`` section as written (read by :meth:`Telemetry.from_config`).
     telemetry: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    #: The ``classifier`` section (None: calls must name their task).
+    classifier: ClassifierSpec | None = None
 
     def task(self, name: str) -> TaskSpec | None:
         """The task serving ``name``: the task itself, else ``default``, else None."""

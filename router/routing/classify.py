@@ -1,0 +1,159 @@
+"""The task classifier, in pure code: what a trained classifier answers (:class:`Classifier`),
+the text it reads from a request, and the decision made from its scores (:func:`decide`):
+the best label, or an abstention below the threshold, and the task the request goes to.
+
+```
+messages ─▶ text_to_classify ─▶ Classifier.scores(text) ─▶ decide ─▶ Classification
+                                   (one per label, sum 1)             label or abstain → task
+```
+
+A label names a task (the request goes there) or an intent that rules match with
+``when: {label: ...}`` (the request goes to the fallback task unless a rule routes it). The
+backends (:mod:`router.routing.classifiers`) are trained once, when the Router is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from router.specmodel import AUTO_TASK, ClassifierInput, ClassifierSpec, Spec
+from router.types import Message, TextPart
+
+__all__ = [
+    "Classification",
+    "Classifier",
+    "abstain",
+    "classification_to_dict",
+    "decide",
+    "format_classification",
+    "text_to_classify",
+    "wants_classifier",
+]
+
+#: How many labels ``router explain`` lists.
+SHOWN = 3
+
+
+class Classifier(Protocol):
+    """A trained classifier. ``scores(text)`` gives one probability per label (in the order
+    of ``labels``, summing to 1); the same classifier gives the same scores for the same text.
+    ``inline``: one call costs well under a millisecond, so the async driver runs it on the
+    event loop instead of in a thread."""
+
+    backend: str
+    labels: tuple[str, ...]
+    inline: bool
+
+    def scores(self, text: str) -> Sequence[float]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """What the classifier decided for one request. ``label`` is None when it abstained
+    (``reason`` says why); ``ranked`` is every label with its score, best first."""
+
+    task: str
+    label: str | None
+    confidence: float
+    ranked: tuple[tuple[str, float], ...]
+    threshold: float
+    backend: str
+    reason: str | None = None
+
+    @property
+    def abstained(self) -> bool:
+        return self.label is None
+
+
+def wants_classifier(spec: Spec, task: str | None) -> bool:
+    """Whether a call naming ``task`` asks to be classified: no task, or ``auto`` where the
+    spec has no task of that name (a task named ``auto`` is served as named)."""
+    return task is None or (task == AUTO_TASK and AUTO_TASK not in spec.tasks)
+
+
+def _text(message: Message) -> str:
+    if isinstance(message.content, str):
+        return message.content
+    return "\n".join(p.text for p in message.content if isinstance(p, TextPart))
+
+
+def text_to_classify(messages: Sequence[Message], mode: ClassifierInput) -> str:
+    """The text the classifier reads: the last user message's (``last_user``), or every
+    message's text, one after another (``all``)."""
+    if mode == "all":
+        return "\n".join(t for m in messages if (t := _text(m)))
+    for message in reversed(messages):
+        if message.role == "user":
+            return _text(message)
+    return ""
+
+
+def abstain(
+    spec: ClassifierSpec, reason: str, ranked: Sequence[tuple[str, float]] = ()
+) -> Classification:
+    """The request goes to the fallback task, for ``reason``."""
+    confidence = ranked[0][1] if ranked else 0.0
+    return Classification(
+        task=spec.fallback,
+        label=None,
+        confidence=confidence,
+        ranked=tuple(ranked),
+        threshold=spec.threshold,
+        backend=spec.backend,
+        reason=reason,
+    )
+
+
+def decide(
+    spec: ClassifierSpec, tasks: Collection[str], labels: Sequence[str], scores: Sequence[float]
+) -> Classification:
+    """The best label when its score reaches the threshold (the task it names, else the
+    fallback, which rules matching the label may override), else an abstention. Ties go to
+    the label listed first. Scores are rounded to 4 places, so what ``explain`` and golden
+    tests show is what was decided."""
+    ranked = sorted(
+        ((label, round(float(s), 4)) for label, s in zip(labels, scores, strict=True)),
+        key=lambda pair: -pair[1],
+    )
+    best, confidence = ranked[0]
+    if confidence < spec.threshold:
+        return abstain(
+            spec, f"best score {confidence:.3f} is below the threshold {spec.threshold:g}", ranked
+        )
+    return Classification(
+        task=best if best in tasks else spec.fallback,
+        label=best,
+        confidence=confidence,
+        ranked=tuple(ranked),
+        threshold=spec.threshold,
+        backend=spec.backend,
+    )
+
+
+def format_classification(c: Classification) -> list[str]:
+    """The decision in words, for ``router explain`` and ``router classify``."""
+    if c.label is None:
+        head = f"abstained ({c.reason}) → fallback task '{c.task}'"
+    else:
+        goes = "its task" if c.task == c.label else f"task '{c.task}'"
+        head = f"'{c.label}' ({c.confidence:.3f} ≥ threshold {c.threshold:g}) → {goes}"
+    lines = [f"classified: {head}; backend {c.backend}"]
+    lines += [f"  {label:<18} {score:.3f}" for label, score in c.ranked[:SHOWN]]
+    if len(c.ranked) > SHOWN:
+        lines.append(f"  ... {len(c.ranked) - SHOWN} more labels")
+    return lines
+
+
+def classification_to_dict(c: Classification) -> dict[str, Any]:
+    return {
+        "backend": c.backend,
+        "label": c.label,
+        "confidence": c.confidence,
+        "threshold": c.threshold,
+        "abstained": c.abstained,
+        "reason": c.reason,
+        "task": c.task,
+        "top": [{"label": label, "score": score} for label, score in c.ranked],
+    }
