@@ -65,6 +65,12 @@ def _call_params(args: argparse.Namespace) -> dict[str, Any]:
     return params
 
 
+_TASK_HELP = (
+    "task name from the spec; omit it (or give 'auto') to let the spec's classifier choose "
+    "from the prompt"
+)
+
+
 def add_commands(sub: Any) -> None:
     p = sub.add_parser(
         "complete",
@@ -75,7 +81,7 @@ def add_commands(sub: Any) -> None:
             "Exit status: 0 answered, 1 every model failed or the stream was cut, 2 usage error."
         ),
     )
-    p.add_argument("--task", required=True, help="task name from the spec")
+    p.add_argument("--task", help=_TASK_HELP)
     add_config_option(p)
     add_sandbox_option(p)
     p.add_argument("--messages", metavar="FILE", help="JSON list of messages (OpenAI shape)")
@@ -99,7 +105,7 @@ def add_commands(sub: Any) -> None:
             "variable is planned as if set, and a note on stderr names it."
         ),
     )
-    p.add_argument("--task", required=True, help="task name from the spec")
+    p.add_argument("--task", help=_TASK_HELP)
     add_config_option(p)
     add_sandbox_option(p)
     p.add_argument("--messages", metavar="FILE", help="JSON list of messages (OpenAI shape)")
@@ -252,7 +258,7 @@ def cmd_explain(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> i
     except (RouterError, OSError, json.JSONDecodeError) as exc:
         return report_error(exc, stderr, config_path(args))
     if not plan.chain:  # the call would be refused: say so in the exit status too
-        stderr.write(f"router explain: no model of task '{args.task}' can take this request\n")
+        stderr.write(f"router explain: no model of task '{plan.task.name}' can take this request\n")
         return EXIT_FAILED
     return EXIT_OK
 

@@ -104,8 +104,9 @@ class ClassifierRunner:
             return float(timeout)
         return self._wait
 
-    def classify(self, messages: tuple[Message, ...], wait: float) -> Classification:
-        """The decision for a request's messages."""
+    def classify(self, messages: tuple[Message, ...], wait: float | None) -> Classification:
+        """The decision for a request's messages, waiting up to ``wait`` seconds for the
+        training (None: until it is done)."""
         model = self.wait(wait)
         if model is None:
             return abstain(self.spec, f"the classifier was still training after {wait:g}s")

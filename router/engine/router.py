@@ -29,8 +29,8 @@ from router.engine.compile import AdapterFactory, Runtime, compile_spec, make_ad
 from router.engine.hedge import attempt, hedged_attempt
 from router.engine.streams import AsyncStream, Stream
 from router.errors import ProviderError, RequestError
-from router.routing.call import Call, prepare_call
-from router.routing.classify import wants_classifier
+from router.routing.call import Call, call_messages, prepare_call
+from router.routing.classify import Classification, wants_classifier
 from router.routing.embed import embeddings_of, prepare_embed
 from router.routing.plan import Plan
 from router.routing.walk import Wait
@@ -241,6 +241,22 @@ class Router:
         if messages is None and prompt is None:
             prompt = ""
         return self._prepare(task, messages, prompt, params, stream, route=False).plan
+
+    def classify(
+        self,
+        messages: Iterable[Message | Mapping[str, Any]] | None = None,
+        *,
+        prompt: str | None = None,
+        timeout: float | None = None,
+    ) -> Classification:
+        """What the spec's classifier decides for these messages (or ``prompt``): every
+        label's score, the label or an abstention, and the task a call would go to. Waits for
+        the training (up to ``timeout`` seconds; None: until done). Calls nothing; raises
+        RequestError when the spec has no ``classifier`` section."""
+        runner = self._classifier
+        if runner is None:
+            raise RequestError("the spec has no `classifier:` section", argument="task")
+        return runner.classify(call_messages(messages, prompt), timeout)
 
     def deployments(self, model: str, *, session: str | None = None) -> list[dict[str, Any]]:
         """Where ``model`` is served, as ``router explain`` shows it: each deployment's

@@ -167,9 +167,10 @@ def _over(top: Params, base: Params) -> Params:
 _UNCHECKED = CheckedParams()  # no per-call arguments: the defaults (never mutated)
 
 
-def _messages(
+def call_messages(
     messages: Iterable[Message | Mapping[str, Any]] | None, prompt: str | None
 ) -> tuple[Message, ...]:
+    """A call's ``messages`` (or ``prompt``), coerced and checked."""
     if (messages is None) == (prompt is None):
         raise RequestError("pass exactly one of messages=[...] or prompt='...'")
     if prompt is not None:
@@ -260,7 +261,7 @@ def prepare_call(
             else "embed() needs a task: the classifier chooses tasks of chat models",
             argument="task",
         )
-    msgs = _messages(messages, prompt) if classified else ()
+    msgs = call_messages(messages, prompt) if classified else ()
     classification = classify(msgs) if classified and classify is not None else None
     if classification is not None:
         task = classification.task
@@ -268,7 +269,7 @@ def prepare_call(
         raise RequestError(
             f"task: expected a task name (a string), got {type(task).__name__}", argument="task"
         )
-    msgs = msgs or _messages(messages, prompt)
+    msgs = msgs or call_messages(messages, prompt)
     check_text(task, "task")  # a `default` task serves any name, which then reaches the logs
     checked = check_params(params) if params else _UNCHECKED
     features = request_features(
