@@ -10,8 +10,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from router.diagnostics import Diagnostic
-from router.routing.classifiers import missing_extra
+from router.diagnostics import Diagnostic, Severity
+from router.routing.classifiers import EXTRAS, missing_extra
 from router.spec.examples import Examples
 from router.spec.yamlload import Document
 from router.specmodel import MIN_EXAMPLES
@@ -87,7 +87,7 @@ def classifier_diagnostics(doc: Document, examples: Examples | None) -> list[Dia
             )
         )
     backend = section.get("backend", "tfidf")
-    extra = missing_extra(backend) if isinstance(backend, str) else None
+    extra = missing_extra(backend) if backend in EXTRAS else None  # the schema: the rest
     if extra is not None:
         found.append(
             doc.diagnostic(
@@ -103,9 +103,17 @@ def classifier_diagnostics(doc: Document, examples: Examples | None) -> list[Dia
     return found
 
 
-def _place(examples: Examples, label: str, i: int) -> dict[str, Any]:
-    file, line, path = examples.places[label, i]
-    return {"file": file, "line": line, "path": path}
+def _at(
+    place: tuple[str, int | None, str],
+    message: str,
+    code: str,
+    *,
+    severity: Severity = "error",
+    hint: str | None = None,
+) -> Diagnostic:
+    """A finding about one example, where it is written (the spec, or the examples file)."""
+    file, line, path = place
+    return Diagnostic(message, severity, code, path, file, line, hint=hint)
 
 
 _SPACE = re.compile(r"\s+")
@@ -116,12 +124,12 @@ def _example_findings(doc: Document, labels: list[str], examples: Examples) -> l
     listed = set(labels)
     for label in sorted(examples.texts.keys() - listed):
         found.append(
-            Diagnostic(
+            _at(
+                examples.places[label, 0],
                 f"an example is labelled '{label}', which is not one of the classifier's "
                 f"labels ({', '.join(labels)})",
-                code="classifier-unknown-label",
+                "classifier-unknown-label",
                 hint="add the label to classifier.labels, or fix the example's label",
-                **_place(examples, label, 0),
             )
         )
     if not examples.diagnostics:  # a file that could not be read fully is reported as such
@@ -144,13 +152,13 @@ def _example_findings(doc: Document, labels: list[str], examples: Examples) -> l
             other = first.setdefault(key, label)
             if other != label:
                 found.append(
-                    Diagnostic(
+                    _at(
+                        examples.places[label, i],
                         f"this example is under both '{other}' and '{label}': the classifier "
                         "cannot learn both",
+                        "classifier-ambiguous-example",
                         severity="warning",
-                        code="classifier-ambiguous-example",
                         hint="keep it under one label",
-                        **_place(examples, label, i),
                     )
                 )
     return found
