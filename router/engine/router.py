@@ -19,7 +19,6 @@ from collections.abc import (
     Iterable,
     Mapping,
 )
-from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
@@ -27,6 +26,7 @@ from router.aio.deadline import DeadlineReached, StreamDeadline, reset_current, 
 from router.engine.classifier import ClassifierRunner
 from router.engine.compile import AdapterFactory, Runtime, compile_spec, make_adapter
 from router.engine.hedge import attempt, hedged_attempt
+from router.engine.listing import ModelInfo, list_models
 from router.engine.streams import AsyncStream, Stream
 from router.errors import ProviderError, RequestError
 from router.routing.call import Call, call_messages, prepare_call
@@ -42,23 +42,6 @@ if TYPE_CHECKING:
     from router.sandbox import Sandbox
 
 __all__ = ["AsyncStream", "ModelInfo", "Router", "Stream"]
-
-
-@dataclass(frozen=True, slots=True)
-class ModelInfo:
-    """A configured model, as listed by :meth:`Router.models`."""
-
-    name: str
-    provider: str
-    id: str
-    capabilities: frozenset[str]
-    context_window: int | None
-    available: bool
-    reason: str | None = None
-    listed_by_provider: bool | None = None  # with remote=True: does the provider list the id?
-    #: With remote=True, when the provider's list could not be read: why (its key is unset,
-    #: the provider answered with an error...).
-    not_asked: str | None = None
 
 
 class Router:
@@ -438,36 +421,7 @@ class Router:
     def models(self, *, remote: bool = False) -> list[ModelInfo]:
         """The configured models; with ``remote=True`` also asks each available provider for
         its model list and notes whether each model's id is in it."""
-        listed: dict[str, set[str] | None] = {}
-        why_not: dict[str, str] = {}
-        if remote:
-            for name, lazy in self._rt.adapters.items():
-                unavailable = self._rt.unavailable[name]
-                if unavailable is not None:
-                    why_not[name] = f"not asked ({unavailable})"
-                    continue
-                try:
-                    listed[name] = set(lazy.get().list_models())
-                except ProviderError as exc:
-                    listed[name] = None
-                    why_not[name] = f"could not be read ({exc.message})"
-        out = []
-        for name, target in self._rt.targets.items():
-            ids = listed.get(target.provider)
-            out.append(
-                ModelInfo(
-                    name=name,
-                    provider=target.provider,
-                    id=target.model.id,
-                    capabilities=frozenset(target.model.capabilities),
-                    context_window=target.model.context_window,
-                    available=target.unavailable is None,
-                    reason=target.unavailable,
-                    listed_by_provider=(target.model.id in ids) if ids is not None else None,
-                    not_asked=why_not.get(target.provider),
-                )
-            )
-        return out
+        return list_models(self._rt, remote)
 
     def health(self) -> dict[str, Any]:
         """Every breaker, hold and limit, and the state backend: what ``router health``

@@ -77,7 +77,7 @@ def test_classify_prints_the_scores_and_the_task() -> None:
     assert code == 0, err
     assert (
         out.splitlines()[0]
-        == "classified: 'math' (0.949 ≥ threshold 0.4) → its task; backend tfidf"
+        == "classified: 'math' (0.950 ≥ threshold 0.4) → its task; backend tfidf"
     )
     assert len(out.splitlines()) == 5  # the top three labels and how many more
 

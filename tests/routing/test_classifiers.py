@@ -44,7 +44,13 @@ def _sklearn_probabilities(c: ClassifierSpec, texts: list[str]) -> Any:
     y = [i for i, label in enumerate(c.labels) for _ in c.examples[label]]
     vectorizers = tfidf_backend.vectorizers()
     features = hstack([v.fit_transform(examples) for v in vectorizers]).tocsr()
-    model = LogisticRegression(C=tfidf_backend.C, max_iter=2000, random_state=c.seed)
+    model = LogisticRegression(
+        C=tfidf_backend.C,
+        solver=tfidf_backend.SOLVER,
+        tol=tfidf_backend.TOL,
+        max_iter=2000,
+        random_state=c.seed,
+    )
     model.fit(features, y)
     return model.predict_proba(hstack([v.transform(texts) for v in vectorizers]).tocsr())
 
