@@ -73,26 +73,16 @@ def add_classify(sub: Any) -> None:
 
 def _read_labelled(path: Path, labels: Sequence[str]) -> list[tuple[str, str]]:
     """(text, label) per line; a ValueError naming the line for anything else."""
+    from router.spec.examples import labelled_lines
+
     rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{number}: not JSON ({exc.msg})") from None
-        text = item.get("text") if isinstance(item, dict) else None
-        label = item.get("label") if isinstance(item, dict) else None
-        if not isinstance(text, str) or not isinstance(label, str):
-            raise ValueError(f'{path}:{number}: expected {{"text": "...", "label": "..."}}')
-        if label not in labels:
+    for number, text, label in labelled_lines(path):
+        if label is None or label not in labels:
             raise ValueError(
                 f"{path}:{number}: label {label!r} is not one of the classifier's "
                 f"({', '.join(labels)})"
             )
         rows.append((text, label))
-    if not rows:
-        raise ValueError(f"{path}: no labelled lines")
     return rows
 
 

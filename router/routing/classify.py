@@ -69,8 +69,11 @@ class Classification:
 
 def wants_classifier(spec: Spec, task: str | None) -> bool:
     """Whether a call naming ``task`` asks to be classified: no task, or ``auto`` where the
-    spec has no task of that name (a task named ``auto`` is served as named)."""
-    return task is None or (task == AUTO_TASK and AUTO_TASK not in spec.tasks)
+    spec has a classifier and no task of that name (without a classifier, ``auto`` is a task
+    name like any other: a ``default`` task serves it)."""
+    if task is None:
+        return True
+    return task == AUTO_TASK and spec.classifier is not None and AUTO_TASK not in spec.tasks
 
 
 def _text(message: Message) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import random
 import re
@@ -15,6 +14,7 @@ from router.engine.sandboxed import DUMMY_KEY, sandboxed
 from router.errors import AllModelsFailed, ProviderError, RouterError, StreamInterrupted
 from router.sandbox import Sandbox
 from router.spec import load_spec
+from router.spec.examples import labelled_lines
 from router.specmodel import AUTO_TASK, Spec
 from router.state import make_backend
 from router.types import Attempt, Response
@@ -234,31 +234,17 @@ async def _simulate(
 
 def read_prompts(path: str | os.PathLike[str], spec: Spec) -> list[tuple[str, str, str | None]]:
     """(task, text, label) per line of a JSONL file of ``{"text": ..., "label": ...}``: the
-    task is ``auto`` (classified) when the spec has a classifier, else the label (a task).
-    ValueError naming the line for a line that cannot be used; OSError when unreadable."""
+    task is ``auto`` (classified) when the spec has a classifier (the label is then
+    optional), else the label, which must name a task. ValueError naming the line for a line
+    that cannot be used; OSError when unreadable."""
     found = []
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{os.fspath(path)}:{number}: not JSON ({exc.msg})") from None
-            text = item.get("text") if isinstance(item, dict) else None
-            label = item.get("label") if isinstance(item, dict) else None
-            if not isinstance(text, str) or not text or not isinstance(label, (str, type(None))):
-                raise ValueError(
-                    f'{os.fspath(path)}:{number}: expected {{"text": "...", "label": "..."}}'
-                )
-            if spec.classifier is None and label not in spec.tasks:
-                raise ValueError(
-                    f"{os.fspath(path)}:{number}: the spec has no classifier, so each line's "
-                    f"label must name a task ({', '.join(spec.tasks)}); got {label!r}"
-                )
-            found.append((AUTO_TASK if spec.classifier else str(label), text, label))
-    if not found:
-        raise ValueError(f"{os.fspath(path)}: no prompts")
+    for number, text, label in labelled_lines(path, label_required=False):
+        if spec.classifier is None and label not in spec.tasks:
+            raise ValueError(
+                f"{os.fspath(path)}:{number}: the spec has no classifier, so each line's "
+                f"label must name a task ({', '.join(spec.tasks)}); got {label!r}"
+            )
+        found.append((AUTO_TASK if spec.classifier else str(label), text, label))
     return found
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from router.diagnostics import Diagnostic
 from router.spec.yamlload import MAX_FILE_BYTES, Document, YamlError, load_yaml
 
-__all__ = ["Examples", "examples_path", "read_examples"]
+__all__ = ["Examples", "examples_path", "labelled_lines", "read_examples"]
 
 _CODE = "classifier-examples"
 
@@ -113,30 +113,62 @@ def _bad(found: Examples, line: int | None, path: str, message: str, hint: str) 
     )
 
 
+_JSONL_HINT = 'each line is one JSON object: {"text": "...", "label": "..."}'
+
+
+def _line(line: str, number: int, label_required: bool) -> tuple[str, str | None] | str:
+    """(text, label) of one JSONL line, or what is wrong with it."""
+    try:
+        item: Any = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return f"line {number} is not JSON: {exc.msg}"
+    if not isinstance(item, dict):
+        return f"line {number} is not a JSON object"
+    text, label = item.get("text"), item.get("label")
+    if label is None and not label_required:
+        return (text, None) if isinstance(text, str) and text else f"line {number} lacks a text"
+    if not isinstance(label, str) or not label or not isinstance(text, str) or not text:
+        return f"line {number} lacks a non-empty text and label"
+    return text, label
+
+
 def _jsonl(raw: bytes, found: Examples) -> None:
-    hint = 'each line is one JSON object: {"text": "...", "label": "..."}'
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        _bad(found, None, "", f"the examples file is not UTF-8 (byte {exc.start})", hint)
+        _bad(found, None, "", f"the examples file is not UTF-8 (byte {exc.start})", _JSONL_HINT)
         return
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         where = f"$[{number - 1}]"
-        try:
-            item: Any = json.loads(line)
-        except json.JSONDecodeError as exc:
-            _bad(found, number, where, f"line {number} is not JSON: {exc.msg}", hint)
+        parsed = _line(line, number, label_required=True)
+        if isinstance(parsed, str):
+            _bad(found, number, where, parsed, _JSONL_HINT)
             continue
-        if not isinstance(item, dict):
-            _bad(found, number, where, f"line {number} is not a JSON object", hint)
-            continue
-        label, example = item.get("label"), item.get("text")
-        if not isinstance(label, str) or not label or not isinstance(example, str) or not example:
-            _bad(found, number, where, f"line {number} lacks a non-empty text and label", hint)
-            continue
-        found.add(label, example, (found.file or "", number, where))
+        found.add(parsed[1] or "", parsed[0], (found.file or "", number, where))
+
+
+def labelled_lines(
+    path: str | os.PathLike[str], *, label_required: bool = True
+) -> list[tuple[int, str, str | None]]:
+    """(line number, text, label) per line of a JSONL file of ``{"text": ..., "label": ...}``
+    (``router classify eval``, ``router simulate --prompts``). A ValueError naming the file
+    and line for a line that cannot be read, or for a file without any; OSError when the
+    file cannot be read."""
+    where = os.fspath(path)
+    rows = []
+    with open(path, encoding="utf-8-sig") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            parsed = _line(line, number, label_required)
+            if isinstance(parsed, str):
+                raise ValueError(f"{where}:{number}: {parsed} ({_JSONL_HINT})")
+            rows.append((number, *parsed))
+    if not rows:
+        raise ValueError(f"{where}: no lines to read")
+    return rows
 
 
 def _yaml(raw: bytes, found: Examples) -> None:

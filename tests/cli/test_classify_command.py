@@ -169,3 +169,33 @@ def test_simulate_draws_prompts_from_a_labelled_file() -> None:
     assert report["classifier"]["agreed"] >= 30
     assert set(report["tasks"]) <= {"chat", "code", "math", "summarize", "write"}
     assert sum(t["requests"] for t in report["tasks"].values()) == 40
+
+
+def test_simulate_without_a_classifier_sends_each_prompt_to_its_labels_task(
+    tmp_path: Path,
+) -> None:
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text(
+        '{"text": "Summarize this note.", "label": "summarize"}\n'
+        '{"text": "Hello!", "label": "chat"}\n'
+    )
+    routes = str(ROOT / "configs" / "routes.yaml")
+    argv = ["--config", routes, "--prompts", str(prompts), "--requests", "12", "--format", "json"]
+
+    code, out, err = call("simulate", *argv)
+    report = json.loads(out)
+
+    assert code == 0, err
+    assert set(report["tasks"]) == {"summarize", "chat"}
+    assert "classifier" not in report
+
+
+def test_simulate_refuses_a_label_that_is_no_task_without_a_classifier(tmp_path: Path) -> None:
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text('{"text": "Hello!", "label": "poetry"}\n')
+    routes = str(ROOT / "configs" / "routes.yaml")
+
+    code, _, err = call("simulate", "--config", routes, "--prompts", str(prompts))
+
+    assert code == 2
+    assert f"{prompts}:1: the spec has no classifier" in err

@@ -266,3 +266,13 @@ def test_the_wait_is_the_call_timeout_else_the_fallback_task_total(
     assert router._classifier is not None
     assert router._classifier.deadline({"timeout": 0.25}) == 0.25
     assert router._classifier.deadline({}) == router.spec.tasks["chat"].timeouts.total
+
+
+def test_auto_without_a_classifier_is_a_task_name_the_default_task_serves(
+    make_router: MakeRouter, sb: Sandbox
+) -> None:
+    router = make_router(SPEC.split("rules:")[0] + "  default: {candidates: [cloud-chat]}\n")
+
+    response = router.complete("auto", CODE)
+
+    assert response.model == "cloud-chat"
