@@ -34,6 +34,11 @@ __all__ = [
 
 #: How many labels ``router explain`` lists.
 SHOWN = 3
+#: The most characters classified: a longer text is read as its first and last halves of
+#: this (a request's instruction is nearly always at one end), so a 1 MB prompt costs what a
+#: short one does (the tfidf backend runs on the event loop; the embeddings backend reads
+#: 256 tokens, about this many characters, anyway).
+MAX_CHARS = 1000
 
 
 class Classifier(Protocol):
@@ -84,13 +89,15 @@ def _text(message: Message) -> str:
 
 def text_to_classify(messages: Sequence[Message], mode: ClassifierInput) -> str:
     """The text the classifier reads: the last user message's (``last_user``), or every
-    message's text, one after another (``all``)."""
+    message's text, one after another (``all``); past :data:`MAX_CHARS`, its two ends."""
     if mode == "all":
-        return "\n".join(t for m in messages if (t := _text(m)))
-    for message in reversed(messages):
-        if message.role == "user":
-            return _text(message)
-    return ""
+        text = "\n".join(t for m in messages if (t := _text(m)))
+    else:
+        text = next((_text(m) for m in reversed(messages) if m.role == "user"), "")
+    if len(text) <= MAX_CHARS:
+        return text
+    half = MAX_CHARS // 2
+    return text[:half] + "\n" + text[-half:]
 
 
 def abstain(

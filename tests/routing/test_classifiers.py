@@ -16,7 +16,7 @@ import pytest
 from router.messages import coerce_messages
 from router.routing.classifiers import tfidf as tfidf_backend
 from router.routing.classifiers import train
-from router.routing.classify import decide, text_to_classify, wants_classifier
+from router.routing.classify import MAX_CHARS, decide, text_to_classify, wants_classifier
 from router.spec import load_spec
 from router.specmodel import ClassifierSpec, Spec
 
@@ -170,3 +170,16 @@ def test_auto_is_a_task_name_where_the_spec_has_a_task_called_auto(spec: Spec) -
     assert not wants_classifier(spec, "code")
     named = replace(spec, tasks={**spec.tasks, "auto": spec.tasks["chat"]})
     assert not wants_classifier(named, "auto")
+
+
+def test_a_long_text_is_read_as_its_two_ends(classifier: ClassifierSpec, spec: Spec) -> None:
+    article = "The council met on Tuesday to discuss bike lanes. " * 20_000  # ~1 MB
+    ask = "Summarize the article above in three bullet points."
+    messages = coerce_messages([{"role": "user", "content": article + ask}])
+
+    text = text_to_classify(messages, "last_user")
+    model = train(classifier)
+    decision = decide(classifier, spec.tasks, model.labels, model.scores(text))
+
+    assert len(text) == MAX_CHARS + 1 and text.endswith(ask)
+    assert decision.label == "summarize"
