@@ -102,6 +102,16 @@ class Router:
         self.spec = spec
         self._owns_state = True
         carried = None
+        # First, before anything is built: a missing extra is refused here (ConfigError).
+        self._classifier: ClassifierRunner | None = None
+        if spec.classifier is not None:
+            old = carry_from._classifier if carry_from is not None else None
+            try:
+                self._classifier = ClassifierRunner(spec, carry=old)
+            except BaseException:
+                if owned is not None:
+                    owned.stop()
+                raise
         if carry_from is not None:
             from router.engine.succession import carry_over
 
@@ -126,16 +136,6 @@ class Router:
             if owned is not None:
                 owned.stop()
             raise
-        self._classifier: ClassifierRunner | None = None
-        if spec.classifier is not None:
-            old = carry_from._classifier if carry_from is not None else None
-            try:
-                self._classifier = ClassifierRunner(spec, carry=old)
-            except BaseException:
-                self._rt.accounting.close()
-                if owned is not None:
-                    owned.stop()
-                raise
         if owned is not None:  # a Router dropped without close() still stops its sandbox
             self._stop_sandbox = weakref.finalize(self, owned.stop)
         self.state = self._rt.state
