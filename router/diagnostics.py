@@ -22,6 +22,7 @@ WARNING_CODES = frozenset(
         "priority-without-data",
         "rule-drops-fallbacks",
         "task-fallback-adds-nothing",
+        "timeout-total-ignored",
         "unreachable-model",
     }
 )

@@ -137,7 +137,11 @@ def test_routes_yaml_compiles_to_the_expected_spec() -> None:
         "huge-inputs",
         "images",
         "premium-tenant",
+        "code-in-chat",
     ]
+    code_in_chat = spec.rules[-1].when.text
+    assert code_in_chat is not None and code_in_chat.scope == "last_user"
+    assert [p.pattern for p in code_in_chat.regex] == [r"```|\bTraceback \(most recent call last\)"]
     private = spec.rules[0]
     assert (private.candidates, private.fallback) == (("llama-local",), ())
     assert spec.models["gpt-4o-mini"].pricing is not None

@@ -49,7 +49,7 @@ def _rule_request(spec: Spec, default_task: str) -> tuple[RuleSpec, str, dict[st
     request's task and parameters."""
     for rule in spec.rules:
         when = rule.when
-        if when.capabilities or when.min_input_tokens or when.max_input_tokens:
+        if when.capabilities or when.min_input_tokens or when.max_input_tokens or when.text:
             continue
         task = next(iter(sorted(when.tasks)), default_task) if when.tasks else default_task
         if task not in spec.tasks and "default" not in spec.tasks:

@@ -45,7 +45,8 @@ def add_operations(sub: Any) -> None:
         "report",
         help="cost, errors, latency and cache hits from the usage ledger",
         description=(
-            "Summarize the usage ledger: cost per provider, model and task (unpriced calls "
+            "Summarize the usage ledger: cost per provider, model, deployment (models served "
+            "by several) and task (unpriced calls "
             "counted apart, never as $0), error rates, p50/p95 latency, fallbacks, cache "
             "hit rate, and the provider's prompt cache (tokens read and written, USD saved). "
             "Reads the SQLite ledger named by --ledger, or by the spec's "

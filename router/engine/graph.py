@@ -101,6 +101,8 @@ class Graph:
             lines.append("rules (first match wins):")
             for rule in spec.rules:
                 lines.append(f"  {rule.index + 1}. {rule.name}: {'; '.join(rule.actions())}")
+                if rule.when.text is not None:
+                    lines.append(f"     when the text has {rule.when.text.describe()}")
                 left = _fallbacks_left(spec, rule)
                 if left:
                     lines.append(f"     {left}")

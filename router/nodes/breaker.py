@@ -7,6 +7,10 @@
  half-open ──probe fails──▶ open again, cooldown doubled (up to max_cooldown)
 ```
 
+Only the probe's outcome moves an open breaker: calls admitted before it opened that end
+while it is open (in flight when it tripped) are stale evidence, so they neither double the
+cooldown nor close it, and their ending never frees the probe's slot.
+
 Counting happens in each process; an opening is published to the state backend as a *hold*
 (``open:<model>``), so with Redis every process skips the model until the hold ends. Holds
 also carry a provider's ``Retry-After`` (``after:<model>``): a model that said "come back in
@@ -33,6 +37,8 @@ from router.state.base import StateBackend
 from router.types import Chunk, Request, Response
 
 COUNTED_KINDS = frozenset({"unavailable", "timeout", "model_error"})
+#: The ticket of the half-open probe; any other ticket is the epoch a call was admitted in.
+PROBE = -1
 
 
 class CircuitBreaker:
@@ -40,6 +46,7 @@ class CircuitBreaker:
 
     __slots__ = (
         "_cooldown",
+        "_epoch",
         "_failures",
         "_lock",
         "_opened_until",
@@ -63,6 +70,7 @@ class CircuitBreaker:
         self._opened_until: float | None = None
         self._cooldown = policy.cooldown
         self._probing = False
+        self._epoch = 0  # openings so far: a call admitted in an older epoch is stale
         self.opened_count = 0
 
     @property
@@ -78,22 +86,32 @@ class CircuitBreaker:
     def allow(self) -> float | None:
         """None when a call may go ahead; else the seconds until one may. In half-open, only
         the first caller gets through (the probe); the others wait for its outcome."""
+        return self.admit()[0]
+
+    def admit(self) -> tuple[float | None, int]:
+        """As :meth:`allow`, with the call's ticket to hand back to :meth:`record` or
+        :meth:`release`: :data:`PROBE` for the half-open probe, else the epoch it was admitted
+        in (so an outcome that arrives after the breaker opened is known to be stale)."""
         with self._lock:
             now = self.clock()
             if self._opened_until is None:
-                return None
+                return None, self._epoch
             if now < self._opened_until:
-                return self._opened_until - now
+                return self._opened_until - now, self._epoch
             if self._probing:
-                return self.policy.cooldown  # a probe is in flight; check back later
+                # a probe is in flight; check back later
+                return self.policy.cooldown, self._epoch
             self._probing = True
-            return None
+            return None, PROBE
 
-    def record(self, failed: bool) -> float | None:
+    def record(self, failed: bool, ticket: int | None = None) -> float | None:
         """Record a call's outcome; returns the time (clock) until which the breaker is now
-        open when this outcome opened it, else None."""
+        open when this outcome opened it, else None. With the call's ``ticket`` (from
+        :meth:`admit`), a call admitted before the breaker last opened changes nothing."""
         with self._lock:
             now = self.clock()
+            if ticket is not None and ticket not in (PROBE, self._epoch):
+                return None  # in flight when the breaker opened: stale evidence
             window = self.policy.window
             self._outcomes.append((now, failed))
             while self._outcomes and self._outcomes[0][0] <= now - window:
@@ -121,14 +139,18 @@ class CircuitBreaker:
                 return self._open(now)
             return None
 
-    def release(self) -> None:
+    def release(self, ticket: int | None = None) -> None:
         """The probe ended without a health signal (a rate limit, a bad request, the caller
-        stopped reading): let the next caller probe instead."""
+        stopped reading): let the next caller probe instead. With a ``ticket`` that is not
+        the probe's, nothing changes."""
+        if ticket is not None and ticket != PROBE:
+            return
         with self._lock:
             self._probing = False
 
     def _open(self, now: float) -> float:
         self.opened_count += 1
+        self._epoch += 1
         self._opened_until = now + self._cooldown
         return self._opened_until
 
@@ -214,98 +236,102 @@ class BreakerNode(Wrapper):
                 circuit_open=True,
             )
 
-    def _check(self) -> None:
-        now = self.wall()
-        after, opened = self.backend.held_until_many(self._hold_keys, now)
-        local = self.breaker.allow() if after is None and opened is None else None
+    def _admit(self, after: float | None, opened: float | None) -> int | None:
+        """The call's ticket, or a refusal (raised) while a hold or the breaker says wait."""
+        local, ticket = (None, None)
+        if after is None and opened is None:
+            local, ticket = self.breaker.admit()
         self._refusal(after, opened, local)
+        return ticket
 
-    async def _acheck(self) -> None:
-        now = self.wall()
-        after, opened = await self.backend.aheld_until_many(self._hold_keys, now)
-        local = self.breaker.allow() if after is None and opened is None else None
-        self._refusal(after, opened, local)
+    def _check(self) -> int | None:
+        after, opened = self.backend.held_until_many(self._hold_keys, self.wall())
+        return self._admit(after, opened)
+
+    async def _acheck(self) -> int | None:
+        after, opened = await self.backend.aheld_until_many(self._hold_keys, self.wall())
+        return self._admit(after, opened)
 
     # -- outcomes ---------------------------------------------------------------------------
 
-    def _holds(self, error: ProviderError | None) -> list[tuple[str, float]]:
+    def _holds(self, error: ProviderError | None, ticket: int | None) -> list[tuple[str, float]]:
         holds = []
         if error is not None and error.retry_after and error.status in (429, 503, 529):
             holds.append((f"after:{self.key}", self.wall() + error.retry_after))
             self._learn(error.retry_after)
         if error is not None and error.kind not in COUNTED_KINDS:
-            self.breaker.release()
+            self.breaker.release(ticket)
             return holds
-        until = self.breaker.record(failed=error is not None)
+        until = self.breaker.record(failed=error is not None, ticket=ticket)
         if until is not None:
             holds.append((f"open:{self.key}", self.wall() + (until - self.breaker.clock())))
             self._learn(until - self.breaker.clock())
         return holds
 
-    def _done(self, error: ProviderError | None) -> None:
-        for key, until in self._holds(error):
+    def _done(self, error: ProviderError | None, ticket: int | None) -> None:
+        for key, until in self._holds(error, ticket):
             self.backend.hold(key, until)
 
-    async def _adone(self, error: ProviderError | None) -> None:
-        for key, until in self._holds(error):
+    async def _adone(self, error: ProviderError | None, ticket: int | None) -> None:
+        for key, until in self._holds(error, ticket):
             await self.backend.ahold(key, until)
 
     # -- calls ------------------------------------------------------------------------------
 
     def complete(self, request: Request) -> Response:
-        self._check()
+        ticket = self._check()
         try:
             response = self.wrapped.complete(request)
         except ProviderError as error:
-            self._done(error)
+            self._done(error, ticket)
             raise
         except BaseException:  # the deadline or a cancellation: no verdict on the model
-            self.breaker.release()
+            self.breaker.release(ticket)
             raise
-        self._done(None)
+        self._done(None, ticket)
         return response
 
     async def acomplete(self, request: Request) -> Response:
-        await self._acheck()
+        ticket = await self._acheck()
         try:
             response = await self.wrapped.acomplete(request)
         except ProviderError as error:
-            await self._adone(error)
+            await self._adone(error, ticket)
             raise
         except BaseException:  # the deadline or a cancellation: no verdict on the model
-            self.breaker.release()
+            self.breaker.release(ticket)
             raise
-        await self._adone(None)
+        await self._adone(None, ticket)
         return response
 
     def stream(self, request: Request) -> Iterator[Chunk]:
-        self._check()
+        ticket = self._check()
         recorded = False
         try:
             yield from self.wrapped.stream(request)
             recorded = True
-            self._done(None)
+            self._done(None, ticket)
         except ProviderError as error:
             recorded = True
-            self._done(error)
+            self._done(error, ticket)
             raise
         finally:
             if not recorded:  # the caller stopped reading: no verdict on the model's health
-                self.breaker.release()
+                self.breaker.release(ticket)
 
     async def astream(self, request: Request) -> AsyncGenerator[Chunk, None]:
-        await self._acheck()
+        ticket = await self._acheck()
         recorded = False
         try:
             async with contextlib.aclosing(self.wrapped.astream(request)) as chunks:
                 async for chunk in chunks:
                     yield chunk
             recorded = True
-            await self._adone(None)
+            await self._adone(None, ticket)
         except ProviderError as error:
             recorded = True
-            await self._adone(error)
+            await self._adone(error, ticket)
             raise
         finally:
             if not recorded:
-                self.breaker.release()
+                self.breaker.release(ticket)

@@ -18,8 +18,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from router.routing.content import RequestText
 from router.specmodel import AUTO_TASK, ClassifierInput, ClassifierSpec, Spec
-from router.types import Message, TextPart
+from router.types import Message
 
 __all__ = [
     "Classification",
@@ -81,23 +82,11 @@ def wants_classifier(spec: Spec, task: str | None) -> bool:
     return task == AUTO_TASK and spec.classifier is not None and AUTO_TASK not in spec.tasks
 
 
-def _text(message: Message) -> str:
-    if isinstance(message.content, str):
-        return message.content
-    return "\n".join(p.text for p in message.content if isinstance(p, TextPart))
-
-
 def text_to_classify(messages: Sequence[Message], mode: ClassifierInput) -> str:
     """The text the classifier reads: the last user message's (``last_user``), or every
-    message's text, one after another (``all``); past :data:`MAX_CHARS`, its two ends."""
-    if mode == "all":
-        text = "\n".join(t for m in messages if (t := _text(m)))
-    else:
-        text = next((_text(m) for m in reversed(messages) if m.role == "user"), "")
-    if len(text) <= MAX_CHARS:
-        return text
-    half = MAX_CHARS // 2
-    return text[:half] + "\n" + text[-half:]
+    message's text, one after another (``all``); past :data:`MAX_CHARS`, its two ends (read
+    as content rules read a scope: :class:`~router.routing.content.RequestText`)."""
+    return "\n".join(RequestText(messages).scanned(mode, MAX_CHARS).pieces)
 
 
 def abstain(

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from router.routing.classify import classification_to_dict, format_classification
+from router.routing.content import TextMatch
 from router.routing.plan import Candidate, Plan, cheapest_only
 from router.specmodel import Spec
 
@@ -26,6 +27,33 @@ def _row(i: int | None, c: Candidate) -> str:
         f"  {head:<3} {c.model:<18} {c.role:<26} est. {_money(c.estimated_cost):>10}  "
         f"p50 {_seconds(c.latency):>5}  quality {quality:>2}{score}"
     )
+
+
+def _text_lines(found: TextMatch) -> list[str]:
+    """What a content rule found: each keyword or pattern, with a short redacted excerpt."""
+    lines = []
+    for i, hit in enumerate(found.hits):
+        head = "text:" if i == 0 else ""
+        excerpt = hit.excerpt
+        shown = f': "{excerpt}"' if excerpt else ""
+        lines.append(f"{head:<10} {hit.kind} '{hit.term}' in {found.where}{shown}")
+    if found.read < found.total:
+        lines.append(
+            f"{'':<10} read {found.read:,} of its {found.total:,} characters "
+            f"(the first and last {found.read // 2:,})"
+        )
+    return lines
+
+
+def text_match_to_dict(found: TextMatch | None) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    return {
+        "in": found.scope,
+        "chars": found.total,
+        "read": found.read,
+        "hits": [{"kind": h.kind, "term": h.term, "excerpt": h.excerpt} for h in found.hits],
+    }
 
 
 def _share(d: Mapping[str, Any]) -> str:
@@ -83,6 +111,8 @@ def format_plan(
         lines.append("rule:      none matched")
     else:
         lines.append(f"rule:      '{plan.rule.name}' matched → {'; '.join(plan.rule.actions())}")
+    if plan.text_match is not None:
+        lines += _text_lines(plan.text_match)
     if plan.confined is not None:
         lines.append(
             f"confined:  {', '.join(sorted(plan.confined)) or '(no model)'} "
@@ -146,6 +176,7 @@ def plan_to_dict(
         "requested_task": plan.requested_task,
         "task": plan.task.name,
         "rule": plan.rule.name if plan.rule else None,
+        "text_match": text_match_to_dict(plan.text_match),
         "confined": sorted(plan.confined) if plan.confined is not None else None,
         "priority": str(plan.priority),
         "input_tokens": plan.features.input_tokens,

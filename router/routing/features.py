@@ -1,6 +1,6 @@
 """What routing knows about a request before choosing a model: its features (task, size in
-tokens, output budget, capabilities it needs, tags, metadata), from the call's messages and
-arguments, with a tokenizer-free estimate of its size."""
+tokens, output budget, capabilities it needs, tags, metadata, its text for content rules), from
+the call's messages and arguments, with a tokenizer-free estimate of its size."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from router.routing.classify import Classification
+from router.routing.content import RequestText
 from router.types import ImagePart, Message
 
 __all__ = [
@@ -54,6 +55,8 @@ class Features:
     tags: frozenset[str] = frozenset()
     #: What the classifier decided, for a call that asked to be classified (else None).
     classification: Classification | None = None
+    #: The messages' text, for content rules (read within their bound, when a rule asks).
+    text: RequestText | None = field(default=None, repr=False, compare=False)
 
 
 def request_features(
@@ -88,4 +91,5 @@ def request_features(
         metadata=dict(metadata or {}),
         tags=frozenset(tags),
         classification=classification,
+        text=RequestText(messages),
     )

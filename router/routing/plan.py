@@ -4,7 +4,7 @@
 engine walks the plan it returns; ``router explain`` prints the same plan instead of calling.
 
 ```
-request features ─▶ first matching rule ─▶ effective task
+request features ─▶ first matching rule (its text read last, within its bound) ─▶ effective task
                  ─▶ candidates (rule may choose/exclude) ─▶ constraints filter
                  ─▶ order by priority (cost, latency, quality or weights; ties keep spec order)
                  ─▶ + fallback chain (the rule's, else the task's; {task: X} expanded under the
@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from router.errors import RequestError
+from router.routing.content import TextMatch, match_text
 from router.routing.features import DEFAULT_EXPECTED_OUTPUT, Features
 from router.specmodel import (
     Constraints,
@@ -69,13 +70,30 @@ class Plan:
     truncated: int = 0  # models left out by max_attempts
     #: The models the matched rule confines the request to (None: the rule does not confine).
     confined: frozenset[str] | None = None
+    #: What the matched rule's ``when.text`` found in the request (None: it has none).
+    text_match: TextMatch | None = None
 
     @property
     def models(self) -> tuple[str, ...]:
         return tuple(c.model for c in self.chain)
 
 
+def _first_rule(spec: Spec, f: Features) -> tuple[RuleSpec | None, TextMatch | None]:
+    """The first rule whose ``when`` holds, and what its text condition found. The text is
+    read last, and only for rules whose other conditions hold."""
+    for rule in spec.rules:
+        if not _rule_matches(rule, f):
+            continue
+        if rule.when.text is None:
+            return rule, None
+        found = match_text(rule.when.text, f.text)
+        if found is not None:
+            return rule, found
+    return None, None
+
+
 def _rule_matches(rule: RuleSpec, f: Features) -> bool:
+    """Whether the conditions of ``rule`` other than its text hold."""
     w = rule.when
     if w.tasks is not None and f.task not in w.tasks:
         return False
@@ -305,7 +323,7 @@ def make_plan(
             f"unknown task {features.task!r}; known tasks: {known} "
             "(add a task named 'default' to serve any name)"
         )
-    rule = next((r for r in spec.rules if _rule_matches(r, features)), None)
+    rule, text_match = _first_rule(spec, features)
     priority = task.priority
     names = list(task.candidates)
     exclude: frozenset[str] = frozenset()
@@ -375,4 +393,5 @@ def make_plan(
         skipped=tuple(skipped),
         truncated=truncated,
         confined=confined,
+        text_match=text_match,
     )

@@ -47,13 +47,16 @@ class Outcome:
 
     @property
     def retries(self) -> int:
-        seen: set[str] = set()
+        """Attempts sent again to a deployment already tried (a model's other deployment is a
+        failover, not a retry)."""
+        seen: set[tuple[str, str | None]] = set()
         retries = 0
-        for model, outcome, _ in self.attempts:
+        places = self.deployments or (None,) * len(self.attempts)
+        for (model, outcome, _), deployment in zip(self.attempts, places, strict=False):
             if outcome == "skipped":
                 continue
-            retries += model in seen
-            seen.add(model)
+            retries += (model, deployment) in seen
+            seen.add((model, deployment))
         return retries
 
     @property

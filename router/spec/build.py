@@ -11,8 +11,6 @@ is one function and one line of the table.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from types import MappingProxyType
@@ -20,16 +18,19 @@ from typing import Any
 
 from router.diagnostics import Diagnostic
 from router.providers import presets
+from router.spec.build_classifier import classifier
+from router.spec.regexcheck import examine
 from router.specmodel import (
+    DEFAULT_MAX_CHARS,
     Budget,
     CachePolicy,
-    ClassifierSpec,
     Constraints,
     Defaults,
     DeploymentSpec,
     EnvRef,
     FallbackEntry,
     HedgePolicy,
+    Keyword,
     LatencyPrior,
     Limits,
     ModelSpec,
@@ -43,6 +44,7 @@ from router.specmodel import (
     Spec,
     StateSpec,
     TaskSpec,
+    TextCondition,
     Timeouts,
     frozen_map,
 )
@@ -302,10 +304,30 @@ def _when(w: Mapping[str, Any]) -> RuleWhen:
             }
         ),
         tags=frozenset(w.get("tags", ())),
-        labels=frozenset([w["label"]] if isinstance(w["label"], str) else w["label"])
-        if "label" in w
-        else None,
+        labels=frozenset(_listed(w["label"])) if "label" in w else None,
         min_confidence=w.get("min_confidence"),
+        text=_text(w["text"]) if "text" in w else None,
+    )
+
+
+def _listed(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value or ())
+
+
+def _text(t: Mapping[str, Any]) -> TextCondition:
+    """A checked ``when.text``: keywords cut into words, patterns compiled (each passed
+    :func:`examine`, whose cache makes this the second and free look)."""
+    patterns = []
+    for source in _listed(t.get("regex")):
+        compiled = examine(source).pattern
+        assert compiled is not None, "a refused pattern reached the builder"
+        patterns.append(compiled)
+    return TextCondition(
+        any=tuple(Keyword.of(k) for k in _listed(t.get("any"))),
+        all=tuple(Keyword.of(k) for k in _listed(t.get("all"))),
+        regex=tuple(patterns),
+        scope=t.get("in", "last_user"),
+        max_chars=t.get("max_chars", DEFAULT_MAX_CHARS),
     )
 
 
@@ -337,28 +359,6 @@ def telemetry(value: Any, defaults: Defaults) -> Mapping[str, Any]:
 
 def state(value: Any, defaults: Defaults) -> StateSpec:
     return StateSpec(**value) if value else StateSpec()
-
-
-def classifier(value: Any, defaults: Defaults) -> ClassifierSpec | None:
-    """The section with its examples already read (:mod:`router.spec.examples`: ``examples``
-    is then a mapping of label to texts, and ``examples_file`` where they came from)."""
-    if not value:
-        return None
-    labels = tuple(value["labels"])
-    examples = {label: tuple(value["examples"].get(label, ())) for label in labels}
-    backend, seed = value.get("backend", "tfidf"), value.get("seed", 0)
-    learned = json.dumps([labels, [examples[k] for k in labels], backend, seed])
-    return ClassifierSpec(
-        labels=labels,
-        fallback=value["fallback"],
-        examples=MappingProxyType(examples),
-        backend=backend,
-        threshold=float(value.get("threshold", 0.5)),
-        seed=seed,
-        input=value.get("input", "last_user"),
-        examples_file=value.get("examples_file"),
-        fingerprint=hashlib.sha256(learned.encode()).hexdigest()[:16],
-    )
 
 
 #: Builds one field of :class:`Spec` from the value of its top-level key and the defaults.

@@ -16,6 +16,7 @@ from typing import Any
 
 from router.diagnostics import Diagnostic
 from router.spec.build import deployment_entries
+from router.spec.checks_content import check_content
 from router.spec.checks_deployments import check_deployments
 from router.spec.checks_embeddings import check_embeddings
 from router.spec.checks_fallbacks import (
@@ -330,6 +331,7 @@ CHECKS: tuple[Callable[[Context], Iterator[Diagnostic]], ...] = (
     check_header_names,
     check_hedges,
     check_embeddings,
+    check_content,
 )
 
 

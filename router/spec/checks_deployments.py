@@ -6,7 +6,9 @@ forms ``api_key_envs`` and ``base_urls``).
 - no two deployments with the same name, nor two that reach the same endpoint with the same
   key and id (give one a higher weight instead);
 - weights: at least one above 0;
-- each deployment's own key variable and base URL pass the checks a provider's do.
+- each deployment's own key variable and base URL pass the checks a provider's do;
+- ``timeouts.total`` on a provider or a deployment is a warning: the deadline belongs to the
+  whole request (a task or ``defaults``), so there it would have no effect.
 """
 
 from __future__ import annotations
@@ -42,8 +44,30 @@ def _provider_hint(name: str, providers: dict[str, Any]) -> str:
     return "no providers are defined"
 
 
+_TOTAL_HINT = (
+    "a request's deadline spans every model and deployment it tries: set `timeouts.total` on "
+    "the task or in `defaults`; here set `request` (one attempt) or `connect`"
+)
+
+
+def _total_ignored(ctx: Context, path: PathT, timeouts: Any, what: str) -> Iterator[Diagnostic]:
+    if isinstance(timeouts, dict) and "total" in timeouts:
+        yield ctx.doc.diagnostic(
+            (*path, "total"),
+            f"timeouts.total on {what} has no effect",
+            "timeout-total-ignored",
+            severity="warning",
+            hint=_TOTAL_HINT,
+            key=True,
+        )
+
+
 def check_deployments(ctx: Context) -> Iterator[Diagnostic]:
     providers = ctx.section("providers")
+    for pname, provider in ctx.entries("providers"):
+        yield from _total_ignored(
+            ctx, ("providers", pname, "timeouts"), provider.get("timeouts"), f"provider '{pname}'"
+        )
     for name, model in ctx.entries("models"):
         forms = [f for f in _FORMS if f in model]
         if len(forms) > 1:
@@ -117,6 +141,13 @@ def _check_model(
                 )
             else:
                 seen_places[place] = i
+        if form == "deployments":
+            yield from _total_ignored(
+                ctx,
+                _entry_path(name, form, i, "timeouts"),
+                entry.get("timeouts"),
+                f"deployment '{dname}' of model '{name}'",
+            )
         reached = providers.get(provider) if isinstance(provider, str) else None
         yield from _check_environment(ctx, name, form, i, dname, entry, reached)
     weights = [e.get("weight", 1) for e in entries]

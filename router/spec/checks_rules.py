@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from router.diagnostics import Diagnostic
+from router.spec.checks_content import text_implies
 from router.spec.schema import where
 from router.spec.yamlload import Document
 from router.specmodel import RuleSpec, RuleWhen, Spec
@@ -86,7 +87,7 @@ def _implies(later: dict[str, Any], earlier: dict[str, Any]) -> bool:
     for key, allowed in e_meta.items():
         if key not in l_meta or not (_as_set(l_meta[key]) or set()) <= (_as_set(allowed) or set()):
             return False
-    return True
+    return text_implies(later.get("text"), earlier.get("text"))
 
 
 def check_rules(ctx: Context) -> Iterator[Diagnostic]:
@@ -167,13 +168,16 @@ def string_items(value: Any) -> list[tuple[int, str]]:
 
 def _plans(spec: Spec, rule: RuleSpec) -> list[Plan]:
     """For each task the rule can match, the plan of the smallest request it matches: the
-    capabilities, tags and metadata its ``when`` asks for, ``min_input_tokens`` of input and
-    one token of output, every model available. What this plan lacks, every request lacks."""
+    capabilities, tags and metadata its ``when`` asks for (and any text it asks for),
+    ``min_input_tokens`` of input and one token of output, every model available. What this
+    plan lacks, every request lacks."""
     from router.routing.features import Features
     from router.routing.plan import make_plan
 
-    alone = replace(spec, rules=(rule,))
     w = rule.when
+    # A text condition narrows which requests match, never what they are: the smallest
+    # request stands for those whose text meets it.
+    alone = replace(spec, rules=(replace(rule, when=replace(w, text=None)),))
     names = sorted(w.tasks) if w.tasks is not None else list(spec.tasks)
     if rule.route_to is not None:
         names = names[:1]  # every request goes to the same task

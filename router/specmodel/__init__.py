@@ -16,6 +16,11 @@ from router.specmodel.classifier import (
     ClassifierInput,
     ClassifierSpec,
 )
+from router.specmodel.content import (
+    DEFAULT_MAX_CHARS,
+    Keyword,
+    TextCondition,
+)
 from router.specmodel.models import (
     DeploymentSpec,
     EnvRef,
@@ -61,6 +66,7 @@ from router.specmodel.tasks import (
 __all__ = [
     "AUTO_TASK",
     "DEFAULT_FALLBACK_ON",
+    "DEFAULT_MAX_CHARS",
     "DEFAULT_SYSTEM_PROMPT",
     "MIN_EXAMPLES",
     "SUPPORTED_VERSIONS",
@@ -78,6 +84,7 @@ __all__ = [
     "EnvRef",
     "FallbackEntry",
     "HedgePolicy",
+    "Keyword",
     "LatencyPrior",
     "Limits",
     "ModelSpec",
@@ -95,6 +102,7 @@ __all__ = [
     "Spec",
     "StateSpec",
     "TaskSpec",
+    "TextCondition",
     "Timeouts",
     "frozen_map",
 ]

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from router.specmodel.content import TextCondition
 from router.specmodel.policies import (
     _EMPTY,
     DEFAULT_FALLBACK_ON,
@@ -95,6 +96,8 @@ class RuleWhen:
     labels: frozenset[str] | None = None
     #: The classifier's confidence in its label is at least this (0..1).
     min_confidence: float | None = None
+    #: What the request's text must say (keywords, regular expressions), when given.
+    text: TextCondition | None = None
 
 
 @dataclass(frozen=True, slots=True)

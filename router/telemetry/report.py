@@ -77,6 +77,27 @@ class ModelRow:
 
 
 @dataclass(frozen=True, slots=True)
+class DeploymentRow:
+    """Usage, errors and latency of one deployment of a model with several (its name, never
+    its key)."""
+
+    model: str
+    name: str
+    provider: str
+    sent: int
+    ok: int
+    errors: int
+    skipped: int
+    error_rate: float | None
+    p50_s: float | None
+    p95_s: float | None
+    input_tokens: int
+    output_tokens: int
+    cost: float
+    unpriced: int
+
+
+@dataclass(frozen=True, slots=True)
 class TaskRow:
     """Requests and cost of one task."""
 
@@ -120,6 +141,8 @@ class UsageReport:
     cache_write_tokens: int = 0
     cache_savings: float = 0.0
     reasoning_tokens: int = 0
+    #: Models served by several deployments: one row per deployment tried.
+    deployments: tuple[DeploymentRow, ...] = ()
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -196,6 +219,8 @@ def summarize(ledger: Ledger | Iterable[RequestRecord], since: float | None = No
     providers: dict[str, _Tally] = {}
     models: dict[str, _Tally] = {}
     model_provider: dict[str, str] = {}
+    deployments: dict[tuple[str, str], _Tally] = {}
+    deployment_provider: dict[tuple[str, str], str] = {}
     tasks: dict[str, tuple[_Tally, dict[str, int]]] = {}
     outcomes = {"ok": 0, "failed": 0, "interrupted": 0}
     requests = cache_hits = fallbacks = unpriced_requests = 0
@@ -220,6 +245,9 @@ def summarize(ledger: Ledger | Iterable[RequestRecord], since: float | None = No
             providers.setdefault(a.provider, _Tally()).add(a)
             models.setdefault(a.model, _Tally()).add(a)
             model_provider.setdefault(a.model, a.provider)
+            if a.deployment is not None:
+                deployments.setdefault((a.model, a.deployment), _Tally()).add(a)
+                deployment_provider.setdefault((a.model, a.deployment), a.provider)
     return UsageReport(
         since=since,
         requests=requests,
@@ -284,6 +312,25 @@ def summarize(ledger: Ledger | Iterable[RequestRecord], since: float | None = No
         cache_write_tokens=total.written,
         cache_savings=total.savings,
         reasoning_tokens=total.reasoning,
+        deployments=tuple(
+            DeploymentRow(
+                model=model,
+                name=name,
+                provider=deployment_provider[model, name],
+                sent=t.sent,
+                ok=t.ok,
+                errors=t.errors,
+                skipped=t.skipped,
+                error_rate=_rate(t.errors, t.sent),
+                p50_s=percentile(t.latencies, 0.5),
+                p95_s=percentile(t.latencies, 0.95),
+                input_tokens=t.input,
+                output_tokens=t.output,
+                cost=t.cost,
+                unpriced=t.unpriced,
+            )
+            for (model, name), t in sorted(deployments.items())
+        ),
     )
 
 

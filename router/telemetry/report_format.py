@@ -54,6 +54,7 @@ def to_json(report: UsageReport) -> dict[str, Any]:
         "reasoning_tokens": report.reasoning_tokens,
         "providers": [asdict(row) for row in report.providers],
         "models": [asdict(row) for row in report.models],
+        "deployments": [asdict(row) for row in report.deployments],
         "tasks": [asdict(row) for row in report.tasks],
     }
 
@@ -94,6 +95,18 @@ _PROVIDER_COLUMNS: tuple[Column, ...] = (
 )
 _MODEL_COLUMNS: tuple[Column, ...] = (
     ("model", lambda r: r.name),
+    ("provider", lambda r: r.provider),
+    ("sent", lambda r: str(r.sent)),
+    ("errors", lambda r: str(r.errors)),
+    ("error rate", lambda r: _pct(r.error_rate)),
+    ("skipped", lambda r: str(r.skipped)),
+    ("p50", lambda r: _ms(r.p50_s)),
+    ("p95", lambda r: _ms(r.p95_s)),
+    *_USAGE,
+)
+_DEPLOYMENT_COLUMNS: tuple[Column, ...] = (
+    ("model", lambda r: r.model),
+    ("deployment", lambda r: r.name),
     ("provider", lambda r: r.provider),
     ("sent", lambda r: str(r.sent)),
     ("errors", lambda r: str(r.errors)),
@@ -145,7 +158,8 @@ def _prompt_cache(report: UsageReport) -> list[str]:
 
 
 def format_table(report: UsageReport) -> str:
-    """The report as text: a summary, then tables per provider, model and task."""
+    """The report as text: a summary, then tables per provider, model, deployment (models
+    served by several) and task."""
     if not report.requests:
         since = f" since {_iso(report.since)}" if report.since is not None else ""
         return f"No requests recorded{since}.\n"
@@ -168,6 +182,7 @@ def format_table(report: UsageReport) -> str:
         "",
         *_table(_MODEL_COLUMNS, report.models),
         "",
+        *([*_table(_DEPLOYMENT_COLUMNS, report.deployments), ""] if report.deployments else []),
         *_table(_TASK_COLUMNS, report.tasks),
     ]
     return "\n".join(lines) + "\n"

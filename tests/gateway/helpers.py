@@ -105,6 +105,9 @@ rules:
   - name: gold
     when: {{task: chat, metadata: {{tier: gold}}}}
     candidates: [claude]
+  - name: confidential
+    when: {{task: chat, text: {{any: [confidential]}}}}
+    candidates: [claude]
 """
 
 

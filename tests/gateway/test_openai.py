@@ -71,6 +71,19 @@ def test_a_failing_model_falls_back_and_the_headers_show_the_route(
     assert raw.parse().choices[0].message.content == "Summary: The sky is blue today."
 
 
+def test_a_content_rule_applies_to_the_gateways_calls_and_confines_them(
+    client: Any, sb: Sandbox
+) -> None:
+    secret = [{"role": "user", "content": "This memo is CONFIDENTIAL. Summarize it."}]
+    raw = client.chat.completions.with_raw_response.create(model="chat", messages=secret)
+    assert raw.headers["x-router-model"] == "claude"
+    sb.script("500", times=1, model="sandbox-claude")
+    with pytest.raises(openai.APIStatusError):
+        client.chat.completions.create(model="chat", messages=secret)
+    # The failure did not move on to the task's gpt: the rule's candidates confine it.
+    assert [r.model for r in sb.requests] == ["sandbox-claude", "sandbox-claude"]
+
+
 def test_a_stream_ends_with_usage_and_done(client: Any) -> None:
     chunks = list(
         client.chat.completions.create(

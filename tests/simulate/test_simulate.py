@@ -22,6 +22,7 @@ from router.simulate import (
 )
 from router.simulate.clock import SimClock
 from router.simulate.faults import FaultBook
+from router.simulate.report import Outcome
 from router.simulate.runner import DUMMY_KEY, sandboxed
 from router.spec import load_spec
 
@@ -301,3 +302,11 @@ def test_clock_jumps_only_when_every_worker_waits() -> None:
         return seen
 
     assert asyncio.run(main()) == [("a", 5), ("io", 7), ("io", 8), ("a", 10), ("a", 40)]
+
+
+def test_a_models_other_deployment_is_a_failover_not_a_retry() -> None:
+    attempts = (("m", "error", "unavailable"), ("m", "ok", ""))
+    failover = Outcome(0, "t", False, "m", "m", attempts, 1.0, deployments=("east", "west"))
+    retry = Outcome(0, "t", False, "m", "m", attempts, 1.0, deployments=("east", "east"))
+    single = Outcome(0, "t", False, "m", "m", attempts, 1.0)  # a model with one deployment
+    assert (failover.retries, retry.retries, single.retries) == (0, 1, 1)

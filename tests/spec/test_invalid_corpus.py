@@ -103,6 +103,13 @@ ERROR_CODES = {
     "classifier-label-unused",
     "classifier-few-examples",
     "unknown-label",
+    # content rules (router/spec/checks_content.py, router/spec/regexcheck.py)
+    "empty-keyword",
+    "duplicate-keyword",
+    "regex-invalid",
+    "regex-unsupported",
+    "regex-backtracks",
+    "regex-matches-empty",
     # a note that require_env (router validate --require-env) turns into an error
     "env-unset",
 }
@@ -117,6 +124,7 @@ WARNING_CODES = {
     "rule-drops-fallbacks",
     "task-fallback-adds-nothing",
     "classifier-ambiguous-example",
+    "timeout-total-ignored",
 }
 # Notes (errors only with require_env=True).
 NOTE_CODES = {"env-unset"}

@@ -205,6 +205,46 @@ CASES = [
         "fallback {task: general} of task 'extract' adds no model to its chain (plain: lacks json)",
     ),
     Case(
+        "timeout-total-on-provider",
+        """
+        version: 1
+        providers:
+          openai:
+            type: openai
+            api_key_env: OPENAI_API_KEY
+            timeouts: {request: 30, total: 60}
+        models:
+          mini: {provider: openai, id: gpt-4o-mini}
+        tasks:
+          chat: {candidates: [mini]}
+        """,
+        "timeout-total-ignored",
+        6,
+        "$.providers.openai.timeouts.total",
+        "timeouts.total on provider 'openai' has no effect",
+    ),
+    Case(
+        "timeout-total-on-deployment",
+        """
+        version: 1
+        providers:
+          openai: {type: openai, api_key_env: OPENAI_API_KEY}
+        models:
+          mini:
+            provider: openai
+            id: gpt-4o-mini
+            deployments:
+              - {name: east, timeouts: {total: 60}}
+              - {name: west, id: gpt-4o-mini-2024-07-18}
+        tasks:
+          chat: {candidates: [mini]}
+        """,
+        "timeout-total-ignored",
+        9,
+        "$.models.mini.deployments[0].timeouts.total",
+        "timeouts.total on deployment 'east' of model 'mini' has no effect",
+    ),
+    Case(
         "classifier-ambiguous-example",
         """
         version: 1

@@ -195,8 +195,9 @@ def test_json_shape() -> None:
     assert json.loads(json.dumps(data)) == data
     assert set(data) == {
         "since", "first", "last", "requests", "attempts", "cost_usd", "providers", "models",
-        "tasks", "prompt_cache", "reasoning_tokens",
+        "tasks", "prompt_cache", "reasoning_tokens", "deployments",
     }  # fmt: skip
+    assert data["deployments"] == []  # no model here has several deployments
     assert data["since"] == "2027-01-15T08:00:00+00:00"
     assert data["cost_usd"] == 0.375
     assert data["requests"] == {
@@ -239,3 +240,42 @@ def test_small_costs_are_shown_with_enough_digits() -> None:
     assert usd(0.0000145) == "$0.000015"  # 145 tokens of a cheap model: not $0.0000
     assert usd(0.00009) == "$0.000090"
     assert usd(0.0) == "$0.0000"
+
+
+def _pooled() -> MemoryLedger:
+    """Model "pool" served by two keys: east fails once then answers, west answers twice."""
+    ledger = MemoryLedger()
+    ledger.add(
+        request(
+            attempt(model="pool", deployment="east", outcome="error", latency_s=0.3),
+            attempt(model="pool", deployment="west", cost=0.5, latency_s=2.0),
+        )
+    )
+    ledger.add(request(attempt(model="pool", deployment="west", cost=0.25, ts=T0 + 5)))
+    ledger.add(request(attempt(model="pool", deployment="east", latency_s=0.5, ts=T0 + 9)))
+    ledger.add(request(attempt(model="small", ts=T0 + 12)))  # one deployment: no row
+    return ledger
+
+
+def test_deployments_get_their_own_rows() -> None:
+    report = summarize(_pooled())
+    rows = {(d.model, d.name): d for d in report.deployments}
+    assert set(rows) == {("pool", "east"), ("pool", "west")}
+    east, west = rows["pool", "east"], rows["pool", "west"]
+    assert (east.sent, east.ok, east.errors, east.error_rate) == (2, 1, 1, 0.5)
+    assert (west.sent, west.errors, west.cost, west.p50_s) == (2, 0, 0.75, 1.5)
+    data = to_json(report)
+    assert [(d["model"], d["name"]) for d in data["deployments"]] == [
+        ("pool", "east"),
+        ("pool", "west"),
+    ]
+
+
+def test_table_shows_deployments_only_when_a_model_has_several() -> None:
+    lines = format_table(summarize(_pooled())).splitlines()
+    header = next(line for line in lines if line.startswith("model ") and "deployment" in line)
+    assert header.split()[:3] == ["model", "deployment", "provider"]
+    east = next(line for line in lines if line.split()[:2] == ["pool", "east"])
+    assert east.split()[2:6] == ["oai", "2", "1", "50.0%"]
+    plain = format_table(summarize(_ledger()))
+    assert "deployment" not in plain
