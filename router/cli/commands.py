@@ -62,7 +62,32 @@ def _call_params(args: argparse.Namespace) -> dict[str, Any]:
         params["temperature"] = args.temperature
     if getattr(args, "session", None) is not None:
         params["session"] = args.session
-    return params
+    return {**params, **_provider_params(args)}
+
+
+def _provider_params(args: argparse.Namespace) -> dict[str, Any]:
+    """``--param NAME=VALUE`` (repeatable): a provider parameter; VALUE is read as JSON when it
+    is JSON (40, true, {"a": 1}), else as text."""
+    out: dict[str, Any] = {}
+    for item in getattr(args, "param", None) or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise RequestError(f"--param takes NAME=VALUE, got {item!r}", argument="--param")
+        try:
+            out[name] = json.loads(value)
+        except ValueError:
+            out[name] = value
+    return out
+
+
+def _add_param_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a provider parameter the spec declares under extra_params (repeatable), e.g. "
+        "--param service_tier=flex; VALUE is JSON (40, true) or text",
+    )
 
 
 _TASK_HELP = (
@@ -92,6 +117,7 @@ def add_commands(sub: Any) -> None:
         "--max-tokens", type=int, dest="max_tokens", help="most tokens to generate (an integer)"
     )
     p.add_argument("--temperature", type=float, help="sampling temperature, 0 to 2")
+    _add_param_option(p)
     p.add_argument("text", nargs="*", help="the prompt")
     p.set_defaults(command=cmd_complete)
 
@@ -120,6 +146,7 @@ def add_commands(sub: Any) -> None:
         "--session",
         help="plan a call carrying this sticky-routing session (the deployment it is bound to)",
     )
+    _add_param_option(p)
     p.add_argument(
         "--format", choices=("text", "json"), default="text", help="text (default) or json"
     )
@@ -234,6 +261,7 @@ def cmd_complete(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> 
 
 def cmd_explain(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     from router.routing.explain import format_plan, plan_to_dict
+    from router.routing.extras import sent_fields
 
     try:
         messages, text = _messages(args)
@@ -251,10 +279,12 @@ def cmd_explain(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> i
                 for model in plan.models
                 if router.spec.models[model].deployments
             }
+            # Which provider parameters (the spec's and --param's) each model gets.
+            extras = sent_fields(router.spec, plan, _provider_params(args))
             if args.format == "json":
-                stdout.write(json.dumps(plan_to_dict(plan, spread), indent=2) + "\n")
+                stdout.write(json.dumps(plan_to_dict(plan, spread, extras), indent=2) + "\n")
             else:
-                stdout.write(format_plan(plan, router.spec, spread) + "\n")
+                stdout.write(format_plan(plan, router.spec, spread, extras) + "\n")
     except (RouterError, OSError, json.JSONDecodeError) as exc:
         return report_error(exc, stderr, config_path(args))
     if not plan.chain:  # the call would be refused: say so in the exit status too

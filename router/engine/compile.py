@@ -33,6 +33,7 @@ from router.redaction import url_secrets
 from router.routing.attempt import Try
 from router.routing.balance import STRATEGIES, Pool
 from router.routing.call import Call, ParamsCache, Target, build_request
+from router.routing.extras import accepts
 from router.routing.features import DEFAULT_EXPECTED_OUTPUT, estimate_tokens
 from router.routing.retry import HedgeShare, RetryShare
 from router.routing.walk import ChainRun, Go
@@ -230,7 +231,7 @@ def compile_spec(
 ) -> Runtime:
     """Compile ``spec`` into a :class:`Runtime` (the options are the Router's; ``breakers``:
     deployment key -> a breaker to keep, from a Router this one takes over from)."""
-    from router.spec.checks_providers import environment_errors  # at build, not import
+    from router.spec.checks_environment import environment_errors  # at build, not import
 
     if unsendable := environment_errors(spec, environ):  # a key or header value with CR/LF...
         raise ConfigError(unsendable)
@@ -344,6 +345,7 @@ def compile_spec(
                     weight=d.weight,
                     live=live,
                     request_timeout=provider.timeouts.request if d.timeouts is not None else None,
+                    extra_params=accepts(spec, model, provider.name),
                 )
             )
         pools[name] = Pool(name, targets, STRATEGIES[model.balance], rand, model.balance)

@@ -3,8 +3,8 @@
 ``Router.from_yaml(path)`` validates and compiles the spec into targets (one per model, each
 a stack of nodes over a provider adapter). Every call is planned by the pure core
 (:mod:`router.routing.call`, :mod:`router.routing.plan`) and carried out by one of two thin
-drivers: the sync one calls the adapters' sync methods (never an event loop), the async one
-awaits theirs.
+drivers (:mod:`router.engine.drive`): the sync one calls the adapters' sync methods (never an
+event loop), the async one awaits theirs.
 """
 
 from __future__ import annotations
@@ -22,18 +22,17 @@ from collections.abc import (
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from router.aio.deadline import DeadlineReached, StreamDeadline, reset_current, set_current
+from router.engine import inventory
 from router.engine.classifier import ClassifierRunner
 from router.engine.compile import AdapterFactory, Runtime, compile_spec, make_adapter
-from router.engine.hedge import attempt, hedged_attempt
-from router.engine.listing import ModelInfo, list_models
+from router.engine.drive import adrive, drive
+from router.engine.inventory import ModelInfo
 from router.engine.streams import AsyncStream, Stream
-from router.errors import ProviderError, RequestError
+from router.errors import RequestError
 from router.routing.call import Call, call_messages, prepare_call
 from router.routing.classify import Classification, wants_classifier
 from router.routing.embed import embeddings_of, prepare_embed
 from router.routing.plan import Plan
-from router.routing.walk import Wait
 from router.specmodel import ModelSpec, Spec
 from router.state import StateBackend
 from router.types import Embeddings, Message, Response
@@ -276,36 +275,8 @@ class Router:
         with ``task="auto"``) the spec's classifier chooses it from the messages. Raises
         RequestError for an invalid call and AllModelsFailed (carrying every attempt) when
         no model could answer."""
-        return self._drive(
-            self._rt.accounting.gate(self._prepare(task, messages, prompt, params, stream=False))
-        )
-
-    def _drive(self, call: Call) -> Response:
-        """The sync chain walk of one call, to its Response or its typed error."""
-        rt = self._rt
-        run = rt.run(call)
-        while (step := run.next_step()) is not None:
-            if isinstance(step, Wait):
-                rt.sleep(step.seconds)
-                continue
-            t = rt.attempt(run, step)
-            # The request's deadline on the real monotonic clock: a watchdog ends the read of
-            # an answer still arriving when it comes (see router.aio.deadline).
-            deadline = StreamDeadline(time.monotonic() + t.time_left)
-            token = set_current(deadline)
-            try:
-                t.answered(t.target.node.complete(t.request))
-            except (ProviderError, DeadlineReached) as caught:
-                t.caught(caught, overdue=deadline.fired)
-            finally:
-                reset_current(token)
-            # Settled out here: nothing internal in the chain of the error a request ends with.
-            if isinstance(outcome := t.settle(), Response):
-                return rt.accounting.ok(call, outcome)
-            if not outcome:
-                break
-        rt.accounting.failed(call, run)
-        raise run.give_up()
+        call = self._prepare(task, messages, prompt, params, stream=False)
+        return drive(self._rt, self._rt.accounting.gate(call))
 
     def stream(
         self,
@@ -333,27 +304,7 @@ class Router:
     ) -> Response:
         """The async twin of :meth:`complete`."""
         call = await self._aprepare(task, messages, prompt, params, stream=False)
-        return await self._adrive(await self._rt.accounting.agate(call))
-
-    async def _adrive(self, call: Call) -> Response:
-        """The async chain walk of one call (hedged where the task says so)."""
-        rt = self._rt
-        run = rt.run(call)
-        if (share := rt.hedges.get(call.task.name)) is not None:
-            hedged = await hedged_attempt(rt, call, run, share)
-            if hedged is not None:
-                return await rt.accounting.aok(call, hedged)
-        while (step := run.next_step()) is not None:
-            if isinstance(step, Wait):
-                await rt.asleep(step.seconds)
-                continue
-            t = await attempt(rt, run, step)
-            if isinstance(outcome := t.settle(), Response):
-                return await rt.accounting.aok(call, outcome)
-            if not outcome:
-                break
-        rt.accounting.failed(call, run)
-        raise run.give_up()
+        return await adrive(self._rt, await self._rt.accounting.agate(call))
 
     def astream(
         self,
@@ -402,7 +353,7 @@ class Router:
         them. Raises RequestError for an invalid call (a task of chat models included) and
         AllModelsFailed (carrying every attempt) when no model could answer."""
         call = self._prepare_embed(task, input, dimensions, params)
-        return embeddings_of(self._drive(self._rt.accounting.gate(call)))
+        return embeddings_of(drive(self._rt, self._rt.accounting.gate(call)))
 
     async def aembed(
         self,
@@ -414,14 +365,14 @@ class Router:
     ) -> Embeddings:
         """The async twin of :meth:`embed`."""
         call = self._prepare_embed(task, input, dimensions, params)
-        return embeddings_of(await self._adrive(await self._rt.accounting.agate(call)))
+        return embeddings_of(await adrive(self._rt, await self._rt.accounting.agate(call)))
 
     # --- models and lifecycle ----------------------------------------------------------------
 
     def models(self, *, remote: bool = False) -> list[ModelInfo]:
         """The configured models; with ``remote=True`` also asks each available provider for
         its model list and notes whether each model's id is in it."""
-        return list_models(self._rt, remote)
+        return inventory.models(self._rt, remote=remote)
 
     def health(self) -> dict[str, Any]:
         """Every breaker, hold and limit, and the state backend: what ``router health``

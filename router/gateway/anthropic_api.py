@@ -8,19 +8,21 @@ Read: ``model`` (the task), ``max_tokens`` (required, as Anthropic requires it),
 ``stop_sequences``, ``temperature``, ``top_p``, ``tools``, ``tool_choice`` (auto, any, tool,
 none), ``metadata`` (becomes request metadata), ``stream``. ``cache_control`` marks on
 system, user text and image blocks and tools go through to the router (and on to
-Anthropic-wire providers). Accepted and ignored: ``service_tier``, marks on assistant turns,
-``thinking`` blocks in earlier assistant turns.
-Anything else (``top_k``, ``thinking``, documents...) is refused with a 400 naming it.
+Anthropic-wire providers). Accepted and ignored: marks on assistant turns, ``thinking`` blocks
+in earlier assistant turns. Any other field (``top_k``, ``service_tier``...) is a provider
+parameter: passed to the Router when the spec declares it under ``extra_params`` (which checks
+it against the task's models); ``service_tier`` undeclared is ignored, as before; anything
+else undeclared (``thinking``, documents...) is refused with a 400 naming it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from router.errors import RequestError
-from router.gateway.call import GatewayCall, merge_metadata, require
+from router.gateway.call import GatewayCall, merge_metadata, provider_params, require
 from router.types import Chunk, Response, ToolCall, Usage
 
 __all__ = ["StreamWriter", "message_body", "messages_call"]
@@ -171,15 +173,15 @@ def _tool_choice(raw: object) -> object:
     )
 
 
-def messages_call(body: Mapping[str, Any]) -> GatewayCall:
-    """The router call a Messages body asks for; RequestError naming what is wrong."""
-    unknown = sorted(k for k in body if k not in _KNOWN)
-    if unknown:
-        raise _bad(
-            unknown[0], f"not supported by the gateway (it passes {', '.join(sorted(_KNOWN))})"
-        )
+def messages_call(
+    body: Mapping[str, Any], declared: Callable[[], Collection[str]] = frozenset
+) -> GatewayCall:
+    """The router call a Messages body asks for; RequestError naming what is wrong.
+    ``declared()``: the provider parameters the spec declares."""
+    known = _KNOWN - _IGNORED
+    extra = provider_params(body, known, _IGNORED, declared, ", ".join(sorted(known)))
     task = require(body, "model", str)
-    params: dict[str, Any] = {"max_tokens": require(body, "max_tokens", int)}
+    params: dict[str, Any] = {"max_tokens": require(body, "max_tokens", int), **extra}
     for name in ("temperature", "top_p"):
         if body.get(name) is not None:
             params[name] = body[name]

@@ -6,13 +6,13 @@ OpenAI shape the Router takes, its parameters, and what the caller added to rout
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from router.errors import RequestError
 
-__all__ = ["GatewayCall", "merge_metadata", "require", "routing_hints"]
+__all__ = ["GatewayCall", "merge_metadata", "provider_params", "require", "routing_hints"]
 
 TAGS_HEADER = b"x-router-tags"
 METADATA_HEADER = b"x-router-metadata"
@@ -36,6 +36,35 @@ class GatewayCall:
         if self.tags:
             params["tags"] = self.tags
         return params
+
+
+def provider_params(
+    body: Mapping[str, Any],
+    known: Collection[str],
+    lenient: Collection[str],
+    declared: Callable[[], Collection[str]],
+    passes: str,
+) -> dict[str, Any]:
+    """The fields of ``body`` the gateway does not read itself (``known``), as provider
+    parameters for the Router, which checks them against the models of the task's chain. A
+    field the spec declares nowhere is refused here, naming it; one of ``lenient`` (fields
+    clients send by habit) is then left out instead, as the gateway always did."""
+    extra = {k: v for k, v in body.items() if k not in known}
+    if not extra:
+        return extra
+    names = declared()
+    unknown = sorted(k for k in extra if k not in names and k not in lenient)
+    if unknown:
+        more = (
+            f"; provider parameters the spec declares: {', '.join(sorted(names))}" if names else ""
+        )
+        raise RequestError(
+            f"unrecognized request argument {', '.join(unknown)} (the gateway passes "
+            f"{passes}{more}; a field a provider takes is declared under extra_params in the "
+            "spec first)",
+            argument=unknown[0],
+        )
+    return {k: v for k, v in extra.items() if k in names and v is not None}
 
 
 def require(body: Mapping[str, Any], name: str, kind: type) -> Any:

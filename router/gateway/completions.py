@@ -22,6 +22,7 @@ from router.gateway.call import GatewayCall, merge_metadata, routing_hints
 from router.gateway.errors import Failure, failure_of
 from router.gateway.exchange import Exchange, decision_headers
 from router.routing.classify import wants_classifier
+from router.routing.extras import declared_names
 from router.specmodel import TaskSpec
 from router.types import Response
 
@@ -30,7 +31,7 @@ __all__ = ["ANTHROPIC", "OPENAI", "Dialect", "admit", "complete", "parse_body"]
 
 @dataclass(frozen=True, slots=True)
 class Dialect:
-    read: Callable[[dict[str, Any]], GatewayCall]
+    read: Callable[[dict[str, Any], Callable[[], frozenset[str]]], GatewayCall]
     id_prefix: str
     body: Callable[[Response, str, int], bytes]
     writer: Callable[[str, int, str, bool], Any]
@@ -66,7 +67,7 @@ async def complete(
     """Answer one completion request on ``router`` (read once by the caller: a request stays
     on the graph it started on, whatever a reload swaps in meanwhile)."""
     try:
-        call = dialect.read(parse_body(raw))
+        call = dialect.read(parse_body(raw), lambda: declared_names(router.spec))
         tags, metadata = routing_hints(ex.scope["headers"])
     except RequestError as exc:
         await ex.fail(failure_of(exc))

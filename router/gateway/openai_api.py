@@ -5,19 +5,22 @@ Read: ``model`` is the task; ``messages`` (the ``developer`` role is read as ``s
 ``max_tokens`` or ``max_completion_tokens``; ``temperature``, ``top_p``, ``stop``, ``seed``,
 ``presence_penalty``, ``frequency_penalty``, ``tools``, ``tool_choice``, ``response_format``
 as the router takes them; ``stream`` and ``stream_options.include_usage``; ``metadata`` and
-``user`` become request metadata (``user`` as ``metadata.user``). Accepted and ignored:
-``store``, ``parallel_tool_calls``, ``service_tier``, ``n: 1``, ``logprobs: false``. Anything
-else is refused (400 naming it) rather than silently dropped.
+``user`` become request metadata (``user`` as ``metadata.user``); ``reasoning_effort``. Any
+other field is a provider parameter (``service_tier``, ``top_k``...): passed to the Router
+when the spec declares it under ``extra_params`` (which checks it against the task's models),
+refused (400 naming it) when the spec declares it nowhere. ``store``, ``parallel_tool_calls``,
+``service_tier`` and ``prediction`` are the exception: undeclared, they are accepted and
+ignored, as clients send them by habit. ``n: 1`` and ``logprobs: false`` are accepted.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from router.errors import RequestError
-from router.gateway.call import GatewayCall, merge_metadata, require
+from router.gateway.call import GatewayCall, merge_metadata, provider_params, require
 from router.types import Chunk, Response, Usage
 
 __all__ = ["StreamWriter", "chat_call", "completion_body", "request_metadata"]
@@ -32,6 +35,7 @@ _PASSED = (
     "tools",
     "tool_choice",
     "response_format",
+    "reasoning_effort",
 )
 _IGNORED = frozenset({"store", "parallel_tool_calls", "service_tier", "prediction"})
 _KNOWN = frozenset(
@@ -76,17 +80,16 @@ def request_metadata(body: Mapping[str, Any]) -> dict[str, Any] | None:
     return metadata
 
 
-def chat_call(body: Mapping[str, Any]) -> GatewayCall:
-    """The router call a Chat Completions body asks for; RequestError naming what is wrong."""
-    unknown = sorted(k for k in body if k not in _KNOWN)
-    if unknown:
-        raise RequestError(
-            f"unrecognized request argument {', '.join(unknown)} (the gateway passes "
-            f"{', '.join(sorted(_KNOWN - _IGNORED))})",
-            argument=unknown[0],
-        )
+def chat_call(
+    body: Mapping[str, Any], declared: Callable[[], Collection[str]] = frozenset
+) -> GatewayCall:
+    """The router call a Chat Completions body asks for; RequestError naming what is wrong.
+    ``declared()``: the provider parameters the spec declares."""
+    passes = ", ".join(sorted(_KNOWN - _IGNORED))
+    extra = provider_params(body, _KNOWN - _IGNORED, _IGNORED, declared, passes)
     task = require(body, "model", str)
     params: dict[str, Any] = {k: body[k] for k in _PASSED if body.get(k) is not None}
+    params.update(extra)
     max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
     if max_tokens is not None:
         params["max_tokens"] = max_tokens

@@ -37,6 +37,7 @@ __all__ = [
     "detached",
     "foreign",
     "redact",
+    "sdk_errors",
     "status_error",
     "translate",
 ]
@@ -293,6 +294,24 @@ FOREIGN: tuple[type[BaseException], ...] = (
     TypeError,
     ValueError,
 )
+
+
+def sdk_errors(
+    sdk: Any, httpx2: Any, base: type[BaseException]
+) -> tuple[SDKErrors, tuple[type[BaseException], ...]]:
+    """The exception classes of ``sdk`` (whose errors derive from ``base``), and everything an
+    SDK or HTTP-stack call may raise but our own errors: what an adapter catches, so that
+    nothing raw leaves it (see :func:`foreign`)."""
+    errors = SDKErrors(
+        timeout=(sdk.APITimeoutError, httpx2.TimeoutException),
+        connection=(sdk.APIConnectionError, httpx2.HTTPError),
+        status=sdk.APIStatusError,
+        base=base,
+        bad_url=(httpx2.InvalidURL, httpx2.UnsupportedProtocol),
+        bad_header=(httpx2.LocalProtocolError,),
+    )
+    catch = (base, httpx2.HTTPError, httpx2.InvalidURL, httpx2.CookieConflict, *FOREIGN)
+    return errors, catch
 
 
 def _causes(exc: BaseException) -> list[BaseException]:

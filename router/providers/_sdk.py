@@ -85,23 +85,7 @@ class SDKAdapter(Adapter):
         httpx2: Any = require_sdk("httpx2", self.type_name, provider=name, install=self.upgrade)
         self._httpx2 = httpx2
         sdk = self._sdk
-        self._errors = _errors.SDKErrors(
-            timeout=(sdk.APITimeoutError, httpx2.TimeoutException),
-            connection=(sdk.APIConnectionError, httpx2.HTTPError),
-            status=sdk.APIStatusError,
-            base=self._sdk_base_error(),
-            bad_url=(httpx2.InvalidURL, httpx2.UnsupportedProtocol),
-            bad_header=(httpx2.LocalProtocolError,),
-        )
-        # Everything an SDK or HTTP-stack call may raise but our own errors: nothing raw
-        # leaves an adapter (see _errors.foreign).
-        self._catch: tuple[type[BaseException], ...] = (
-            self._errors.base,
-            httpx2.HTTPError,
-            httpx2.InvalidURL,
-            httpx2.CookieConflict,
-            *_errors.FOREIGN,
-        )
+        self._errors, self._catch = _errors.sdk_errors(sdk, httpx2, self._sdk_base_error())
         self._timeout = httpx2.Timeout(settings.request_timeout, connect=settings.connect_timeout)
         self._secret = self._api_key()
         # What error texts are cleaned of: the key, and the values of credential headers.

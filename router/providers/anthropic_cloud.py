@@ -28,11 +28,13 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from router.errors import ProviderConfigError, ProviderError
+from router.providers import extra_params as catalogue
 from router.providers._clients import require_sdk, spec_only
 from router.providers._eventstream import AWSEventStreamDecoder
 from router.providers._sse import EventDecoder
 from router.providers.anthropic import AnthropicAdapter
 from router.providers.base import ProviderSettings
+from router.specmodel import ExtraParam
 from router.types import Request
 
 __all__ = ["BedrockAdapter", "VertexAdapter"]
@@ -45,6 +47,7 @@ class _CloudAnthropic(AnthropicAdapter):
     prepared_route = False  # the model goes into the URL per request; Bedrock signs each one
     #: The ``anthropic_version`` the cloud wants in the body (it takes no header).
     body_version: ClassVar[str]
+    extra_params: ClassVar[Mapping[str, ExtraParam]] = catalogue.ANTHROPIC_CLOUD
 
     def _env(self, *names: str) -> str | None:
         env = self.settings.environment

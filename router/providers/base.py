@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType, TracebackType
 from typing import ClassVar, Literal, Self
 
+from router.specmodel import ExtraParam
 from router.types import Chunk, Request, Response
 
 __all__ = ["CREDENTIAL_NAME", "Adapter", "ProviderSettings", "RequestProfile"]
@@ -119,6 +120,9 @@ class Adapter(abc.ABC):
     cache_write_multiple: ClassVar[float] = 1.0
     #: The per-call reasoning parameter the wire takes (``thinking``, ``reasoning_effort``).
     reasoning_param: ClassVar[str | None] = None
+    #: The well-known provider parameters of the wire (:mod:`router.providers.extra_params`):
+    #: what a spec may name under ``extra_params`` without giving a type.
+    extra_params: ClassVar[Mapping[str, ExtraParam]] = MappingProxyType({})
 
     @classmethod
     def profile(cls) -> RequestProfile:

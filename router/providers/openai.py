@@ -12,9 +12,11 @@ from typing import Any, ClassVar
 
 from router.errors import AuthenticationError
 from router.providers import _openai_wire as wire
+from router.providers import extra_params as catalogue
 from router.providers._clients import spec_only
 from router.providers._sdk import SDKAdapter
 from router.providers._sse import ChunkDecoder
+from router.specmodel import ExtraParam
 from router.types import Request, Response
 
 __all__ = ["OpenAIAdapter"]
@@ -41,6 +43,7 @@ class OpenAIAdapter(SDKAdapter):
     cache_read_multiple: ClassVar[float] = 0.5
     cache_write_multiple: ClassVar[float] = 1.0
     reasoning_param: ClassVar[str | None] = "reasoning_effort"
+    extra_params: ClassVar[Mapping[str, ExtraParam]] = catalogue.OPENAI
 
     def _sdk_base_error(self) -> type[BaseException]:
         base: type[BaseException] = self._sdk.OpenAIError

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from router.providers import extra_params as catalogue
 from router.providers.base import ProviderSettings
 from router.providers.openai import OpenAIAdapter
 
@@ -26,6 +27,8 @@ class OpenAICompatibleAdapter(OpenAIAdapter):
     #: Hosts price their prompt caches differently (or have none): no discount assumed; a
     #: model's ``pricing.cached_input`` says what its host charges.
     cache_read_multiple = 1.0
+    #: What compatible servers commonly take (vLLM's top_k, min_p...), not OpenAI's own.
+    extra_params = catalogue.OPENAI_COMPATIBLE
 
     def __init__(self, settings: ProviderSettings) -> None:
         if not settings.base_url:

@@ -2,6 +2,8 @@
 and in what order, and what to do next after each attempt.
 
 - :mod:`router.routing.arguments`: every per-call argument checked before anything is sent;
+- :mod:`router.routing.extras`: provider parameters (``service_tier``, ``top_k``...), checked
+  against what the chain's models declare, and the fields each deployment is sent;
 - :mod:`router.routing.plan`: request features → rules → candidates and fallbacks → the chain;
 - :mod:`router.routing.explain`: the plan as text and as data (``router explain``);
 - :mod:`router.routing.call`: call preparation (``prepare_call``), the :class:`Target` of one

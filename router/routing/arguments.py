@@ -17,15 +17,14 @@ distinct schema (remembered by its JSON text).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Mapping
 from numbers import Integral, Real
 from typing import Any
 
 from router.errors import RequestError
-from router.messages import check_text, json_text, shown, tool_name
-from router.tools import check_schema, tool_definition
+from router.messages import check_text, shown
+from router.routing import arguments_tools
 from router.types import ToolDefinition
 
 __all__ = [
@@ -45,8 +44,6 @@ NUMBER_RULES: dict[str, tuple[bool, float | None, float | None]] = {
     "seed": (True, -(2**63), 2**63 - 1),
 }
 MAX_STOP = 4  # stop sequences: OpenAI takes at most 4
-TOOL_CHOICE_MODES = ("auto", "none", "required", "any")
-RESPONSE_FORMATS = ("text", "json_object", "json_schema")
 MAX_TENANT = 256
 
 
@@ -222,92 +219,6 @@ def _cache(value: object) -> bool:
     return value
 
 
-# --- tools and response formats (their JSON Schemas are checked by router.tools) ----------
-
-_MAX_REMEMBERED = 1024
-
-
-def _tools(value: object) -> tuple[ToolDefinition, ...]:
-    if not isinstance(value, list | tuple):
-        raise _bad("tools", f"{shown(value)} is not a list of tool definitions")
-    tools: list[ToolDefinition] = []
-    seen: set[str] = set()
-    for i, tool in enumerate(value):
-        # The same tool objects come with call after call: one found valid before, and equal
-        # to what it was then, is not checked again (an equality test, not a serialisation).
-        hit = _known.get(id(tool))
-        if hit is not None and hit[0] is tool and hit[1] == _mutable(tool):
-            checked: ToolDefinition = hit[2]
-        else:
-            checked = tool_definition(tool, f"tools[{i}]")
-            if len(_known) >= _MAX_REMEMBERED:
-                _known.clear()
-            _known[id(tool)] = (tool, json.loads(json_text(_mutable(tool), "tools")), checked)
-        if checked.name in seen:
-            raise _bad(f"tools[{i}]", f"tool {checked.name!r} is defined twice")
-        seen.add(checked.name)
-        tools.append(checked)
-    return tuple(tools)
-
-
-#: id(tool) -> (the tool, a plain copy of what could change in it, its ToolDefinition)
-_known: dict[int, tuple[object, object, ToolDefinition]] = {}
-
-
-def _mutable(tool: object) -> object:
-    return tool.parameters if isinstance(tool, ToolDefinition) else tool
-
-
-def _tool_choice(value: object, tools: tuple[ToolDefinition, ...]) -> object:
-    names = [t.name for t in tools]
-    if not tools:
-        raise _bad("tool_choice", "is set but no tools are: pass tools=[...] or leave it out")
-    if isinstance(value, str):
-        if value in TOOL_CHOICE_MODES:
-            return value
-    elif isinstance(value, Mapping):
-        kind = value.get("type")
-        fn = value.get("function")
-        name = fn.get("name") if isinstance(fn, Mapping) else value.get("name")
-        if name is None and kind in TOOL_CHOICE_MODES:
-            return value
-        if kind in (None, "function", "tool") and isinstance(name, str):
-            if name not in names:
-                raise _bad(
-                    "tool_choice",
-                    f"names tool {shown(name)}, which is not in tools ({', '.join(names)})",
-                )
-            return value
-    raise _bad(
-        "tool_choice",
-        f"{shown(value)} is not one of {', '.join(TOOL_CHOICE_MODES)} or a named tool "
-        "({'type': 'function', 'function': {'name': ...}})",
-    )
-
-
-def _response_format(value: object) -> Mapping[str, Any]:
-    kind = value.get("type") if isinstance(value, Mapping) else None
-    if kind not in RESPONSE_FORMATS:
-        raise _bad(
-            "response_format",
-            f"{shown(value if kind is None else kind)} is not a response format; use "
-            "{'type': 'json_object'}, {'type': 'json_schema', 'json_schema': {'name': ..., "
-            "'schema': {...}}} or {'type': 'text'}",
-        )
-    assert isinstance(value, Mapping)
-    if kind == "json_schema":
-        spec = value.get("json_schema")
-        if not isinstance(spec, Mapping):
-            raise _bad("response_format.json_schema", "expected {'name': ..., 'schema': {...}}")
-        tool_name(spec.get("name"), "response_format.json_schema.name")
-        if "strict" in spec and not isinstance(spec["strict"], bool):
-            raise _bad("response_format.json_schema.strict", "must be True or False")
-        if spec.get("schema") is not None:
-            check_schema(spec["schema"], "response_format.json_schema.schema", object_only=False)
-    json_text(value, "response_format")
-    return value
-
-
 # --- all of them ------------------------------------------------------------------------------
 
 
@@ -373,7 +284,8 @@ _SIMPLE: dict[str, Callable[[Any], Any]] = {
 
 def check_params(params: Mapping[str, Any]) -> CheckedParams:
     """Every per-call argument in ``params`` (already known to be accepted names) checked;
-    ``None`` means "not given" for each of them."""
+    ``None`` means "not given" for each of them. Provider parameters are left to
+    :func:`router.routing.extras.check_extras`."""
     out = CheckedParams()
     for name, value in params.items():
         if value is None or name in ("tools", "tool_choice"):
@@ -381,16 +293,16 @@ def check_params(params: Mapping[str, Any]) -> CheckedParams:
         if name in NUMBER_RULES:
             setattr(out, name, check_number(name, value))
         elif name == "response_format":
-            out.response_format = _response_format(value)
+            out.response_format = arguments_tools.response_format(value)
             out.json_output = value.get("type") != "text"
-        else:
-            setattr(out, name, _SIMPLE[name](value))
+        elif (check := _SIMPLE.get(name)) is not None:
+            setattr(out, name, check(value))
     tools = params.get("tools")
     if tools is not None:
-        out.tools = _tools(tools)
+        out.tools = arguments_tools.tools(tools)
     choice = params.get("tool_choice")
     if choice is not None:
-        out.tool_choice = _tool_choice(choice, out.tools)
+        out.tool_choice = arguments_tools.tool_choice(choice, out.tools)
     budget = (out.thinking or {}).get("budget_tokens")
     if budget is not None and out.max_tokens is not None and out.max_tokens <= budget:
         raise _bad(

@@ -1,7 +1,7 @@
 """One attempt of a chain walk, written once: what to send, what came back means, and how it
 is recorded. Pure bookkeeping, no I/O.
 
-The drivers (:mod:`router.engine.router` sync and async, :mod:`router.engine.streams`,
+The drivers (:mod:`router.engine.drive` sync and async, :mod:`router.engine.streams`,
 :mod:`router.engine.hedge`) differ only in how they send ``request`` to ``target.node`` and
 how they wait; each reports back to its :class:`Try` (``answered`` or ``caught``, inside its
 ``try``) and then calls :meth:`Try.settle` (outside it, so nothing internal is chained to the

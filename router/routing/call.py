@@ -20,10 +20,11 @@ from router.nodes.load import Live
 from router.providers.base import RequestProfile
 from router.routing.arguments import CheckedParams, check_params
 from router.routing.classify import Classification, wants_classifier
+from router.routing.extras import check_extras, fields_for, given_extras
 from router.routing.features import request_features
 from router.routing.plan import Plan, make_plan
 from router.routing.reasoning import check_reasoning
-from router.specmodel import ModelSpec, Params, Spec, TaskSpec
+from router.specmodel import ExtraParam, ModelSpec, Params, Spec, TaskSpec
 from router.types import (
     Message,
     Request,
@@ -66,6 +67,8 @@ REFUSED_PARAMS = frozenset(
         "headers",
         "extra_headers",
         "default_headers",
+        "extra_query",
+        "default_query",
         "model",
         "provider",
     }
@@ -91,6 +94,8 @@ class Target:
     weight: float = 1.0
     live: Live = field(default_factory=Live)
     request_timeout: float | None = None  # its own timeouts.request (None: the spec's rule)
+    #: The provider parameters it accepts (router.routing.extras.accepts).
+    extra_params: Mapping[str, ExtraParam] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.key:
@@ -161,6 +166,7 @@ def _over(top: Params, base: Params) -> Params:
         base.seed if top.seed is None else top.seed,
         base.presence_penalty if top.presence_penalty is None else top.presence_penalty,
         base.frequency_penalty if top.frequency_penalty is None else top.frequency_penalty,
+        {**base.extra, **top.extra} if top.extra else base.extra,
     )
 
 
@@ -237,6 +243,7 @@ def prepare_call(
     ``spec.params_for`` or a cache of it (:class:`ParamsCache`). A call without a task (or
     with ``auto``, see :func:`~router.routing.classify.wants_classifier`) is classified by
     ``classify``, which chooses its task and gives rules its label."""
+    extras: dict[str, Any] = {}
     if params:
         refused = sorted(REFUSED_PARAMS & params.keys())
         if refused:
@@ -245,13 +252,10 @@ def prepare_call(
                 "from the routing spec (choose models with tasks and rules)",
                 argument=refused[0],
             )
-        unknown = sorted(params.keys() - CALL_PARAMS)
+        unknown = params.keys() - CALL_PARAMS
+        # Provider parameters: names the spec declares under extra_params (else refused).
         if unknown:
-            raise RequestError(
-                f"unknown parameter {', '.join(unknown)}; "
-                f"accepted: {', '.join(sorted(CALL_PARAMS))}",
-                argument=unknown[0],
-            )
+            extras = given_extras(spec, params, unknown, CALL_PARAMS)
     classified = wants_classifier(spec, task)
     if classified and (classify is None or embed is not None):
         raise RequestError(
@@ -290,6 +294,8 @@ def prepare_call(
         check_kind(spec, plan, embed is not None)
     if route and not plan.chain:
         raise no_route(spec, plan, unavailable)
+    if extras:
+        extras = check_extras(spec, plan, extras)
     for m in msgs:
         if embed is not None:
             break  # an embedding call sends its texts, never a system prompt
@@ -307,6 +313,7 @@ def prepare_call(
             seed=checked.seed,
             presence_penalty=checked.presence_penalty,
             frequency_penalty=checked.frequency_penalty,
+            extra=extras,
         )
     reasoning: dict[str, Any] = {}
     if checked.thinking is not None:
@@ -383,6 +390,8 @@ def build_request(
             extra["presence_penalty"] = p.presence_penalty
         if p.frequency_penalty is not None:
             extra["frequency_penalty"] = p.frequency_penalty
+    if p.extra:  # only to a deployment that declares them
+        extra.update(fields_for(target.extra_params, p.extra, model.name, target.key))
     policy = call.task.cache
     cache_ttl = None
     if (

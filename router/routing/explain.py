@@ -86,13 +86,35 @@ def format_deployments(model: str, rows: Sequence[Mapping[str, Any]], balance: s
     return lines
 
 
+def format_extras(rows: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """What each model of the chain is sent of the provider parameters set
+    (:func:`router.routing.extras.sent_fields`): names only."""
+
+    def gets(row: Mapping[str, Any]) -> str:
+        sent = ", ".join(row["sent"]) or "none"
+        dropped = f"; drops {', '.join(row['dropped'])} (not declared)" if row["dropped"] else ""
+        return f"gets {sent}{dropped}"
+
+    lines = ["provider parameters:"]
+    for model, row in rows.items():
+        if "deployments" in row:
+            lines.append(f"  {model}:")
+            lines += [f"    {name}: {gets(r)}" for name, r in row["deployments"].items()]
+        else:
+            lines.append(f"  {model}: {gets(row)}")
+    return lines
+
+
 def format_plan(
     plan: Plan,
     spec: Spec,
     deployments: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    extras: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
     """The plan in words; ``deployments`` (model -> :meth:`Router.deployments`) adds where
-    each model of the chain with several deployments is served and which one goes first."""
+    each model of the chain with several deployments is served and which one goes first;
+    ``extras`` (:func:`router.routing.extras.sent_fields`) which provider parameters each
+    model gets."""
     f = plan.features
     task = plan.task
     lines = format_classification(f.classification) if f.classification is not None else []
@@ -146,6 +168,8 @@ def format_plan(
     )
     if plan.chain and plan.chain[0].estimated_cost is not None:
         lines.append(f"estimated cost of the first attempt: {_money(plan.chain[0].estimated_cost)}")
+    if extras:
+        lines += format_extras(extras)
     if deployments:
         lines.append("deployments (a failure moves to the model's next one first):")
         for model, rows in deployments.items():
@@ -154,7 +178,9 @@ def format_plan(
 
 
 def plan_to_dict(
-    plan: Plan, deployments: Mapping[str, Sequence[Mapping[str, Any]]] | None = None
+    plan: Plan,
+    deployments: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    extras: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     def cand(c: Candidate) -> dict[str, Any]:
         return {
@@ -190,4 +216,5 @@ def plan_to_dict(
             if deployments
             else {}
         ),
+        **({"provider_params": dict(extras)} if extras else {}),
     }

@@ -12,12 +12,13 @@ is one function and one line of the table.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import fields, replace
 from types import MappingProxyType
 from typing import Any
 
 from router.diagnostics import Diagnostic
 from router.providers import presets
+from router.routing.extras import resolve
 from router.spec.build_classifier import classifier
 from router.spec.regexcheck import examine
 from router.specmodel import (
@@ -46,6 +47,7 @@ from router.specmodel import (
     TaskSpec,
     TextCondition,
     Timeouts,
+    declarations,
     frozen_map,
 )
 
@@ -63,14 +65,19 @@ def _limits(data: Mapping[str, Any] | None, base: Limits = _NO_LIMITS) -> Limits
     return replace(base, **data) if data else base
 
 
+_CORE_PARAMS = frozenset(f.name for f in fields(Params)) - {"extra"}
+
+
 def _params(data: Mapping[str, Any] | None) -> Params:
     if not data:
         return Params()
-    values = dict(data)
+    values = {k: v for k, v in data.items() if k in _CORE_PARAMS}
     if "stop" in values:
         stop = values["stop"]
         values["stop"] = (stop,) if isinstance(stop, str) else tuple(stop)
-    return Params(**values)
+    # Any other name is a provider parameter (declared under extra_params: checked).
+    extra = {k: v for k, v in data.items() if k not in _CORE_PARAMS}
+    return Params(**values, extra=frozen_map(extra))
 
 
 def _retry(data: Mapping[str, Any] | None, base: RetryPolicy) -> RetryPolicy:
@@ -157,6 +164,9 @@ def providers(value: Any, defaults: Defaults) -> Mapping[str, ProviderSpec]:
                 limits=_limits(p.get("limits"), defaults.limits),
                 description=p.get("description"),
                 timeouts_set=frozenset(p.get("timeouts") or ()),
+                extra_params=frozen_map(
+                    resolve(declarations(p.get("extra_params")), p["type"], {})
+                ),
             )
             for name, p in ((n, presets.apply(q)) for n, q in value.items())
         }
@@ -251,6 +261,8 @@ def models(value: Any, defaults: Defaults) -> Mapping[str, ModelSpec]:
             balance=m.get("balance", defaults.balance),
             kind=m.get("kind", "chat"),
             dimensions=m.get("dimensions"),
+            # Resolved per deployment, against its provider (router.routing.extras.accepts).
+            extra_params=frozen_map(declarations(m.get("extra_params"))),
         )
     return MappingProxyType(built)
 

@@ -19,18 +19,15 @@ from router.spec.build import deployment_entries
 from router.spec.checks_content import check_content
 from router.spec.checks_deployments import check_deployments
 from router.spec.checks_embeddings import check_embeddings
+from router.spec.checks_environment import check_environment
+from router.spec.checks_extras import check_extra_params
 from router.spec.checks_fallbacks import (
     check_chain_duplicates,
     check_fallback_cycles,
     check_fallback_fit,
     check_reachability,
 )
-from router.spec.checks_providers import (
-    check_base_urls,
-    check_environment,
-    check_header_names,
-    check_type_fields,
-)
+from router.spec.checks_providers import check_base_urls, check_header_names, check_type_fields
 from router.spec.checks_rules import check_rules, string_items
 from router.spec.schema import where
 from router.spec.yamlload import Document, PathT
@@ -332,6 +329,7 @@ CHECKS: tuple[Callable[[Context], Iterator[Diagnostic]], ...] = (
     check_hedges,
     check_embeddings,
     check_content,
+    check_extra_params,
 )
 
 

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from router.diagnostics import Diagnostic
 from router.spec.build import deployment_entries, deployment_names
-from router.spec.checks_providers import env_check, env_value_check, url_diagnostics
+from router.spec.checks_environment import env_check, env_value_check
+from router.spec.checks_providers import url_diagnostics
 from router.spec.yamlload import PathT
 
 if TYPE_CHECKING:

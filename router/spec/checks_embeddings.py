@@ -13,7 +13,7 @@ from router.spec.checks_rules import string_items
 if TYPE_CHECKING:
     from router.spec.checks import Context
 
-__all__ = ["NO_EMBEDDINGS", "check_embeddings"]
+__all__ = ["NO_EMBEDDINGS", "check_embeddings", "task_chain"]
 
 #: Provider types whose wire format has no embeddings endpoint.
 NO_EMBEDDINGS = frozenset({"anthropic", "anthropic_bedrock", "anthropic_vertex"})
@@ -24,7 +24,7 @@ def _kind(model: Any) -> str:
     return kind if isinstance(kind, str) else "chat"
 
 
-def _chain(ctx: Context, task: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+def task_chain(ctx: Context, task: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
     """(path, model name) for each model of a task's candidates and fallback."""
     models = ctx.section("models")
     found = [(("candidates", i), ref) for i, ref in string_items(task.get("candidates"))]
@@ -75,7 +75,7 @@ def check_embeddings(ctx: Context) -> Iterator[Diagnostic]:
                     "openai_compatible providers",
                 )
     for tname, task in ctx.entries("tasks"):
-        chain = _chain(ctx, task)
+        chain = task_chain(ctx, task)
         kinds = {_kind(models[ref]) for _, ref in chain}
         if len(kinds) > 1:
             first = {k: ref for _, ref in reversed(chain) for k in [_kind(models[ref])]}

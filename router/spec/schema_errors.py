@@ -104,7 +104,7 @@ def _translate(
         for extra in value:
             if extra in allowed or any(p.search(extra) for p in patterns):
                 continue
-            hint = _unknown_key_hint(str(extra), path, doc.data, allowed)
+            hint = unknown_key_hint(str(extra), path, doc.data, allowed)
             yield doc.diagnostic(
                 (*path, extra),
                 f"unknown key '{extra}' in {where(path, doc.data)}",
@@ -172,7 +172,7 @@ def _close(key: str, allowed: list[str]) -> list[str]:
     return difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
 
 
-def _unknown_key_hint(key: str, path: PathT, data: Any, allowed: list[str]) -> str:
+def unknown_key_hint(key: str, path: PathT, data: Any, allowed: list[str]) -> str:
     """LiteLLM's name for it, else where the schema has it (and a close spelling here), else
     the close spelling, else what is allowed here."""
     close = _close(key, allowed)

@@ -21,6 +21,7 @@ from router.specmodel.content import (
     Keyword,
     TextCondition,
 )
+from router.specmodel.extras import EXTRA_TYPES, ExtraParam, ExtraType, declarations
 from router.specmodel.models import (
     DeploymentSpec,
     EnvRef,
@@ -68,6 +69,7 @@ __all__ = [
     "DEFAULT_FALLBACK_ON",
     "DEFAULT_MAX_CHARS",
     "DEFAULT_SYSTEM_PROMPT",
+    "EXTRA_TYPES",
     "MIN_EXAMPLES",
     "SUPPORTED_VERSIONS",
     "Balance",
@@ -82,6 +84,8 @@ __all__ = [
     "Defaults",
     "DeploymentSpec",
     "EnvRef",
+    "ExtraParam",
+    "ExtraType",
     "FallbackEntry",
     "HedgePolicy",
     "Keyword",
@@ -104,5 +108,6 @@ __all__ = [
     "TaskSpec",
     "TextCondition",
     "Timeouts",
+    "declarations",
     "frozen_map",
 ]

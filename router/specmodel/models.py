@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from router.specmodel.extras import ExtraParam
 from router.specmodel.policies import (
     _EMPTY,
     DEFAULT_BALANCE,
@@ -49,6 +50,8 @@ class ProviderSpec:
     project: str | None = None
     #: The variable holding a bearer token (Azure: Entra ID; Vertex: an access token).
     token_env: str | None = None
+    #: The provider parameters every chat model it serves accepts, by name (types resolved).
+    extra_params: Mapping[str, ExtraParam] = field(default_factory=lambda: _EMPTY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +159,9 @@ class ModelSpec:
     #: model's vector length, when the spec declares it.
     kind: Literal["chat", "embedding"] = "chat"
     dimensions: int | None = None
+    #: The provider parameters the model accepts wherever it is served, beside those of
+    #: each deployment's provider (a name declared on both: the model's declaration).
+    extra_params: Mapping[str, ExtraParam] = field(default_factory=lambda: _EMPTY)
 
     def pool(self) -> tuple[DeploymentSpec, ...]:
         """The model's deployments: those listed, else the one it always had."""

@@ -4,7 +4,7 @@ limits, parameters, retry, cache, breaker, budget, hedge."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -57,7 +57,9 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class Params:
-    """Generation parameters; ``None`` means "not set here"."""
+    """Generation parameters; ``None`` means "not set here". ``extra``: the provider
+    parameters set here (declared names → values, see :mod:`router.specmodel.extras`), merged
+    name by name across the layers."""
 
     temperature: float | None = None
     max_tokens: int | None = None
@@ -66,17 +68,21 @@ class Params:
     seed: int | None = None
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
+    extra: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
 
     def over(self, base: Params) -> Params:
-        """These parameters, with unset ones taken from ``base``."""
-        return Params(
-            **{
-                f.name: getattr(self, f.name)
-                if getattr(self, f.name) is not None
-                else getattr(base, f.name)
-                for f in fields(Params)
-            }
-        )
+        """These parameters, with unset ones taken from ``base`` (``extra`` name by name)."""
+        values = {
+            f.name: getattr(self, f.name)
+            if getattr(self, f.name) is not None
+            else getattr(base, f.name)
+            for f in fields(Params)
+        }
+        if base.extra and self.extra:
+            values["extra"] = MappingProxyType({**base.extra, **self.extra})
+        else:
+            values["extra"] = self.extra or base.extra
+        return Params(**values)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,15 +18,20 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from router.telemetry.ledger_schema import (
+    INSERT_ATTEMPT,
+    INSERT_REQUEST,
+    SCHEMA_VERSION,
+    LedgerError,
+    attempt_of,
+    attempt_row,
+    prepare,
+    request_of,
+    request_row,
+)
 from router.telemetry.records import AttemptRecord, RequestRecord
 
 __all__ = ["SCHEMA_VERSION", "Ledger", "LedgerError", "MemoryLedger", "SQLiteLedger"]
-
-SCHEMA_VERSION = 3
-
-
-class LedgerError(Exception):
-    """The ledger file cannot be used (written by a newer router, or not a ledger)."""
 
 
 @runtime_checkable
@@ -90,86 +95,6 @@ class MemoryLedger:
         pass
 
 
-_REQUEST_COLUMNS = (
-    "task",
-    "requested_task",
-    "outcome",
-    "model",
-    "provider",
-    "latency_s",
-    "cost",
-    "fallbacks",
-    "cache_hit",
-    "stream",
-    "ts",
-    "deployment",
-)
-_ATTEMPT_COLUMNS = (
-    "task",
-    "model",
-    "provider",
-    "outcome",
-    "error_kind",
-    "status",
-    "input_tokens",
-    "output_tokens",
-    "cached_input_tokens",
-    "cost",
-    "latency_s",
-    "depth",
-    "cache_hit",
-    "ts",
-    "error",
-    "deployment",
-    "cache_write_tokens",
-    "reasoning_tokens",
-    "cache_savings",
-)
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS requests (
-    id INTEGER PRIMARY KEY,
-    task TEXT NOT NULL,
-    requested_task TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    model TEXT,
-    provider TEXT,
-    latency_s REAL NOT NULL,
-    cost REAL,
-    fallbacks INTEGER NOT NULL,
-    cache_hit INTEGER NOT NULL,
-    stream INTEGER NOT NULL,
-    ts REAL NOT NULL,
-    deployment TEXT
-);
-CREATE INDEX IF NOT EXISTS requests_ts ON requests (ts);
-CREATE TABLE IF NOT EXISTS attempts (
-    request_id INTEGER NOT NULL REFERENCES requests (id),
-    seq INTEGER NOT NULL,
-    task TEXT NOT NULL,
-    model TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    error_kind TEXT,
-    status INTEGER,
-    input_tokens INTEGER NOT NULL,
-    output_tokens INTEGER NOT NULL,
-    cached_input_tokens INTEGER NOT NULL,
-    cost REAL,
-    latency_s REAL NOT NULL,
-    depth INTEGER NOT NULL,
-    cache_hit INTEGER NOT NULL,
-    ts REAL NOT NULL,
-    error TEXT,
-    deployment TEXT,
-    cache_write_tokens INTEGER NOT NULL DEFAULT 0,
-    reasoning_tokens INTEGER NOT NULL DEFAULT 0,
-    cache_savings REAL DEFAULT 0,
-    PRIMARY KEY (request_id, seq)
-);
-CREATE INDEX IF NOT EXISTS attempts_ts ON attempts (ts);
-"""
-
-
 class _Store:
     """The connection, its lock and the rows not yet written. Kept apart from the ledger so a
     finalizer can flush it without holding the ledger alive."""
@@ -191,31 +116,10 @@ class _Store:
         try:
             with conn:  # one transaction for the batch
                 for r in pending:
-                    cur = conn.execute(
-                        f"INSERT INTO requests ({', '.join(_REQUEST_COLUMNS)}) "
-                        f"VALUES ({', '.join('?' * len(_REQUEST_COLUMNS))})",
-                        (
-                            r.task,
-                            r.requested_task,
-                            r.outcome,
-                            r.model,
-                            r.provider,
-                            r.latency_s,
-                            r.cost,
-                            r.fallbacks,
-                            int(r.cache_hit),
-                            int(r.stream),
-                            r.ts,
-                            r.deployment,
-                        ),
-                    )
+                    cur = conn.execute(INSERT_REQUEST, request_row(r))
                     conn.executemany(
-                        f"INSERT INTO attempts (request_id, seq, {', '.join(_ATTEMPT_COLUMNS)}) "
-                        f"VALUES (?, ?, {', '.join('?' * len(_ATTEMPT_COLUMNS))})",
-                        [
-                            (cur.lastrowid, seq, *_attempt_row(a))
-                            for seq, a in enumerate(r.attempts)
-                        ],
+                        INSERT_ATTEMPT,
+                        [(cur.lastrowid, seq, *attempt_row(a)) for seq, a in enumerate(r.attempts)],
                     )
         except BaseException:
             self.buffer = pending + self.buffer  # keep them for the next try
@@ -230,56 +134,6 @@ class _Store:
             finally:
                 self.conn.close()
                 self.conn = None
-
-
-def _attempt_row(a: AttemptRecord) -> tuple[Any, ...]:
-    return (
-        a.task,
-        a.model,
-        a.provider,
-        a.outcome,
-        a.error_kind,
-        a.status,
-        a.input_tokens,
-        a.output_tokens,
-        a.cached_input_tokens,
-        a.cost,
-        a.latency_s,
-        a.depth,
-        int(a.cache_hit),
-        a.ts,
-        a.error,
-        a.deployment,
-        a.cache_write_tokens,
-        a.reasoning_tokens,
-        a.cache_savings,
-    )
-
-
-def _attempt(row: sqlite3.Row) -> AttemptRecord:
-    fields = dict(row)
-    return AttemptRecord(
-        task=row["task"],
-        model=row["model"],
-        provider=row["provider"],
-        outcome=row["outcome"],
-        error_kind=row["error_kind"],
-        status=row["status"],
-        input_tokens=row["input_tokens"],
-        output_tokens=row["output_tokens"],
-        cached_input_tokens=row["cached_input_tokens"],
-        cost=row["cost"],
-        latency_s=row["latency_s"],
-        depth=row["depth"],
-        cache_hit=bool(row["cache_hit"]),
-        ts=row["ts"],
-        error=row["error"],
-        deployment=fields.get("deployment"),  # none in a version-1 file read as it is
-        # none in a version-1 or 2 file read as it is: nothing known of the prompt cache
-        cache_write_tokens=fields.get("cache_write_tokens") or 0,
-        reasoning_tokens=fields.get("reasoning_tokens") or 0,
-        cache_savings=fields.get("cache_savings", 0.0) if row["cost"] is not None else None,
-    )
 
 
 class SQLiteLedger:
@@ -316,7 +170,7 @@ class SQLiteLedger:
             conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10.0)
         conn.row_factory = sqlite3.Row
         try:
-            _prepare(conn, readonly=readonly)
+            prepare(conn, readonly=readonly)
         except BaseException:
             conn.close()
             raise
@@ -361,69 +215,15 @@ class SQLiteLedger:
         )
         by_request: dict[int, list[AttemptRecord]] = {}
         for a in attempts:
-            by_request.setdefault(a["request_id"], []).append(_attempt(a))
+            by_request.setdefault(a["request_id"], []).append(attempt_of(a))
         for row in rows:
-            yield RequestRecord(
-                task=row["task"],
-                requested_task=row["requested_task"],
-                outcome=row["outcome"],
-                model=row["model"],
-                provider=row["provider"],
-                attempts=tuple(by_request.get(row["id"], ())),
-                latency_s=row["latency_s"],
-                cost=row["cost"],
-                fallbacks=row["fallbacks"],
-                cache_hit=bool(row["cache_hit"]),
-                stream=bool(row["stream"]),
-                ts=row["ts"],
-                deployment=dict(row).get("deployment"),  # none in a version-1 file read as it is
-            )
+            yield request_of(row, tuple(by_request.get(row["id"], ())))
 
     def attempts(self, since: float | None = None) -> Iterator[AttemptRecord]:
         where, args = ("WHERE ts >= ?", (since,)) if since is not None else ("", ())
         for row in self._query(f"SELECT * FROM attempts {where} ORDER BY request_id, seq", args):
-            yield _attempt(row)
+            yield attempt_of(row)
 
     def close(self) -> None:
         """Write what is pending and close the file (idempotent)."""
         self._finalizer()
-
-
-def _prepare(conn: sqlite3.Connection, *, readonly: bool) -> None:
-    try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    except sqlite3.DatabaseError as exc:
-        raise LedgerError(f"not a usage ledger: {exc}") from None
-    if version > SCHEMA_VERSION:
-        raise LedgerError(
-            f"the ledger's schema is version {version}; this router reads up to "
-            f"{SCHEMA_VERSION} (upgrade router)"
-        )
-    if version == 0 and tables - {"requests", "attempts"}:
-        raise LedgerError("not a usage ledger: the file holds other tables")
-    if readonly:
-        if version == 0:
-            raise LedgerError("not a usage ledger: the file has no ledger schema")
-        return
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    if version < SCHEMA_VERSION:
-        # IMMEDIATE: two processes creating the same file take turns. Version 1 had no
-        # deployment columns (added: NULL in its rows); versions 1 and 2 no prompt-cache
-        # writes, reasoning tokens or cache savings (added: 0 in their rows).
-        upgrade = ""
-        if version == 1:
-            upgrade += (
-                "ALTER TABLE requests ADD COLUMN deployment TEXT; "
-                "ALTER TABLE attempts ADD COLUMN deployment TEXT; "
-            )
-        if version in (1, 2):
-            upgrade += (
-                "ALTER TABLE attempts ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0; "
-                "ALTER TABLE attempts ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0; "
-                "ALTER TABLE attempts ADD COLUMN cache_savings REAL DEFAULT 0; "
-            )
-        conn.executescript(
-            f"BEGIN IMMEDIATE; {upgrade} {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-        )

@@ -12,7 +12,7 @@ import pytest
 from router import Router
 from router.errors import ConfigError
 from router.spec import load_spec, validate_bytes
-from router.spec.checks_providers import header_value_problem
+from router.spec.checks_environment import header_value_problem
 
 SPEC = b"""version: 1
 providers:

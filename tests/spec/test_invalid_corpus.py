@@ -110,6 +110,10 @@ ERROR_CODES = {
     "regex-unsupported",
     "regex-backtracks",
     "regex-matches-empty",
+    # provider parameters (router/spec/checks_extras.py)
+    "reserved-param",
+    "untyped-param",
+    "undeclared-param",
     # a note that require_env (router validate --require-env) turns into an error
     "env-unset",
 }

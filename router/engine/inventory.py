@@ -1,5 +1,5 @@
-"""What a Router serves: its configured models (:class:`ModelInfo`), and with ``remote`` what
-each provider says it has (``Router.models``, ``router models``)."""
+"""``Router.models()``: the configured models as :class:`ModelInfo`, and with ``remote=True``
+whether each provider's own model list holds each model's id."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from router.engine.compile import Runtime
 from router.errors import ProviderError
 
-__all__ = ["ModelInfo", "list_models"]
+__all__ = ["ModelInfo", "models"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,9 +28,9 @@ class ModelInfo:
     not_asked: str | None = None
 
 
-def list_models(rt: Runtime, remote: bool) -> list[ModelInfo]:
-    """The configured models; with ``remote`` also asks each available provider for its
-    model list and notes whether each model's id is in it."""
+def models(rt: Runtime, *, remote: bool = False) -> list[ModelInfo]:
+    """The configured models; with ``remote=True`` also asks each available provider for its
+    model list (sync calls: this is for tools, not the request path)."""
     listed: dict[str, set[str] | None] = {}
     why_not: dict[str, str] = {}
     if remote:
