@@ -164,6 +164,14 @@ def _summary(report: ValidationReport) -> str:
         if spec
         else ""
     )
+    used = sorted(
+        {n for t in spec.tasks.values() for n in t.guardrails}
+        | {n for r in spec.rules for n in r.guardrails}
+        if spec
+        else ()
+    )
+    if used:
+        counts += f", {plural(len(used), 'guardrail')} ({', '.join(used)})"
     return f"{report.file}: valid{counts}" + (f" ({extra})" if extra else "")
 
 

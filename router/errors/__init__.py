@@ -5,8 +5,11 @@ RouterError                     base of everything raised on purpose
 ├── ConfigError                 the spec cannot be loaded; carries every Diagnostic
 ├── RequestError                (also a ValueError) the call itself is invalid: unknown task,
 │   │                           unknown or refused parameter, malformed messages; nothing sent
-│   └── NoRouteError            no model in the chain can take this request (too large for
-│                               every window, needs a capability none has...); nothing sent
+│   ├── NoRouteError            no model in the chain can take this request (too large for
+│   │                           every window, needs a capability none has...); nothing sent
+│   └── GuardrailRefused        a guardrail of the spec refused the messages (a pasted key,
+│                               a blocked term, over a size cap): names the guardrail and the
+│                               kind of finding, never the value; nothing sent
 ├── ProviderError               one attempt at one target failed (provider, model, status)
 │   ├── AuthenticationError     401/403: a bad or missing key; never retried on the same target
 │   ├── RateLimitError          429: carries ``retry_after`` (seconds) when the provider sent it
@@ -42,7 +45,13 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from router.errors.base import ConfigError, NoRouteError, RequestError, RouterError
+from router.errors.base import (
+    ConfigError,
+    GuardrailRefused,
+    NoRouteError,
+    RequestError,
+    RouterError,
+)
 from router.errors.outcome import (
     AllModelsFailed,
     BudgetExceeded,
@@ -70,6 +79,7 @@ __all__ = [
     "ConfigError",
     "ContentFiltered",
     "ContextWindowExceeded",
+    "GuardrailRefused",
     "ModelError",
     "NoRouteError",
     "ProviderConfigError",

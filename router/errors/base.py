@@ -52,3 +52,17 @@ class NoRouteError(RequestError):
         super().__init__(message)
         self.task = task
         self.skipped = tuple(skipped)
+
+
+class GuardrailRefused(RequestError):
+    """A guardrail of the spec refused the request before anything was sent: ``guardrail``
+    names it (as the spec does), ``kind`` says what it found (``openai_key``, ``email``,
+    ``term``, ``total_tokens``...) and ``argument`` where (``messages[1].content``). Neither
+    the message nor any attribute holds the value found."""
+
+    def __init__(
+        self, message: str, *, guardrail: str, kind: str, argument: str | None = None
+    ) -> None:
+        super().__init__(message, argument=argument)
+        self.guardrail = guardrail
+        self.kind = kind

@@ -8,7 +8,7 @@ from typing import Any
 from router.routing.classify import classification_to_dict, format_classification
 from router.routing.content import TextMatch
 from router.routing.plan import Candidate, Plan, cheapest_only
-from router.specmodel import Spec
+from router.specmodel import Spec, guardrails_for
 
 
 def _money(value: float | None) -> str:
@@ -135,6 +135,9 @@ def format_plan(
         lines.append(f"rule:      '{plan.rule.name}' matched → {'; '.join(plan.rule.actions())}")
     if plan.text_match is not None:
         lines += _text_lines(plan.text_match)
+    guardrails = guardrails_for(task, plan.rule)
+    if guardrails:
+        lines.append(f"guardrails: {', '.join(guardrails)} (run on the messages before sending)")
     if plan.confined is not None:
         lines.append(
             f"confined:  {', '.join(sorted(plan.confined)) or '(no model)'} "
@@ -211,6 +214,7 @@ def plan_to_dict(
         "skipped": [cand(c) for c in plan.skipped],
         "truncated": plan.truncated,
         "fallback_on": sorted(plan.task.fallback_on),
+        **({"guardrails": list(names)} if (names := guardrails_for(plan.task, plan.rule)) else {}),
         **(
             {"deployments": {m: list(rows) for m, rows in deployments.items()}}
             if deployments

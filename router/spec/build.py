@@ -20,6 +20,7 @@ from router.diagnostics import Diagnostic
 from router.providers import presets
 from router.routing.extras import resolve
 from router.spec.build_classifier import classifier
+from router.spec.build_guardrails import build_guardrails
 from router.spec.regexcheck import examine
 from router.specmodel import (
     DEFAULT_MAX_CHARS,
@@ -137,6 +138,7 @@ def defaults(value: Any, base: Defaults) -> Defaults:
         breaker=replace(base.breaker, **(d.get("breaker") or {})),
         on_budget=d.get("on_budget", base.on_budget),
         balance=d.get("balance", base.balance),
+        guardrails=tuple(d.get("guardrails", base.guardrails)),
     )
 
 
@@ -293,6 +295,7 @@ def _task(name: str, t: Mapping[str, Any], defaults: Defaults) -> TaskSpec:
         budget=Budget(**(t.get("budget") or {})),
         on_budget=t.get("on_budget", defaults.on_budget),
         hedge=_hedge(t.get("hedge")),
+        guardrails=tuple(t["guardrails"]) if "guardrails" in t else defaults.guardrails,
     )
 
 
@@ -356,6 +359,7 @@ def rules(value: Any, defaults: Defaults) -> tuple[RuleSpec, ...]:
             description=r.get("description"),
             fallback=_fallback(r["fallback"]) if "fallback" in r else None,
             only=tuple(r["only"]) if "only" in r else None,
+            guardrails=tuple(r.get("guardrails", ())),
         )
         for i, r in enumerate(value or ())
     )
@@ -391,6 +395,7 @@ BUILDERS: Mapping[str, Builder] = MappingProxyType(
         "telemetry": telemetry,
         "state": state,
         "classifier": classifier,
+        "guardrails": build_guardrails,
     }
 )
 

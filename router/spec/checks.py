@@ -27,6 +27,7 @@ from router.spec.checks_fallbacks import (
     check_fallback_fit,
     check_reachability,
 )
+from router.spec.checks_guardrails import check_guardrails
 from router.spec.checks_providers import check_base_urls, check_header_names, check_type_fields
 from router.spec.checks_rules import check_rules, string_items
 from router.spec.schema import where
@@ -330,6 +331,7 @@ CHECKS: tuple[Callable[[Context], Iterator[Diagnostic]], ...] = (
     check_embeddings,
     check_content,
     check_extra_params,
+    check_guardrails,
 )
 
 

@@ -126,7 +126,7 @@ def _translate(
             path,
             f"{where(path, doc.data)} is missing the required key '{missing}'",
             "missing-key",
-            hint=key_docs().get(missing),
+            hint=_key_doc(sub, missing),
             key=True,
         )
         return
@@ -152,6 +152,15 @@ def _translate(
         return  # the semantic checks report NaN and infinity with better words
     message, code, advice = _words(kind, error, value, path, sub, where(path, doc.data))
     yield doc.diagnostic(path, message, code, hint=advice, key=False)
+
+
+def _key_doc(node: Mapping[str, Any], key: str) -> str | None:
+    """What the schema says of ``key`` where it is missing (a provider's and a guardrail's
+    ``type`` differ), else wherever it first says it."""
+    own = (node.get("properties") or {}).get(key)
+    if isinstance(own, Mapping) and isinstance(own.get("description"), str):
+        return str(own["description"])
+    return key_docs().get(key)
 
 
 def _accepted_types(branch: Mapping[str, Any]) -> set[str] | None:
@@ -380,6 +389,8 @@ def _words(
         )
     if kind == "minLength":
         return f"{here} must not be empty", "too-short", None
+    if kind == "maxLength":
+        return f"{here} may be at most {expected} characters long", "too-long", None
     if kind == "uniqueItems":
         seen: list[Any] = []
         dup = None

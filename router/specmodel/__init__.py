@@ -22,6 +22,7 @@ from router.specmodel.content import (
     TextCondition,
 )
 from router.specmodel.extras import EXTRA_TYPES, ExtraParam, ExtraType, declarations
+from router.specmodel.guardrails import GuardrailSpec
 from router.specmodel.models import (
     DeploymentSpec,
     EnvRef,
@@ -62,6 +63,7 @@ from router.specmodel.tasks import (
     RuleSpec,
     RuleWhen,
     TaskSpec,
+    guardrails_for,
 )
 
 __all__ = [
@@ -87,6 +89,7 @@ __all__ = [
     "ExtraParam",
     "ExtraType",
     "FallbackEntry",
+    "GuardrailSpec",
     "HedgePolicy",
     "Keyword",
     "LatencyPrior",
@@ -110,4 +113,5 @@ __all__ = [
     "Timeouts",
     "declarations",
     "frozen_map",
+    "guardrails_for",
 ]

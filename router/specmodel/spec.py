@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from router.diagnostics import Diagnostic
 from router.specmodel.classifier import ClassifierSpec
+from router.specmodel.guardrails import BUILTIN, GuardrailSpec
 from router.specmodel.models import (
     DeploymentSpec,
     ModelSpec,
@@ -59,6 +60,7 @@ class Defaults:
     breaker: BreakerPolicy = BreakerPolicy()
     on_budget: OnBudget = "refuse"
     balance: Balance = DEFAULT_BALANCE
+    guardrails: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,9 @@ class Spec:
     telemetry: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     #: The ``classifier`` section (None: calls must name their task).
     classifier: ClassifierSpec | None = None
+    #: Every guardrail a task or rule may name: the ``guardrails`` section's entries and the
+    #: built-in ones (``pii``, ``secrets``) it does not redefine.
+    guardrails: Mapping[str, GuardrailSpec] = field(default_factory=lambda: BUILTIN)
 
     def task(self, name: str) -> TaskSpec | None:
         """The task serving ``name``: the task itself, else ``default``, else None."""

@@ -82,6 +82,16 @@ class TaskSpec:
     budget: Budget = Budget()
     on_budget: OnBudget = "refuse"
     hedge: HedgePolicy | None = None
+    #: The guardrails the task's requests pass (``defaults.guardrails`` unless it sets its own).
+    guardrails: tuple[str, ...] = ()
+
+
+def guardrails_for(task: TaskSpec, rule: RuleSpec | None = None) -> tuple[str, ...]:
+    """The guardrails a request passes: those of the task serving it (after a rule's
+    ``route_to``), then those of the rule that matched it that the task does not name."""
+    if rule is None or not rule.guardrails:
+        return task.guardrails
+    return tuple(dict.fromkeys(task.guardrails + rule.guardrails))
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +127,8 @@ class RuleSpec:
     description: str | None = None
     fallback: tuple[FallbackEntry, ...] | None = None
     only: tuple[str, ...] | None = None
+    #: Guardrails a request it matches passes besides its task's (never fewer).
+    guardrails: tuple[str, ...] = ()
 
     @property
     def confines(self) -> bool:
@@ -137,4 +149,6 @@ class RuleSpec:
             out.append(f"exclude {', '.join(sorted(self.exclude))}")
         if self.priority is not None:
             out.append(f"priority {self.priority}")
+        if self.guardrails:
+            out.append(f"guardrails {', '.join(self.guardrails)}")
         return out

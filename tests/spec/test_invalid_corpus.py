@@ -59,6 +59,7 @@ ERROR_CODES = {
     "too-few",
     "too-many",
     "too-short",
+    "too-long",
     "duplicate-item",
     # semantic checks (router/spec/checks.py)
     "unknown-provider",
@@ -114,6 +115,11 @@ ERROR_CODES = {
     "reserved-param",
     "untyped-param",
     "undeclared-param",
+    # guardrails (router/spec/checks_guardrails.py)
+    "unknown-guardrail",
+    "guardrail-setting",
+    "guardrail-action",
+    "guardrail-empty",
     # a note that require_env (router validate --require-env) turns into an error
     "env-unset",
 }

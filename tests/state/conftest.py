@@ -46,7 +46,7 @@ def make_redis(
     made: list[RedisBackend] = []
 
     def make(**kwargs: Any) -> RedisBackend:
-        options: dict[str, Any] = {"key_prefix": PREFIX, "connect_timeout": 2.0, **kwargs}
+        options: dict[str, Any] = {"key_prefix": PREFIX, "connect_timeout": 10.0, **kwargs}
         backend = RedisBackend(redis_server.url, **options)
         made.append(backend)
         return backend
@@ -66,6 +66,6 @@ def backend(request: pytest.FixtureRequest, clock: FakeClock) -> Iterator[StateB
     else:
         server: RedisServer = request.getfixturevalue("redis_server")
         request.getfixturevalue("redis_client")  # flushes
-        made = RedisBackend(server.url, key_prefix=PREFIX, connect_timeout=2.0, clock=clock)
+        made = RedisBackend(server.url, key_prefix=PREFIX, connect_timeout=10.0, clock=clock)
     yield made
     made.close()

@@ -35,7 +35,7 @@ models:
   spare: {{provider: oai, id: sandbox-gpt-mini}}
 tasks:
   default: {{candidates: [chat], fallback: [spare], retry: {{attempts: 1}}}}
-state: {{backend: redis, url_env: REDIS_URL, key_prefix: "{prefix}"}}
+state: {{backend: redis, url_env: REDIS_URL, key_prefix: "{prefix}", connect_timeout: 10}}
 """,
         encoding="utf-8",
     )
