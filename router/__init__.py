@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         StateUnavailable,
         StreamInterrupted,
     )
+    from router.routing.classify import Classification
     from router.routing.plan import Plan
     from router.spec import Diagnostic, Spec, load_spec, validate_file
     from router.types import (
@@ -104,6 +105,7 @@ _HOMES: dict[str, str] = {
     **dict.fromkeys(("Hook", "HookContext"), "router.engine.hooks"),
     **dict.fromkeys(_ERRORS, "router.errors"),
     "Plan": "router.routing.plan",
+    "Classification": "router.routing.classify",
     **dict.fromkeys(("Diagnostic", "Spec", "load_spec", "validate_file"), "router.spec"),
     **dict.fromkeys(_TYPES, "router.types"),
 }
@@ -116,6 +118,7 @@ __all__ = [
     "BadRequestError",
     "BudgetExceeded",
     "Chunk",
+    "Classification",
     "ConfigError",
     "ContentFiltered",
     "ContextWindowExceeded",

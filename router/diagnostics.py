@@ -14,6 +14,7 @@ Severity = Literal["error", "warning", "note"]
 #: or a ``# router: ignore[CODE]`` comment drops them).
 WARNING_CODES = frozenset(
     {
+        "classifier-ambiguous-example",
         "context-window-unknown",
         "duplicate-in-chain",
         "hedge-without-target",

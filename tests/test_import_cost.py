@@ -24,6 +24,14 @@ DEFERRED = (
     "router.cli",
     "router.sandbox",
     "router.simulate",
+    # the classifier's backends: imported when a Router with a classifier trains it
+    "numpy",
+    "scipy",
+    "sklearn",
+    "onnxruntime",
+    "tokenizers",
+    "router.routing.classifiers.tfidf",
+    "router.routing.classifiers.embeddings",
 )
 
 

@@ -272,6 +272,9 @@ def build_parser(stdout: IO[str]) -> _Parser:
     from router.cli.commands import add_commands
 
     add_commands(sub)
+    from router.cli.classify import add_classify
+
+    add_classify(sub)
     from router.cli.importers import add_import
     from router.cli.init import add_init
 

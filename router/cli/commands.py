@@ -93,6 +93,12 @@ def _add_param_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+_TASK_HELP = (
+    "task name from the spec; omit it (or give 'auto') to let the spec's classifier choose "
+    "from the prompt"
+)
+
+
 def add_commands(sub: Any) -> None:
     p = sub.add_parser(
         "complete",
@@ -105,7 +111,7 @@ def add_commands(sub: Any) -> None:
             "refused the request or failed, 2 usage error."
         ),
     )
-    p.add_argument("--task", required=True, help="task name from the spec")
+    p.add_argument("--task", help=_TASK_HELP)
     add_config_option(p)
     add_sandbox_option(p)
     add_hooks_option(p)
@@ -132,7 +138,7 @@ def add_commands(sub: Any) -> None:
             "request would pass are listed by name (none is run or imported)."
         ),
     )
-    p.add_argument("--task", required=True, help="task name from the spec")
+    p.add_argument("--task", help=_TASK_HELP)
     add_config_option(p)
     add_sandbox_option(p)
     p.add_argument("--messages", metavar="FILE", help="JSON list of messages (OpenAI shape)")
@@ -289,7 +295,7 @@ def cmd_explain(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> i
     except (RouterError, OSError, json.JSONDecodeError) as exc:
         return report_error(exc, stderr, config_path(args))
     if not plan.chain:  # the call would be refused: say so in the exit status too
-        stderr.write(f"router explain: no model of task '{args.task}' can take this request\n")
+        stderr.write(f"router explain: no model of task '{plan.task.name}' can take this request\n")
         return EXIT_FAILED
     return EXIT_OK
 

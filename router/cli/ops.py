@@ -90,6 +90,15 @@ def add_operations(sub: Any) -> None:
     )
     p.add_argument("--mix", help="task weights, e.g. chat=3,code=1 (default: equal)")
     p.add_argument(
+        "--prompts",
+        metavar="FILE",
+        help=(
+            'draw each prompt from a JSONL file of {"text": ..., "label": ...}: classified by '
+            "the spec's classifier (the report says how often it agreed with the labels), or, "
+            "without one, sent to the task the label names"
+        ),
+    )
+    p.add_argument(
         "--stream-share",
         type=float,
         default=0.2,
@@ -229,6 +238,7 @@ def cmd_simulate(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> 
             stream_share=args.stream_share,
             rate=rate,
             model_latency=not args.no_model_latency,
+            prompts=args.prompts,
         )
     except ConfigError as exc:
         stderr.write(f"{exc}\n")

@@ -18,12 +18,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from router.engine import inventory
+from router.engine.classifier import ClassifierRunner
 from router.engine.compile import AdapterFactory, Runtime, compile_spec, make_adapter
 from router.engine.drive import adrive, drive
 from router.engine.inventory import ModelInfo
 from router.engine.streams import AsyncStream, Stream
 from router.errors import RequestError
-from router.routing.call import Call, prepare_call
+from router.routing.call import Call, call_messages, prepare_call
+from router.routing.classify import Classification, wants_classifier
 from router.routing.embed import embeddings_of, prepare_embed
 from router.routing.plan import Plan
 from router.specmodel import ModelSpec, Spec
@@ -100,6 +102,16 @@ class Router:
         self.spec = spec
         self._owns_state = True
         carried = None
+        # First, before anything is built: a missing extra is refused here (ConfigError).
+        self._classifier: ClassifierRunner | None = None
+        if spec.classifier is not None:
+            old = carry_from._classifier if carry_from is not None else None
+            try:
+                self._classifier = ClassifierRunner(spec, carry=old)
+            except BaseException:
+                if owned is not None:
+                    owned.stop()
+                raise
         if carry_from is not None:
             from router.engine.succession import carry_over
 
@@ -157,13 +169,14 @@ class Router:
 
     def _prepare(
         self,
-        task: str,
+        task: str | None,
         messages: Iterable[Message | Mapping[str, Any]] | None,
         prompt: str | None,
         params: Mapping[str, Any],
         stream: bool,
         route: bool = True,
     ) -> Call:
+        runner = self._classifier
         return prepare_call(
             self.spec,
             task,
@@ -175,13 +188,32 @@ class Router:
             params_for=self._rt.params_for,
             latency=self._rt.accounting.expected_latency,
             route=route,
+            classify=runner.for_call(params) if runner is not None else None,
         )
+
+    def _costly(self, task: str | None) -> bool:
+        """Whether preparing this call classifies it with more than the event loop should do
+        (a backend costing milliseconds, or one still training): then it is done in a thread."""
+        runner = self._classifier
+        return runner is not None and wants_classifier(self.spec, task) and not runner.inline
+
+    async def _aprepare(
+        self,
+        task: str | None,
+        messages: Iterable[Message | Mapping[str, Any]] | None,
+        prompt: str | None,
+        params: Mapping[str, Any],
+        stream: bool,
+    ) -> Call:
+        if self._costly(task):
+            return await asyncio.to_thread(self._prepare, task, messages, prompt, params, stream)
+        return self._prepare(task, messages, prompt, params, stream)
 
     # --- decisions without calls -------------------------------------------------------------
 
     def explain(
         self,
-        task: str,
+        task: str | None = None,
         messages: Iterable[Message | Mapping[str, Any]] | None = None,
         *,
         prompt: str | None = None,
@@ -193,6 +225,22 @@ class Router:
         if messages is None and prompt is None:
             prompt = ""
         return self._prepare(task, messages, prompt, params, stream, route=False).plan
+
+    def classify(
+        self,
+        messages: Iterable[Message | Mapping[str, Any]] | None = None,
+        *,
+        prompt: str | None = None,
+        timeout: float | None = None,
+    ) -> Classification:
+        """What the spec's classifier decides for these messages (or ``prompt``): every
+        label's score, the label or an abstention, and the task a call would go to. Waits for
+        the training (up to ``timeout`` seconds; None: until done). Calls nothing; raises
+        RequestError when the spec has no ``classifier`` section."""
+        runner = self._classifier
+        if runner is None:
+            raise RequestError("the spec has no `classifier:` section", argument="task")
+        return runner.classify(call_messages(messages, prompt), timeout)
 
     def deployments(self, model: str, *, session: str | None = None) -> list[dict[str, Any]]:
         """Where ``model`` is served, as ``router explain`` shows it: each deployment's
@@ -219,13 +267,14 @@ class Router:
 
     def complete(
         self,
-        task: str,
+        task: str | None = None,
         messages: Iterable[Message | Mapping[str, Any]] | None = None,
         *,
         prompt: str | None = None,
         **params: Any,
     ) -> Response:
-        """Answer with the first model of the task's chain that succeeds. Raises
+        """Answer with the first model of the task's chain that succeeds. Without a task (or
+        with ``task="auto"``) the spec's classifier chooses it from the messages. Raises
         RequestError for an invalid call and AllModelsFailed (carrying every attempt) when
         no model could answer."""
         call = self._prepare(task, messages, prompt, params, stream=False)
@@ -233,7 +282,7 @@ class Router:
 
     def stream(
         self,
-        task: str,
+        task: str | None = None,
         messages: Iterable[Message | Mapping[str, Any]] | None = None,
         *,
         prompt: str | None = None,
@@ -249,28 +298,32 @@ class Router:
 
     async def acomplete(
         self,
-        task: str,
+        task: str | None = None,
         messages: Iterable[Message | Mapping[str, Any]] | None = None,
         *,
         prompt: str | None = None,
         **params: Any,
     ) -> Response:
         """The async twin of :meth:`complete`."""
-        call = self._prepare(task, messages, prompt, params, stream=False)
+        call = await self._aprepare(task, messages, prompt, params, stream=False)
         return await adrive(self._rt, await self._rt.aenter(call))
 
     def astream(
         self,
-        task: str,
+        task: str | None = None,
         messages: Iterable[Message | Mapping[str, Any]] | None = None,
         *,
         prompt: str | None = None,
         **params: Any,
     ) -> AsyncStream:
         """The async twin of :meth:`stream`: ``async for chunk in router.astream(...)``."""
-        # The budget gate needs I/O; the async stream runs it when iteration starts.
-        call = self._prepare(task, messages, prompt, params, stream=True)
-        return AsyncStream(self._rt, call)
+        # The budget gate needs I/O; the async stream runs it when iteration starts, and a
+        # costly classification too (in a thread).
+        if self._costly(task):
+            return AsyncStream(
+                self._rt, lambda: self._aprepare(task, messages, prompt, params, stream=True)
+            )
+        return AsyncStream(self._rt, self._prepare(task, messages, prompt, params, stream=True))
 
     # --- embeddings ----------------------------------------------------------------------------
 

@@ -16,7 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+)
 from typing import Any
 
 from router.aio.deadline import DeadlineReached, StreamDeadline, reset_current, set_current
@@ -163,7 +170,9 @@ class Stream:
 class AsyncStream:
     """``async for chunk in stream``; afterwards ``response`` holds the assembled answer."""
 
-    def __init__(self, rt: Runtime, call: Call) -> None:
+    def __init__(self, rt: Runtime, call: Call | Callable[[], Awaitable[Call]]) -> None:
+        """``call``, or how to prepare it (awaited when iteration starts: a classification
+        that runs in a thread)."""
         self._rt = rt
         self._call = call
         self.response: Response | None = None
@@ -180,7 +189,8 @@ class AsyncStream:
 
     async def _run(self) -> AsyncGenerator[Chunk, None]:
         rt = self._rt
-        call = self._call = await rt.aenter(self._call)
+        prepared = self._call if isinstance(self._call, Call) else await self._call()
+        call = self._call = await rt.aenter(prepared)
         run = rt.run(call)
         hooks = hooks_of(call)
         while (step := run.next_step()) is not None:

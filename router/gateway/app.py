@@ -281,6 +281,8 @@ class GatewayApp:
     async def _models(self, ex: Exchange, path: str, principal: Principal, router: Any) -> None:
         tasks = router.spec.tasks
         names = [n for n in tasks if principal.tasks is None or n in principal.tasks]
+        if router.spec.classifier is not None and principal.tasks is None and "auto" not in tasks:
+            names.append("auto")  # the classifier chooses the task
         one = path.rsplit("/models/", 1)[1] if "/models/" in path else None
         anthropic = ex.header(b"anthropic-version") is not None
         if one is not None:

@@ -21,6 +21,7 @@ from router.gateway.auth import Grant, Principal, Refused
 from router.gateway.call import GatewayCall, merge_metadata, routing_hints
 from router.gateway.errors import Failure, failure_of
 from router.gateway.exchange import Exchange, decision_headers
+from router.routing.classify import wants_classifier
 from router.routing.extras import declared_names
 from router.specmodel import TaskSpec
 from router.types import Response
@@ -108,8 +109,21 @@ async def admit(
     max_tokens: int | None,
 ) -> tuple[TaskSpec, Grant | None] | None:
     """The task a request's ``model`` names, once the key may use it and its budgets and
-    limits admit the request; None when refused (the answer already sent, nothing upstream)."""
-    task = router.spec.task(name)
+    limits admit the request; None when refused (the answer already sent, nothing upstream).
+    ``auto`` (where the spec has a classifier and no task of that name) is admitted as
+    itself: the Router classifies the request, for keys that may use every task."""
+    spec = router.spec
+    task = spec.task(name)
+    if spec.classifier is not None and wants_classifier(spec, name):
+        if principal.tasks is not None:
+            allowed = ", ".join(sorted(principal.tasks)) or "none"
+            message = (
+                f"this key may use only some tasks ({allowed}); the model {name!r} lets the "
+                "classifier choose any task: name one of yours"
+            )
+            await ex.fail(Failure(403, message, "permission_error", "task_not_allowed", "model"))
+            return None
+        task = TaskSpec(name=name, candidates=())  # the classifier chooses the real one
     if task is None:
         known = ", ".join(sorted(router.spec.tasks))
         await ex.fail(

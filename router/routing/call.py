@@ -17,6 +17,7 @@ from router.diagnostics import Diagnostic
 from router.errors import ConfigError, NoRouteError, RequestError
 from router.messages import check_text, coerce_messages
 from router.routing.arguments import CheckedParams, check_params
+from router.routing.classify import Classification, wants_classifier
 from router.routing.extras import check_extras, given_extras
 from router.routing.features import request_features
 from router.routing.plan import MATCH, Plan, RuleChoice, make_plan
@@ -137,9 +138,10 @@ class Call:
 _UNCHECKED = CheckedParams()  # no per-call arguments: the defaults (never mutated)
 
 
-def _messages(
+def call_messages(
     messages: Iterable[Message | Mapping[str, Any]] | None, prompt: str | None
 ) -> tuple[Message, ...]:
+    """A call's ``messages`` (or ``prompt``), coerced and checked."""
     if (messages is None) == (prompt is None):
         raise RequestError("pass exactly one of messages=[...] or prompt='...'")
     if prompt is not None:
@@ -180,9 +182,13 @@ def no_route(
     )
 
 
+#: Classifies a call's messages (the Router's trained classifier; see routing/classify.py).
+Classify = Callable[[tuple[Message, ...]], Classification]
+
+
 def prepare_call(
     spec: Spec,
-    task: str,
+    task: str | None,
     messages: Iterable[Message | Mapping[str, Any]] | None,
     prompt: str | None,
     params: Mapping[str, Any],
@@ -195,12 +201,16 @@ def prepare_call(
     embed: tuple[str, ...] | None = None,
     dimensions: int | None = None,
     rule: RuleChoice = MATCH,
+    classify: Classify | None = None,
 ) -> Call:
     """Check the call's arguments and plan it; raise RequestError for anything invalid (see
     :mod:`router.routing.arguments`), before anything is sent. With ``route`` (a call, not
     ``explain``) a plan no model can take raises :func:`no_route`'s error. ``params_for`` is
     ``spec.params_for`` or a cache of it (:class:`ParamsCache`). ``rule``: plan under this
-    rule (or none) instead of the first that matches (a call its hooks rewrote)."""
+    rule (or none) instead of the first that matches (a call its hooks rewrote).
+    A call without a task (or
+    with ``auto``, see :func:`~router.routing.classify.wants_classifier`) is classified by
+    ``classify``, which chooses its task and gives rules its label."""
     extras: dict[str, Any] = {}
     if params:
         refused = sorted(REFUSED_PARAMS & params.keys())
@@ -214,12 +224,25 @@ def prepare_call(
         # Provider parameters: names the spec declares under extra_params (else refused).
         if unknown:
             extras = given_extras(spec, params, unknown, CALL_PARAMS)
+    classified = wants_classifier(spec, task)
+    if classified and (classify is None or embed is not None):
+        raise RequestError(
+            "no task given: name one (task=...), or add a `classifier:` section to the spec "
+            "so that calls without a task (or with task 'auto') are classified"
+            if embed is None
+            else "embed() needs a task: the classifier chooses tasks of chat models",
+            argument="task",
+        )
+    msgs = call_messages(messages, prompt) if classified else ()
+    classification = classify(msgs) if classified and classify is not None else None
+    if classification is not None:
+        task = classification.task
     if not isinstance(task, str):
         raise RequestError(
             f"task: expected a task name (a string), got {type(task).__name__}", argument="task"
         )
+    msgs = msgs or call_messages(messages, prompt)
     check_text(task, "task")  # a `default` task serves any name, which then reaches the logs
-    msgs = _messages(messages, prompt)
     checked = check_params(params) if params else _UNCHECKED
     features = request_features(
         task,
@@ -230,6 +253,7 @@ def prepare_call(
         max_tokens=checked.max_tokens,
         metadata=checked.metadata,
         tags=checked.tags,
+        classification=classification,
     )
     plan = make_plan(
         spec,

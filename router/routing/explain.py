@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from router.routing.classify import classification_to_dict, format_classification
 from router.routing.content import TextMatch
 from router.routing.plan import Candidate, Plan, cheapest_only
 from router.specmodel import Spec, guardrails_for
@@ -116,7 +117,7 @@ def format_plan(
     model gets."""
     f = plan.features
     task = plan.task
-    lines = []
+    lines = format_classification(f.classification) if f.classification is not None else []
     if plan.requested_task != task.name and plan.requested_task not in spec.tasks:
         model = (
             f"; '{plan.requested_task}' is a model's name: a call names a task"
@@ -199,6 +200,11 @@ def plan_to_dict(
         }
 
     return {
+        **(
+            {"classification": classification_to_dict(plan.features.classification)}
+            if plan.features.classification is not None
+            else {}
+        ),
         "requested_task": plan.requested_task,
         "task": plan.task.name,
         "rule": plan.rule.name if plan.rule else None,

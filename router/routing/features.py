@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from router.routing.classify import Classification
 from router.routing.content import RequestText
 from router.types import ImagePart, Message
 
@@ -52,6 +53,8 @@ class Features:
     capabilities: frozenset[str] = frozenset()
     metadata: Mapping[str, Any] = field(default_factory=dict)
     tags: frozenset[str] = frozenset()
+    #: What the classifier decided, for a call that asked to be classified (else None).
+    classification: Classification | None = None
     #: The messages' text, for content rules (read within their bound, when a rule asks).
     text: RequestText | None = field(default=None, repr=False, compare=False)
 
@@ -66,6 +69,7 @@ def request_features(
     max_tokens: int | None = None,
     metadata: Mapping[str, Any] | None = None,
     tags: Sequence[str] = (),
+    classification: Classification | None = None,
 ) -> Features:
     needs = set()
     if stream:
@@ -86,5 +90,6 @@ def request_features(
         capabilities=frozenset(needs),
         metadata=dict(metadata or {}),
         tags=frozenset(tags),
+        classification=classification,
         text=RequestText(messages),
     )

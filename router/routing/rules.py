@@ -55,6 +55,14 @@ def _rule_matches(rule: RuleSpec, f: Features) -> bool:
         return False
     if not w.tags <= f.tags:
         return False
+    if w.labels is not None or w.min_confidence is not None:
+        c = f.classification
+        if c is None or c.label is None:
+            return False
+        if w.labels is not None and c.label not in w.labels:
+            return False
+        if w.min_confidence is not None and c.confidence < w.min_confidence:
+            return False
     return all(
         key in f.metadata and f.metadata[key] in allowed for key, allowed in w.metadata.items()
     )

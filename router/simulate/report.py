@@ -173,6 +173,18 @@ class SimulationReport:
     max_queue_s: float = 0.0
     #: model -> deployment -> attempts sent there, for models served at several deployments.
     spread: dict[str, Counter[str]] = field(default_factory=dict)
+    #: Requests drawn from a labelled file and classified: how many, how many got the file's
+    #: label, how many abstained.
+    labelled: int = 0
+    agreed: int = 0
+    abstained: int = 0
+
+    def classified(self, expected: str | None, label: str | None) -> None:
+        if expected is None:
+            return
+        self.labelled += 1
+        self.agreed += label == expected
+        self.abstained += label is None
 
     def add(self, o: Outcome) -> None:
         self.tasks.setdefault(o.task, TaskStats()).add(o)
@@ -221,6 +233,17 @@ class SimulationReport:
             "deployments": {m: dict(c.most_common()) for m, c in self.spread.items()},
             "queued": self.queued,
             "max_queue_s": self.max_queue_s,
+            **(
+                {
+                    "classifier": {
+                        "labelled": self.labelled,
+                        "agreed": self.agreed,
+                        "abstained": self.abstained,
+                    }
+                }
+                if self.labelled
+                else {}
+            ),
         }
 
 
@@ -294,6 +317,11 @@ def format_report(report: SimulationReport) -> str:
     ]
     lines += [_row(name, stats) for name, stats in r.tasks.items()]
     lines.append(_row("TOTAL", r.total))
+    if r.labelled:
+        lines.append(
+            f"classifier: {r.agreed} of {r.labelled} labelled prompts got their label "
+            f"({_share(r.agreed, r.labelled)}); {r.abstained} abstained"
+        )
     lines += ["", "answered by:"]
     for name, stats in r.tasks.items():
         parts = [f"{m} {n} ({_share(n, stats.ok)})" for m, n in stats.answered_by.most_common()]

@@ -15,7 +15,8 @@ from router.engine.sandboxed import DUMMY_KEY, sandboxed
 from router.errors import AllModelsFailed, ProviderError, RouterError, StreamInterrupted
 from router.sandbox import Sandbox
 from router.spec import load_spec
-from router.specmodel import Spec
+from router.spec.examples import labelled_lines
+from router.specmodel import AUTO_TASK, Spec
 from router.state import make_backend
 from router.types import Attempt, Response
 
@@ -96,11 +97,17 @@ def _lost_reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-async def _one(router: SimRouter, sim: Simulation, req: SimRequest) -> Outcome:
+async def _one(
+    router: SimRouter, sim: Simulation, req: SimRequest, report: SimulationReport
+) -> Outcome:
     clock = sim.clock
+    task = req.task
     try:
         plan = router.explain(req.task, prompt=req.prompt, stream=req.stream)
         first = plan.chain[0].model if plan.chain else None
+        if (decided := plan.features.classification) is not None:
+            task = plan.task.name  # the task the classifier chose
+            report.classified(req.label, decided.label)
     except RouterError:
         first = None
     sim.first[req.index] = first
@@ -117,7 +124,7 @@ async def _one(router: SimRouter, sim: Simulation, req: SimRequest) -> Outcome:
     except Exception as exc:  # a RouterError, or a bug: either way the caller got an error
         return Outcome(
             req.index,
-            req.task,
+            task,
             req.stream,
             first,
             None,
@@ -126,10 +133,10 @@ async def _one(router: SimRouter, sim: Simulation, req: SimRequest) -> Outcome:
             error=_lost_reason(exc),
         )
     if response is None:  # pragma: no cover - a finished stream always has its response
-        return Outcome(req.index, req.task, req.stream, first, None, (), 0.0, error="no response")
+        return Outcome(req.index, task, req.stream, first, None, (), 0.0, error="no response")
     return Outcome(
         req.index,
-        req.task,
+        task,
         req.stream,
         first,
         response.model,
@@ -153,6 +160,7 @@ async def _simulate(
     weights: Mapping[str, float],
     report: SimulationReport,
     progress: _Progress,
+    prompts: Sequence[tuple[str, str, str | None]] = (),
 ) -> None:
     clock = SimClock()
     sim = Simulation(
@@ -179,12 +187,14 @@ async def _simulate(
         hooks=stand_ins(spec, passing=True),  # routing is simulated, not what hooks do
     )
     streamable = set()
-    for task in weights:
+    for task in spec.tasks if prompts else weights:
         try:
             if router.explain(task, prompt="Hello.", stream=True).chain:
                 streamable.add(task)
         except RouterError:
             pass
+    if streamable >= set(spec.tasks):
+        streamable.add(AUTO_TASK)  # classified requests may stream: every task can
     workload = make_workload(
         weights,
         report.requests,
@@ -192,6 +202,7 @@ async def _simulate(
         stream_share=report.stream_share,
         streamable=frozenset(streamable),
         rate=report.rate,
+        prompts=prompts,
     )
     sim.requests = {req.index: req for req in workload}
     pending = iter(workload)
@@ -204,7 +215,7 @@ async def _simulate(
                 if waited > 0 and report.rate is not None:
                     report.queued += 1
                     report.max_queue_s = max(report.max_queue_s, waited)
-                report.add(await _one(router, sim, req))
+                report.add(await _one(router, sim, req, report))
                 progress.update(report.total.requests, report.total.lost, clock())
         finally:
             clock.running -= 1
@@ -223,6 +234,22 @@ async def _simulate(
         report.models.setdefault(name, ModelStats()).timeouts = n
 
 
+def read_prompts(path: str | os.PathLike[str], spec: Spec) -> list[tuple[str, str, str | None]]:
+    """(task, text, label) per line of a JSONL file of ``{"text": ..., "label": ...}``: the
+    task is ``auto`` (classified) when the spec has a classifier (the label is then
+    optional), else the label, which must name a task. ValueError naming the line for a line
+    that cannot be used; OSError when unreadable."""
+    found = []
+    for number, text, label in labelled_lines(path, label_required=False):
+        if spec.classifier is None and label not in spec.tasks:
+            raise ValueError(
+                f"{os.fspath(path)}:{number}: the spec has no classifier, so each line's "
+                f"label must name a task ({', '.join(spec.tasks)}); got {label!r}"
+            )
+        found.append((AUTO_TASK if spec.classifier else str(label), text, label))
+    return found
+
+
 def run_simulation(
     config_path: str | os.PathLike[str],
     *,
@@ -237,6 +264,7 @@ def run_simulation(
     stream_share: float = 0.2,
     rate: float | None = 1.0,
     model_latency: bool = True,
+    prompts: str | os.PathLike[str] | None = None,
 ) -> SimulationReport:
     """Run ``requests`` simulated requests through the router built from ``config_path``, every
     provider replaced by one in-process sandbox, with ``faults`` injected (grammar in
@@ -247,9 +275,12 @@ def run_simulation(
     spec alike); ``stream_share`` of the requests stream; arrivals are Poisson at ``rate``
     requests per simulated second (None: all at once, ``concurrency`` at a time), and at most
     ``concurrency`` are in flight. With ``model_latency`` each successful call takes a time
-    drawn from its model's latency prior. ``progress`` gets a progress bar when it is a TTY
-    (or ``force_progress``). Raises ConfigError for an invalid spec and ValueError (a
-    FaultSpecError for the faults) for invalid arguments. Use ``report.exit_code``."""
+    drawn from its model's latency prior. ``prompts`` (a JSONL file of ``{"text": ...,
+    "label": ...}``) draws each request's prompt from that file: classified by the spec's
+    classifier when it has one (the report then says how often the classifier agreed with
+    the file's label), else sent to the task its label names. ``progress`` gets a progress
+    bar when it is a TTY (or ``force_progress``). Raises ConfigError for an invalid spec and
+    ValueError (a FaultSpecError for the faults) for invalid arguments. Use ``report.exit_code``."""
     if requests < 1:
         raise ValueError("requests must be at least 1")
     if concurrency < 1:
@@ -269,6 +300,7 @@ def run_simulation(
                 f"mix names unknown task(s) {', '.join(unknown)}; "
                 f"the spec's tasks are: {', '.join(spec.tasks)}"
             )
+    drawn = read_prompts(prompts, spec) if prompts is not None else ()
     report = SimulationReport(
         config=os.fspath(config_path),
         faults=describe_rules(rules),
@@ -287,7 +319,7 @@ def run_simulation(
     try:
         with Sandbox(seed=seed) as sandbox:
             pointed, environ = sandboxed(spec, sandbox)
-            asyncio.run(_simulate(pointed, environ, sandbox, rules, weights, report, bar))
+            asyncio.run(_simulate(pointed, environ, sandbox, rules, weights, report, bar, drawn))
     finally:
         random.setstate(saved)
         bar.close()

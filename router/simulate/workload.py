@@ -29,6 +29,7 @@ class SimRequest:
     prompt: str
     stream: bool
     arrival: float  # simulated seconds from the start
+    label: str | None = None  # the label of a prompt drawn from a labelled file
 
 
 def parse_mix(text: str) -> dict[str, float]:
@@ -95,17 +96,26 @@ def make_workload(
     stream_share: float,
     streamable: frozenset[str],
     rate: float | None,
+    prompts: Sequence[tuple[str, str, str | None]] = (),
 ) -> list[SimRequest]:
     """``count`` requests over ``tasks`` (name → weight). Arrivals are a Poisson process at
     ``rate`` requests per simulated second, or all at once when ``rate`` is None. Only tasks in
-    ``streamable`` (a model can stream for them) get streamed requests."""
+    ``streamable`` (a model can stream for them) get streamed requests. With ``prompts``
+    ((task, text, label) drawn from a labelled file), each request is one of those, drawn at
+    random, instead of made-up words for a task of the mix."""
     rng = random.Random(f"router-simulate:{seed}")
     order = _schedule([(n, w) for n, w in tasks.items() if w > 0], count)
     out = []
     clock = 0.0
-    for index, task in enumerate(order):
+    for index, scheduled in enumerate(order):
         if rate is not None and index:
             clock += rng.expovariate(rate)
-        stream = rng.random() < stream_share and task in streamable
-        out.append(SimRequest(index, task, _prompt(rng, index), stream, clock))
+        stream = rng.random() < stream_share
+        task = scheduled
+        if prompts:
+            task, text, label = rng.choice(prompts)
+            prompt = _TAG.format(index) + text
+        else:
+            prompt, label = _prompt(rng, index), None
+        out.append(SimRequest(index, task, prompt, stream and task in streamable, clock, label))
     return out

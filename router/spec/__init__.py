@@ -14,12 +14,15 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from router.diagnostics import ENV_NOTE_CODES, Diagnostic
 from router.errors import ConfigError
 from router.spec.build import build_spec
 from router.spec.checks import semantic_diagnostics
+from router.spec.checks_classifier import classifier_diagnostics
 from router.spec.checks_rules import plan_diagnostics
+from router.spec.examples import Examples, read_examples
 from router.spec.schema import schema
 from router.spec.schema_errors import schema_diagnostics
 from router.spec.yamlload import Document, YamlError, load_yaml, paused_gc
@@ -157,10 +160,12 @@ def _validate(raw: bytes, file: str, choices: _Choices, env: Mapping[str, str]) 
     if version is not None:
         return ValidationReport(file, (version,), None)
     found = schema_diagnostics(doc) + semantic_diagnostics(doc, environ=env)
+    examples = read_examples(doc, file)
+    found += classifier_diagnostics(doc, examples)
     spec = None
     if not any(d.severity == "error" for d in found):
         # Some findings need the built spec (what a rule's confinement leaves, by planning).
-        spec = build_spec(doc.data, source=file, warnings=())
+        spec = build_spec(_with_examples(doc.data, examples), source=file, warnings=())
         found += plan_diagnostics(doc, spec)
     found = _chosen(found, raw, choices)
     found.sort(key=lambda d: (d.line or 0, d.column or 0, d.severity != "error"))
@@ -168,6 +173,16 @@ def _validate(raw: bytes, file: str, choices: _Choices, env: Mapping[str, str]) 
     if spec is None or any(d.severity == "error" for d in diagnostics):
         return ValidationReport(file, diagnostics, None)
     return ValidationReport(file, diagnostics, replace(spec, warnings=diagnostics))
+
+
+def _with_examples(data: dict[str, Any], examples: Examples | None) -> dict[str, Any]:
+    """The spec's data with the classifier's examples as read (from its file, or inline)."""
+    if examples is None:
+        return data
+    section = {**data["classifier"], "examples": examples.texts}
+    if examples.file is not None:
+        section["examples_file"] = examples.file
+    return {**data, "classifier": section}
 
 
 #: The top-level keys that make a YAML file a routes spec (``router validate --skip-non-specs``).

@@ -19,6 +19,7 @@ from typing import Any
 from router.diagnostics import Diagnostic
 from router.providers import presets
 from router.routing.extras import resolve
+from router.spec.build_classifier import classifier
 from router.spec.build_guardrails import build_guardrails
 from router.spec.regexcheck import examine
 from router.specmodel import (
@@ -320,6 +321,8 @@ def _when(w: Mapping[str, Any]) -> RuleWhen:
             }
         ),
         tags=frozenset(w.get("tags", ())),
+        labels=frozenset(_listed(w["label"])) if "label" in w else None,
+        min_confidence=w.get("min_confidence"),
         text=_text(w["text"]) if "text" in w else None,
     )
 
@@ -394,6 +397,7 @@ BUILDERS: Mapping[str, Builder] = MappingProxyType(
         "budgets": budgets,
         "telemetry": telemetry,
         "state": state,
+        "classifier": classifier,
         "guardrails": build_guardrails,
     }
 )

@@ -15,9 +15,10 @@ from router.diagnostics import Diagnostic
 from router.spec.checks_content import text_implies
 from router.spec.schema import where
 from router.spec.yamlload import Document
-from router.specmodel import RuleSpec, Spec
+from router.specmodel import RuleSpec, RuleWhen, Spec
 
 if TYPE_CHECKING:
+    from router.routing.classify import Classification
     from router.routing.plan import Plan
     from router.spec.checks import Context
 
@@ -50,7 +51,10 @@ def _comparable(when: dict[str, Any]) -> bool:
     metadata = when.get("metadata") or {}
     return (
         all(t is None or (isinstance(t, int) and not isinstance(t, bool)) for t in tokens)
-        and all(when.get(k) is None or _scalars(when[k]) for k in ("task", "capabilities", "tags"))
+        and all(
+            when.get(k) is None or _scalars(when[k])
+            for k in ("task", "capabilities", "tags", "label", "min_confidence")
+        )
         and isinstance(metadata, dict)
         and all(_scalars(v) for v in metadata.values())
     )
@@ -72,6 +76,12 @@ def _implies(later: dict[str, Any], earlier: dict[str, Any]) -> bool:
     ):
         return False
     if not (_as_set(earlier.get("tags")) or set()) <= (_as_set(later.get("tags")) or set()):
+        return False
+    e_labels, l_labels = _as_set(earlier.get("label")), _as_set(later.get("label"))
+    if e_labels is not None and (l_labels is None or not l_labels <= e_labels):
+        return False
+    e_conf, l_conf = earlier.get("min_confidence"), later.get("min_confidence")
+    if e_conf is not None and (l_conf is None or l_conf < e_conf):
         return False
     e_meta, l_meta = earlier.get("metadata") or {}, later.get("metadata") or {}
     for key, allowed in e_meta.items():
@@ -182,9 +192,20 @@ def _plans(spec: Spec, rule: RuleSpec) -> list[Plan]:
             capabilities=w.capabilities,
             metadata={k: v[0] for k, v in w.metadata.items() if v},
             tags=w.tags,
+            classification=_labelled(w),
         )
         plans.append(make_plan(alone, features))
     return plans
+
+
+def _labelled(w: RuleWhen) -> Classification | None:
+    """A classification the rule's ``label`` and ``min_confidence`` conditions accept."""
+    if w.labels is None and w.min_confidence is None:
+        return None
+    from router.routing.classify import Classification
+
+    label = min(w.labels) if w.labels else "label"
+    return Classification("", label, 1.0, ((label, 1.0),), 0.0, "tfidf")
 
 
 def _task_label(plan: Plan) -> str:

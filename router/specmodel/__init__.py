@@ -9,6 +9,13 @@ their values.
 
 from __future__ import annotations
 
+from router.specmodel.classifier import (
+    AUTO_TASK,
+    MIN_EXAMPLES,
+    ClassifierBackend,
+    ClassifierInput,
+    ClassifierSpec,
+)
 from router.specmodel.content import (
     DEFAULT_MAX_CHARS,
     Keyword,
@@ -60,16 +67,21 @@ from router.specmodel.tasks import (
 )
 
 __all__ = [
+    "AUTO_TASK",
     "DEFAULT_FALLBACK_ON",
     "DEFAULT_MAX_CHARS",
     "DEFAULT_SYSTEM_PROMPT",
     "EXTRA_TYPES",
+    "MIN_EXAMPLES",
     "SUPPORTED_VERSIONS",
     "Balance",
     "BreakerPolicy",
     "Budget",
     "CachePolicy",
     "Capability",
+    "ClassifierBackend",
+    "ClassifierInput",
+    "ClassifierSpec",
     "Constraints",
     "Defaults",
     "DeploymentSpec",

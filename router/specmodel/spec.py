@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from router.diagnostics import Diagnostic
+from router.specmodel.classifier import ClassifierSpec
 from router.specmodel.guardrails import BUILTIN, GuardrailSpec
 from router.specmodel.models import (
     DeploymentSpec,
@@ -81,6 +82,8 @@ class Spec:
     budgets: Budget = Budget()
     #: The ``telemetry`` section as written (read by :meth:`Telemetry.from_config`).
     telemetry: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    #: The ``classifier`` section (None: calls must name their task).
+    classifier: ClassifierSpec | None = None
     #: Every guardrail a task or rule may name: the ``guardrails`` section's entries and the
     #: built-in ones (``pii``, ``secrets``) it does not redefine.
     guardrails: Mapping[str, GuardrailSpec] = field(default_factory=lambda: BUILTIN)

@@ -105,6 +105,10 @@ class RuleWhen:
     capabilities: frozenset[Capability] = frozenset()
     metadata: Mapping[str, tuple[Any, ...]] = field(default_factory=lambda: _EMPTY)
     tags: frozenset[str] = frozenset()
+    #: The classifier's label is one of these (requests it classified, not abstained).
+    labels: frozenset[str] | None = None
+    #: The classifier's confidence in its label is at least this (0..1).
+    min_confidence: float | None = None
     #: What the request's text must say (keywords, regular expressions), when given.
     text: TextCondition | None = None
 

@@ -244,6 +244,30 @@ CASES = [
         "$.models.mini.deployments[0].timeouts.total",
         "timeouts.total on deployment 'east' of model 'mini' has no effect",
     ),
+    Case(
+        "classifier-ambiguous-example",
+        """
+        version: 1
+        providers:
+          openai: {type: openai, api_key_env: OPENAI_API_KEY}
+        models:
+          mini: {provider: openai, id: gpt-4o-mini}
+        tasks:
+          code: {candidates: [mini]}
+          chat: {candidates: [mini]}
+        classifier:
+          labels: [code, chat]
+          fallback: chat
+          examples:
+            code: [fix my bug, write a loop, parse json, sort a list, Hello  there]
+            chat: [hi, how are you, good morning, what's up,
+                   hello there]
+        """,
+        "classifier-ambiguous-example",
+        15,
+        "$.classifier.examples.chat[4]",
+        "this example is under both 'code' and 'chat'",
+    ),
 ]
 
 ENV_UNSET = Case(
