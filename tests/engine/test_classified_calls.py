@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from router import AllModelsFailed, ConfigError, RequestError, Router
+from router import AllModelsFailed, ConfigError, HookContext, RequestError, Router
 from router.engine.classifier import ClassifierRunner
 from router.messages import coerce_messages
 from router.routing.classify import Classifier
@@ -276,3 +276,21 @@ def test_auto_without_a_classifier_is_a_task_name_the_default_task_serves(
     response = router.complete("auto", CODE)
 
     assert response.model == "cloud-chat"
+
+
+def test_a_classified_call_its_hooks_rewrite_keeps_its_task_and_rule(
+    make_router: MakeRouter, sb: Sandbox
+) -> None:
+    # A hook on every request rewrites it (drops the tag the rule asked for): the rewritten
+    # call keeps the task the classifier chose and the rule its request matched.
+    def strip_tags(ctx: HookContext) -> None:
+        ctx.params.pop("tags", None)
+
+    spec = SPEC.replace("rules:", "defaults:\n  hooks: [strip]\nrules:", 1) + _examples("tfidf")
+    router = make_router(spec, hooks={"strip": strip_tags})
+
+    coded = router.complete(messages=CODE, tags=["private"])
+    counted = run_async(router, lambda r: r.acomplete(messages=MATH))
+
+    assert (coded.model, counted.model) == ("local-code", "cloud-math")
+    assert models_sent(sb) == ["local-code", "cloud-math"]
