@@ -22,13 +22,13 @@ from router.engine.classifier import ClassifierRunner
 from router.engine.compile import AdapterFactory, Runtime, compile_spec, make_adapter
 from router.engine.drive import adrive, drive
 from router.engine.inventory import ModelInfo
+from router.engine.prepare import Calls
 from router.engine.streams import AsyncStream, Stream
 from router.errors import RequestError
-from router.routing.call import Call, call_messages, prepare_call
-from router.routing.classify import Classification, wants_classifier
-from router.routing.embed import embeddings_of, prepare_embed
+from router.routing.classify import Classification
+from router.routing.embed import embeddings_of
 from router.routing.plan import Plan
-from router.specmodel import ModelSpec, Spec
+from router.specmodel import Spec
 from router.state import StateBackend
 from router.types import Embeddings, Message, Response
 
@@ -139,6 +139,7 @@ class Router:
             raise
         if owned is not None:  # a Router dropped without close() still stops its sandbox
             self._stop_sandbox = weakref.finalize(self, owned.stop)
+        self._calls = Calls(spec, self._rt, self._classifier)
         self.state = self._rt.state
         if carry_from is not None and carry_from.state is self.state:
             carry_from._owns_state = False  # handed over: closed by this Router
@@ -164,51 +165,6 @@ class Router:
         spec = load_spec(path, strict=strict, require_env=require_env, environ=environ)
         return cls(spec, environ=environ, **options)
 
-    def _unavailable(self, model: ModelSpec) -> str | None:
-        return self._rt.model_unavailable(model)
-
-    def _prepare(
-        self,
-        task: str | None,
-        messages: Iterable[Message | Mapping[str, Any]] | None,
-        prompt: str | None,
-        params: Mapping[str, Any],
-        stream: bool,
-        route: bool = True,
-    ) -> Call:
-        runner = self._classifier
-        return prepare_call(
-            self.spec,
-            task,
-            messages,
-            prompt,
-            params,
-            stream=stream,
-            unavailable=self._unavailable,
-            params_for=self._rt.params_for,
-            latency=self._rt.accounting.expected_latency,
-            route=route,
-            classify=runner.for_call(params) if runner is not None else None,
-        )
-
-    def _costly(self, task: str | None) -> bool:
-        """Whether preparing this call classifies it with more than the event loop should do
-        (a backend costing milliseconds, or one still training): then it is done in a thread."""
-        runner = self._classifier
-        return runner is not None and wants_classifier(self.spec, task) and not runner.inline
-
-    async def _aprepare(
-        self,
-        task: str | None,
-        messages: Iterable[Message | Mapping[str, Any]] | None,
-        prompt: str | None,
-        params: Mapping[str, Any],
-        stream: bool,
-    ) -> Call:
-        if self._costly(task):
-            return await asyncio.to_thread(self._prepare, task, messages, prompt, params, stream)
-        return self._prepare(task, messages, prompt, params, stream)
-
     # --- decisions without calls -------------------------------------------------------------
 
     def explain(
@@ -224,7 +180,7 @@ class Router:
         skipped models and why, the fallback chain. Calls nothing."""
         if messages is None and prompt is None:
             prompt = ""
-        return self._prepare(task, messages, prompt, params, stream, route=False).plan
+        return self._calls.call(task, messages, prompt, params, stream, route=False).plan
 
     def classify(
         self,
@@ -237,10 +193,7 @@ class Router:
         label's score, the label or an abstention, and the task a call would go to. Waits for
         the training (up to ``timeout`` seconds; None: until done). Calls nothing; raises
         RequestError when the spec has no ``classifier`` section."""
-        runner = self._classifier
-        if runner is None:
-            raise RequestError("the spec has no `classifier:` section", argument="task")
-        return runner.classify(call_messages(messages, prompt), timeout)
+        return self._calls.classify(messages, prompt, timeout)
 
     def deployments(self, model: str, *, session: str | None = None) -> list[dict[str, Any]]:
         """Where ``model`` is served, as ``router explain`` shows it: each deployment's
@@ -277,7 +230,7 @@ class Router:
         with ``task="auto"``) the spec's classifier chooses it from the messages. Raises
         RequestError for an invalid call and AllModelsFailed (carrying every attempt) when
         no model could answer."""
-        call = self._prepare(task, messages, prompt, params, stream=False)
+        call = self._calls.call(task, messages, prompt, params, stream=False)
         return drive(self._rt, self._rt.enter(call))
 
     def stream(
@@ -291,7 +244,7 @@ class Router:
         """Stream the answer as Chunks. Failover is transparent until the first chunk with
         content reaches you; after that a failure raises StreamInterrupted with the partial
         text. The returned Stream's ``response`` holds the whole answer once it ends."""
-        call = self._rt.enter(self._prepare(task, messages, prompt, params, stream=True))
+        call = self._rt.enter(self._calls.call(task, messages, prompt, params, stream=True))
         return Stream(self._rt, call)
 
     # --- async driver ------------------------------------------------------------------------
@@ -305,7 +258,7 @@ class Router:
         **params: Any,
     ) -> Response:
         """The async twin of :meth:`complete`."""
-        call = await self._aprepare(task, messages, prompt, params, stream=False)
+        call = await self._calls.acall(task, messages, prompt, params, stream=False)
         return await adrive(self._rt, await self._rt.aenter(call))
 
     def astream(
@@ -319,27 +272,13 @@ class Router:
         """The async twin of :meth:`stream`: ``async for chunk in router.astream(...)``."""
         # The budget gate needs I/O; the async stream runs it when iteration starts, and a
         # costly classification too (in a thread).
-        if self._costly(task):
+        if self._calls.costly(task):
             return AsyncStream(
-                self._rt, lambda: self._aprepare(task, messages, prompt, params, stream=True)
+                self._rt, lambda: self._calls.acall(task, messages, prompt, params, stream=True)
             )
-        return AsyncStream(self._rt, self._prepare(task, messages, prompt, params, stream=True))
+        return AsyncStream(self._rt, self._calls.call(task, messages, prompt, params, stream=True))
 
     # --- embeddings ----------------------------------------------------------------------------
-
-    def _prepare_embed(
-        self, task: str, input: str | Iterable[str], dimensions: int | None, params: Any
-    ) -> Call:
-        return prepare_embed(
-            self.spec,
-            task,
-            input,
-            dimensions,
-            params,
-            unavailable=self._unavailable,
-            params_for=self._rt.params_for,
-            latency=self._rt.accounting.expected_latency,
-        )
 
     def embed(
         self,
@@ -354,7 +293,7 @@ class Router:
         :meth:`complete`. ``dimensions`` asks for shorter vectors where the model can give
         them. Raises RequestError for an invalid call (a task of chat models included) and
         AllModelsFailed (carrying every attempt) when no model could answer."""
-        call = self._prepare_embed(task, input, dimensions, params)
+        call = self._calls.embed(task, input, dimensions, params)
         return embeddings_of(drive(self._rt, self._rt.enter(call)))
 
     async def aembed(
@@ -366,7 +305,7 @@ class Router:
         **params: Any,
     ) -> Embeddings:
         """The async twin of :meth:`embed`."""
-        call = self._prepare_embed(task, input, dimensions, params)
+        call = self._calls.embed(task, input, dimensions, params)
         return embeddings_of(await adrive(self._rt, await self._rt.aenter(call)))
 
     # --- models and lifecycle ----------------------------------------------------------------
