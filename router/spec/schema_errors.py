@@ -9,7 +9,6 @@ are never echoed back.
 from __future__ import annotations
 
 import difflib
-import json
 import math
 import re
 from collections.abc import Iterator, Mapping
@@ -20,10 +19,7 @@ if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
 
 from router.diagnostics import Diagnostic
-from router.spec.litellm_names import provider_hint
 from router.spec.schema import (
-    FORMAT_CHECKER,
-    is_secret_path,
     is_valid,
     key_docs,
     schema_validator,
@@ -31,33 +27,13 @@ from router.spec.schema import (
     where,
 )
 from router.spec.schema_hints import litellm, misplaced, said_otherwise, unknown_keys
+from router.spec.schema_words import (
+    accepted_types,
+    alternative_words,
+    keyword_words,
+    type_of,
+)
 from router.spec.yamlload import Document, PathT, json_path
-
-_TYPE_WORDS = {
-    "object": "a mapping",
-    "array": "a list",
-    "string": "a string",
-    "integer": "a whole number",
-    "number": "a number",
-    "boolean": "true or false",
-    "null": "null",
-}
-
-
-def _type_of(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return "null"
 
 
 def schema_diagnostics(doc: Document) -> list[Diagnostic]:
@@ -150,7 +126,7 @@ def _translate(
 
     if isinstance(value, float) and not math.isfinite(value):
         return  # the semantic checks report NaN and infinity with better words
-    message, code, advice = _words(kind, error, value, path, sub, where(path, doc.data))
+    message, code, advice = keyword_words(kind, error, value, path, sub, where(path, doc.data))
     yield doc.diagnostic(path, message, code, hint=advice, key=False)
 
 
@@ -161,20 +137,6 @@ def _key_doc(node: Mapping[str, Any], key: str) -> str | None:
     if isinstance(own, Mapping) and isinstance(own.get("description"), str):
         return str(own["description"])
     return key_docs().get(key)
-
-
-def _accepted_types(branch: Mapping[str, Any]) -> set[str] | None:
-    """The JSON types a ``oneOf``/``anyOf`` branch can accept at all (from its ``type``,
-    ``const`` or ``enum``), or None when it does not say."""
-    if "type" in branch:
-        declared = branch["type"]
-        types = set(declared if isinstance(declared, list) else [declared])
-        return types | {"integer"} if "number" in types else types
-    if "const" in branch:
-        return {_type_of(branch["const"])}
-    if "enum" in branch:
-        return {_type_of(v) for v in branch["enum"]}
-    return None
 
 
 def _close(key: str, allowed: list[str]) -> list[str]:
@@ -215,11 +177,11 @@ def _translate_alternatives(
     # of `stop`) says what is wrong, every error in it: a misspelt key inside a mapping is an
     # unknown key there, whatever the other branches would have accepted.
     branches = sub.get(str(error.validator)) or []
-    got = _type_of(error.instance)
+    got = type_of(error.instance)
     fitting = [
         i
         for i, branch in enumerate(branches)
-        if isinstance(branch, Mapping) and got in (_accepted_types(branch) or {got})
+        if isinstance(branch, Mapping) and got in (accepted_types(branch) or {got})
     ]
     written: Any = error.instance
     if len(fitting) > 1 and isinstance(written, dict):
@@ -235,7 +197,7 @@ def _translate_alternatives(
             yield _with_hint(
                 doc.diagnostic(
                     path,
-                    f"{where(path, doc.data)} must be {_alternative_words(branches)}, "
+                    f"{where(path, doc.data)} must be {alternative_words(branches)}, "
                     f"got {show(error.instance, path)}",
                     "invalid-value",
                 ),
@@ -260,7 +222,7 @@ def _translate_alternatives(
         diag = found
         if not typed or not fitting:
             # No alternative takes this kind of value: say which shapes are accepted.
-            shapes = _alternative_words(branches)
+            shapes = alternative_words(branches)
             diag = replace(
                 found,
                 message=f"{where(path, doc.data)} must be {shapes}, "
@@ -271,139 +233,8 @@ def _translate_alternatives(
         yield _with_hint(diag, sub, path)
 
 
-def _alternative_words(branches: list[Any]) -> str:
-    """What a set of alternatives accepts, in words: "cost, latency, quality or a mapping"."""
-    words: list[str] = []
-    for branch in branches:
-        if not isinstance(branch, Mapping):
-            continue
-        if "const" in branch or "enum" in branch:
-            values = [branch["const"]] if "const" in branch else branch["enum"]
-            words += [v if isinstance(v, str) else json.dumps(v) for v in values]
-            continue
-        types = sorted(_accepted_types(branch) or ())
-        if "number" in types:
-            types.remove("integer")
-        for t in types:
-            words += ["true", "false"] if t == "boolean" else [_TYPE_WORDS.get(t, t)]
-    words = list(dict.fromkeys(words))
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
-
-
 def _with_hint(diag: Diagnostic, sub: Mapping[str, Any], path: PathT) -> Diagnostic:
     """The alternatives' description as the hint of an error about the value as a whole."""
     if diag.hint is None and sub.get("description") and diag.path == json_path(path):
         return replace(diag, hint=sub["description"])
     return diag
-
-
-def _number(bound: Any) -> str:
-    return str(int(bound)) if isinstance(bound, float) and bound.is_integer() else str(bound)
-
-
-def _range(sub: Mapping[str, Any]) -> str:
-    """The numbers a schema allows, in words: "≥ 0", "> 0", "from 0 to 2", "> 0 and ≤ 1"."""
-    low = next(
-        (
-            f"{op} {_number(sub[k])}"
-            for k, op in (("minimum", "≥"), ("exclusiveMinimum", ">"))
-            if k in sub
-        ),
-        None,
-    )
-    high = next(
-        (
-            f"{op} {_number(sub[k])}"
-            for k, op in (("maximum", "≤"), ("exclusiveMaximum", "<"))
-            if k in sub
-        ),
-        None,
-    )
-    if "minimum" in sub and "maximum" in sub:
-        return f"from {_number(sub['minimum'])} to {_number(sub['maximum'])}"
-    return " and ".join(b for b in (low, high) if b)
-
-
-def _words(
-    kind: str, error: ValidationError, value: Any, path: PathT, sub: Mapping[str, Any], here: str
-) -> tuple[str, str, str | None]:
-    """Message, code and hint for a single-keyword error."""
-    expected: Any = error.validator_value
-    if kind == "type":
-        types = expected if isinstance(expected, list) else [expected]
-        words = " or ".join(_TYPE_WORDS.get(str(t), str(t)) for t in types)
-        hint: str | None = None
-        if isinstance(value, bool) and "string" in types:
-            hint = "YAML reads yes/no/on/off/true/false as booleans; quote the value"
-        elif value is None:
-            hint = "the value is empty; write one or remove the key"
-        got = _TYPE_WORDS[_type_of(value)]
-        if isinstance(value, (bool, int, float, str)):
-            got = f"{show(value, path)}"
-        return f"{here} must be {words}, got {got}", "wrong-type", hint
-    if kind == "enum":
-        options = [o if isinstance(o, str) else json.dumps(o) for o in expected]
-        close = (
-            difflib.get_close_matches(value, options, n=1, cutoff=0.5)
-            if isinstance(value, str)
-            else []
-        )
-        hint = f"did you mean '{close[0]}'?" if close else None
-        if len(path) == 3 and path[0] == "providers" and path[2] == "type":
-            hint = provider_hint(str(value)) or hint
-        return (
-            f"{here} is {show(value, path)}; expected one of: {', '.join(options)}",
-            "invalid-value",
-            hint,
-        )
-    if kind == "const":
-        return (
-            f"{here} must be {json.dumps(expected)}, got {show(value, path)}",
-            "invalid-value",
-            None,
-        )
-    if kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
-        hint = None
-        if path and path[-1] in ("requests_per_minute", "tokens_per_minute"):
-            hint = "to have no limit, remove the key"
-        return (
-            f"{here} must be {_range(sub)}, got {show(value, path)}",
-            "out-of-range",
-            hint,
-        )
-    if kind == "minItems":
-        items = "one item" if expected == 1 else f"{expected} items"
-        return f"{here} must list at least {items}", "too-few", None
-    if kind == "maxItems":
-        items = "one item" if expected == 1 else f"{expected} items"
-        return f"{here} may list at most {items}", "too-many", None
-    if kind == "maxProperties":
-        keys = ", ".join(sorted(sub.get("properties", {})))
-        count = "only one" if expected == 1 else f"at most {expected}"
-        return f"{here} may set {count} of: {keys}", "too-many", None
-    if kind == "minProperties":
-        return (
-            f"{here} must define at least {expected} entr{'y' if expected == 1 else 'ies'}",
-            "too-few",
-            None,
-        )
-    if kind == "minLength":
-        return f"{here} must not be empty", "too-short", None
-    if kind == "maxLength":
-        return f"{here} may be at most {expected} characters long", "too-long", None
-    if kind == "uniqueItems":
-        seen: list[Any] = []
-        dup = None
-        for item in value:
-            if item in seen:
-                dup = item
-                break
-            seen.append(item)
-        return f"{here} lists {show(dup, path)} more than once", "duplicate-item", None
-    if kind == "pattern":
-        hint = sub.get(FORMAT_CHECKER) or sub.get("description")
-        shown = " (value not shown)" if is_secret_path(path) else f": {show(value, path)}"
-        return f"{here} is not valid{shown}", "invalid-name", hint
-    if is_secret_path(path):
-        return f"{here} is not valid (value not shown)", "schema", None
-    return f"{here}: {error.message}", "schema", None
