@@ -67,7 +67,11 @@ class HookCalls:
     __slots__ = ("clock", "deadline", "registry", "total")
 
     def __init__(
-        self, registry: HookRegistry, clock: Callable[[], float], deadline: float, total: float
+        self,
+        registry: HookRegistry | None,
+        clock: Callable[[], float],
+        deadline: float,
+        total: float,
     ) -> None:
         self.registry = registry
         self.clock = clock
@@ -99,7 +103,7 @@ class HookCalls:
         left = self.deadline - self.clock()
         if left <= 0:
             raise self.timeout(fns, stage)
-        registry = self.registry
+        registry = self._registry()
         future: Any = None
         error: RouterError | None = None
         try:
@@ -148,7 +152,7 @@ class HookCalls:
                 loop = asyncio.get_running_loop()
                 ctx = contextvars.copy_context()
                 job = functools.partial(ctx.run, fn, *args)
-                pending = await within(left, loop.run_in_executor(self.registry.pool, job))
+                pending = await within(left, loop.run_in_executor(self._registry().pool, job))
             if inspect.isawaitable(pending):  # an async def, or a def that returned one
                 pending = await within(self.deadline - self.clock(), pending)
             result = pending
@@ -159,6 +163,12 @@ class HookCalls:
         if error is not None:
             raise error
         return result
+
+    def _registry(self) -> HookRegistry:
+        """Where hook calls run. (A request passing guardrails and no hook makes no call.)"""
+        if self.registry is None:
+            raise LookupError("no hook is registered")
+        return self.registry
 
     def typed(self, call: Invocation, exc: Exception) -> RouterError:
         """What ``exc``, raised by a hook, ends in: the refusal of its stage, or HookFailed."""
