@@ -154,6 +154,14 @@ class Runtime:
                 raise
         return await self.accounting.agate(call)
 
+    def close_workers(self) -> None:
+        """Stops the hooks' threads and loop and the guardrails' threads (a hook or a check
+        still running finishes on its own)."""
+        if self.hooks is not None:
+            self.hooks.close()
+        if self.guarding is not None:
+            self.guarding.close()
+
     def attempt(self, run: ChainRun, step: Go) -> Try:
         """One attempt of ``run``: the request it sends to ``step.target``."""
         request = build_request(self.spec, run.call, step.target, step.timeout, self.params_for)

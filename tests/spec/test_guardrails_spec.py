@@ -119,3 +119,25 @@ def test_explain_as_json_lists_them_and_leaves_the_key_out_when_there_are_none(
     ]
     code, out = _call(tmp_path, *argv, "--task", "open", stdout_only=True)
     assert code == 0 and "guardrails" not in json.loads(out)
+
+
+@pytest.mark.parametrize(("task", "tags"), [("chat", []), ("chat", ["eu"]), ("open", ["eu"])])
+def test_explain_lists_exactly_the_guardrails_the_router_runs(
+    tmp_path: Path, task: str, tags: list[str]
+) -> None:
+    from router import Router
+    from router.guardrails import Catalog
+    from router.routing.hookplan import guardrail_steps
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC)
+    with Router.from_yaml(spec, sandbox=True) as router:
+        plan = router.explain(task, prompt="hi", tags=tags)
+        shown = [s.name for s in guardrail_steps(router.spec, plan.task, plan.rule)]
+        runs = Catalog.from_spec(router.spec).for_request(plan.task, plan.rule).names
+    assert tuple(shown) == runs
+
+
+def test_validate_does_not_ask_for_guardrails_to_be_registered_as_hooks(tmp_path: Path) -> None:
+    code, out = _call(tmp_path, "validate", "SPEC")
+    assert code == 0 and "hooks-named" not in out and "registered" not in out
