@@ -18,13 +18,13 @@ and the worker thread a large request is checked in); :class:`GuardrailRun` is o
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from router.aio.deadline import DeadlineReached, within
+from router.aio.workers import Workers
 from router.errors import GuardrailRefused, HookTimeout
 from router.routing.call import Call
 from router.types import Message, Response
@@ -43,12 +43,11 @@ class Guarding:
     """A spec's guardrails, built once (:meth:`of`), and the threads large requests are
     checked in (started on first use)."""
 
-    __slots__ = ("_lock", "_pool", "catalog")
+    __slots__ = ("_workers", "catalog")
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self._pool: ThreadPoolExecutor | None = None
-        self._lock = threading.Lock()
+        self._workers = Workers(4, "router-guardrails")
 
     @classmethod
     def of(cls, spec: Spec) -> Guarding | None:
@@ -68,17 +67,10 @@ class Guarding:
 
     @property
     def pool(self) -> ThreadPoolExecutor:
-        pool = self._pool
-        if pool is None:
-            with self._lock:
-                if self._pool is None:
-                    self._pool = ThreadPoolExecutor(4, thread_name_prefix="router-guardrails")
-                pool = self._pool
-        return pool
+        return self._workers.pool
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._workers.close()
 
 
 def _read(call: Call) -> tuple[int, tuple[Message, ...]]:

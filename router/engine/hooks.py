@@ -54,6 +54,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from router.aio.workers import Workers
 from router.diagnostics import Diagnostic
 from router.errors import ConfigError
 from router.messages import coerce_messages
@@ -266,7 +267,7 @@ class HookRegistry:
     the chain of each request's hooks (cached); the worker threads plain hooks run in, and the
     event loop (in a thread of its own) that runs ``async def`` hooks for sync calls."""
 
-    __slots__ = ("_chains", "_lock", "_loop", "_pool", "hooks")
+    __slots__ = ("_chains", "_lock", "_loop", "_workers", "hooks")
 
     def __init__(self, spec: Spec, hooks: Mapping[str, object]) -> None:
         if not isinstance(hooks, Mapping):
@@ -291,7 +292,7 @@ class HookRegistry:
             raise ConfigError(problems)
         self.hooks: Mapping[str, HookFns] = MappingProxyType(read)
         self._chains: dict[tuple[HookStep, ...], tuple[HookFns, ...]] = {}
-        self._pool: ThreadPoolExecutor | None = None
+        self._workers = Workers(32, "router-hook")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
 
@@ -305,13 +306,7 @@ class HookRegistry:
     @property
     def pool(self) -> ThreadPoolExecutor:
         """The worker threads of plain (not ``async def``) hooks, started on first use."""
-        pool = self._pool
-        if pool is None:
-            with self._lock:
-                if self._pool is None:
-                    self._pool = ThreadPoolExecutor(32, thread_name_prefix="router-hook")
-                pool = self._pool
-        return pool
+        return self._workers.pool
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -328,8 +323,7 @@ class HookRegistry:
     def close(self) -> None:
         """Stops the worker threads and the hook loop (a hook still running finishes on its
         own)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._workers.close()
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(loop.stop)
