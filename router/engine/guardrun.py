@@ -9,7 +9,8 @@ and the worker thread a large request is checked in); :class:`GuardrailRun` is o
   so a rule's confinement holds). Read: the caller's messages (or, of an embedding call, each
   text as a user message), never the task's ``system_prompt`` the router added. On an event
   loop, more than ``THREAD_ABOVE_CHARS`` of text is checked in a worker thread; either way the
-  check is bounded by the request's deadline (an overrun: HookTimeout, hook ``guardrails``).
+  check is bounded by the request's deadline (an overrun: HookTimeout, hook ``guardrails``; a
+  guardrail that raised, which none should: HookFailed, its type and line only).
 - ``response``/``stream``: each answer, before any ``after`` or ``after_chunk`` hook reads it,
   gets this request's masked values back (a stream through a restorer of its own per attempt,
   which holds back only what may be the start of a placeholder).
@@ -25,7 +26,8 @@ from typing import TYPE_CHECKING
 
 from router.aio.deadline import DeadlineReached, within
 from router.aio.workers import Workers
-from router.errors import GuardrailRefused, HookTimeout
+from router.engine.hooks import where_raised
+from router.errors import GuardrailRefused, HookFailed, HookTimeout
 from router.routing.call import Call
 from router.types import Message, Response
 
@@ -112,8 +114,23 @@ class GuardrailRun:
             stage="before",
         )
 
-    def _apply(self, call: Call, skip: int, decision: Decision) -> Call:
+    def _checked(self, messages: tuple[Message, ...]) -> Decision | HookFailed:
+        """The decision; or, should a guardrail raise (a bug: each is bounded and total), the
+        HookFailed to end the request with (its type and line, never its words)."""
+        try:
+            return self.guardrails.check(messages)
+        except Exception as exc:
+            return HookFailed(
+                f"the guardrails ({', '.join(self.guardrails.names)}) failed: it raised "
+                f"{type(exc).__name__}{where_raised(exc)}; nothing was sent",
+                hook=GUARDRAILS_HOOK,
+                stage="before",
+            )
+
+    def _apply(self, call: Call, skip: int, decision: Decision | HookFailed) -> Call:
         """The call to send, or the refusal raised (outside any handler: nothing chained)."""
+        if isinstance(decision, HookFailed):
+            raise decision
         self.decision = decision
         refusal = decision.refusal
         if refusal is not None:
@@ -132,7 +149,7 @@ class GuardrailRun:
         """On the caller's thread (a sync call has no event loop to keep free); an overrun
         of the deadline fails once the check returns (pure CPU cannot be interrupted)."""
         skip, messages = _read(call)
-        decision = self.guardrails.check(messages)
+        decision = self._checked(messages)
         if clock() > deadline:
             raise self._overran(total)
         return self._apply(call, skip, decision)
@@ -148,7 +165,7 @@ class GuardrailRun:
             raise self._overran(total)
         if self.guardrails.wants_thread(messages):
             loop = asyncio.get_running_loop()
-            job = loop.run_in_executor(self._guarding.pool, self.guardrails.check, messages)
+            job = loop.run_in_executor(self._guarding.pool, self._checked, messages)
             try:
                 decision = await within(left, job)
             except DeadlineReached:
@@ -156,7 +173,7 @@ class GuardrailRun:
             if decision is None:
                 raise self._overran(total)
         else:
-            decision = self.guardrails.check(messages)
+            decision = self._checked(messages)
         if clock() > deadline:
             raise self._overran(total)
         return self._apply(call, skip, decision)

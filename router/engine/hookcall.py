@@ -13,12 +13,11 @@ import asyncio
 import contextvars
 import functools
 import inspect
-import os
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any, TypeVar
 
 from router.aio.deadline import DeadlineReached, within
-from router.engine.hooks import HookFns, HookRegistry
+from router.engine.hooks import HookFns, HookRegistry, where_raised
 from router.errors import (
     HookFailed,
     HookTimeout,
@@ -48,16 +47,6 @@ async def _bounded(pending: Awaitable[Any], seconds: float) -> Any:
         return await within(seconds, pending)
     except DeadlineReached:
         raise _Overran() from None
-
-
-def _where(exc: BaseException) -> str:
-    """`` at file.py:12``: the innermost line the exception passed (never its message)."""
-    tb = exc.__traceback__
-    if tb is None:
-        return ""
-    while tb.tb_next is not None:
-        tb = tb.tb_next
-    return f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
 
 
 class HookCalls:
@@ -185,7 +174,7 @@ class HookCalls:
                     provider=target.provider,
                     model=target.model.name,
                 )
-        return self.failed(fns, stage, f"it raised {type(exc).__name__}{_where(exc)}")
+        return self.failed(fns, stage, f"it raised {type(exc).__name__}{where_raised(exc)}")
 
     def failed(self, fns: HookFns, stage: str, why: str) -> HookFailed:
         return HookFailed(f"hook '{fns.name}' failed in {stage}: {why}", hook=fns.name, stage=stage)

@@ -47,6 +47,7 @@ import asyncio
 import copy
 import difflib
 import inspect
+import os
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -73,6 +74,7 @@ __all__ = [
     "HookRegistry",
     "SharedRequest",
     "stand_ins",
+    "where_raised",
 ]
 
 #: The methods a hook object may define (a plain callable is a ``before`` hook).
@@ -356,6 +358,17 @@ def _unregistered(spec: Spec, hooks: Mapping[str, HookFns]) -> list[Diagnostic]:
             )
         )
     return out
+
+
+def where_raised(exc: BaseException) -> str:
+    """`` at file.py:12``: the innermost line the exception passed (never its message, which
+    could quote the prompt)."""
+    tb = exc.__traceback__
+    if tb is None:
+        return ""
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
 
 
 class _NotRegistered:
