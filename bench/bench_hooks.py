@@ -81,13 +81,13 @@ class _Stub:
             yield chunk
 
 
-def _router(spec: str, hooks: dict[str, object] | None) -> Any:
+def _router(spec: str, hooks: dict[str, object] | None, stub: Any = None) -> Any:
     from router import Router
 
     fd, path = tempfile.mkstemp(suffix=".yaml")
     with os.fdopen(fd, "w") as f:
         f.write(spec)
-    stub = _Stub()
+    stub = stub if stub is not None else _Stub()
     options: dict[str, Any] = {"adapter_factory": lambda *_: stub}
     if hooks is not None:
         options["hooks"] = hooks
@@ -147,29 +147,34 @@ def _hooks() -> dict[str, dict[str, object]]:
     }
 
 
-async def _drain(router: Any, task: str) -> None:
-    async for _ in router.astream(task, messages=MESSAGES):
+async def _drain(router: Any, task: str, messages: Any = MESSAGES) -> None:
+    async for _ in router.astream(task, messages=messages):
         pass
+
+
+async def measure_row(
+    case: str, router: Any, task: str, n: int, messages: Any = MESSAGES
+) -> dict[str, Any]:
+    """One case: ``acomplete``, ``complete`` and a drained ``astream``, CPU and wall µs."""
+    cpu, wall = await _per_call(lambda: router.acomplete(task, messages=messages), n)
+    scpu, swall = _per_sync_call(lambda: router.complete(task, messages=messages), n)
+    stream_cpu, stream_wall = await _per_call(lambda: _drain(router, task, messages), n // 2)
+    return {
+        "case": case,
+        "acomplete_cpu_us": cpu,
+        "acomplete_wall_us": wall,
+        "complete_cpu_us": scpu,
+        "complete_wall_us": swall,
+        "astream_cpu_us": stream_cpu,
+        "astream_wall_us": stream_wall,
+    }
 
 
 async def measure(n: int, baseline_only: bool = False) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
 
     async def row(case: str, router: Any, task: str) -> None:
-        cpu, wall = await _per_call(lambda: router.acomplete(task, messages=MESSAGES), n)
-        scpu, swall = _per_sync_call(lambda: router.complete(task, messages=MESSAGES), n)
-        stream_cpu, stream_wall = await _per_call(lambda: _drain(router, task), n // 2)
-        rows.append(
-            {
-                "case": case,
-                "acomplete_cpu_us": cpu,
-                "acomplete_wall_us": wall,
-                "complete_cpu_us": scpu,
-                "complete_wall_us": swall,
-                "astream_cpu_us": stream_cpu,
-                "astream_wall_us": stream_wall,
-            }
-        )
+        rows.append(await measure_row(case, router, task, n))
 
     await row("no hooks", _router(SPEC, None), "plain")
     if baseline_only:
@@ -217,9 +222,10 @@ def _worker(src: str, n: int) -> dict[str, Any]:
     return dict(row)
 
 
-def compare(baseline: str, n: int, rounds: int) -> list[dict[str, Any]]:
-    """``no hooks`` on this tree and on ``baseline``, in fresh processes, alternated
-    ``rounds`` times (so the machine's drift falls on both alike): the median of each."""
+def compare(baseline: str, n: int, rounds: int, label: str = "no hooks") -> list[dict[str, Any]]:
+    """``no hooks`` (a spec with neither hooks nor guardrails: ``label`` names it) on this
+    tree and on ``baseline``, in fresh processes, alternated ``rounds`` times (so the
+    machine's drift falls on both alike): the median of each."""
     here = os.path.dirname(HERE)
     runs: dict[str, list[dict[str, Any]]] = {here: [], baseline: []}
     for _ in range(rounds):
@@ -229,21 +235,28 @@ def compare(baseline: str, n: int, rounds: int) -> list[dict[str, Any]]:
     for src, found in runs.items():
         keys = [k for k in found[0] if k.endswith("_us")]
         row: dict[str, Any] = {k: statistics.median(r[k] for r in found) for k in keys}
-        row["case"] = f"no hooks, {'this tree' if src == here else src} (median of {rounds})"
+        row["case"] = f"{label}, {'this tree' if src == here else src} (median of {rounds})"
         rows.append(row)
     return rows
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def options(doc: str, case: str) -> argparse.ArgumentParser:
+    """``--n``, ``--baseline-src`` (which measures ``case`` on another checkout too) and
+    ``--rounds``."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n", maxsplit=1)[0])
     p.add_argument("--n", type=int, default=2000, help="calls per batch (default 2000)")
     p.add_argument(
         "--baseline-src",
         metavar="DIR",
-        help="also measure 'no hooks' on the router package in DIR (another checkout), "
+        help=f"also measure '{case}' on the router package in DIR (another checkout), "
         "alternating fresh processes with this tree's",
     )
     p.add_argument("--rounds", type=int, default=5, help="alternations for --baseline-src")
+    return p
+
+
+def main() -> None:
+    p = options(__doc__ or "", "no hooks")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:

@@ -1,7 +1,8 @@
 """What `from router import Router` loads: the request path only. The spec loader (YAML, the
 schema, the semantic checks), the event log (structlog, and the rich it may pull in), the
-vendor SDKs and the metrics client are imported when a Router is built from a file, when a spec
-turns them on, or when the Router is built (preload), never by the import itself."""
+vendor SDKs, the metrics client and the guardrails are imported when a Router is built from a
+file, when a spec turns them on, or when the Router is built (preload), never by the import
+itself."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ DEFERRED = (
     "tokenizers",
     "router.routing.classifiers.tfidf",
     "router.routing.classifiers.embeddings",
+    "router.guardrails",
 )
 
 

@@ -289,7 +289,9 @@ def cmd_explain(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> i
             # Which provider parameters (the spec's and --param's) each model gets.
             extras = sent_fields(router.spec, plan, _provider_params(args))
             if args.format == "json":
-                stdout.write(json.dumps(plan_to_dict(plan, spread, extras), indent=2) + "\n")
+                stdout.write(
+                    json.dumps(plan_to_dict(plan, spread, extras, router.spec), indent=2) + "\n"
+                )
             else:
                 stdout.write(format_plan(plan, router.spec, spread, extras) + "\n")
     except (RouterError, OSError, json.JSONDecodeError) as exc:

@@ -3,14 +3,17 @@ the latency observed, the cost charged to budgets, and one telemetry record.
 
 The drivers call :meth:`Accounting.gate` once before walking the chain and one of
 :meth:`ok`, :meth:`failed` or :meth:`interrupted` once at the end (``a``-prefixed twins for
-the async driver). Telemetry never raises into a request.
+the async driver); a request its guardrails refused is recorded by :meth:`refused`. Each record
+carries what the guardrails found (counts, never values). Telemetry never raises into a
+request.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from router.engine.latency import LatencyTracker
 from router.engine.spend import BudgetKeeper
@@ -21,7 +24,20 @@ from router.routing.walk import ChainRun
 from router.specmodel import ModelSpec, Spec
 from router.state.base import StateBackend
 from router.telemetry import Telemetry, records_from
+from router.telemetry.records import GuardrailCount
 from router.types import Attempt, Response
+
+if TYPE_CHECKING:
+    from router.guardrails import Finding
+
+
+def _counts(findings: Sequence[Finding]) -> tuple[GuardrailCount, ...]:
+    return tuple(GuardrailCount(f.guardrail, f.kind, f.outcome, f.count) for f in findings)
+
+
+def guardrail_counts(call: Call) -> tuple[GuardrailCount, ...]:
+    """What ``call``'s guardrails found, as telemetry records it."""
+    return _counts(call.hooks.findings) if call.hooks is not None else ()
 
 
 class Accounting:
@@ -96,16 +112,21 @@ class Accounting:
 
     def _record_ok(self, call: Call, response: Response, stream: bool) -> Response:
         self._breakers(call, response.attempts)
+        content = self.telemetry.wants_content
+        shown = response
+        if content and call.hooks is not None:  # the answer as the model gave it: no values
+            shown = replace(response, content=call.hooks.conceal(response.content))
         self.telemetry.record(
             records_from(
                 response.attempts,
                 task=call.task.name,
                 requested_task=call.plan.requested_task,
-                response=response,
+                response=shown,
                 stream=stream,
-                content=self.telemetry.wants_content,
+                content=content,
                 messages=call.messages,
                 now=self.wall(),
+                guardrails=guardrail_counts(call),
             )
         )
         return response
@@ -130,6 +151,7 @@ class Accounting:
                 latency_s=run.clock() - run.started,
                 stream=stream,
                 now=self.wall(),
+                guardrails=guardrail_counts(call),
             )
         )
 
@@ -152,6 +174,23 @@ class Accounting:
                 latency_s=run.clock() - run.started,
                 stream=True,
                 now=self.wall(),
+                guardrails=guardrail_counts(call),
+            )
+        )
+
+    def refused(self, call: Call, findings: Sequence[Finding], latency_s: float) -> None:
+        """A request its guardrails refused: nothing was sent, nothing of it is logged but
+        what they found."""
+        self.telemetry.record(
+            records_from(
+                (),
+                task=call.task.name,
+                requested_task=call.plan.requested_task,
+                latency_s=latency_s,
+                stream="streaming" in call.plan.features.capabilities,
+                now=self.wall(),
+                guardrails=_counts(findings),
+                refused=True,
             )
         )
 

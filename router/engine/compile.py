@@ -1,7 +1,8 @@
 """The spec compiled into a :class:`Runtime`: each model's stack of nodes over its provider
 adapter (made and prepared when the Router is built, so no call imports an SDK or builds a
-client on the event loop), the breakers, the retry and hedge shares, the accounting, and what
-the environment provides (keys, header values, the Redis URL), never shown anywhere.
+client on the event loop), the breakers, the retry and hedge shares, the accounting, the hooks
+and the guardrails, over what the environment provides (:mod:`router.engine.environment`:
+keys, header values, the Redis URL, never shown anywhere).
 
 :func:`compile_spec` builds it; the Router holds it and hands it to its drivers (the sync and
 async walks, :mod:`router.engine.streams`, :mod:`router.engine.hedge`), which touch nothing
@@ -18,20 +19,28 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from random import Random
 
-from router.diagnostics import Diagnostic
 from router.engine.accounting import Accounting
-from router.engine.hookrun import HookRun, replanner
+from router.engine.environment import (
+    AdapterFactory,
+    make_adapter,
+    make_state,
+    resolve,
+    secrets_of,
+    unavailable_reason,
+)
+from router.engine.guardrun import Guarding, GuardrailRun
+from router.engine.hookrun import HookRun
 from router.engine.hooks import HookRegistry
-from router.errors import ConfigError, ProviderConfigError
+from router.engine.replan import replanner
+from router.errors import ConfigError, GuardrailRefused, ProviderConfigError
 from router.nodes.adapter import AdapterNode, LazyAdapter
 from router.nodes.base import Node
 from router.nodes.breaker import BreakerNode, CircuitBreaker
 from router.nodes.cache import CacheNode
 from router.nodes.limiter import LimiterNode, limits_for
 from router.nodes.load import Live, LoadNode
-from router.providers.base import CREDENTIAL_NAME, Adapter, ProviderSettings, RequestProfile
-from router.providers.registry import get_adapter_class, profile_of
-from router.redaction import url_secrets
+from router.providers.base import RequestProfile
+from router.providers.registry import profile_of
 from router.routing.attempt import Try
 from router.routing.balance import STRATEGIES, Pool
 from router.routing.call import Call, ParamsCache, Target, build_request
@@ -40,8 +49,8 @@ from router.routing.features import DEFAULT_EXPECTED_OUTPUT, estimate_tokens
 from router.routing.hookplan import hook_names
 from router.routing.retry import HedgeShare, RetryShare
 from router.routing.walk import ChainRun, Go
-from router.specmodel import EnvRef, ModelSpec, ProviderSpec, Spec
-from router.state import StateBackend, make_backend
+from router.specmodel import ModelSpec, ProviderSpec, Spec
+from router.state import StateBackend
 from router.tools import prepare_schema_checks
 from router.types import Request
 
@@ -66,101 +75,6 @@ def estimate_request(request: Request) -> int:
     return estimate_tokens(request.messages) + (request.max_tokens or DEFAULT_EXPECTED_OUTPUT)
 
 
-def make_state(spec: Spec, environ: Mapping[str, str], wall: Callable[[], float]) -> StateBackend:
-    state = spec.state
-    url = None
-    if state.backend == "redis":
-        url = environ.get(state.url_env or "")
-        if not url:
-            raise ConfigError(
-                [
-                    Diagnostic(
-                        f"state.backend is redis but the environment variable {state.url_env} "
-                        "is not set",
-                        code="env-unset",
-                        path="$.state.url_env",
-                        file=spec.source,
-                        hint=f"export {state.url_env}=redis://... (router explain and graph, "
-                        "and --sandbox runs, need no Redis)",
-                    )
-                ]
-            )
-    return make_backend(
-        state.backend,
-        url=url,
-        key_prefix=state.key_prefix,
-        on_unavailable=state.on_unavailable,
-        connect_timeout=state.connect_timeout,
-        clock=wall,
-        cache_max_entries=spec.defaults.cache.max_entries,
-    )
-
-
-def secrets_of(spec: Spec, environ: Mapping[str, str]) -> list[str]:
-    """Every value read from the environment that could be a secret: keys, header values,
-    the Redis URL's password. Telemetry redacts them wherever they might appear."""
-    names = [n for p in spec.providers.values() for n in (p.api_key_env, p.token_env) if n]
-    names += [d.api_key_env for m in spec.models.values() for d in m.deployments if d.api_key_env]
-    # The cloud credentials an adapter reads (AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN...).
-    names += [n for t in {p.type for p in spec.providers.values()} for n in _credential_names(t)]
-    names += [
-        v.name for p in spec.providers.values() for v in p.headers.values() if isinstance(v, EnvRef)
-    ]
-    found = [environ[n] for n in names if environ.get(n)]
-    url = environ.get(spec.state.url_env or "")
-    return found + url_secrets(url) if url else found
-
-
-def _credential_names(provider_type: str) -> tuple[str, ...]:
-    """The environment variables holding credentials that adapters of this type read; none
-    when its module cannot be imported (that provider fails on its own, naming what to
-    install)."""
-    try:
-        names = get_adapter_class(provider_type).environment_names
-    except (ProviderConfigError, ValueError):
-        return ()
-    return tuple(n for n in names if CREDENTIAL_NAME.search(n))
-
-
-def resolve(value: str | EnvRef, environ: Mapping[str, str]) -> str | None:
-    return environ.get(value.name) if isinstance(value, EnvRef) else value
-
-
-def unavailable_reason(provider: ProviderSpec, environ: Mapping[str, str]) -> str | None:
-    for name in (provider.api_key_env, provider.token_env):
-        if name and not environ.get(name):
-            return f"{name} is not set"
-    for header, value in provider.headers.items():
-        if isinstance(value, EnvRef) and not environ.get(value.name):
-            return f"{value.name} (header {header}) is not set"
-    return None
-
-
-#: Makes the adapter of one provider entry, given the environment (keys, header values).
-AdapterFactory = Callable[[ProviderSpec, Mapping[str, str]], Adapter]
-
-
-def make_adapter(provider: ProviderSpec, environ: Mapping[str, str]) -> Adapter:
-    """The default :data:`AdapterFactory`: the registry's adapter class for the provider's
-    type, with its key and header values taken from ``environ``."""
-    headers = {k: v for k, raw in provider.headers.items() if (v := resolve(raw, environ))}
-    cls = get_adapter_class(provider.type, provider=provider.name)
-    settings = ProviderSettings(
-        name=provider.name,
-        base_url=provider.base_url,
-        api_key=environ.get(provider.api_key_env) if provider.api_key_env else None,
-        headers=headers,
-        connect_timeout=provider.timeouts.connect,
-        request_timeout=provider.timeouts.request,
-        api_version=provider.api_version,
-        region=provider.region,
-        project=provider.project,
-        token=environ.get(provider.token_env) if provider.token_env else None,
-        environment={n: environ[n] for n in cls.environment_names if environ.get(n)},
-    )
-    return cls(settings)
-
-
 @dataclass(frozen=True, slots=True, eq=False)
 class Runtime:
     """A spec compiled: plain objects the drivers (the Router's, the streams', hedging's) run
@@ -180,6 +94,7 @@ class Runtime:
     sleep: Callable[[float], None]
     asleep: Callable[[float], Awaitable[None]]
     hooks: HookRegistry | None = None  # the hooks the Router was given (None: none)
+    guarding: Guarding | None = None  # the spec's guardrails (None: no task or rule names one)
 
     @property
     def targets(self) -> Mapping[str, Target]:
@@ -204,22 +119,48 @@ class Runtime:
         )
 
     def _hooked(self, call: Call) -> HookRun | None:
-        if not call.plan.hooks or self.hooks is None:
+        """The hooks and guardrails of ``call`` at work, or None when it passes neither."""
+        guard = None
+        if self.guarding is not None and (passes := self.guarding.select(call)):
+            guard = GuardrailRun(self.guarding, passes)
+        if guard is None and (not call.plan.hooks or self.hooks is None):
             return None
         planning = (self.model_unavailable, self.params_for, self.accounting.expected_latency)
-        return HookRun(self.hooks, call, self.clock, replanner(self.spec, *planning))
+        replan = replanner(self.spec, *planning)
+        return HookRun(self.hooks, call, self.clock, replan, guard)
+
+    def _refused(self, call: Call, hooks: HookRun) -> None:
+        """A request the guardrails refused, recorded (what they found, never the values)."""
+        self.accounting.refused(call, hooks.findings, self.clock() - hooks.started)
 
     def enter(self, call: Call) -> Call:
         """A call about to be walked: its ``before`` hooks (the call they leave, re-checked
-        and re-planned), then the spend caps (:meth:`Accounting.gate`)."""
+        and re-planned), its guardrails (the messages to send), then the spend caps
+        (:meth:`Accounting.gate`)."""
         if (hooks := self._hooked(call)) is not None:
-            call = hooks.before(call)
+            try:
+                call = hooks.before(call)
+            except GuardrailRefused:
+                self._refused(call, hooks)
+                raise
         return self.accounting.gate(call)
 
     async def aenter(self, call: Call) -> Call:
         if (hooks := self._hooked(call)) is not None:
-            call = await hooks.abefore(call)
+            try:
+                call = await hooks.abefore(call)
+            except GuardrailRefused:
+                self._refused(call, hooks)
+                raise
         return await self.accounting.agate(call)
+
+    def close_workers(self) -> None:
+        """Stops the hooks' threads and loop and the guardrails' threads (a hook or a check
+        still running finishes on its own)."""
+        if self.hooks is not None:
+            self.hooks.close()
+        if self.guarding is not None:
+            self.guarding.close()
 
     def attempt(self, run: ChainRun, step: Go) -> Try:
         """One attempt of ``run``: the request it sends to ``step.target``."""
@@ -399,4 +340,5 @@ def compile_spec(
         sleep=sleep,
         asleep=asleep,
         hooks=registry,
+        guarding=Guarding.of(spec),
     )

@@ -13,12 +13,11 @@ import asyncio
 import contextvars
 import functools
 import inspect
-import os
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any, TypeVar
 
 from router.aio.deadline import DeadlineReached, within
-from router.engine.hooks import HookFns, HookRegistry
+from router.engine.hooks import HookFns, HookRegistry, where_raised
 from router.errors import (
     HookFailed,
     HookTimeout,
@@ -50,16 +49,6 @@ async def _bounded(pending: Awaitable[Any], seconds: float) -> Any:
         raise _Overran() from None
 
 
-def _where(exc: BaseException) -> str:
-    """`` at file.py:12``: the innermost line the exception passed (never its message)."""
-    tb = exc.__traceback__
-    if tb is None:
-        return ""
-    while tb.tb_next is not None:
-        tb = tb.tb_next
-    return f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
-
-
 class HookCalls:
     """The hook calls of one request, each bounded by its deadline (``deadline``, on
     ``clock``; ``total`` is ``timeouts.total``, for the words of a HookTimeout)."""
@@ -67,7 +56,11 @@ class HookCalls:
     __slots__ = ("clock", "deadline", "registry", "total")
 
     def __init__(
-        self, registry: HookRegistry, clock: Callable[[], float], deadline: float, total: float
+        self,
+        registry: HookRegistry | None,
+        clock: Callable[[], float],
+        deadline: float,
+        total: float,
     ) -> None:
         self.registry = registry
         self.clock = clock
@@ -99,7 +92,7 @@ class HookCalls:
         left = self.deadline - self.clock()
         if left <= 0:
             raise self.timeout(fns, stage)
-        registry = self.registry
+        registry = self._registry()
         future: Any = None
         error: RouterError | None = None
         try:
@@ -148,7 +141,7 @@ class HookCalls:
                 loop = asyncio.get_running_loop()
                 ctx = contextvars.copy_context()
                 job = functools.partial(ctx.run, fn, *args)
-                pending = await within(left, loop.run_in_executor(self.registry.pool, job))
+                pending = await within(left, loop.run_in_executor(self._registry().pool, job))
             if inspect.isawaitable(pending):  # an async def, or a def that returned one
                 pending = await within(self.deadline - self.clock(), pending)
             result = pending
@@ -159,6 +152,12 @@ class HookCalls:
         if error is not None:
             raise error
         return result
+
+    def _registry(self) -> HookRegistry:
+        """Where hook calls run. (A request passing guardrails and no hook makes no call.)"""
+        if self.registry is None:
+            raise LookupError("no hook is registered")
+        return self.registry
 
     def typed(self, call: Invocation, exc: Exception) -> RouterError:
         """What ``exc``, raised by a hook, ends in: the refusal of its stage, or HookFailed."""
@@ -175,7 +174,7 @@ class HookCalls:
                     provider=target.provider,
                     model=target.model.name,
                 )
-        return self.failed(fns, stage, f"it raised {type(exc).__name__}{_where(exc)}")
+        return self.failed(fns, stage, f"it raised {type(exc).__name__}{where_raised(exc)}")
 
     def failed(self, fns: HookFns, stage: str, why: str) -> HookFailed:
         return HookFailed(f"hook '{fns.name}' failed in {stage}: {why}", hook=fns.name, stage=stage)

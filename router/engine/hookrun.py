@@ -4,6 +4,10 @@ with what a hook returns is written once, as a generator of the calls to make
 (:data:`~router.engine.hookcall.Flow`); :class:`~router.engine.hookcall.HookCalls` makes them,
 for the sync drivers (``run``) and the async ones (``arun``). See :mod:`router.engine.hooks`
 for the contract a hook meets.
+
+The request's guardrails (:mod:`router.engine.guardrun`) run here too, innermost: after every
+``before`` hook (on the messages that will be sent) and, on the way back, before every
+``after`` and ``after_chunk`` hook (which read the answer with the masked values back).
 """
 
 from __future__ import annotations
@@ -15,14 +19,15 @@ from collections.abc import (
     AsyncIterator,
     Callable,
     Iterator,
-    Sequence,
 )
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from router.engine.delivered import Delivered
+from router.engine.guardrun import GuardrailRun
 from router.engine.hookcall import Flow, HookCalls, Invocation
 from router.engine.hooks import HookContext, HookRegistry, SharedRequest
+from router.engine.replan import Replan
 from router.errors import (
     HookTimeout,
     NoRouteError,
@@ -30,28 +35,28 @@ from router.errors import (
     RouterError,
 )
 from router.routing.attempt import Try
-from router.routing.call import Call, ParamsFor, prepare_call
-from router.routing.embed import prepare_embed
+from router.routing.call import Call
 from router.routing.walk import ChainRun
-from router.specmodel import ModelSpec, Spec
 from router.types import Attempt, Chunk, Message, Response
 
-__all__ = ["HookRun", "Replan", "embed_texts_of", "hooks_of", "replanner"]
+if TYPE_CHECKING:
+    from router.guardrails import Finding, StreamRestorer
+
+__all__ = ["HookRun", "hooks_of"]
 
 _log = logging.getLogger("router.hooks")
 A = TypeVar("A", Response, Chunk)  # what after / after_chunk hooks read
 
-#: Checks and plans a call again with the messages and keyword arguments its hooks left.
-Replan = Callable[[Call, Sequence[Any], dict[str, Any]], Call]
-
 
 class HookRun:
-    """The hooks of one request, from the start of its walk (``started``, which its deadline
-    counts from) to its end. Made by :meth:`Runtime.enter` for a call whose plan has hooks."""
+    """The hooks (and guardrails) of one request, from the start of its walk (``started``,
+    which its deadline counts from) to its end. Made by :meth:`Runtime.enter` for a call whose
+    plan has hooks, or that passes guardrails (``guard``)."""
 
     __slots__ = (
         "_calls",
         "_contexts",
+        "_guard",
         "_holds",
         "_replan",
         "_request",
@@ -63,22 +68,35 @@ class HookRun:
     )
 
     def __init__(
-        self, registry: HookRegistry, call: Call, clock: Callable[[], float], replan: Replan
+        self,
+        registry: HookRegistry | None,
+        call: Call,
+        clock: Callable[[], float],
+        replan: Replan,
+        guard: GuardrailRun | None = None,
     ) -> None:
         self.clock = clock
         self.started = clock()
         self.total = call.task.timeouts.total
         self.deadline = self.started + self.total
-        self._calls = HookCalls(registry, clock, self.deadline, self.total)
         self._replan = replan
         self._request = SharedRequest(call)
+        self._guard = guard
         task = call.task.name
-        self._contexts = tuple(
-            (fns, HookContext(self._request, fns.name, task))
-            for fns in registry.chain(call.plan.hooks)
-        )
+        chain = registry.chain(call.plan.hooks) if registry is not None else ()
+        self._contexts = tuple((fns, HookContext(self._request, fns.name, task)) for fns in chain)
+        self._calls = HookCalls(registry, clock, self.deadline, self.total)
         self._holds = any(fns.holds_streams for fns, _ in self._contexts)
         self._seen = 0
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """What the request's guardrails found (occurrences, never values)."""
+        return self._guard.findings if self._guard is not None else ()
+
+    def conceal(self, text: str) -> str:
+        """``text`` without the values the guardrails masked (what a log may hold)."""
+        return self._guard.conceal(text) if self._guard is not None else text
 
     # -- before -------------------------------------------------------------------------------
 
@@ -120,19 +138,39 @@ class HookRun:
                 error = RequestError(said, argument=exc.argument)
         if error is not None:
             raise error  # out of the handler: the first error is not chained to it
-        if new.embed is None:  # what is sent, as the later stages show it
-            request.messages = list(new.messages)
+        # The task's system prompt, added for the caller, is still the spec's text when the
+        # hooks left it first (the guardrails do not read it).
+        kept = call.system_added and new.messages[:1] == call.messages[:1]
+        return replace(new, hooks=self, system_added=kept)
+
+    def _sent(self, call: Call) -> Call:
+        """What the later stages show as sent: the call's messages (an embedding's texts)."""
+        if call.embed is None:
+            self._request.messages = list(call.messages)
         else:
-            request.messages = [Message("user", text) for text in new.embed]
-        return replace(new, hooks=self)
+            self._request.messages = [Message("user", text) for text in call.embed]
+        return call
 
     def before(self, call: Call) -> Call:
-        """Runs every ``before`` (sync); the call to walk. Raises RequestRefused, HookFailed,
-        HookTimeout, or the RequestError of a rewrite that is not a valid call."""
-        return self._rewritten(call, self._calls.run(self._before()))
+        """Runs every ``before`` (sync), then the guardrails; the call to walk. Raises
+        RequestRefused, GuardrailRefused, HookFailed, HookTimeout, or the RequestError of a
+        rewrite that is not a valid call."""
+        if self._contexts:
+            call = self._rewritten(call, self._calls.run(self._before()))
+        else:
+            call = self._rewritten(call, [])
+        if self._guard is not None:
+            call = self._guard.check(call, self.clock, self.deadline, self.total)
+        return self._sent(call)
 
     async def abefore(self, call: Call) -> Call:
-        return self._rewritten(call, await self._calls.arun(self._before()))
+        if self._contexts:
+            call = self._rewritten(call, await self._calls.arun(self._before()))
+        else:
+            call = self._rewritten(call, [])
+        if self._guard is not None:
+            call = await self._guard.acheck(call, self.clock, self.deadline, self.total)
+        return self._sent(call)
 
     # -- answers ------------------------------------------------------------------------------
 
@@ -156,15 +194,27 @@ class HookRun:
             value = result
         return value
 
+    def _restored(self, response: Response) -> Response:
+        return self._guard.response(response) if self._guard is not None else response
+
     def after(self, t: Try) -> None:
-        """The ``after`` hooks on ``t``'s answer (sync): rewrites ``t.response``, or raises
-        ResponseRejected (the attempt fails) or HookFailed."""
-        if t.response is not None and not self._request.embed:  # vectors are not read
-            t.response = self._calls.run(self._reading(t, "after", t.response))
+        """``t``'s answer with the masked values back, then the ``after`` hooks on it (sync):
+        rewrites ``t.response``, or raises ResponseRejected (the attempt fails) or
+        HookFailed."""
+        if t.response is None or self._request.embed:  # vectors are not read
+            return
+        response = self._restored(t.response)
+        if self._contexts:
+            response = self._calls.run(self._reading(t, "after", response))
+        t.response = response
 
     async def aafter(self, t: Try) -> None:
-        if t.response is not None and not self._request.embed:
-            t.response = await self._calls.arun(self._reading(t, "after", t.response))
+        if t.response is None or self._request.embed:
+            return
+        response = self._restored(t.response)
+        if self._contexts:
+            response = await self._calls.arun(self._reading(t, "after", response))
+        t.response = response
 
     def _release(self, held: list[Chunk] | None, seen: Delivered, final: Response) -> list[Chunk]:
         """What a held-back stream sends once its ``after`` hooks passed the whole answer: its
@@ -204,34 +254,51 @@ class HookRun:
         return seen.assembled(t.target, t.elapsed())
 
     def stream(self, t: Try, chunks: Iterator[Chunk]) -> Iterator[Chunk]:
-        """``chunks`` through the hooks (sync): see :mod:`router.engine.hooks`."""
+        """``chunks`` with the masked values back, through the hooks (sync): see
+        :mod:`router.engine.hooks`."""
+        restorer = self._guard.restorer() if self._guard is not None else None
         seen, held = Delivered(), self._held()
         try:
             for raw in chunks:
+                given = _restored_chunk(restorer, raw)
+                if given is None:
+                    continue
+                if not self._contexts:
+                    yield given
+                    continue
                 chunk = self._take(
-                    seen, held, self._calls.run(self._reading(t, "after_chunk", raw))
+                    seen, held, self._calls.run(self._reading(t, "after_chunk", given))
                 )
                 if chunk is not None:
                     yield chunk
-            whole = self._whole(t, seen)
-            final = self._calls.run(self._reading(t, "after", whole, keep=held is None))
-            yield from self._release(held, seen, final)
+            if self._contexts:
+                whole = self._whole(t, seen)
+                final = self._calls.run(self._reading(t, "after", whole, keep=held is None))
+                yield from self._release(held, seen, final)
         finally:
             close = getattr(chunks, "close", None)
             if close is not None:
                 close()
 
     async def astream(self, t: Try, chunks: AsyncIterator[Chunk]) -> AsyncGenerator[Chunk, None]:
+        restorer = self._guard.restorer() if self._guard is not None else None
         seen, held = Delivered(), self._held()
         try:
             async for raw in chunks:
-                read = await self._calls.arun(self._reading(t, "after_chunk", raw))
+                given = _restored_chunk(restorer, raw)
+                if given is None:
+                    continue
+                if not self._contexts:
+                    yield given
+                    continue
+                read = await self._calls.arun(self._reading(t, "after_chunk", given))
                 if (chunk := self._take(seen, held, read)) is not None:
                     yield chunk
-            whole = self._whole(t, seen)
-            final = await self._calls.arun(self._reading(t, "after", whole, keep=held is None))
-            for chunk in self._release(held, seen, final):
-                yield chunk
+            if self._contexts:
+                whole = self._whole(t, seen)
+                final = await self._calls.arun(self._reading(t, "after", whole, keep=held is None))
+                for chunk in self._release(held, seen, final):
+                    yield chunk
         finally:
             close = getattr(chunks, "aclose", None)
             if close is not None:
@@ -273,57 +340,17 @@ class HookRun:
         )
 
 
-def embed_texts_of(messages: Sequence[Any]) -> tuple[str, ...]:
-    """An embedding call's texts from the messages its hooks left: one user message each."""
-    texts = []
-    for i, m in enumerate(messages):
-        content = m.content if isinstance(m, Message) else None
-        if not isinstance(content, str):
-            raise RequestError(
-                f"input[{i}]: expected a user message with text (an embedding's input is text)",
-                argument="input",
-            )
-        texts.append(content)
-    return tuple(texts)
-
-
-def replanner(
-    spec: Spec,
-    unavailable: Callable[[ModelSpec], str | None],
-    params_for: ParamsFor,
-    latency: Callable[[ModelSpec], float | None],
-) -> Replan:
-    """How a call its hooks rewrote is checked and planned again: as any call, under the rule
-    the caller's request matched (never a rule that would let it reach other models)."""
-
-    def replan(call: Call, messages: Sequence[Any], params: dict[str, Any]) -> Call:
-        plan = call.plan
-        if call.embed is not None:
-            return prepare_embed(
-                spec,
-                plan.requested_task,
-                embed_texts_of(messages),
-                call.dimensions,
-                params,
-                unavailable=unavailable,
-                params_for=params_for,
-                latency=latency,
-                rule=plan.rule,
-            )
-        return prepare_call(
-            spec,
-            plan.requested_task,
-            messages,
-            None,
-            params,
-            stream="streaming" in plan.features.capabilities,
-            unavailable=unavailable,
-            params_for=params_for,
-            latency=latency,
-            rule=plan.rule,
-        )
-
-    return replan
+def _restored_chunk(restorer: StreamRestorer | None, chunk: Chunk) -> Chunk | None:
+    """``chunk`` with the masked values back; None when all its text is held back (the start
+    of a placeholder) and it carries nothing else: no chunk is sent empty for it."""
+    if restorer is None:
+        return chunk
+    out = restorer.chunk(chunk)
+    if out.delta or out.reasoning or not (chunk.delta or chunk.reasoning):
+        return out
+    if out.finish_reason or out.usage or out.tool_calls or out.thinking_blocks:
+        return out
+    return None
 
 
 def hooks_of(call: Call) -> HookRun | None:

@@ -47,6 +47,7 @@ import asyncio
 import copy
 import difflib
 import inspect
+import os
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -54,6 +55,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from router.aio.workers import Workers
 from router.diagnostics import Diagnostic
 from router.errors import ConfigError
 from router.messages import coerce_messages
@@ -72,6 +74,7 @@ __all__ = [
     "HookRegistry",
     "SharedRequest",
     "stand_ins",
+    "where_raised",
 ]
 
 #: The methods a hook object may define (a plain callable is a ``before`` hook).
@@ -266,7 +269,7 @@ class HookRegistry:
     the chain of each request's hooks (cached); the worker threads plain hooks run in, and the
     event loop (in a thread of its own) that runs ``async def`` hooks for sync calls."""
 
-    __slots__ = ("_chains", "_lock", "_loop", "_pool", "hooks")
+    __slots__ = ("_chains", "_lock", "_loop", "_workers", "hooks")
 
     def __init__(self, spec: Spec, hooks: Mapping[str, object]) -> None:
         if not isinstance(hooks, Mapping):
@@ -291,7 +294,7 @@ class HookRegistry:
             raise ConfigError(problems)
         self.hooks: Mapping[str, HookFns] = MappingProxyType(read)
         self._chains: dict[tuple[HookStep, ...], tuple[HookFns, ...]] = {}
-        self._pool: ThreadPoolExecutor | None = None
+        self._workers = Workers(32, "router-hook")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
 
@@ -305,13 +308,7 @@ class HookRegistry:
     @property
     def pool(self) -> ThreadPoolExecutor:
         """The worker threads of plain (not ``async def``) hooks, started on first use."""
-        pool = self._pool
-        if pool is None:
-            with self._lock:
-                if self._pool is None:
-                    self._pool = ThreadPoolExecutor(32, thread_name_prefix="router-hook")
-                pool = self._pool
-        return pool
+        return self._workers.pool
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -328,8 +325,7 @@ class HookRegistry:
     def close(self) -> None:
         """Stops the worker threads and the hook loop (a hook still running finishes on its
         own)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._workers.close()
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(loop.stop)
@@ -362,6 +358,17 @@ def _unregistered(spec: Spec, hooks: Mapping[str, HookFns]) -> list[Diagnostic]:
             )
         )
     return out
+
+
+def where_raised(exc: BaseException) -> str:
+    """`` at file.py:12``: the innermost line the exception passed (never its message, which
+    could quote the prompt)."""
+    tb = exc.__traceback__
+    if tb is None:
+        return ""
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
 
 
 class _NotRegistered:

@@ -351,8 +351,7 @@ class Router:
         if self._owns_state:
             self.state.close()
         self._rt.accounting.close()
-        if self._rt.hooks is not None:
-            self._rt.hooks.close()
+        self._rt.close_workers()
         self._stop_sandbox()  # the sandbox this Router started, after its clients
 
     async def aclose(self) -> None:
@@ -364,8 +363,7 @@ class Router:
         if self._owns_state:
             await self.state.aclose()
         self._rt.accounting.close()
-        if self._rt.hooks is not None:
-            self._rt.hooks.close()
+        self._rt.close_workers()
         await asyncio.to_thread(self._stop_sandbox)
 
     def __enter__(self) -> Self:

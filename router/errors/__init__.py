@@ -35,7 +35,8 @@ RouterError                     base of everything raised on purpose
 │                               ``.exceptions`` holds one ProviderError per attempt, in order
 └── HookFailed                  a hook raised (not a refusal) or returned what its stage cannot
     │                           use (``hook``, ``stage``, ``attempts``); the request ends
-    └── HookTimeout             a hook still ran when the request's deadline came
+    └── HookTimeout             a hook (or the guardrails' check: ``hook`` "guardrails") still
+                                ran when the request's deadline came
 ```
 
 Provider adapters translate SDK exceptions into this tree at the boundary, so nothing above

@@ -96,4 +96,6 @@ def _rebuild_failed(
 
 
 class HookTimeout(HookFailed):
-    """A hook was still running when the request's deadline (``timeouts.total``) came."""
+    """A hook was still running when the request's deadline (``timeouts.total``) came; or the
+    spec's guardrails were still checking the request (``hook`` is then ``"guardrails"``, the
+    stage ``before``): nothing was sent."""

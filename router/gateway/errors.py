@@ -12,6 +12,7 @@ adapter boundary); nothing raw (a traceback, an SDK exception) is ever shown.
 | no key, a wrong key | 401 | invalid_api_key | authentication_error |
 | body not JSON, bad argument, no route | 400 | invalid_request_error | invalid_request_error |
 | a hook refused the request (nothing sent) | 400 | request_refused | invalid_request_error |
+| a guardrail refused it (``param``: where) | 400 | guardrail_refused | invalid_request_error |
 | every answer rejected (content filter, a hook) | 400 | content_filter | invalid_request_error |
 | ``model`` names no task | 404 | model_not_found | not_found_error |
 | body over the limit | 413 | request_too_large | request_too_large |
@@ -38,6 +39,7 @@ from router.errors import (
     ConfigError,
     ContentFiltered,
     ContextWindowExceeded,
+    GuardrailRefused,
     HookFailed,
     HookTimeout,
     NoRouteError,
@@ -134,6 +136,8 @@ def failure_of(exc: BaseException, *, now: float | None = None) -> Failure:
         return Failure(400, str(exc), code="no_route")
     if isinstance(exc, RequestRefused):  # by a hook: the caller's request, not the gateway
         return Failure(400, str(exc), code="request_refused")
+    if isinstance(exc, GuardrailRefused):  # names the guardrail, the kind and where, no value
+        return Failure(400, str(exc), code="guardrail_refused", param=exc.argument)
     if isinstance(exc, RequestError):
         return Failure(400, str(exc), param=exc.argument)
     if isinstance(exc, AllModelsFailed):

@@ -16,15 +16,14 @@ from router.guardrails.secrets import Secrets
 from router.guardrails.size import InputSize
 from router.guardrails.terms import BlockedTerms
 from router.specmodel import RuleSpec, Spec, TaskSpec, guardrails_for
-from router.specmodel.guardrails import GuardrailSpec
+from router.specmodel.guardrails import RUN_ORDER, GuardrailSpec, in_run_order
 from router.types import Message
 
 __all__ = ["ORDER", "THREAD_ABOVE_CHARS", "Catalog", "Guardrails", "build"]
 
-#: The order a request's guardrails run in, by type: sizes are measured on the text as the
-#: caller wrote it; secrets are taken out before terms and personal data are looked for (a
-#: key is never half-masked as a phone number); personal data last.
-ORDER = ("input_size", "secrets", "blocked_terms", "pii")
+#: The order a request's guardrails run in, by type (see ``RUN_ORDER`` in
+#: :mod:`router.specmodel.guardrails`, which ``router explain`` reads too).
+ORDER = RUN_ORDER
 
 
 #: Above this many characters of text a check may hold an event loop too long (the worst input
@@ -64,8 +63,7 @@ class Guardrails:
     __slots__ = ("_guardrails",)
 
     def __init__(self, guardrails: Iterable[Guardrail] = ()) -> None:
-        rank = {t: i for i, t in enumerate(ORDER)}
-        self._guardrails = tuple(sorted(guardrails, key=lambda g: rank.get(g.type, len(ORDER))))
+        self._guardrails = tuple(in_run_order(guardrails, lambda g: g.type))
 
     def __repr__(self) -> str:
         return f"Guardrails({', '.join(self.names)})"

@@ -98,6 +98,17 @@ class RestoreMap:
             return response
         return replace(response, content=content, reasoning=reasoning, tool_calls=calls)
 
+    def conceal(self, text: str) -> str:
+        """``text`` with each value of this request put back behind its placeholder (the
+        longest values first): an answer as the model gave it, for a log that must not hold
+        the values."""
+        if not self._values or not text:
+            return text
+        for placeholder_, value in sorted(self._values.items(), key=lambda kv: -len(kv[1])):
+            if value in text:
+                text = text.replace(value, placeholder_)
+        return text
+
     def stream(self) -> StreamRestorer:
         """A restorer for one streamed answer (text and reasoning, chunk by chunk)."""
         return StreamRestorer(self)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from router.diagnostics import Diagnostic
 from router.errors import ConfigError, NoRouteError, RequestError
@@ -36,6 +36,9 @@ from router.types import (
     Message,
     ToolDefinition,
 )
+
+if TYPE_CHECKING:
+    from router.guardrails import Finding
 
 __all__ = [
     "CALL_PARAMS",
@@ -97,12 +100,18 @@ REFUSED_PARAMS = frozenset(
 
 
 class CallHooks(Protocol):
-    """What a call carries when it passes hooks (the engine's runner, made when its walk
-    starts; :mod:`router.engine.hookrun`): the time the request started, which its deadline
-    counts from, the hooks' ``before`` having run by then."""
+    """What a call carries when it passes hooks or guardrails (the engine's runner, made when
+    its walk starts; :mod:`router.engine.hookrun`): the time the request started, which its
+    deadline counts from (the ``before`` hooks and the guardrails having run by then), what
+    the guardrails found, and how an answer is logged without the values they masked."""
 
     @property
     def started(self) -> float: ...
+
+    @property
+    def findings(self) -> tuple[Finding, ...]: ...
+
+    def conceal(self, text: str) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +138,9 @@ class Call:
     params: Mapping[str, Any] = field(default_factory=dict)
     #: The running hooks of a call whose plan has some, once its walk has begun (else None).
     hooks: CallHooks | None = None
+    #: ``messages[0]`` is the task's ``system_prompt``, added here (the caller gave none):
+    #: the spec's text, which the guardrails do not read.
+    system_added: bool = False
 
     @property
     def task(self) -> TaskSpec:
@@ -269,6 +281,7 @@ def prepare_call(
         raise no_route(spec, plan, unavailable)
     if extras:
         extras = check_extras(spec, plan, extras)
+    system_added = False
     for m in msgs:
         if embed is not None:
             break  # an embedding call sends its texts, never a system prompt
@@ -276,6 +289,7 @@ def prepare_call(
             break
     else:
         msgs = (Message("system", plan.task.system_prompt), *msgs)
+        system_added = True
     overrides = NO_OVERRIDES
     if params:
         overrides = Params(
@@ -310,6 +324,7 @@ def prepare_call(
         embed=embed,
         dimensions=dimensions,
         params=params,
+        system_added=system_added,
     )
 
 

@@ -7,8 +7,9 @@ from typing import Any
 
 from router.routing.classify import classification_to_dict, format_classification
 from router.routing.content import TextMatch
+from router.routing.hookplan import guardrail_steps
 from router.routing.plan import Candidate, Plan, cheapest_only
-from router.specmodel import Spec, guardrails_for
+from router.specmodel import Spec
 
 
 def _money(value: float | None) -> str:
@@ -135,9 +136,13 @@ def format_plan(
         lines.append(f"rule:      '{plan.rule.name}' matched → {'; '.join(plan.rule.actions())}")
     if plan.text_match is not None:
         lines += _text_lines(plan.text_match)
-    guardrails = guardrails_for(task, plan.rule)
+    guardrails = guardrail_steps(spec, task, plan.rule)
     if guardrails:
-        lines.append(f"guardrails: {', '.join(guardrails)} (run on the messages before sending)")
+        passed = ", ".join(f"{g.name} ({g.type}, {g.origin})" for g in guardrails)
+        lines.append(
+            f"guardrails: {passed}: in this order, on the messages as sent (after the before "
+            "hooks); masked values restored in the answer (before the after hooks)"
+        )
     if plan.confined is not None:
         lines.append(
             f"confined:  {', '.join(sorted(plan.confined)) or '(no model)'} "
@@ -187,7 +192,11 @@ def plan_to_dict(
     plan: Plan,
     deployments: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     extras: Mapping[str, Mapping[str, Any]] | None = None,
+    spec: Spec | None = None,
 ) -> dict[str, Any]:
+    """The plan as data; with ``spec``, the guardrails the request passes, in the order they
+    run (``[{"name", "type", "from"}]``, left out when there are none)."""
+
     def cand(c: Candidate) -> dict[str, Any]:
         return {
             "model": c.model,
@@ -218,7 +227,11 @@ def plan_to_dict(
         "skipped": [cand(c) for c in plan.skipped],
         "truncated": plan.truncated,
         "fallback_on": sorted(plan.task.fallback_on),
-        **({"guardrails": list(names)} if (names := guardrails_for(plan.task, plan.rule)) else {}),
+        **(
+            {"guardrails": [{"name": g.name, "type": g.type, "from": g.origin} for g in steps]}
+            if spec is not None and (steps := guardrail_steps(spec, plan.task, plan.rule))
+            else {}
+        ),
         **(
             {"deployments": {m: list(rows) for m, rows in deployments.items()}}
             if deployments

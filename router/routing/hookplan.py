@@ -9,6 +9,10 @@ hook that masks before can restore after, around every hook inside it).
 
 A ``{task: X}`` fallback does not bring X's hooks: hooks belong to the request, not to the
 models its chain reaches.
+
+The guardrails a request passes (:func:`guardrail_steps`: those of the task serving it, the
+task's own list or ``defaults.guardrails``, then those its rule adds) run after every
+``before`` hook, in the fixed order of their types (``RUN_ORDER``), whatever the lists' order.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from router.specmodel import RuleSpec, Spec, TaskSpec
+from router.specmodel import RuleSpec, Spec, TaskSpec, guardrails_for
+from router.specmodel.guardrails import in_run_order
 
-__all__ = ["HookStep", "hook_names", "hooks_for"]
+__all__ = ["GuardrailStep", "HookStep", "guardrail_steps", "hook_names", "hooks_for"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,3 +72,28 @@ def hook_names(spec: Spec) -> Iterator[tuple[str, tuple[str | int, ...]]]:
     for rule in spec.rules:
         for i, name in enumerate(rule.hooks):
             yield name, ("rules", rule.index, "hooks", i)
+
+
+@dataclass(frozen=True, slots=True)
+class GuardrailStep:
+    """One guardrail a request passes: its ``name``, its ``type`` and where the spec attached
+    it (``defaults``, ``task 'chat'``, ``rule 'eu'``)."""
+
+    name: str
+    type: str
+    origin: str
+
+
+def guardrail_steps(spec: Spec, task: TaskSpec, rule: RuleSpec | None) -> tuple[GuardrailStep, ...]:
+    """The guardrails of a request served by ``task`` that ``rule`` matched, in the order they
+    run (the order :meth:`router.guardrails.Catalog.for_request` gives them)."""
+    names = guardrails_for(task, rule)
+    if not names:
+        return ()
+    own = "defaults" if task.guardrails == spec.defaults.guardrails else f"task '{task.name}'"
+    steps = []
+    for name in names:
+        found = spec.guardrails.get(name)
+        origin = own if name in task.guardrails else f"rule '{rule.name if rule else ''}'"
+        steps.append(GuardrailStep(name, found.type if found is not None else "", origin))
+    return tuple(in_run_order(steps, lambda s: s.type))

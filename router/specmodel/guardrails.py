@@ -10,15 +10,30 @@ the built-in names (:data:`BUILTIN`) used with their default settings.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, TypeVar
+
+T = TypeVar("T")
 
 GuardrailType = Literal["pii", "secrets", "input_size", "blocked_terms"]
 GuardrailAction = Literal["mask", "refuse", "report"]
 
 GUARDRAIL_TYPES: tuple[GuardrailType, ...] = ("pii", "secrets", "input_size", "blocked_terms")
+
+#: The order a request's guardrails run in, by type: sizes are measured on the text as the
+#: caller wrote it; secrets are taken out before terms and personal data are looked for (a
+#: key is never half-masked as a phone number); personal data last.
+RUN_ORDER: tuple[GuardrailType, ...] = ("input_size", "secrets", "blocked_terms", "pii")
+
+
+def in_run_order(items: Iterable[T], type_of: Callable[[T], str]) -> list[T]:
+    """``items`` (guardrails, or what stands for them) in :data:`RUN_ORDER` by their type;
+    those of one type as listed."""
+    rank: dict[str, int] = {t: i for i, t in enumerate(RUN_ORDER)}
+    return sorted(items, key=lambda item: rank.get(type_of(item), len(RUN_ORDER)))
+
 
 #: National identity numbers the ``pii`` guardrail finds (each with its format's check).
 NATIONAL_ID_KINDS = (

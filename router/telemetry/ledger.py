@@ -19,17 +19,21 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from router.telemetry.ledger_schema import (
+    FINDINGS_SINCE,
     INSERT_ATTEMPT,
+    INSERT_FINDING,
     INSERT_REQUEST,
     SCHEMA_VERSION,
     LedgerError,
     attempt_of,
     attempt_row,
+    finding_of,
+    finding_rows,
     prepare,
     request_of,
     request_row,
 )
-from router.telemetry.records import AttemptRecord, RequestRecord
+from router.telemetry.records import AttemptRecord, GuardrailCount, RequestRecord
 
 __all__ = ["SCHEMA_VERSION", "Ledger", "LedgerError", "MemoryLedger", "SQLiteLedger"]
 
@@ -121,6 +125,8 @@ class _Store:
                         INSERT_ATTEMPT,
                         [(cur.lastrowid, seq, *attempt_row(a)) for seq, a in enumerate(r.attempts)],
                     )
+                    if r.guardrails:
+                        conn.executemany(INSERT_FINDING, finding_rows(cur.lastrowid, r))
         except BaseException:
             self.buffer = pending + self.buffer  # keep them for the next try
             raise
@@ -146,7 +152,15 @@ class SQLiteLedger:
     Thread-safe; several processes may write the same file.
     """
 
-    __slots__ = ("__weakref__", "_finalizer", "_store", "batch_size", "flush_interval", "path")
+    __slots__ = (
+        "__weakref__",
+        "_finalizer",
+        "_findings",
+        "_store",
+        "batch_size",
+        "flush_interval",
+        "path",
+    )
 
     def __init__(
         self,
@@ -170,7 +184,8 @@ class SQLiteLedger:
             conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10.0)
         conn.row_factory = sqlite3.Row
         try:
-            prepare(conn, readonly=readonly)
+            # An older file read as it is has no guardrail findings table.
+            self._findings = prepare(conn, readonly=readonly) >= FINDINGS_SINCE
         except BaseException:
             conn.close()
             raise
@@ -216,8 +231,18 @@ class SQLiteLedger:
         by_request: dict[int, list[AttemptRecord]] = {}
         for a in attempts:
             by_request.setdefault(a["request_id"], []).append(attempt_of(a))
+        found: dict[int, list[GuardrailCount]] = {}
+        if self._findings:
+            for f in self._query(
+                "SELECT * FROM guardrail_findings WHERE request_id IN "
+                f"(SELECT id FROM requests {where}) ORDER BY rowid",
+                args,
+            ):
+                found.setdefault(f["request_id"], []).append(finding_of(f))
         for row in rows:
-            yield request_of(row, tuple(by_request.get(row["id"], ())))
+            yield request_of(
+                row, tuple(by_request.get(row["id"], ())), tuple(found.get(row["id"], ()))
+            )
 
     def attempts(self, since: float | None = None) -> Iterator[AttemptRecord]:
         where, args = ("WHERE ts >= ?", (since,)) if since is not None else ("", ())

@@ -8,21 +8,28 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from router.telemetry.records import AttemptRecord, RequestRecord
+from router.telemetry.records import AttemptRecord, GuardrailCount, RequestRecord
 
 __all__ = [
+    "FINDINGS_SINCE",
     "INSERT_ATTEMPT",
+    "INSERT_FINDING",
     "INSERT_REQUEST",
     "SCHEMA_VERSION",
     "LedgerError",
     "attempt_of",
     "attempt_row",
+    "finding_of",
+    "finding_rows",
     "prepare",
     "request_of",
     "request_row",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+#: The first version with the ``guardrail_findings`` table (an older file read as it is has
+#: none: its requests found nothing).
+FINDINGS_SINCE = 4
 
 
 class LedgerError(Exception):
@@ -72,6 +79,10 @@ INSERT_ATTEMPT = (
     f"INSERT INTO attempts (request_id, seq, {', '.join(ATTEMPT_COLUMNS)}) "
     f"VALUES (?, ?, {', '.join('?' * len(ATTEMPT_COLUMNS))})"
 )
+INSERT_FINDING = (
+    "INSERT INTO guardrail_findings (request_id, guardrail, kind, outcome, count) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
     id INTEGER PRIMARY KEY,
@@ -114,6 +125,14 @@ CREATE TABLE IF NOT EXISTS attempts (
     PRIMARY KEY (request_id, seq)
 );
 CREATE INDEX IF NOT EXISTS attempts_ts ON attempts (ts);
+CREATE TABLE IF NOT EXISTS guardrail_findings (
+    request_id INTEGER NOT NULL REFERENCES requests (id),
+    guardrail TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    count INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS guardrail_findings_request ON guardrail_findings (request_id);
 """
 
 
@@ -134,7 +153,19 @@ def request_row(r: RequestRecord) -> tuple[Any, ...]:
     )
 
 
-def request_of(row: sqlite3.Row, attempts: tuple[AttemptRecord, ...]) -> RequestRecord:
+def finding_rows(request_id: int | None, r: RequestRecord) -> list[tuple[Any, ...]]:
+    return [(request_id, g.guardrail, g.kind, g.outcome, g.count) for g in r.guardrails]
+
+
+def finding_of(row: sqlite3.Row) -> GuardrailCount:
+    return GuardrailCount(row["guardrail"], row["kind"], row["outcome"], row["count"])
+
+
+def request_of(
+    row: sqlite3.Row,
+    attempts: tuple[AttemptRecord, ...],
+    guardrails: tuple[GuardrailCount, ...] = (),
+) -> RequestRecord:
     return RequestRecord(
         task=row["task"],
         requested_task=row["requested_task"],
@@ -149,6 +180,7 @@ def request_of(row: sqlite3.Row, attempts: tuple[AttemptRecord, ...]) -> Request
         stream=bool(row["stream"]),
         ts=row["ts"],
         deployment=dict(row).get("deployment"),  # none in a version-1 file read as it is
+        guardrails=guardrails,
     )
 
 
@@ -202,7 +234,9 @@ def attempt_of(row: sqlite3.Row) -> AttemptRecord:
     )
 
 
-def prepare(conn: sqlite3.Connection, *, readonly: bool) -> None:
+def prepare(conn: sqlite3.Connection, *, readonly: bool) -> int:
+    """Checks (and, unless ``readonly``, creates or upgrades) the file; its schema version
+    as it will be read."""
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -218,13 +252,14 @@ def prepare(conn: sqlite3.Connection, *, readonly: bool) -> None:
     if readonly:
         if version == 0:
             raise LedgerError("not a usage ledger: the file has no ledger schema")
-        return
+        return int(version)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     if version < SCHEMA_VERSION:
         # IMMEDIATE: two processes creating the same file take turns. Version 1 had no
         # deployment columns (added: NULL in its rows); versions 1 and 2 no prompt-cache
-        # writes, reasoning tokens or cache savings (added: 0 in their rows).
+        # writes, reasoning tokens or cache savings (added: 0 in their rows); versions 1 to 3
+        # no guardrail findings (the table is created, empty: nothing was found then).
         upgrade = ""
         if version == 1:
             upgrade += (
@@ -240,3 +275,4 @@ def prepare(conn: sqlite3.Connection, *, readonly: bool) -> None:
         conn.executescript(
             f"BEGIN IMMEDIATE; {upgrade} {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
         )
+    return SCHEMA_VERSION

@@ -172,8 +172,9 @@ def attempt_event(a: AttemptRecord, request_id: str) -> dict[str, Any]:
 
 
 def request_event(r: RequestRecord, request_id: str) -> dict[str, Any]:
-    """The fields of a ``router.request`` event (content added by the EventLog if opted in)."""
-    return {
+    """The fields of a ``router.request`` event (content added by the EventLog if opted in);
+    ``guardrails`` (when they found something): ``{guardrail: {kind: {outcome: count}}}``."""
+    event: dict[str, Any] = {
         "request_id": request_id,
         "task": r.task,
         "requested_task": r.requested_task,
@@ -190,3 +191,9 @@ def request_event(r: RequestRecord, request_id: str) -> dict[str, Any]:
         "cache_hit": r.cache_hit,
         "stream": r.stream,
     }
+    if r.guardrails:
+        found: dict[str, dict[str, dict[str, int]]] = {}
+        for g in r.guardrails:
+            found.setdefault(g.guardrail, {}).setdefault(g.kind, {})[g.outcome] = g.count
+        event["guardrails"] = found
+    return event

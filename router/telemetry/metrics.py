@@ -3,7 +3,8 @@
 Series (labels come from the spec's task, model and provider names, outcomes and error kinds
 only; never from text that could carry a secret or personal data)::
 
-    router_requests_total{task, model, outcome}        model "" when none answered
+    router_requests_total{task, model, outcome}        model "" when none answered;
+                                                       outcome refused: by a guardrail
     router_attempts_total{task, model, provider, outcome, error_kind}
     router_deployment_attempts_total{model, deployment, outcome}   every deployment by name
     router_tokens_total{model, kind}                   kind: input, output, cached_input,
@@ -16,6 +17,10 @@ only; never from text that could carry a secret or personal data)::
     router_breaker_open{model}                         1 open, 0.5 half-open, 0 closed; one
                                                        per deployment: model/deployment for a
                                                        model with ``deployments``
+    router_guardrail_findings_total{task, guardrail, kind, outcome}
+                                                       occurrences each guardrail found, by
+                                                       kind (email, openai_key...) and what it
+                                                       did: masked, refused, reported
 
 Each :class:`Metrics` has its own registry unless given one (pass
 ``prometheus_client.REGISTRY`` to serve them with the process's default metrics).
@@ -59,6 +64,7 @@ class Metrics:
         "_cost",
         "_deployments",
         "_fallbacks",
+        "_findings",
         "_kids",
         "_latency",
         "_prom",
@@ -111,6 +117,12 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self._findings = prom.Counter(
+            "router_guardrail_findings",
+            "Occurrences each guardrail found, by kind and what it did.",
+            ["task", "guardrail", "kind", "outcome"],
+            registry=r,
+        )
         self._breaker = prom.Gauge(
             "router_breaker_open",
             "Circuit breaker state: 1 open, 0.5 half-open, 0 closed.",
@@ -139,6 +151,8 @@ class Metrics:
             child(self._fallbacks, request.task).inc(request.fallbacks)
         if request.cache_hit:
             child(self._cache_hits, request.task).inc()
+        for g in request.guardrails:
+            child(self._findings, request.task, g.guardrail, g.kind, g.outcome).inc(g.count)
         for a in request.attempts:
             child(self._attempts, a.task, a.model, a.provider, a.outcome, a.error_kind or "").inc()
             if a.deployment is not None:

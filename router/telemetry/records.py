@@ -1,8 +1,9 @@
 """What telemetry knows about a request: plain values, built once by the engine.
 
 A :class:`RequestRecord` holds every :class:`AttemptRecord` of the request, in the order they
-were made. Both are frozen, slotted dataclasses with no reference to the engine's objects, so
-the ledger, the event log, the metrics and the tracer can keep or ship them freely.
+were made, and what its guardrails found (:class:`GuardrailCount`: counts, never values). All
+are frozen, slotted dataclasses with no reference to the engine's objects, so the ledger, the
+event log, the metrics and the tracer can keep or ship them freely.
 :func:`records_from` builds one from what the engine has at the end of a request.
 """
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AttemptOutcome",
     "AttemptRecord",
+    "GuardrailCount",
     "RequestOutcome",
     "RequestRecord",
     "records_from",
@@ -28,7 +30,19 @@ __all__ = [
 ]
 
 AttemptOutcome: TypeAlias = Literal["ok", "error", "skipped", "cancelled"]
-RequestOutcome: TypeAlias = Literal["ok", "failed", "interrupted"]
+#: ``refused``: a guardrail refused the request before anything was sent (no attempts).
+RequestOutcome: TypeAlias = Literal["ok", "failed", "interrupted", "refused"]
+
+
+@dataclass(frozen=True, slots=True)
+class GuardrailCount:
+    """How many times a guardrail found a kind of thing in one request, and what it did
+    (``masked``, ``refused``, ``reported``): occurrences, never the values."""
+
+    guardrail: str
+    kind: str
+    outcome: str
+    count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +101,8 @@ class RequestRecord:
     prompt: str | None = None
     response: str | None = None
     deployment: str | None = None  # the deployment that answered (or was cut)
+    #: What the request's guardrails found, per guardrail, kind and outcome (no values).
+    guardrails: tuple[GuardrailCount, ...] = ()
 
     @property
     def input_tokens(self) -> int:
@@ -123,6 +139,8 @@ def records_from(
     content: bool = False,
     messages: Iterable[Message] = (),
     now: float | None = None,
+    guardrails: Iterable[GuardrailCount] = (),
+    refused: bool = False,
 ) -> RequestRecord:
     """The record of one request, from the engine's attempts.
 
@@ -133,6 +151,9 @@ def records_from(
       with ``interrupted_savings`` from the prompt cache).
     - Otherwise (AllModelsFailed, or a stream that failed before any chunk) the request failed.
 
+    - Refused by a guardrail before anything was sent: ``refused`` (no attempts, no content).
+
+    ``guardrails`` are what the request's guardrails found.
     ``latency_s`` is the request's wall time (defaults to the sum of the attempts'). ``now``
     is the wall-clock end of the request (defaults to ``time.time()``); attempt start times are
     laid out from the request's start, waits between attempts not counted. With ``content``,
@@ -193,6 +214,8 @@ def records_from(
     provider: str | None
     if response is not None:
         outcome, model, provider = "ok", response.model, response.provider
+    elif refused:
+        outcome, model, provider, content = "refused", None, None, False
     elif interrupted is not None:
         outcome, model, provider = "interrupted", interrupted.model, interrupted.provider
     else:
@@ -227,4 +250,5 @@ def records_from(
             if interrupted is not None and records
             else None
         ),
+        guardrails=tuple(guardrails),
     )

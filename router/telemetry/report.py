@@ -14,6 +14,9 @@
 - the provider's prompt cache: tokens read from it and written to it, and what it saved (reads
   at the input price minus what they cost, less the premium paid for writes), summed over the
   priced attempts;
+- the guardrails: occurrences each found, per guardrail, kind and outcome (masked, refused,
+  reported), summed over the requests; a request a guardrail refused is counted as
+  ``refused`` (nothing was sent: it has no attempts);
 - ``since`` selects requests that started at or after it, with all their attempts.
 """
 
@@ -31,6 +34,7 @@ from router.telemetry.records import AttemptRecord, RequestRecord
 
 __all__ = [
     "CostRow",
+    "GuardrailRow",
     "ModelRow",
     "TaskRow",
     "UsageReport",
@@ -114,6 +118,17 @@ class TaskRow:
 
 
 @dataclass(frozen=True, slots=True)
+class GuardrailRow:
+    """What one guardrail found of one kind, and did with it, over the requests."""
+
+    guardrail: str
+    kind: str
+    outcome: str
+    count: int
+    requests: int
+
+
+@dataclass(frozen=True, slots=True)
 class UsageReport:
     since: float | None
     requests: int
@@ -143,6 +158,10 @@ class UsageReport:
     reasoning_tokens: int = 0
     #: Models served by several deployments: one row per deployment tried.
     deployments: tuple[DeploymentRow, ...] = ()
+    #: Requests a guardrail refused (nothing sent).
+    refused: int = 0
+    #: What the guardrails found.
+    guardrails: tuple[GuardrailRow, ...] = ()
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -222,7 +241,8 @@ def summarize(ledger: Ledger | Iterable[RequestRecord], since: float | None = No
     deployments: dict[tuple[str, str], _Tally] = {}
     deployment_provider: dict[tuple[str, str], str] = {}
     tasks: dict[str, tuple[_Tally, dict[str, int]]] = {}
-    outcomes = {"ok": 0, "failed": 0, "interrupted": 0}
+    outcomes = {"ok": 0, "failed": 0, "interrupted": 0, "refused": 0}
+    found: dict[tuple[str, str, str], list[int]] = {}  # -> [occurrences, requests]
     requests = cache_hits = fallbacks = unpriced_requests = 0
     first: float | None = None
     last: float | None = None
@@ -239,6 +259,10 @@ def summarize(ledger: Ledger | Iterable[RequestRecord], since: float | None = No
         counts[r.outcome] = counts.get(r.outcome, 0) + 1
         counts["fallbacks"] = counts.get("fallbacks", 0) + (r.fallbacks > 0)
         counts["cache_hits"] = counts.get("cache_hits", 0) + r.cache_hit
+        for g in r.guardrails:
+            tally = found.setdefault((g.guardrail, g.kind, g.outcome), [0, 0])
+            tally[0] += g.count
+            tally[1] += 1
         for a in r.attempts:
             total.add(a)
             task.add(a)
@@ -330,6 +354,11 @@ def summarize(ledger: Ledger | Iterable[RequestRecord], since: float | None = No
                 unpriced=t.unpriced,
             )
             for (model, name), t in sorted(deployments.items())
+        ),
+        refused=outcomes["refused"],
+        guardrails=tuple(
+            GuardrailRow(guardrail, kind, outcome, n, hits)
+            for (guardrail, kind, outcome), (n, hits) in sorted(found.items())
         ),
     )
 

@@ -32,6 +32,7 @@ def to_json(report: UsageReport) -> dict[str, Any]:
             "ok": report.ok,
             "failed": report.failed,
             "interrupted": report.interrupted,
+            "refused": report.refused,
             "unpriced": report.unpriced_requests,
             "cache_hits": report.cache_hits,
             "cache_hit_rate": report.cache_hit_rate,
@@ -56,6 +57,7 @@ def to_json(report: UsageReport) -> dict[str, Any]:
         "models": [asdict(row) for row in report.models],
         "deployments": [asdict(row) for row in report.deployments],
         "tasks": [asdict(row) for row in report.tasks],
+        "guardrails": [asdict(row) for row in report.guardrails],
     }
 
 
@@ -157,6 +159,18 @@ def _prompt_cache(report: UsageReport) -> list[str]:
     return lines
 
 
+def _guardrails(report: UsageReport) -> list[str]:
+    """What the guardrails found, in one line per outcome (none when they found nothing):
+    ``guardrails masked: 12 (pii.email 10, pii.phone 2)``."""
+    lines = []
+    for outcome in ("refused", "masked", "reported"):
+        rows = [g for g in report.guardrails if g.outcome == outcome]
+        if rows:
+            each = ", ".join(f"{g.guardrail}.{g.kind} {g.count}" for g in rows)
+            lines.append(f"guardrails {outcome}: {sum(g.count for g in rows)} ({each})")
+    return lines
+
+
 def format_table(report: UsageReport) -> str:
     """The report as text: a summary, then tables per provider, model, deployment (models
     served by several) and task."""
@@ -169,7 +183,8 @@ def format_table(report: UsageReport) -> str:
     lines = [
         f"Usage {span}" + (f" (since {_iso(report.since)})" if report.since is not None else ""),
         f"requests: {report.requests}  ok {report.ok}  failed {report.failed}  "
-        f"interrupted {report.interrupted}",
+        f"interrupted {report.interrupted}"
+        + (f"  refused {report.refused}" if report.refused else ""),
         f"attempts: {report.attempts}  sent {report.sent}  errors {report.errors}  "
         f"skipped {report.skipped}",
         f"cost: {_money(report.cost, report.unpriced_attempts)}"
@@ -177,6 +192,7 @@ def format_table(report: UsageReport) -> str:
         f"cache hit rate: {_pct(report.cache_hit_rate)}  "
         f"fallback rate: {_pct(report.fallback_rate)}",
         *_prompt_cache(report),
+        *_guardrails(report),
         "",
         *_table(_PROVIDER_COLUMNS, report.providers),
         "",

@@ -5,6 +5,8 @@ built from the finished record with their real start and end times. Without an S
 the API's default provider) the spans are no-ops; configure an SDK ``TracerProvider`` to export
 them. Attributes follow the GenAI semantic conventions where one fits (``gen_ai.*``,
 ``error.type``) and are ``router.*`` otherwise; no prompt or response text is put on spans.
+What the guardrails found is ``router.guardrails`` on the request's span: one string per
+guardrail, kind and outcome (``pii.email.masked=2``), counts only.
 """
 
 from __future__ import annotations
@@ -90,6 +92,10 @@ class Tracing:
                     "gen_ai.provider.name": request.provider,
                     "gen_ai.usage.input_tokens": request.input_tokens,
                     "gen_ai.usage.output_tokens": request.output_tokens,
+                    "router.guardrails": [
+                        f"{g.guardrail}.{g.kind}.{g.outcome}={g.count}" for g in request.guardrails
+                    ]
+                    or None,
                 }
             ),
         )

@@ -13,7 +13,7 @@ import pytest
 
 from router.cli import run
 from router.sandbox import Sandbox
-from router.telemetry.ledger import SQLiteLedger
+from router.telemetry.ledger import SCHEMA_VERSION, SQLiteLedger
 
 from .helpers import PROVIDERS, MakeRouter
 
@@ -153,7 +153,7 @@ def test_a_version_1_ledger_gains_the_deployment_columns(tmp_path: Path) -> None
     assert [r.model for r in writable.requests()] == ["m"]
     writable.close()
     assert (
-        sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 3
+        sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     )  # upgraded to the current version
 
 

@@ -11,6 +11,7 @@ from router.errors import (
     AllModelsFailed,
     BudgetExceeded,
     ContextWindowExceeded,
+    GuardrailRefused,
     NoRouteError,
     ProviderTimeout,
     ProviderUnavailable,
@@ -31,6 +32,12 @@ def _failed(*errors: Exception) -> AllModelsFailed:
     [
         (RequestError("temperature: out of range", argument="temperature"), 400, None, None),
         (NoRouteError("too large for every model", task="chat"), 400, "no_route", None),
+        (
+            GuardrailRefused("holds a key", guardrail="secrets", kind="openai_key"),
+            400,
+            "guardrail_refused",
+            None,
+        ),
         (
             _failed(ProviderTimeout("slow", model="a"), ProviderTimeout("slow", model="b")),
             504,

@@ -87,12 +87,19 @@ def test_validate_counts_the_guardrails_tasks_and_rules_attach(tmp_path: Path) -
 @pytest.mark.parametrize(
     ("argv", "shown"),
     [
-        (["--task", "chat"], "guardrails: secrets (run on the messages before sending)"),
-        (["--task", "chat", "--tag", "eu"], "guardrails: secrets, pii, words"),
-        (["--task", "open", "--tag", "eu"], "guardrails: pii, words"),
+        (["--task", "chat"], "guardrails: secrets (secrets, defaults): in this order"),
+        (
+            ["--task", "chat", "--tag", "eu"],
+            "guardrails: secrets (secrets, defaults), words (blocked_terms, rule 'eu'), "
+            "pii (pii, rule 'eu'): in this order",
+        ),
+        (
+            ["--task", "open", "--tag", "eu"],
+            "guardrails: words (blocked_terms, rule 'eu'), pii (pii, rule 'eu'): in this order",
+        ),
     ],
 )
-def test_explain_lists_the_guardrails_a_request_passes(
+def test_explain_lists_the_guardrails_a_request_passes_in_the_order_they_run(
     tmp_path: Path, argv: list[str], shown: str
 ) -> None:
     code, out = _call(tmp_path, "explain", "--config", "SPEC", "--sandbox", "--prompt", "hi", *argv)
@@ -105,6 +112,32 @@ def test_explain_as_json_lists_them_and_leaves_the_key_out_when_there_are_none(
 ) -> None:
     argv = ["explain", "--config", "SPEC", "--sandbox", "--prompt", "hi", "--format", "json"]
     code, out = _call(tmp_path, *argv, "--task", "chat", "--tag", "eu", stdout_only=True)
-    assert code == 0 and json.loads(out)["guardrails"] == ["secrets", "pii", "words"]
+    assert code == 0 and json.loads(out)["guardrails"] == [
+        {"name": "secrets", "type": "secrets", "from": "defaults"},
+        {"name": "words", "type": "blocked_terms", "from": "rule 'eu'"},
+        {"name": "pii", "type": "pii", "from": "rule 'eu'"},
+    ]
     code, out = _call(tmp_path, *argv, "--task", "open", stdout_only=True)
     assert code == 0 and "guardrails" not in json.loads(out)
+
+
+@pytest.mark.parametrize(("task", "tags"), [("chat", []), ("chat", ["eu"]), ("open", ["eu"])])
+def test_explain_lists_exactly_the_guardrails_the_router_runs(
+    tmp_path: Path, task: str, tags: list[str]
+) -> None:
+    from router import Router
+    from router.guardrails import Catalog
+    from router.routing.hookplan import guardrail_steps
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC)
+    with Router.from_yaml(spec, sandbox=True) as router:
+        plan = router.explain(task, prompt="hi", tags=tags)
+        shown = [s.name for s in guardrail_steps(router.spec, plan.task, plan.rule)]
+        runs = Catalog.from_spec(router.spec).for_request(plan.task, plan.rule).names
+    assert tuple(shown) == runs
+
+
+def test_validate_does_not_ask_for_guardrails_to_be_registered_as_hooks(tmp_path: Path) -> None:
+    code, out = _call(tmp_path, "validate", "SPEC")
+    assert code == 0 and "hooks-named" not in out and "registered" not in out

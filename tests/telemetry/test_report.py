@@ -195,13 +195,15 @@ def test_json_shape() -> None:
     assert json.loads(json.dumps(data)) == data
     assert set(data) == {
         "since", "first", "last", "requests", "attempts", "cost_usd", "providers", "models",
-        "tasks", "prompt_cache", "reasoning_tokens", "deployments",
+        "tasks", "prompt_cache", "reasoning_tokens", "deployments", "guardrails",
     }  # fmt: skip
     assert data["deployments"] == []  # no model here has several deployments
+    assert data["guardrails"] == []  # no request here passed a guardrail
     assert data["since"] == "2027-01-15T08:00:00+00:00"
     assert data["cost_usd"] == 0.375
     assert data["requests"] == {
-        "total": 5, "ok": 4, "failed": 1, "interrupted": 0, "unpriced": 1, "cache_hits": 1,
+        "total": 5, "ok": 4, "failed": 1, "interrupted": 0, "refused": 0, "unpriced": 1,
+        "cache_hits": 1,
         "cache_hit_rate": 0.2, "with_fallback": 2, "fallback_rate": 0.4,
     }  # fmt: skip
     assert data["attempts"] == {"total": 8, "sent": 7, "errors": 3, "skipped": 1, "unpriced": 1}
