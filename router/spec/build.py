@@ -21,9 +21,8 @@ from router.providers import presets
 from router.routing.extras import resolve
 from router.spec.build_classifier import classifier
 from router.spec.build_guardrails import build_guardrails
-from router.spec.regexcheck import examine
+from router.spec.build_when import rule_when
 from router.specmodel import (
-    DEFAULT_MAX_CHARS,
     Budget,
     CachePolicy,
     Constraints,
@@ -32,7 +31,6 @@ from router.specmodel import (
     EnvRef,
     FallbackEntry,
     HedgePolicy,
-    Keyword,
     LatencyPrior,
     Limits,
     ModelSpec,
@@ -42,11 +40,9 @@ from router.specmodel import (
     ProviderSpec,
     RetryPolicy,
     RuleSpec,
-    RuleWhen,
     Spec,
     StateSpec,
     TaskSpec,
-    TextCondition,
     Timeouts,
     declarations,
     frozen_map,
@@ -305,55 +301,12 @@ def tasks(value: Any, defaults: Defaults) -> Mapping[str, TaskSpec]:
     return MappingProxyType({name: _task(name, t, defaults) for name, t in value.items()})
 
 
-def _when(w: Mapping[str, Any]) -> RuleWhen:
-    task_names = w.get("task")
-    return RuleWhen(
-        tasks=frozenset([task_names] if isinstance(task_names, str) else task_names)
-        if task_names is not None
-        else None,
-        min_input_tokens=w.get("min_input_tokens"),
-        max_input_tokens=w.get("max_input_tokens"),
-        capabilities=frozenset(w.get("capabilities", ())),
-        metadata=frozen_map(
-            {
-                k: tuple(v) if isinstance(v, list) else (v,)
-                for k, v in (w.get("metadata") or {}).items()
-            }
-        ),
-        tags=frozenset(w.get("tags", ())),
-        labels=frozenset(_listed(w["label"])) if "label" in w else None,
-        min_confidence=w.get("min_confidence"),
-        text=_text(w["text"]) if "text" in w else None,
-    )
-
-
-def _listed(value: Any) -> list[str]:
-    return [value] if isinstance(value, str) else list(value or ())
-
-
-def _text(t: Mapping[str, Any]) -> TextCondition:
-    """A checked ``when.text``: keywords cut into words, patterns compiled (each passed
-    :func:`examine`, whose cache makes this the second and free look)."""
-    patterns = []
-    for source in _listed(t.get("regex")):
-        compiled = examine(source).pattern
-        assert compiled is not None, "a refused pattern reached the builder"
-        patterns.append(compiled)
-    return TextCondition(
-        any=tuple(Keyword.of(k) for k in _listed(t.get("any"))),
-        all=tuple(Keyword.of(k) for k in _listed(t.get("all"))),
-        regex=tuple(patterns),
-        scope=t.get("in", "last_user"),
-        max_chars=t.get("max_chars", DEFAULT_MAX_CHARS),
-    )
-
-
 def rules(value: Any, defaults: Defaults) -> tuple[RuleSpec, ...]:
     return tuple(
         RuleSpec(
             name=r["name"],
             index=i,
-            when=_when(r.get("when") or {}),
+            when=rule_when(r.get("when") or {}),
             route_to=r.get("route_to"),
             candidates=tuple(r["candidates"]) if "candidates" in r else None,
             exclude=frozenset(r.get("exclude", ())),
