@@ -28,6 +28,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from router.telemetry.ledger import Ledger
 from router.telemetry.records import AttemptRecord, RequestRecord
@@ -227,6 +228,23 @@ class _Tally:
     def sent(self) -> int:
         return self.ok + self.errors
 
+    def health(self) -> dict[str, Any]:
+        """The fields a model's and a deployment's rows share: what was sent, how it went,
+        latency, tokens and cost."""
+        return {
+            "sent": self.sent,
+            "ok": self.ok,
+            "errors": self.errors,
+            "skipped": self.skipped,
+            "error_rate": _rate(self.errors, self.sent),
+            "p50_s": percentile(self.latencies, 0.5),
+            "p95_s": percentile(self.latencies, 0.95),
+            "input_tokens": self.input,
+            "output_tokens": self.output,
+            "cost": self.cost,
+            "unpriced": self.unpriced,
+        }
+
 
 def summarize(ledger: Ledger | Iterable[RequestRecord], since: float | None = None) -> UsageReport:
     """The report over ``ledger``'s requests (or any iterable of records) since ``since``."""
@@ -297,17 +315,7 @@ def summarize(ledger: Ledger | Iterable[RequestRecord], since: float | None = No
             ModelRow(
                 name=name,
                 provider=model_provider[name],
-                sent=t.sent,
-                ok=t.ok,
-                errors=t.errors,
-                skipped=t.skipped,
-                error_rate=_rate(t.errors, t.sent),
-                p50_s=percentile(t.latencies, 0.5),
-                p95_s=percentile(t.latencies, 0.95),
-                input_tokens=t.input,
-                output_tokens=t.output,
-                cost=t.cost,
-                unpriced=t.unpriced,
+                **t.health(),
                 cached_input_tokens=t.cached,
                 cache_write_tokens=t.written,
                 reasoning_tokens=t.reasoning,
@@ -338,20 +346,7 @@ def summarize(ledger: Ledger | Iterable[RequestRecord], since: float | None = No
         reasoning_tokens=total.reasoning,
         deployments=tuple(
             DeploymentRow(
-                model=model,
-                name=name,
-                provider=deployment_provider[model, name],
-                sent=t.sent,
-                ok=t.ok,
-                errors=t.errors,
-                skipped=t.skipped,
-                error_rate=_rate(t.errors, t.sent),
-                p50_s=percentile(t.latencies, 0.5),
-                p95_s=percentile(t.latencies, 0.95),
-                input_tokens=t.input,
-                output_tokens=t.output,
-                cost=t.cost,
-                unpriced=t.unpriced,
+                model=model, name=name, provider=deployment_provider[model, name], **t.health()
             )
             for (model, name), t in sorted(deployments.items())
         ),

@@ -95,8 +95,8 @@ _PROVIDER_COLUMNS: tuple[Column, ...] = (
     ("errors", lambda r: str(r.errors)),
     *_USAGE,
 )
-_MODEL_COLUMNS: tuple[Column, ...] = (
-    ("model", lambda r: r.name),
+# What was sent to a model or a deployment, and how it went.
+_HEALTH: tuple[Column, ...] = (
     ("provider", lambda r: r.provider),
     ("sent", lambda r: str(r.sent)),
     ("errors", lambda r: str(r.errors)),
@@ -106,17 +106,11 @@ _MODEL_COLUMNS: tuple[Column, ...] = (
     ("p95", lambda r: _ms(r.p95_s)),
     *_USAGE,
 )
+_MODEL_COLUMNS: tuple[Column, ...] = (("model", lambda r: r.name), *_HEALTH)
 _DEPLOYMENT_COLUMNS: tuple[Column, ...] = (
     ("model", lambda r: r.model),
     ("deployment", lambda r: r.name),
-    ("provider", lambda r: r.provider),
-    ("sent", lambda r: str(r.sent)),
-    ("errors", lambda r: str(r.errors)),
-    ("error rate", lambda r: _pct(r.error_rate)),
-    ("skipped", lambda r: str(r.skipped)),
-    ("p50", lambda r: _ms(r.p50_s)),
-    ("p95", lambda r: _ms(r.p95_s)),
-    *_USAGE,
+    *_HEALTH,
 )
 _TASK_COLUMNS: tuple[Column, ...] = (
     ("task", lambda r: r.name),
