@@ -116,6 +116,8 @@ class ClassifierRunner:
         return decide(self.spec, self._tasks, model.labels, model.scores(text))
 
     def for_call(self, params: Mapping[str, Any]) -> Callable[[tuple[Message, ...]], Any]:
-        """``classify`` for one call (prepare_call's argument), waiting within its deadline."""
-        wait = self.deadline(params)
+        """``classify`` for one call (prepare_call's argument), waiting for the training at
+        most half of the call's deadline (the wait counts toward it: the other half is left
+        for the models)."""
+        wait = self.deadline(params) / 2
         return lambda messages: self.classify(messages, wait)

@@ -113,7 +113,7 @@ class Runtime:
 
     def run(self, call: Call) -> ChainRun:
         """A new walk of the call's chain (from the start of its hooks, when it has some)."""
-        started = call.hooks.started if call.hooks is not None else None
+        started = call.hooks.started if call.hooks is not None else call.started
         return ChainRun(
             self.spec, call, self.pools, self.clock, self.retry_shares.get(call.task.name), started
         )

@@ -76,7 +76,7 @@ class HookRun:
         guard: GuardrailRun | None = None,
     ) -> None:
         self.clock = clock
-        self.started = clock()
+        self.started = clock() if call.started is None else call.started
         self.total = call.task.timeouts.total
         self.deadline = self.started + self.total
         self._replan = replan

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from router.engine.classifier import ClassifierRunner
@@ -50,7 +51,10 @@ class Calls:
         """The checked, planned call (``route=False``: for explain, a plan no model can take
         is returned rather than raised)."""
         runner = self.classifier
-        return prepare_call(
+        # A classification may wait for the training: that wait is part of the request, so
+        # its deadline counts from before it.
+        started = self.rt.clock() if runner is not None and route else None
+        call = prepare_call(
             self.spec,
             task,
             messages,
@@ -63,6 +67,9 @@ class Calls:
             route=route,
             classify=runner.for_call(params) if runner is not None else None,
         )
+        if started is not None and call.plan.features.classification is not None:
+            return replace(call, started=started)
+        return call
 
     def costly(self, task: str | None) -> bool:
         """Whether preparing this call classifies it with more than the event loop should do

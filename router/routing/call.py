@@ -141,6 +141,9 @@ class Call:
     #: ``messages[0]`` is the task's ``system_prompt``, added here (the caller gave none):
     #: the spec's text, which the guardrails do not read.
     system_added: bool = False
+    #: When the request began, if that was before its walk (a classifier that waited for its
+    #: training): the request's deadline counts from here (None: from the walk's start).
+    started: float | None = None
 
     @property
     def task(self) -> TaskSpec:

@@ -17,7 +17,7 @@ from router.routing.classify import Classifier
 from router.sandbox import Sandbox
 from router.specmodel import ClassifierSpec
 
-from .helpers import PROVIDERS, MakeRouter, models_sent, run_async
+from .helpers import PROVIDERS, FakeTime, MakeRouter, models_sent, run_async
 
 EXAMPLES = {
     "code": [
@@ -294,3 +294,30 @@ def test_a_classified_call_its_hooks_rewrite_keeps_its_task_and_rule(
 
     assert (coded.model, counted.model) == ("local-code", "cloud-math")
     assert models_sent(sb) == ["local-code", "cloud-math"]
+
+
+def test_the_wait_for_training_counts_toward_the_request_deadline(
+    make_router: MakeRouter, sb: Sandbox
+) -> None:
+    # The training takes 0.6 s on the router's clock (the test's own clock, moved by the
+    # training function); the tasks' deadline is 0.5 s. The classification waits for it, so
+    # the request is out of time before its walk begins: it fails on its deadline with nothing
+    # sent, instead of getting a whole deadline again after the wait.
+    fake = FakeTime()
+    spec = SPEC.replace("tasks:\n", "defaults:\n  timeouts: {total: 0.5}\ntasks:\n", 1)
+    router = make_router(spec + _examples("tfidf"), clock=fake)
+
+    def slow(classifier: ClassifierSpec) -> Classifier:
+        from router.routing.classifiers import train
+
+        trained = train(classifier)
+        fake.sleep(0.6)
+        return trained
+
+    router._calls.classifier = ClassifierRunner(router.spec, train=slow)
+
+    with pytest.raises(AllModelsFailed, match="deadline"):
+        router.complete(messages=MATH)
+    assert models_sent(sb) == []
+    decided = router.classify(MATH)  # trained: the next request has its whole deadline
+    assert router.complete(messages=MATH).model == "cloud-math" == f"cloud-{decided.task}"
