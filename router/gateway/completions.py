@@ -91,8 +91,7 @@ async def complete(
     except RouterError as exc:
         await ex.fail(failure_of(exc))
         return
-    ex.model, ex.attempts, ex.cost = response.model, len(response.attempts), response.cost
-    ex.deployment = response.deployment
+    ex.answered(response)
     if grant is not None:  # spend recorded before the answer: the next call sees it
         await grant.settle(response)
     await ex.reply(
@@ -192,8 +191,7 @@ async def _stream(
             return
         response = stream.response
         if response is not None:
-            ex.attempts, ex.cost = len(response.attempts), response.cost
-            ex.deployment = response.deployment
+            ex.answered(response)
         if grant is not None:
             await grant.settle(response)
         await ex.finish(writer.end(response.usage if response is not None else None))

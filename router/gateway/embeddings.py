@@ -83,8 +83,7 @@ async def embed(ex: Exchange, raw: bytes, router: Any, principal: Principal) -> 
     except RouterError as exc:
         await ex.fail(failure_of(exc))
         return
-    ex.model, ex.attempts, ex.cost = result.model, len(result.attempts), result.cost
-    ex.deployment = result.deployment
+    ex.answered(result)
     if grant is not None:  # spend recorded before the answer: the next call sees it
         await grant.settle(result)
     await ex.reply(200, embeddings_body(result, encoding), decision_headers(task.name, result))

@@ -113,6 +113,12 @@ class Exchange:
         self._main: asyncio.Task[Any] | None = None
         self._watcher: asyncio.Task[None] | None = None
 
+    def answered(self, result: Response | Embeddings) -> None:
+        """Record what answered (for the access log and the metrics): the model, its
+        deployment, how many attempts it took and what it cost."""
+        self.model, self.deployment = result.model, result.deployment
+        self.attempts, self.cost = len(result.attempts), result.cost
+
     def header(self, name: bytes) -> str | None:
         for key, value in self.scope["headers"]:
             if key == name:
