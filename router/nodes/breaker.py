@@ -83,15 +83,12 @@ class CircuitBreaker:
             return "closed"
         return "open" if now < self._opened_until or self._probing else "half-open"
 
-    def allow(self) -> float | None:
-        """None when a call may go ahead; else the seconds until one may. In half-open, only
-        the first caller gets through (the probe); the others wait for its outcome."""
-        return self.admit()[0]
-
     def admit(self) -> tuple[float | None, int]:
-        """As :meth:`allow`, with the call's ticket to hand back to :meth:`record` or
-        :meth:`release`: :data:`PROBE` for the half-open probe, else the epoch it was admitted
-        in (so an outcome that arrives after the breaker opened is known to be stale)."""
+        """``(wait, ticket)``: ``wait`` is None when a call may go ahead, else the seconds until
+        one may (in half-open, only the first caller gets through: the probe; the others wait
+        for its outcome). ``ticket`` goes back to :meth:`record` or :meth:`release`:
+        :data:`PROBE` for the half-open probe, else the epoch the call was admitted in (so an
+        outcome that arrives after the breaker opened is known to be stale)."""
         with self._lock:
             now = self.clock()
             if self._opened_until is None:

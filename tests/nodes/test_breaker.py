@@ -74,11 +74,12 @@ def test_a_stale_call_ending_without_a_verdict_keeps_the_probe_slot() -> None:
     assert b.admit() == (None, PROBE)
 
 
-def test_without_tickets_the_old_calls_behave_as_before() -> None:
+def test_an_outcome_without_a_ticket_counts_as_before() -> None:
+    # A call admitted on a shared hold's say, not the local breaker's, has no ticket.
     b, clock = breaker(failures=1)
-    assert b.allow() is None
+    assert b.admit()[0] is None
     assert b.record(True) == 1010.0
     clock.now += 10
-    assert b.allow() is None  # the probe
+    assert b.admit()[0] is None  # the probe
     b.record(True)
     assert b.snapshot()["cooldown"] == 20.0
